@@ -1,0 +1,241 @@
+package alloc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode"
+
+	"github.com/berthhq/berth/internal/crashpoint"
+	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/placement"
+	"github.com/berthhq/berth/internal/store"
+)
+
+// AccountFile is one credential file of an import batch. Err, when set by
+// the decoder (bad name, oversize, duplicate), rejects the item up front.
+type AccountFile struct {
+	ID       string
+	FileName string
+	Data     []byte
+	Err      error
+}
+
+// ImportParams is one batch of accounts for one script.
+type ImportParams struct {
+	Script   string
+	Strategy string
+	Files    []AccountFile
+	Actor    string
+}
+
+// Batch sizes: members are stored in chunks, then placed in chunks, each
+// chunk one transaction, so a crash loses at most the chunk in flight (which
+// the client's retry, idempotent by account id, completes).
+const (
+	storeChunk = 250
+	placeChunk = 100
+)
+
+// ValidateScript checks a script id (the affinity key).
+func ValidateScript(script string) error {
+	if script == "" {
+		return invalidf("script is required: give the script id the accounts run")
+	}
+	if len(script) > 128 {
+		return invalidf("script is %d bytes; the limit is 128", len(script))
+	}
+	for _, r := range script {
+		if unicode.IsControl(r) {
+			return invalidf("script contains a control character")
+		}
+	}
+	return nil
+}
+
+// ImportAccounts stores and places a batch of accounts, returning one
+// outcome per file in order. An account that already exists is not touched:
+// its current placement is returned (imports are idempotent by account id).
+func (s *Service) ImportAccounts(ctx context.Context, p ImportParams) ([]Outcome, error) {
+	if err := ValidateScript(p.Script); err != nil {
+		return nil, err
+	}
+	strategy, err := placement.ParseStrategy(p.Strategy)
+	if err != nil {
+		return nil, invalidf("%v", err)
+	}
+	if p.Actor == "" {
+		p.Actor = "admin"
+	}
+	out := make([]Outcome, len(p.Files))
+	// Phase 1: store every valid file as a pending member.
+	var toPlace []int // indexes into out
+	for start := 0; start < len(p.Files); start += storeChunk {
+		end := min(start+storeChunk, len(p.Files))
+		var placeNow []int
+		err := s.st.InTx(ctx, func(tx *store.Tx) error {
+			placeNow = placeNow[:0]
+			for i := start; i < end; i++ {
+				f := p.Files[i]
+				if f.Err != nil {
+					out[i] = Outcome{Member: model.Member{ExternalID: f.ID}, Status: OutcomeRejected, Reason: f.Err.Error()}
+					continue
+				}
+				m, created, err := tx.MemberCreate(ctx, store.MemberCreateParams{Kind: model.KindServer, ExternalID: f.ID,
+					AffinityKey: p.Script, FileName: f.FileName, FileData: f.Data})
+				if err != nil {
+					return fmt.Errorf("store account %s: %w", f.ID, err)
+				}
+				out[i].Member = m
+				if created || m.State == model.MemberPending {
+					placeNow = append(placeNow, i)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		toPlace = append(toPlace, placeNow...)
+	}
+	// Phase 2: place the pending ones.
+	for start := 0; start < len(toPlace); start += placeChunk {
+		chunk := toPlace[start:min(start+placeChunk, len(toPlace))]
+		members := make([]model.Member, len(chunk))
+		for j, i := range chunk {
+			members[j] = out[i].Member
+		}
+		res, err := s.placePending(ctx, model.KindServer, members, strategy, p.Actor)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range chunk {
+			if res[j].Status != "" {
+				out[i] = res[j]
+			}
+		}
+	}
+	// Everything not placed just now: report where it is.
+	for i := range out {
+		if out[i].Status == "" {
+			o, err := s.Describe(ctx, out[i].Member)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = o
+		}
+	}
+	return out, nil
+}
+
+// placePending places members still pending, in one transaction. A member
+// another request or replica already took is skipped (empty Status).
+func (s *Service) placePending(ctx context.Context, kind model.Kind, members []model.Member, strategy placement.Strategy, actor string) ([]Outcome, error) {
+	res := make([]Outcome, len(members))
+	ids := make([]int64, len(members))
+	for j, m := range members {
+		ids[j] = m.ID
+	}
+	err := s.withIndex(ctx, kind, func(tx *store.Tx, ix *placement.Index) error {
+		// Claim: only one transaction moves a member out of pending.
+		claimed, err := tx.MembersClaim(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for j, m := range members {
+			res[j] = Outcome{}
+			if !claimed[m.ID] {
+				continue
+			}
+			o, err := s.placeTx(ctx, tx, ix, placeReq{member: m, strategy: strategy, actor: actor, queueOnMiss: true, fresh: true})
+			if err != nil {
+				return err
+			}
+			res[j] = o
+		}
+		crashpoint.Hit("place.before-commit")
+		return nil
+	})
+	return res, err
+}
+
+// Describe reports where a member is now.
+func (s *Service) Describe(ctx context.Context, m model.Member) (Outcome, error) {
+	o := Outcome{Member: m}
+	seat, err := s.st.SeatLive(ctx, m.ID)
+	switch {
+	case err == nil:
+		o.Status, o.Pool, o.SeatID = OutcomePlaced, seat.Pool, seat.ID
+		o.Reason = "already imported: " + string(seat.State) + " on " + seat.Pool
+		return o, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return o, err
+	}
+	switch m.State {
+	case model.MemberQueued, model.MemberPending:
+		pos, err := s.st.QueuePosition(ctx, m.ID)
+		if err != nil {
+			return o, err
+		}
+		o.Status, o.Position, o.Reason = OutcomeQueued, pos, m.Reason
+	default:
+		o.Status, o.Reason = OutcomeRejected, m.Reason
+	}
+	return o, nil
+}
+
+// SweepPending places members left pending by a crash between storing and
+// placing them. It runs at start and periodically.
+func (s *Service) SweepPending(ctx context.Context) (int, error) {
+	total := 0
+	for _, kind := range model.Kinds() {
+		for {
+			members, err := s.st.MembersByState(ctx, kind, model.MemberPending, placeChunk)
+			if err != nil {
+				return total, err
+			}
+			if len(members) == 0 {
+				break
+			}
+			if _, err := s.placePending(ctx, kind, members, "", "system"); err != nil {
+				return total, err
+			}
+			total += len(members)
+		}
+	}
+	return total, nil
+}
+
+// SweepStuck enqueues again the job of seats stuck in provisioning or
+// releasing longer than olderThan, in case it was lost. Workers are
+// idempotent, so a duplicate job does no harm.
+func (s *Service) SweepStuck(ctx context.Context, olderThan time.Duration) (int, error) {
+	before := s.st.Now().Add(-olderThan)
+	n := 0
+	for _, c := range []struct {
+		states  []model.SeatState
+		enqueue func(context.Context, *store.Tx, int64) error
+	}{
+		{[]model.SeatState{model.SeatProvisioning, model.SeatReserved}, s.jobs.Deliver},
+		{[]model.SeatState{model.SeatReleasing}, s.jobs.Remove},
+	} {
+		seats, err := s.st.SeatsStuck(ctx, before, 500, c.states...)
+		if err != nil {
+			return n, err
+		}
+		for _, seat := range seats {
+			err := s.st.InTx(ctx, func(tx *store.Tx) error {
+				if err := tx.SeatAttempt(ctx, seat.ID, "job enqueued again by the sweep"); err != nil {
+					return err
+				}
+				return c.enqueue(ctx, tx, seat.ID)
+			})
+			if err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,293 @@
+package alloc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/berthhq/berth/internal/crashpoint"
+	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/placement"
+	"github.com/berthhq/berth/internal/store"
+)
+
+// moveReq asks to move a member off a live seat.
+type moveReq struct {
+	seat    model.Seat
+	member  model.Member
+	exclude []int64 // besides the seat's own pool
+	paid    bool
+	codeID  int64
+	actor   string
+	reason  string
+}
+
+// ErrMoveInProgress: the seat already has a pending move.
+var ErrMoveInProgress = errors.New("a move of this seat is already in progress")
+
+// startMove records a pending move and places the member elsewhere (make
+// before break: the old seat is released only when the new one is active),
+// or queues it as a move, ahead of new members. s.mu held.
+func (s *Service) startMove(ctx context.Context, tx *store.Tx, ix *placement.Index, r moveReq) (Outcome, error) {
+	mv := model.Move{MemberID: r.member.ID, FromSeat: r.seat.ID, CodeID: r.codeID, Paid: r.paid, Reason: r.reason, Actor: r.actor}
+	if _, err := tx.MoveCreate(ctx, mv); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return Outcome{}, ErrMoveInProgress
+		}
+		return Outcome{}, err
+	}
+	crashpoint.Hit("move.after-create")
+	return s.placeTx(ctx, tx, ix, placeReq{member: r.member, exclude: append(r.exclude, r.seat.PoolID), moveFrom: r.seat.ID,
+		actor: r.actor, queueOnMiss: true})
+}
+
+// moveTarget points the pending move off fromSeat at its new seat.
+func (s *Service) moveTarget(ctx context.Context, tx *store.Tx, fromSeat, toSeat int64) error {
+	mv, err := tx.MovePending(ctx, fromSeat)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return tx.MoveSetTarget(ctx, mv.ID, toSeat)
+}
+
+// finishMove ends the pending move off fromSeat. A paid move that fails or
+// is cancelled gives its rebind back, exactly once.
+func (s *Service) finishMove(ctx context.Context, tx *store.Tx, fromSeat int64, state model.MoveState, reason string) error {
+	mv, err := tx.MovePending(ctx, fromSeat)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ok, err := tx.MoveFinish(ctx, mv.ID, state, reason)
+	if err != nil || !ok {
+		return err
+	}
+	if state == model.MoveDone {
+		return nil
+	}
+	action := model.ActMoveFailed
+	if state == model.MoveCancelled {
+		action = model.ActMoveCancelled
+	}
+	if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: mv.Member, Action: action, Reason: reason, CodeID: mv.CodeID}); err != nil {
+		return err
+	}
+	if !mv.Paid || mv.CodeID == 0 {
+		return nil
+	}
+	c, err := tx.CodeGet(ctx, mv.CodeID)
+	if err != nil {
+		return err
+	}
+	if c.RebindCount > 0 {
+		c.RebindCount--
+		if err := tx.CodeUpdate(ctx, c); err != nil {
+			return err
+		}
+	}
+	return tx.HistoryAdd(ctx, model.HistoryEntry{Member: mv.Member, Action: model.ActRebindRefunded, CodeID: mv.CodeID,
+		Reason: fmt.Sprintf("paid move %s: rebind given back (%d/%d)", state, c.RebindCount, c.RebindLimit)})
+}
+
+// MoveSeat moves a member off its seat (admin): to the pool named to, or to
+// the best pool when to is empty.
+func (s *Service) MoveSeat(ctx context.Context, seatID int64, to string, actor string) (Outcome, error) {
+	seat, err := s.st.SeatGet(ctx, seatID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if !seat.State.Live() {
+		return Outcome{}, invalidf("seat %d is %s; only live seats move", seatID, seat.State)
+	}
+	m, err := s.st.MemberGet(ctx, seat.MemberID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var exclude []int64
+	if to != "" {
+		target, err := s.st.PoolGetByName(ctx, to)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if target.ID == seat.PoolID {
+			return Outcome{}, invalidf("seat %d is already on %s", seatID, to)
+		}
+		if target.Kind != m.Kind {
+			return Outcome{}, invalidf("%s is a %s pool; the member needs a %s pool", to, target.Kind, m.Kind)
+		}
+		pools, err := s.st.PoolList(ctx, m.Kind)
+		if err != nil {
+			return Outcome{}, err
+		}
+		for _, p := range pools {
+			if p.ID != target.ID {
+				exclude = append(exclude, p.ID)
+			}
+		}
+	}
+	var o Outcome
+	err = s.withIndex(ctx, m.Kind, func(tx *store.Tx, ix *placement.Index) error {
+		var err error
+		o, err = s.startMove(ctx, tx, ix, moveReq{seat: seat, member: m, exclude: exclude, actor: actor, codeID: seat.CodeID,
+			reason: "moved by " + actor})
+		if err == nil && to != "" && o.Status != OutcomePlaced {
+			return invalidf("%s cannot take the member now: %s", to, o.Reason)
+		}
+		return err
+	})
+	return o, err
+}
+
+// MigrationPlanItem is one member's planned or done migration.
+type MigrationPlanItem struct {
+	Member string `json:"member"`
+	SeatID int64  `json:"seat_id"`
+	From   string `json:"from"`
+	To     string `json:"to,omitempty"`
+	Status string `json:"status"` // planned | queued | moving | failed
+	Reason string `json:"reason,omitempty"`
+}
+
+// MigrationResult answers a batch migration.
+type MigrationResult struct {
+	DryRun bool                `json:"dry_run"`
+	Moving int                 `json:"moving"`
+	Queued int                 `json:"queued"`
+	Failed int                 `json:"failed"`
+	Items  []MigrationPlanItem `json:"items"`
+}
+
+// Migrate moves every member off the pools named from, to the pool to or
+// (empty) wherever placement chooses outside from. With dryRun nothing is
+// written: the plan shows where each member would go now.
+func (s *Service) Migrate(ctx context.Context, from []string, to string, dryRun bool, actor string) (MigrationResult, error) {
+	res := MigrationResult{DryRun: dryRun, Items: []MigrationPlanItem{}}
+	if len(from) == 0 {
+		return res, invalidf("from is required: the pools to move members off")
+	}
+	var kind model.Kind
+	fromIDs := map[int64]bool{}
+	for _, name := range from {
+		p, err := s.st.PoolGetByName(ctx, name)
+		if err != nil {
+			return res, err
+		}
+		if kind != "" && p.Kind != kind {
+			return res, invalidf("from mixes %s and %s pools", kind, p.Kind)
+		}
+		kind = p.Kind
+		fromIDs[p.ID] = true
+	}
+	pools, err := s.st.PoolList(ctx, kind)
+	if err != nil {
+		return res, err
+	}
+	var exclude []int64
+	if to != "" {
+		target, err := s.st.PoolGetByName(ctx, to)
+		if err != nil {
+			return res, err
+		}
+		if target.Kind != kind || fromIDs[target.ID] {
+			return res, invalidf("to %s must be a %s pool not in from", to, kind)
+		}
+		for _, p := range pools {
+			if p.ID != target.ID {
+				exclude = append(exclude, p.ID)
+			}
+		}
+	} else {
+		for id := range fromIDs {
+			exclude = append(exclude, id)
+		}
+	}
+	var seats []model.Seat
+	for id := range fromIDs {
+		ss, err := s.st.SeatList(ctx, store.SeatFilter{PoolID: id, States: []model.SeatState{model.SeatActive, model.SeatProvisioning, model.SeatReserved}})
+		if err != nil {
+			return res, err
+		}
+		seats = append(seats, ss...)
+	}
+	if dryRun {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		ix, err := s.index(ctx, kind)
+		if err != nil {
+			return res, err
+		}
+		// Simulate on the live index, then drop it so it reloads clean.
+		defer s.invalidate()
+		for _, seat := range seats {
+			m, err := s.st.MemberGet(ctx, seat.MemberID)
+			if err != nil {
+				return res, err
+			}
+			d := ix.Place(placement.Request{Kind: kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Exclude: exclude})
+			it := MigrationPlanItem{Member: seat.Member, SeatID: seat.ID, From: seat.Pool, Status: "planned", Reason: d.Explanation.String()}
+			if d.Pool == nil {
+				it.Status, it.Reason = "queued", d.Explanation.Summary()
+				res.Queued++
+			} else {
+				it.To = d.Pool.Name
+				ix.Commit(d.Pool.ID, m.AffinityKey)
+				res.Moving++
+			}
+			res.Items = append(res.Items, it)
+		}
+		return res, nil
+	}
+	// Nobody new lands on the pools being emptied.
+	for id := range fromIDs {
+		p, err := s.st.PoolGet(ctx, id)
+		if err != nil {
+			return res, err
+		}
+		if p.Status == model.StatusActive || p.Status == model.StatusPaused {
+			if _, err := s.setStatus(ctx, id, model.StatusDraining, "migration by "+actor, actor, p.Status); err != nil {
+				return res, err
+			}
+		}
+	}
+	for _, seat := range seats {
+		m, err := s.st.MemberGet(ctx, seat.MemberID)
+		if err != nil {
+			return res, err
+		}
+		it := MigrationPlanItem{Member: seat.Member, SeatID: seat.ID, From: seat.Pool}
+		err = s.withIndex(ctx, kind, func(tx *store.Tx, ix *placement.Index) error {
+			o, err := s.startMove(ctx, tx, ix, moveReq{seat: seat, member: m, exclude: exclude, codeID: seat.CodeID, actor: actor,
+				reason: "migration by " + actor})
+			if err != nil {
+				return err
+			}
+			it.To, it.Reason = o.Pool, o.Reason
+			it.Status = "moving"
+			if o.Status != OutcomePlaced {
+				it.Status = "queued"
+			}
+			return nil
+		})
+		if err != nil {
+			if errors.Is(err, ErrMoveInProgress) || errors.Is(err, ErrInvalid) {
+				it.Status, it.Reason = "failed", err.Error()
+				res.Failed++
+				res.Items = append(res.Items, it)
+				continue
+			}
+			return res, err
+		}
+		if it.Status == "moving" {
+			res.Moving++
+		} else {
+			res.Queued++
+		}
+		res.Items = append(res.Items, it)
+	}
+	return res, nil
+}

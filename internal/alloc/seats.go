@@ -1,0 +1,363 @@
+package alloc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/berthhq/berth/internal/crashpoint"
+	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/placement"
+	"github.com/berthhq/berth/internal/provider"
+	"github.com/berthhq/berth/internal/store"
+)
+
+// Delivered records that a seat's member is in its pool. When the seat ends
+// a move, the old seat is released now (make before break).
+func (s *Service) Delivered(ctx context.Context, seatID int64) error {
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		seat, err := tx.SeatGet(ctx, seatID)
+		if err != nil {
+			return err
+		}
+		ok, err := tx.SeatTransition(ctx, seatID, model.SeatActive, "", model.SeatProvisioning, model.SeatReserved)
+		if err != nil || !ok {
+			return err
+		}
+		if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActDelivered, To: seat.Pool,
+			Reason: fmt.Sprintf("delivered after %d failed attempt(s)", seat.Attempts)}); err != nil {
+			return err
+		}
+		if seat.MoveFrom == 0 {
+			return nil
+		}
+		old, err := tx.SeatGet(ctx, seat.MoveFrom)
+		if err != nil {
+			return err
+		}
+		if err := s.startRelease(ctx, tx, old, "move to "+seat.Pool+" complete"); err != nil {
+			return err
+		}
+		crashpoint.Hit("delivered.after-start-release")
+		if err := s.finishMove(ctx, tx, old.ID, model.MoveDone, "moved to "+seat.Pool); err != nil {
+			return err
+		}
+		return tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActMoved, From: old.Pool, To: seat.Pool,
+			Reason: "new seat active; old seat releasing"})
+	})
+}
+
+// startRelease moves a live seat to releasing and enqueues its removal.
+func (s *Service) startRelease(ctx context.Context, tx *store.Tx, seat model.Seat, reason string) error {
+	ok, err := tx.SeatTransition(ctx, seat.ID, model.SeatReleasing, "", model.SeatActive, model.SeatProvisioning, model.SeatReserved)
+	if err != nil || !ok {
+		return err
+	}
+	if err := s.jobs.Remove(ctx, tx, seat.ID); err != nil {
+		return fmt.Errorf("enqueue removal: %w", err)
+	}
+	return tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActRelease, From: seat.Pool, Reason: reason})
+}
+
+// Release takes a member's seat away (admin action).
+func (s *Service) Release(ctx context.Context, seatID int64, actor string) error {
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		seat, err := tx.SeatGet(ctx, seatID)
+		if err != nil {
+			return err
+		}
+		switch seat.State {
+		case model.SeatReleasing, model.SeatReleased, model.SeatReleaseFailed:
+			return nil // already being released: repeating the request is a no-op
+		case model.SeatFailed:
+			return invalidf("seat %d failed; it holds nothing to release", seatID)
+		}
+		return s.startRelease(ctx, tx, seat, "released by "+actor)
+	})
+}
+
+// Released records that a releasing seat's member is out of its pool: the
+// room comes back and the queue is drained.
+func (s *Service) Released(ctx context.Context, seatID int64) error {
+	var seat model.Seat
+	var m model.Member
+	var done bool
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if seat, err = tx.SeatGet(ctx, seatID); err != nil {
+			return err
+		}
+		if m, err = tx.MemberGet(ctx, seat.MemberID); err != nil {
+			return err
+		}
+		if done, err = tx.SeatTransition(ctx, seatID, model.SeatReleased, "", model.SeatReleasing, model.SeatReleaseFailed); err != nil || !done {
+			return err
+		}
+		if err := tx.PoolGiveBack(ctx, seat.PoolID); err != nil {
+			return err
+		}
+		if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActReleased, From: seat.Pool, Reason: "removed from pool"}); err != nil {
+			return err
+		}
+		return s.jobs.DrainQueue(ctx, tx, m.Kind)
+	})
+	if err == nil && done {
+		s.released(m.Kind, seat.PoolID, m.AffinityKey)
+	}
+	return err
+}
+
+// ReleaseFailed records that removal retries are spent: the seat stays
+// counted (the member may still be there) and an alert is raised.
+func (s *Service) ReleaseFailed(ctx context.Context, seatID int64, cause error) error {
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		seat, err := tx.SeatGet(ctx, seatID)
+		if err != nil {
+			return err
+		}
+		ok, err := tx.SeatTransition(ctx, seatID, model.SeatReleaseFailed, cause.Error(), model.SeatReleasing)
+		if err != nil || !ok {
+			return err
+		}
+		s.log.Error("ALERT release failed", "seat", seatID, "member", seat.Member, "pool", seat.Pool, "err", cause)
+		return tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActReleaseFailed, From: seat.Pool,
+			Reason: "retries spent: " + cause.Error()})
+	})
+}
+
+// DeliveryAttempt records one failed attempt on a seat.
+func (s *Service) DeliveryAttempt(ctx context.Context, seatID int64, cause error) error {
+	return s.st.SeatAttempt(ctx, seatID, cause.Error())
+}
+
+// DeliveryFailed ends a seat whose delivery cannot succeed. For a
+// member-level permanent error the member is rejected; otherwise (retries
+// spent, or the pool refused our credentials) it is placed again, excluding
+// the failing pool, or queued.
+func (s *Service) DeliveryFailed(ctx context.Context, seatID int64, class provider.Class, cause error) error {
+	seat, err := s.st.SeatGet(ctx, seatID)
+	if err != nil {
+		return err
+	}
+	if class == provider.PoolPermanent {
+		if err := s.PoolRefused(ctx, seat.PoolID, cause); err != nil {
+			return err
+		}
+	}
+	m, err := s.st.MemberGet(ctx, seat.MemberID)
+	if err != nil {
+		return err
+	}
+	return s.withIndex(ctx, m.Kind, func(tx *store.Tx, ix *placement.Index) error {
+		if class == provider.Retryable {
+			// A timed-out call may have delivered the file anyway: the seat
+			// stays counted while a removal job cleans up any copy, so the
+			// account never runs on two servers.
+			ok, err := tx.SeatTransition(ctx, seatID, model.SeatReleasing, cause.Error(), model.SeatProvisioning, model.SeatReserved)
+			if err != nil || !ok {
+				return err
+			}
+			if err := s.jobs.Remove(ctx, tx, seatID); err != nil {
+				return err
+			}
+		} else {
+			// Refused outright: nothing reached the pool.
+			ok, err := tx.SeatTransition(ctx, seatID, model.SeatFailed, cause.Error(), model.SeatProvisioning, model.SeatReserved)
+			if err != nil || !ok {
+				return err
+			}
+			if err := tx.PoolGiveBack(ctx, seat.PoolID); err != nil {
+				return err
+			}
+			ix.Release(seat.PoolID, m.AffinityKey)
+		}
+		if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActDeliveryFailed, From: seat.Pool,
+			Reason: fmt.Sprintf("%s: %v", class, cause)}); err != nil {
+			return err
+		}
+		if err := s.jobs.DrainQueue(ctx, tx, m.Kind); err != nil {
+			return err
+		}
+		crashpoint.Hit("deliveryfailed.before-commit")
+		if class == provider.MemberPermanent {
+			if seat.MoveFrom != 0 { // the member keeps its old seat
+				return s.finishMove(ctx, tx, seat.MoveFrom, model.MoveFailed, cause.Error())
+			}
+			if err := s.refundUse(ctx, tx, seat, cause.Error()); err != nil {
+				return err
+			}
+			if _, err := tx.MemberSetState(ctx, m.ID, model.MemberFailed, cause.Error()); err != nil {
+				return err
+			}
+			return tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Action: model.ActRejected, Reason: cause.Error()})
+		}
+		exclude, err := s.recentFailures(ctx, &tx.Queries, m.ID)
+		if err != nil {
+			return err
+		}
+		exclude = append(exclude, seat.PoolID)
+		if seat.MoveFrom != 0 {
+			old, err := tx.SeatGet(ctx, seat.MoveFrom)
+			if err != nil {
+				return err
+			}
+			if !old.State.Live() {
+				return nil
+			}
+			exclude = append(exclude, old.PoolID)
+		}
+		_, err = s.placeTx(ctx, tx, ix, placeReq{member: m, exclude: exclude, moveFrom: seat.MoveFrom, actor: "system", queueOnMiss: true})
+		return err
+	})
+}
+
+// DrainQueue places waiting members of a kind, in queue order, while room
+// exists; it returns how many it placed.
+func (s *Service) DrainQueue(ctx context.Context, kind model.Kind) (int, error) {
+	entries, err := s.st.QueueList(ctx, kind, 1000)
+	if err != nil || len(entries) == 0 {
+		return 0, err
+	}
+	placed := 0
+	for start := 0; start < len(entries); start += placeChunk {
+		chunk := entries[start:min(start+placeChunk, len(entries))]
+		n := 0
+		err := s.withIndex(ctx, kind, func(tx *store.Tx, ix *placement.Index) error {
+			n = 0
+			for _, listed := range chunk {
+				// The list was read before this transaction: another drain
+				// (on this or another replica) may have served the entry
+				// since. Re-read it, locked, and skip it if it changed.
+				e, err := tx.QueueGetLocked(ctx, listed.MemberID)
+				if errors.Is(err, store.ErrNotFound) || (err == nil && e.FromSeat != listed.FromSeat) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				m, err := tx.MemberGet(ctx, e.MemberID)
+				if err != nil {
+					return err
+				}
+				exclude, err := s.recentFailures(ctx, &tx.Queries, m.ID)
+				if err != nil {
+					return err
+				}
+				if e.FromSeat != 0 {
+					old, err := tx.SeatGet(ctx, e.FromSeat)
+					if err != nil {
+						return err
+					}
+					if !old.State.Live() {
+						// The seat to leave is gone: nothing to move.
+						if _, err := tx.QueueRemove(ctx, m.ID); err != nil {
+							return err
+						}
+						if err := s.finishMove(ctx, tx, old.ID, model.MoveCancelled, "the seat to leave is gone"); err != nil {
+							return err
+						}
+						continue
+					}
+					exclude = append(exclude, old.PoolID)
+				}
+				o, err := s.placeTx(ctx, tx, ix, placeReq{member: m, exclude: exclude, moveFrom: e.FromSeat, actor: "system"})
+				if err != nil {
+					return err
+				}
+				if o.Status == OutcomePlaced {
+					n++
+				}
+			}
+			crashpoint.Hit("drainqueue.before-commit")
+			return nil
+		})
+		if err != nil {
+			return placed, err
+		}
+		placed += n
+		if n == 0 {
+			break // nothing fit in a whole chunk: the rest waits for room
+		}
+	}
+	return placed, nil
+}
+
+// CancelQueued takes a member out of the queue (admin).
+func (s *Service) CancelQueued(ctx context.Context, kind model.Kind, externalID, actor string) error {
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		m, err := tx.MemberGetByExternal(ctx, kind, externalID)
+		if err != nil {
+			return err
+		}
+		entry, err := tx.QueueGet(ctx, m.ID)
+		if err != nil {
+			return fmt.Errorf("%s is not queued: %w", externalID, store.ErrNotFound)
+		}
+		if _, err := tx.QueueRemove(ctx, m.ID); err != nil {
+			return err
+		}
+		if entry.FromSeat != 0 {
+			if err := s.finishMove(ctx, tx, entry.FromSeat, model.MoveCancelled, "queue entry cancelled by "+actor); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.SeatLive(ctx, m.ID); errors.Is(err, store.ErrNotFound) {
+			if _, err := tx.MemberSetState(ctx, m.ID, model.MemberFailed, "queue entry cancelled by "+actor); err != nil {
+				return err
+			}
+		}
+		return tx.HistoryAdd(ctx, model.HistoryEntry{Member: externalID, Action: model.ActQueueCancelled, Reason: "cancelled", Actor: actor})
+	})
+}
+
+// refundUse gives back the code use a seat that never worked took.
+func (s *Service) refundUse(ctx context.Context, tx *store.Tx, seat model.Seat, reason string) error {
+	if seat.CodeID == 0 {
+		return nil
+	}
+	c, err := tx.CodeGet(ctx, seat.CodeID)
+	if err != nil {
+		return err
+	}
+	if c.UsedCount == 0 {
+		return nil
+	}
+	c.UsedCount--
+	if err := tx.CodeUpdate(ctx, c); err != nil {
+		return err
+	}
+	return tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Action: model.ActCodeRefunded, CodeID: c.ID,
+		Reason: fmt.Sprintf("seat failed (%s): use given back (%d/%d)", reason, c.UsedCount, c.MaxUses)})
+}
+
+// Redeliver puts an active seat back to provisioning and enqueues its
+// delivery again (reconciliation found the provider lacks the member).
+func (s *Service) Redeliver(ctx context.Context, seatID int64, reason string) error {
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		seat, err := tx.SeatGet(ctx, seatID)
+		if err != nil {
+			return err
+		}
+		ok, err := tx.SeatTransition(ctx, seatID, model.SeatProvisioning, reason, model.SeatActive)
+		if err != nil || !ok {
+			return err
+		}
+		if err := s.jobs.Deliver(ctx, tx, seatID); err != nil {
+			return err
+		}
+		return tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: "reconcile.redeliver", To: seat.Pool, Reason: reason})
+	})
+}
+
+// PoolRefused marks a pool whose provider refused our credentials or
+// settings (401/403, host key mismatch): credential_invalid, so nobody new
+// goes there; an alert is logged and recorded in history. A pool already
+// unhealthy keeps its status.
+func (s *Service) PoolRefused(ctx context.Context, poolID int64, cause error) error {
+	p, err := s.st.PoolGet(ctx, poolID)
+	if err != nil || p.Status.Unhealthy() {
+		return err
+	}
+	_, err = s.setStatus(ctx, poolID, model.StatusCredentialInvalid, "provider refused credentials: "+cause.Error(), "provider", p.Status)
+	return err
+}

@@ -1,0 +1,470 @@
+package alloc
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/berthhq/berth/internal/codes"
+	"github.com/berthhq/berth/internal/crashpoint"
+	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/placement"
+	"github.com/berthhq/berth/internal/store"
+)
+
+// Errors of the public redeem, status and rebind flows. Unknown codes and
+// codes bound to another email share one error, so that an attacker cannot
+// tell which codes exist.
+var (
+	ErrCodeNotValid = errors.New("this code cannot be used with this email: check both and try again")
+	ErrCodeDisabled = errors.New("this code has been disabled; ask whoever gave it to you")
+	ErrCodeExpired  = errors.New("this code has expired")
+	ErrCodeUsedUp   = errors.New("this code has no uses left")
+	ErrNoSeat       = errors.New("there is no seat for this email and code yet: redeem the code first")
+)
+
+// LimitError refuses a paid move past the code's rebind limit.
+type LimitError struct{ Count, Limit int }
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("rebind limit reached: %d of %d moves used; a move is free only when your team is unhealthy", e.Count, e.Limit)
+}
+
+// RateError refuses a request over a rate limit.
+type RateError struct {
+	RetryAfter time.Duration
+	What       string
+}
+
+func (e *RateError) Error() string {
+	return fmt.Sprintf("too many %s; try again in %d seconds", e.What, int(e.RetryAfter.Seconds()+0.999))
+}
+
+// CodeSpec describes a batch of codes to generate.
+type CodeSpec struct {
+	Count       int            `json:"count"`
+	Group       string         `json:"group"`
+	MaxUses     int            `json:"max_uses"`
+	ValidFor    model.Duration `json:"valid_for"`
+	ExpiresAt   time.Time      `json:"expires_at,omitzero"`
+	RebindLimit *int           `json:"rebind_limit"`
+	Prefix      string         `json:"prefix"`
+	Batch       string         `json:"batch"`
+}
+
+// MaxCodesPerBatch bounds one generation request.
+const MaxCodesPerBatch = 100000
+
+// GenerateCodes creates codes and returns them for display, once.
+func (s *Service) GenerateCodes(ctx context.Context, spec CodeSpec, actor string) ([]string, error) {
+	switch {
+	case spec.Count < 1 || spec.Count > MaxCodesPerBatch:
+		return nil, invalidf("count must be between 1 and %d, got %d", MaxCodesPerBatch, spec.Count)
+	case spec.MaxUses < 0:
+		return nil, invalidf("max_uses must be at least 1")
+	case spec.ValidFor < 0:
+		return nil, invalidf("valid_for must not be negative")
+	case spec.RebindLimit != nil && (*spec.RebindLimit < 0 || *spec.RebindLimit > 1000):
+		return nil, invalidf("rebind_limit must be between 0 and 1000")
+	case !spec.ExpiresAt.IsZero() && spec.ExpiresAt.Before(s.st.Now()):
+		return nil, invalidf("expires_at %s is in the past", spec.ExpiresAt.Format(time.RFC3339))
+	case len(spec.Group) > 63 || len(spec.Batch) > 63:
+		return nil, invalidf("group and batch are at most 63 bytes")
+	}
+	if err := codes.ValidatePrefix(spec.Prefix); err != nil {
+		return nil, invalidf("%v", err)
+	}
+	if spec.MaxUses == 0 {
+		spec.MaxUses = 1
+	}
+	limit := 3
+	if spec.RebindLimit != nil {
+		limit = *spec.RebindLimit
+	}
+	if spec.Batch == "" {
+		spec.Batch = s.st.Now().Format("20060102-150405")
+	}
+	out := make([]string, 0, spec.Count)
+	// One transaction: a failure leaves no half batch behind.
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		for range spec.Count {
+			display := codes.New(spec.Prefix)
+			norm, err := codes.Normalize(display)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.CodeCreate(ctx, store.CodeCreateParams{Display: display, Normalized: norm, Hint: codes.Hint(norm),
+				Group: spec.Group, MaxUses: spec.MaxUses, ValidFor: time.Duration(spec.ValidFor), ExpiresAt: spec.ExpiresAt,
+				RebindLimit: limit, Batch: spec.Batch}); err != nil {
+				return err
+			}
+			out = append(out, display)
+		}
+		return tx.HistoryAdd(ctx, model.HistoryEntry{Action: model.ActCodesCreated, Actor: actor,
+			Reason: fmt.Sprintf("%d codes, batch %s, group %q, max_uses %d, valid_for %s, rebind_limit %d", spec.Count, spec.Batch, spec.Group,
+				spec.MaxUses, time.Duration(spec.ValidFor), limit)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SetCodeStatus disables or re-enables a code (admin). Enabling gives the
+// status the code's state implies.
+func (s *Service) SetCodeStatus(ctx context.Context, code string, status model.CodeStatus, actor string) (model.Code, error) {
+	norm, err := codes.Normalize(code)
+	if err != nil {
+		return model.Code{}, invalidf("%v", err)
+	}
+	var c model.Code
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		if c, err = tx.CodeByLookup(ctx, norm, true); err != nil {
+			return err
+		}
+		before := c.Status
+		switch status {
+		case model.CodeDisabled:
+			c.Status = model.CodeDisabled
+		case "enabled", model.CodeUnused, model.CodeBound:
+			c.Status = model.CodeUnused
+			if c.BoundEmail != "" {
+				c.Status = model.CodeBound
+			}
+			if !c.EndsAt.IsZero() && !c.EndsAt.After(tx.Now()) {
+				c.Status = model.CodeExpired
+			}
+		default:
+			return invalidf("status %q: use disabled or enabled", status)
+		}
+		if err := tx.CodeUpdate(ctx, c); err != nil {
+			return err
+		}
+		return tx.HistoryAdd(ctx, model.HistoryEntry{Member: c.BoundEmail, Action: model.ActCodeStatus, From: string(before), To: string(c.Status),
+			Actor: actor, CodeID: c.ID, Reason: "code …" + c.Hint})
+	})
+	return c, err
+}
+
+// SeatStatus is what a user sees of their seat.
+type SeatStatus struct {
+	State       string    `json:"state"` // pending | active | queued | expired | released
+	Pool        string    `json:"pool,omitempty"`
+	Position    int       `json:"position"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"`
+	RebindCount int       `json:"rebind_count"`
+	RebindLimit int       `json:"rebind_limit"`
+	Moving      bool      `json:"moving,omitempty"`
+	// FreeMove tells whether a move now would be free (the team is unhealthy).
+	FreeMove bool   `json:"free_move"`
+	Message  string `json:"message,omitempty"`
+}
+
+// checkCode validates a typed email and code and returns the code if the
+// email may use it. lock takes the code's row lock (PostgreSQL).
+func (s *Service) checkCode(ctx context.Context, q *store.Queries, emailIn, codeIn string, lock bool) (string, model.Code, error) {
+	email, err := codes.Email(emailIn)
+	if err != nil {
+		return "", model.Code{}, invalidf("%v", err)
+	}
+	norm, err := codes.Normalize(codeIn)
+	if err != nil {
+		return "", model.Code{}, invalidf("%v", err)
+	}
+	c, err := q.CodeByLookup(ctx, norm, lock)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", c, ErrCodeNotValid
+	}
+	if err != nil {
+		return "", c, err
+	}
+	if c.BoundEmail != "" && subtle.ConstantTimeCompare([]byte(c.BoundEmail), []byte(email)) != 1 {
+		return "", c, ErrCodeNotValid
+	}
+	return email, c, nil
+}
+
+func (s *Service) expired(c model.Code, now time.Time) bool {
+	return c.Status == model.CodeExpired || (!c.EndsAt.IsZero() && !c.EndsAt.After(now))
+}
+
+// status describes the member's seat under code c.
+func (s *Service) status(ctx context.Context, q *store.Queries, email string, c model.Code) (SeatStatus, error) {
+	st := SeatStatus{ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit}
+	m, err := q.MemberGetByExternal(ctx, model.KindTeam, email)
+	if errors.Is(err, store.ErrNotFound) {
+		st.State = "unused"
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	seat, err := q.SeatLive(ctx, m.ID)
+	switch {
+	case err == nil:
+		st.Pool = seat.Pool
+		st.State = "pending"
+		if seat.State == model.SeatActive {
+			st.State = "active"
+		}
+		if st.Moving, err = s.moving(ctx, q, seat); err != nil {
+			return st, err
+		}
+		p, err := q.PoolGet(ctx, seat.PoolID)
+		if err != nil {
+			return st, err
+		}
+		st.FreeMove = p.Status.Unhealthy()
+		if pos, err := q.QueuePosition(ctx, m.ID); err == nil && pos > 0 {
+			st.Position = pos
+		}
+		return st, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return st, err
+	}
+	pos, err := q.QueuePosition(ctx, m.ID)
+	if err != nil {
+		return st, err
+	}
+	switch {
+	case pos > 0:
+		st.State, st.Position = "queued", pos
+	case s.expired(c, q.Now()):
+		st.State = "expired"
+	default:
+		st.State = "released"
+	}
+	return st, nil
+}
+
+// Status answers the public status page.
+func (s *Service) Status(ctx context.Context, emailIn, codeIn string) (SeatStatus, error) {
+	q := s.st.Reader()
+	email, c, err := s.checkCode(ctx, q, emailIn, codeIn, false)
+	if err != nil {
+		return SeatStatus{}, err
+	}
+	if c.BoundEmail == "" {
+		// Unused: answer as for an unknown code, so status pages cannot be
+		// used to find codes that exist.
+		return SeatStatus{}, ErrCodeNotValid
+	}
+	return s.status(ctx, q, email, c)
+}
+
+// Redeem gives the email a seat in a healthy team of the code's group, or a
+// place in the queue. Repeating the same request returns the same seat.
+func (s *Service) Redeem(ctx context.Context, emailIn, codeIn, actor string) (SeatStatus, error) {
+	var res SeatStatus
+	err := s.withIndex(ctx, model.KindTeam, func(tx *store.Tx, ix *placement.Index) error {
+		email, c, err := s.checkCode(ctx, &tx.Queries, emailIn, codeIn, true)
+		if err != nil {
+			return err
+		}
+		now := tx.Now()
+		switch {
+		case c.Status == model.CodeDisabled:
+			return ErrCodeDisabled
+		case s.expired(c, now):
+			return ErrCodeExpired
+		}
+		labels := map[string]string{}
+		if c.Group != "" {
+			labels["group"] = c.Group
+		}
+		m, _, err := tx.MemberCreate(ctx, store.MemberCreateParams{Kind: model.KindTeam, ExternalID: email, Labels: labels})
+		if err != nil {
+			return err
+		}
+		if c.BoundEmail == "" {
+			// First use: bind the code to this email and start its clock.
+			c.BoundEmail, c.Status, c.ActivatedAt = email, model.CodeBound, now
+			if c.ValidFor > 0 {
+				end := now.Add(time.Duration(c.ValidFor))
+				if c.EndsAt.IsZero() || end.Before(c.EndsAt) {
+					c.EndsAt = end
+				}
+			}
+			if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: email, Action: model.ActCodeBound, CodeID: c.ID, Actor: actor,
+				Reason: "code …" + c.Hint + " bound; ends " + fmtTime(c.EndsAt)}); err != nil {
+				return err
+			}
+		}
+		cur, err := s.status(ctx, &tx.Queries, email, c)
+		if err != nil {
+			return err
+		}
+		if cur.State == "pending" || cur.State == "active" || cur.State == "queued" {
+			// Idempotent: the email already has its seat (or place).
+			res = cur
+			return tx.CodeUpdate(ctx, c)
+		}
+		if c.UsedCount >= c.MaxUses {
+			return ErrCodeUsedUp
+		}
+		c.UsedCount++
+		if err := tx.CodeUpdate(ctx, c); err != nil {
+			return err
+		}
+		if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: email, Action: model.ActCodeUsed, CodeID: c.ID, Actor: actor,
+			Reason: fmt.Sprintf("use %d of %d", c.UsedCount, c.MaxUses)}); err != nil {
+			return err
+		}
+		if _, err := tx.MemberSetState(ctx, m.ID, model.MemberPending, ""); err != nil {
+			return err
+		}
+		m.Labels = labels
+		if _, err := s.placeTx(ctx, tx, ix, placeReq{member: m, codeID: c.ID, actor: actor, queueOnMiss: true}); err != nil {
+			return err
+		}
+		res, err = s.status(ctx, &tx.Queries, email, c)
+		return err
+	})
+	return res, err
+}
+
+// RebindResult answers a move request.
+type RebindResult struct {
+	Free        bool   `json:"free"`
+	Message     string `json:"message"`
+	State       string `json:"state"`
+	Pool        string `json:"pool,omitempty"`
+	Position    int    `json:"position,omitempty"`
+	RebindCount int    `json:"rebind_count"`
+	RebindLimit int    `json:"rebind_limit"`
+}
+
+// RebindPerMinute is how many move requests one code may make a minute.
+const RebindPerMinute = 3
+
+// Rebind moves the email's seat to another team (换车). It is free, and
+// allowed past the limit, when the current team is unhealthy; otherwise it
+// costs one rebind. Make before break: the old seat is released only when
+// the new one is active.
+func (s *Service) Rebind(ctx context.Context, emailIn, codeIn, actor string) (RebindResult, error) {
+	// The rate event commits on its own, so a refused request still counts;
+	// the code's row lock makes the count exact across replicas.
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		_, c, err := s.checkCode(ctx, &tx.Queries, emailIn, codeIn, true)
+		if err != nil {
+			return err
+		}
+		if c.BoundEmail == "" {
+			return ErrCodeNotValid
+		}
+		wait, err := tx.RateTake(ctx, fmt.Sprintf("rebind:%d", c.ID), RebindPerMinute, time.Minute)
+		if err != nil {
+			return err
+		}
+		if wait > 0 {
+			return &RateError{RetryAfter: wait, What: "move requests for this code (3 a minute)"}
+		}
+		return nil
+	})
+	if err != nil {
+		return RebindResult{}, err
+	}
+	crashpoint.Hit("rebind.after-rate-take")
+	var res RebindResult
+	err = s.withIndex(ctx, model.KindTeam, func(tx *store.Tx, ix *placement.Index) error {
+		email, c, err := s.checkCode(ctx, &tx.Queries, emailIn, codeIn, true)
+		if err != nil {
+			return err
+		}
+		switch {
+		case c.BoundEmail == "":
+			return ErrNoSeat
+		case c.Status == model.CodeDisabled:
+			return ErrCodeDisabled
+		case s.expired(c, tx.Now()):
+			return ErrCodeExpired
+		}
+		res.RebindCount, res.RebindLimit = c.RebindCount, c.RebindLimit
+		m, err := tx.MemberGetByExternal(ctx, model.KindTeam, email)
+		if err != nil {
+			return ErrNoSeat
+		}
+		seat, err := tx.SeatLive(ctx, m.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			if pos, _ := tx.QueuePosition(ctx, m.ID); pos > 0 {
+				res.State, res.Position, res.Message = "queued", pos, "you are waiting for a seat; there is nothing to move yet"
+				return nil
+			}
+			return ErrNoSeat
+		}
+		if err != nil {
+			return err
+		}
+		if moving, err := s.moving(ctx, &tx.Queries, seat); err != nil {
+			return err
+		} else if moving {
+			res.State, res.Pool, res.Message = "pending", seat.Pool, "a move is already in progress; nothing was charged"
+			return nil
+		}
+		pool, err := tx.PoolGet(ctx, seat.PoolID)
+		if err != nil {
+			return err
+		}
+		res.Free = pool.Status.Unhealthy()
+		if !res.Free && c.RebindCount >= c.RebindLimit {
+			return &LimitError{Count: c.RebindCount, Limit: c.RebindLimit}
+		}
+		how := fmt.Sprintf("free: %s is %s", pool.Name, pool.Status)
+		if !res.Free {
+			c.RebindCount++
+			if err := tx.CodeUpdate(ctx, c); err != nil {
+				return err
+			}
+			how = fmt.Sprintf("paid: rebind %d of %d", c.RebindCount, c.RebindLimit)
+			if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: email, Pool: pool.Name, Action: model.ActRebindCharged, CodeID: c.ID,
+				Actor: actor, Reason: how}); err != nil {
+				return err
+			}
+		}
+		if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: email, Pool: pool.Name, From: pool.Name, Action: model.ActMoveRequested,
+			CodeID: c.ID, Actor: actor, Reason: how}); err != nil {
+			return err
+		}
+		o, err := s.startMove(ctx, tx, ix, moveReq{seat: seat, member: m, paid: !res.Free, codeID: c.ID, actor: actor, reason: how})
+		if err != nil {
+			return err
+		}
+		res.RebindCount = c.RebindCount
+		if o.Status == OutcomePlaced {
+			res.State, res.Pool = "pending", o.Pool
+			res.Message = "moving you to " + o.Pool + " (" + how + "); you stay in " + pool.Name + " until the new seat is ready"
+		} else {
+			res.State, res.Position = "queued", o.Position
+			res.Message = "no other team has room now; you are queued to move (" + how + ") and keep your current seat meanwhile"
+		}
+		return nil
+	})
+	return res, err
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// moving reports whether a seat is part of a pending move: the seat being
+// left, or the seat being moved to.
+func (s *Service) moving(ctx context.Context, q *store.Queries, seat model.Seat) (bool, error) {
+	for _, from := range []int64{seat.ID, seat.MoveFrom} {
+		if from == 0 {
+			continue
+		}
+		_, err := q.MovePending(ctx, from)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,186 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/store"
+)
+
+// BatchItem is one file's result in a batch import.
+type BatchItem struct {
+	Account  string `json:"account"`
+	File     string `json:"file,omitempty"`
+	Status   string `json:"status"`
+	Pool     string `json:"pool,omitempty"`
+	Position int    `json:"position,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// BatchResponse answers a batch import, items in file order.
+type BatchResponse struct {
+	Placed   int         `json:"placed"`
+	Queued   int         `json:"queued"`
+	Rejected int         `json:"rejected"`
+	Items    []BatchItem `json:"items"`
+}
+
+func (s *Server) accountBatch(w http.ResponseWriter, r *http.Request) error {
+	b, err := DecodeAccountBatch(w, r, s.Limits)
+	if err != nil {
+		return err
+	}
+	outs, err := s.svc.ImportAccounts(r.Context(), alloc.ImportParams{Script: b.Script, Strategy: b.Strategy, Files: b.Files, Actor: actor(r)})
+	if err != nil {
+		return err
+	}
+	resp := BatchResponse{Items: make([]BatchItem, len(outs))}
+	for i, o := range outs {
+		it := BatchItem{Account: o.Member.ExternalID, File: b.Files[i].FileName, Status: o.Status, Pool: o.Pool, Position: o.Position}
+		if it.Account == "" {
+			it.Account = b.Files[i].ID
+		}
+		switch o.Status {
+		case alloc.OutcomeRejected:
+			it.Error = o.Reason
+			resp.Rejected++
+		case alloc.OutcomeQueued:
+			it.Reason = o.Reason
+			resp.Queued++
+		default:
+			it.Reason = o.Reason
+			resp.Placed++
+		}
+		resp.Items[i] = it
+	}
+	noteAudit(r, map[string]any{"script": b.Script, "strategy": b.Strategy, "files": len(b.Files),
+		"placed": resp.Placed, "queued": resp.Queued, "rejected": resp.Rejected})
+	writeJSON(w, 200, resp)
+	return nil
+}
+
+func intParam(r *http.Request, name string, def int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, badRequest(name + " must be a non-negative integer")
+	}
+	return n, nil
+}
+
+func (s *Server) accountList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit, err := intParam(r, "limit", 1000)
+	if err != nil {
+		return err
+	}
+	items, err := s.st.Reader().AccountList(r.Context(), store.AccountFilter{Script: q.Get("script"), Pool: q.Get("pool"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, map[string]any{"items": items})
+	return nil
+}
+
+func (s *Server) seatList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := store.SeatFilter{Limit: 1000}
+	member := q.Get("member")
+	if member == "" {
+		member = q.Get("email")
+	}
+	if member != "" {
+		kind := model.KindServer
+		if q.Get("email") != "" {
+			kind = model.KindTeam
+		}
+		m, err := s.st.MemberGetByExternal(r.Context(), kind, member)
+		if err != nil {
+			writeJSON(w, 200, map[string]any{"items": []model.Seat{}})
+			return nil
+		}
+		f.MemberID = m.ID
+	}
+	if pool := q.Get("pool"); pool != "" {
+		p, err := s.st.PoolGetByName(r.Context(), pool)
+		if err != nil {
+			return err
+		}
+		f.PoolID = p.ID
+	}
+	if st := q.Get("state"); st != "" {
+		f.States = []model.SeatState{model.SeatState(st)}
+	}
+	items, err := s.st.Reader().SeatList(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, map[string]any{"items": items})
+	return nil
+}
+
+func (s *Server) seatRelease(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return badRequest("seat id must be an integer")
+	}
+	if err := s.svc.Release(r.Context(), id, actor(r)); err != nil {
+		return err
+	}
+	seat, err := s.st.SeatGet(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, seat)
+	return nil
+}
+
+func (s *Server) queueList(w http.ResponseWriter, r *http.Request) error {
+	kind := model.Kind(r.URL.Query().Get("kind"))
+	if kind != "" && !kind.Valid() {
+		return badRequest("kind must be server or team")
+	}
+	items, err := s.st.Reader().QueueList(r.Context(), kind, 10000)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, map[string]any{"items": items})
+	return nil
+}
+
+func (s *Server) queueCancel(w http.ResponseWriter, r *http.Request) error {
+	kind := model.Kind(r.PathValue("kind"))
+	if !kind.Valid() {
+		return badRequest("kind must be server or team")
+	}
+	if err := s.svc.CancelQueued(r.Context(), kind, r.PathValue("member"), actor(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) historyList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit, err := intParam(r, "limit", 500)
+	if err != nil {
+		return err
+	}
+	before, err := intParam(r, "before", 0)
+	if err != nil {
+		return err
+	}
+	items, err := s.st.Reader().HistoryList(r.Context(), store.HistoryFilter{Member: q.Get("member"), Pool: q.Get("pool"),
+		Action: q.Get("action"), BeforeID: int64(before), Limit: limit})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, map[string]any{"items": items})
+	return nil
+}

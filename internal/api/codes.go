@@ -1,0 +1,171 @@
+package api
+
+import (
+	"encoding/csv"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/codes"
+	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/store"
+)
+
+func (s *Server) codeBatch(w http.ResponseWriter, r *http.Request) error {
+	var in alloc.CodeSpec
+	if err := decodeJSON(w, r, maxJSONBody, &in); err != nil {
+		return err
+	}
+	out, err := s.svc.GenerateCodes(r.Context(), in, actor(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"codes": out})
+	return nil
+}
+
+func (s *Server) codeList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit, err := intParam(r, "limit", 100000)
+	if err != nil {
+		return err
+	}
+	after, err := intParam(r, "after", 0)
+	if err != nil {
+		return err
+	}
+	f := store.CodeFilter{Status: model.CodeStatus(q.Get("status")), Group: q.Get("group"), Email: strings.ToLower(q.Get("email")),
+		Batch: q.Get("batch"), Limit: limit, After: int64(after)}
+	if c := q.Get("code"); c != "" {
+		// Search by (the end of) a code: its last four characters, read
+		// the way redeem reads codes.
+		norm := strings.NewReplacer("-", "", " ", "", "I", "1", "L", "1", "O", "0").Replace(strings.ToUpper(c))
+		if len(norm) < 4 {
+			return badRequest("code: give at least the last 4 characters of the code")
+		}
+		f.Hint = norm[len(norm)-4:]
+	}
+	items, err := s.st.Reader().CodeList(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	if strings.Contains(r.Header.Get("Accept"), "text/csv") || q.Get("format") == "csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="berth-codes.csv"`)
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"code", "group", "status", "max_uses", "used_count", "bound_email", "valid_for", "expires_at", "ends_at", "rebind_limit", "rebind_count", "batch", "created_at"})
+		for _, c := range items {
+			cw.Write([]string{c.Display, c.Group, string(c.Status), strconv.Itoa(c.MaxUses), strconv.Itoa(c.UsedCount), csvSafe(c.BoundEmail),
+				time.Duration(c.ValidFor).String(), csvTime(c.ExpiresAt), csvTime(c.EndsAt), strconv.Itoa(c.RebindLimit), strconv.Itoa(c.RebindCount),
+				csvSafe(c.Batch), csvTime(c.CreatedAt)})
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	writeJSON(w, 200, map[string]any{"items": items})
+	return nil
+}
+
+// csvSafe defuses spreadsheet formulas in user-provided text.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+func csvTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func (s *Server) codeGet(w http.ResponseWriter, r *http.Request) error {
+	norm, err := codes.Normalize(r.PathValue("code"))
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	c, err := s.st.CodeByLookup(r.Context(), norm, false)
+	if err != nil {
+		return err
+	}
+	hist, err := s.st.Reader().HistoryList(r.Context(), store.HistoryFilter{CodeID: c.ID, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, map[string]any{"code": c, "history": hist})
+	return nil
+}
+
+func (s *Server) codeUpdate(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Status string `json:"status"`
+	}
+	if err := decodeJSON(w, r, maxJSONBody, &in); err != nil {
+		return err
+	}
+	c, err := s.svc.SetCodeStatus(r.Context(), r.PathValue("code"), model.CodeStatus(in.Status), actor(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, c)
+	return nil
+}
+
+func (s *Server) seatMove(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return badRequest("seat id must be an integer")
+	}
+	var in struct {
+		To string `json:"to"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, maxJSONBody, &in); err != nil {
+			return err
+		}
+	}
+	o, err := s.svc.MoveSeat(r.Context(), id, in.To, actor(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"status": o.Status, "pool": o.Pool, "position": o.Position, "reason": o.Reason})
+	return nil
+}
+
+func (s *Server) migrationRun(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		From   []string `json:"from"`
+		To     string   `json:"to"`
+		DryRun bool     `json:"dry_run"`
+	}
+	if err := decodeJSON(w, r, maxJSONBody, &in); err != nil {
+		return err
+	}
+	res, err := s.svc.Migrate(r.Context(), in.From, in.To, in.DryRun, actor(r))
+	if err != nil {
+		return err
+	}
+	status := http.StatusAccepted
+	if in.DryRun {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, res)
+	return nil
+}
+
+func (s *Server) moveList(w http.ResponseWriter, r *http.Request) error {
+	limit, err := intParam(r, "limit", 1000)
+	if err != nil {
+		return err
+	}
+	items, err := s.st.Reader().MoveList(r.Context(), model.MoveState(r.URL.Query().Get("state")), 0, limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, map[string]any{"items": items})
+	return nil
+}

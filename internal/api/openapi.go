@@ -1,0 +1,1478 @@
+package api
+
+// The OpenAPI 3.1 document served at /openapi.json, written as Go data.
+//
+// Every route of Routes() is documented from its Route entry (method, path,
+// summary, public or not) and its opSpec below (tag, parameters, request
+// body, responses, the errors it can answer). Schemas live in
+// openAPISchemas. The docs page (docs.go) renders the same data, so the two
+// cannot disagree. openapi_test.go fails when a route has no opSpec or an
+// opSpec has no route.
+//
+// To document a new route: add it to Routes(), add an opSpec to opSpecs
+// keyed by "METHOD /path" and, if it has new shapes, a schema to
+// openAPISchemas.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/auth"
+	"github.com/berthhq/berth/internal/integrity"
+	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/provider/providers"
+)
+
+// OpenAPIVersion is the version of the OpenAPI specification the document follows.
+const OpenAPIVersion = "3.1.0"
+
+const (
+	ctJSON      = "application/json"
+	ctProblem   = "application/problem+json"
+	ctMultipart = "multipart/form-data"
+	ctHTML      = "text/html"
+)
+
+// ---- JSON Schema ---------------------------------------------------------
+
+// jsonSchema is the subset of JSON Schema 2020-12 (the OpenAPI 3.1 dialect)
+// this document uses. Properties keep the order they are written in.
+type jsonSchema struct {
+	Ref                  string         `json:"$ref,omitempty"`
+	Type                 string         `json:"type,omitempty"`
+	Format               string         `json:"format,omitempty"`
+	ContentMediaType     string         `json:"contentMediaType,omitempty"`
+	Description          string         `json:"description,omitempty"`
+	Enum                 []any          `json:"enum,omitempty"`
+	Default              any            `json:"default,omitempty"`
+	Minimum              *float64       `json:"minimum,omitempty"`
+	Maximum              *float64       `json:"maximum,omitempty"`
+	MaxLength            *int           `json:"maxLength,omitempty"`
+	MinItems             *int           `json:"minItems,omitempty"`
+	MaxItems             *int           `json:"maxItems,omitempty"`
+	Pattern              string         `json:"pattern,omitempty"`
+	Properties           schemaProps    `json:"properties,omitempty"`
+	Required             []string       `json:"required,omitempty"`
+	AdditionalProperties any            `json:"additionalProperties,omitempty"`
+	Items                *jsonSchema    `json:"items,omitempty"`
+	OneOf                []*jsonSchema  `json:"oneOf,omitempty"`
+	Discriminator        *discriminator `json:"discriminator,omitempty"`
+	ReadOnly             bool           `json:"readOnly,omitempty"`
+	WriteOnly            bool           `json:"writeOnly,omitempty"`
+	Examples             []any          `json:"examples,omitempty"`
+}
+
+type discriminator struct {
+	PropertyName string            `json:"propertyName"`
+	Mapping      map[string]string `json:"mapping,omitempty"`
+}
+
+// schemaProp is one property of an object schema.
+type schemaProp struct {
+	Name     string
+	Schema   *jsonSchema
+	Required bool
+}
+
+// schemaProps marshals as a JSON object in the order written.
+type schemaProps []schemaProp
+
+func (ps schemaProps) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(p.Name)
+		v, err := json.Marshal(p.Schema)
+		if err != nil {
+			return nil, fmt.Errorf("property %s: %w", p.Name, err)
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+func jsString(desc string) *jsonSchema { return &jsonSchema{Type: "string", Description: desc} }
+func jsInt(desc string) *jsonSchema    { return &jsonSchema{Type: "integer", Description: desc} }
+func jsID(desc string) *jsonSchema {
+	return &jsonSchema{Type: "integer", Format: "int64", Description: desc}
+}
+func jsNumber(desc string) *jsonSchema { return &jsonSchema{Type: "number", Description: desc} }
+func jsBool(desc string) *jsonSchema   { return &jsonSchema{Type: "boolean", Description: desc} }
+func jsTime(desc string) *jsonSchema {
+	return &jsonSchema{Type: "string", Format: "date-time", Description: desc}
+}
+func jsBinary(desc string) *jsonSchema {
+	return &jsonSchema{Type: "string", Format: "binary", ContentMediaType: "application/octet-stream", Description: desc}
+}
+func jsAny(desc string) *jsonSchema { return &jsonSchema{Description: desc} }
+func jsRef(name string) *jsonSchema { return &jsonSchema{Ref: "#/components/schemas/" + name} }
+func jsArray(items *jsonSchema, desc string) *jsonSchema {
+	return &jsonSchema{Type: "array", Items: items, Description: desc}
+}
+func jsMap(values *jsonSchema, desc string) *jsonSchema {
+	return &jsonSchema{Type: "object", AdditionalProperties: values, Description: desc}
+}
+
+// jsObject builds an object schema; required comes from the props.
+func jsObject(desc string, props ...schemaProp) *jsonSchema {
+	s := &jsonSchema{Type: "object", Description: desc, Properties: props}
+	for _, p := range props {
+		if p.Required {
+			s.Required = append(s.Required, p.Name)
+		}
+	}
+	return s
+}
+
+// prop is an optional property; reqProp a required one.
+func prop(name string, s *jsonSchema) schemaProp { return schemaProp{Name: name, Schema: s} }
+func reqProp(name string, s *jsonSchema) schemaProp {
+	return schemaProp{Name: name, Schema: s, Required: true}
+}
+
+func (s *jsonSchema) enum(vals ...any) *jsonSchema { s.Enum = vals; return s }
+func (s *jsonSchema) def(v any) *jsonSchema        { s.Default = v; return s }
+func (s *jsonSchema) ex(v ...any) *jsonSchema      { s.Examples = v; return s }
+func (s *jsonSchema) pattern(p string) *jsonSchema { s.Pattern = p; return s }
+func (s *jsonSchema) writeOnly() *jsonSchema       { s.WriteOnly = true; return s }
+func (s *jsonSchema) readOnly() *jsonSchema        { s.ReadOnly = true; return s }
+func (s *jsonSchema) maxLen(n int) *jsonSchema     { s.MaxLength = &n; return s }
+func (s *jsonSchema) min(n float64) *jsonSchema    { s.Minimum = &n; return s }
+func (s *jsonSchema) max(n float64) *jsonSchema    { s.Maximum = &n; return s }
+func (s *jsonSchema) items(lo, hi int) *jsonSchema {
+	if lo > 0 {
+		s.MinItems = &lo
+	}
+	if hi > 0 {
+		s.MaxItems = &hi
+	}
+	return s
+}
+
+func strs[T ~string](vs ...T) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
+
+func joinStrs[T ~string](vs []T) string {
+	ss := make([]string, len(vs))
+	for i, v := range vs {
+		ss[i] = string(v)
+	}
+	return strings.Join(ss, ", ")
+}
+
+// ---- OpenAPI objects -----------------------------------------------------
+
+type oaDocument struct {
+	OpenAPI           string                             `json:"openapi"`
+	Info              oaInfo                             `json:"info"`
+	JSONSchemaDialect string                             `json:"jsonSchemaDialect"`
+	Servers           []oaServer                         `json:"servers"`
+	Tags              []oaTag                            `json:"tags"`
+	Paths             map[string]map[string]*oaOperation `json:"paths"`
+	Components        oaComponents                       `json:"components"`
+}
+
+type oaServer struct {
+	URL         string `json:"url"`
+	Description string `json:"description,omitempty"`
+}
+
+type oaInfo struct {
+	Title       string `json:"title"`
+	Version     string `json:"version"`
+	Description string `json:"description,omitempty"`
+}
+
+type oaTag struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+}
+
+type oaComponents struct {
+	Schemas         map[string]*jsonSchema      `json:"schemas"`
+	SecuritySchemes map[string]oaSecurityScheme `json:"securitySchemes"`
+}
+
+type oaSecurityScheme struct {
+	Type         string `json:"type"`
+	Scheme       string `json:"scheme,omitempty"`
+	BearerFormat string `json:"bearerFormat,omitempty"`
+	In           string `json:"in,omitempty"`
+	Name         string `json:"name,omitempty"`
+	Description  string `json:"description,omitempty"`
+}
+
+type oaOperation struct {
+	Tags        []string               `json:"tags"`
+	Summary     string                 `json:"summary"`
+	Description string                 `json:"description,omitempty"`
+	OperationID string                 `json:"operationId"`
+	Parameters  []*oaParameter         `json:"parameters,omitempty"`
+	RequestBody *oaRequestBody         `json:"requestBody,omitempty"`
+	Responses   map[string]*oaResponse `json:"responses"`
+	// Security is [{bearerAuth: []}, {cookieAuth: []}] (either) on
+	// non-public routes and [] (no authentication) on public ones.
+	Security []map[string][]string `json:"security"`
+}
+
+type oaParameter struct {
+	Name        string      `json:"name"`
+	In          string      `json:"in"`
+	Description string      `json:"description,omitempty"`
+	Required    bool        `json:"required,omitempty"`
+	Schema      *jsonSchema `json:"schema"`
+}
+
+type oaRequestBody struct {
+	Description string                  `json:"description,omitempty"`
+	Required    bool                    `json:"required"`
+	Content     map[string]*oaMediaType `json:"content"`
+}
+
+type oaMediaType struct {
+	Schema   *jsonSchema           `json:"schema,omitempty"`
+	Encoding map[string]oaEncoding `json:"encoding,omitempty"`
+	Example  any                   `json:"example,omitempty"`
+}
+
+type oaEncoding struct {
+	ContentType string `json:"contentType"`
+}
+
+type oaResponse struct {
+	Description string                  `json:"description"`
+	Headers     map[string]*oaHeader    `json:"headers,omitempty"`
+	Content     map[string]*oaMediaType `json:"content,omitempty"`
+}
+
+type oaHeader struct {
+	Description string      `json:"description,omitempty"`
+	Schema      *jsonSchema `json:"schema"`
+}
+
+// ---- parameters ----------------------------------------------------------
+
+func queryParam(name, desc string, s *jsonSchema) *oaParameter {
+	return &oaParameter{Name: name, In: "query", Description: desc, Schema: s}
+}
+
+func pathParam(name, desc string, s *jsonSchema) *oaParameter {
+	return &oaParameter{Name: name, In: "path", Description: desc, Required: true, Schema: s}
+}
+
+var (
+	pPoolID   = pathParam("id", "The pool's id.", jsID("").min(1))
+	pKind     = queryParam("kind", "Only pools or entries of this kind.", jsRef("Kind"))
+	pPoolName = queryParam("pool", "Only rows in the pool with this name.", jsString(""))
+	pCode     = pathParam("code", "The code as printed; case, dashes and spaces do not matter, and I or L read as 1, O as 0.",
+		jsString("").ex("VIP-7K2Q-M9XD-4TNE-B3WA"))
+)
+
+// ---- operations ----------------------------------------------------------
+
+// okResponse is a success response of an operation.
+type okResponse struct {
+	status      int
+	description string
+	contentType string // "" for no body
+	schema      *jsonSchema
+	example     any
+}
+
+// opSpec documents one route beyond what its Route entry says.
+type opSpec struct {
+	id          string // operationId
+	tag         string
+	description string
+	params      []*oaParameter
+	body        *oaRequestBody
+	ok          []okResponse
+	// errors maps each error status the operation can answer, other than
+	// 401 and 500 (added to every admin route and every route), to when.
+	errors map[int]string
+}
+
+func jsonBody(desc string, schema *jsonSchema, example any) *oaRequestBody {
+	return &oaRequestBody{Description: desc, Required: true,
+		Content: map[string]*oaMediaType{ctJSON: {Schema: schema, Example: example}}}
+}
+
+func okJSON(status int, desc string, schema *jsonSchema) okResponse {
+	return okResponse{status: status, description: desc, contentType: ctJSON, schema: schema}
+}
+
+func listOf(schema, desc string) *jsonSchema {
+	return jsObject(desc, reqProp("items", jsArray(jsRef(schema), "")))
+}
+
+const (
+	errBadJSON  = "The body is not valid JSON, has unknown fields or the wrong types."
+	errTooLarge = "The body is larger than 1 MiB."
+)
+
+// The public routes' shared texts.
+const (
+	// publicLimit describes the per-address limit of api/ratelimit.go (set in New).
+	publicLimit = "Each client address may make 20 requests a second (bursts of 40) across the public routes; " +
+		"past that they answer 429 with a Retry-After header."
+	errRetryAfter     = "Retry-After says how many seconds to wait."
+	errPublicRateAddr = "Too many requests from this address (20 a second, bursts of 40). " + errRetryAfter
+	errCodeRefused    = "The code does not exist or is bound to another email (the same answer for both, by design), " +
+		"or it has been disabled."
+	errCodeExpired    = "The code has expired."
+	errPublicTooLarge = "The body is larger than 4 KiB."
+	errPublicInvalid  = "email is not an address like name@example.com, or code is not a redeem code."
+)
+
+// opSpecs documents every route, keyed by "METHOD /path" as in Routes().
+var opSpecs = map[string]opSpec{
+	"GET /healthz": {
+		id: "healthz", tag: "health",
+		description: "Answers 200 while the process is up; it does not touch the database. For liveness probes.",
+		ok:          []okResponse{okJSON(200, "The process is up.", jsRef("Health"))},
+	},
+	"GET /readyz": {
+		id: "readyz", tag: "health",
+		description: "Answers 200 when the database answers within 2 seconds, 503 otherwise. For readiness probes.",
+		ok:          []okResponse{okJSON(200, "The database answers.", jsRef("Health"))},
+		errors:      map[int]string{503: "The database does not answer."},
+	},
+	"GET /metrics": {
+		id: "metrics", tag: "health",
+		description: "Prometheus text exposition: berth_pool_capacity, berth_pool_used and berth_pool_status per pool, berth_seats by state, berth_queue_depth by kind, and Go runtime metrics. Read from the database at scrape time.",
+		ok:          []okResponse{{status: 200, description: "Metrics.", contentType: "text/plain; version=0.0.4", schema: jsString("")}},
+	},
+	"GET /openapi.json": {
+		id: "openapi", tag: "docs",
+		description: "This document: OpenAPI 3.1, generated from the route table.",
+		ok: []okResponse{okJSON(200, "The OpenAPI document.",
+			jsObject("An OpenAPI 3.1 document.", reqProp("openapi", jsString("").ex(OpenAPIVersion))))},
+	},
+	"GET /docs": {
+		id: "docs", tag: "docs",
+		description: "A readable HTML rendering of this document, without JavaScript.",
+		ok:          []okResponse{{status: 200, description: "The docs page.", contentType: ctHTML, schema: jsString("")}},
+	},
+
+	"POST /api/v1/pools": {
+		id: "createPool", tag: "pools",
+		description: "Creates an active pool; members of its kind waiting in the queue are placed on it at once.",
+		body: jsonBody("The pool to create.", jsRef("PoolInput"), json.RawMessage(`{"name": "worker-01", "kind": "server", "capacity": 5, "priority": 0,
+			"labels": {"region": "us"}, "provider": {"type": "sim"}}`)),
+		ok: []okResponse{okJSON(201, "The pool, as created.", jsRef("Pool"))},
+		errors: map[int]string{400: errBadJSON, 409: "A pool with this name exists.", 413: errTooLarge,
+			422: "A field is invalid (name, kind, capacity, labels or provider settings); detail names it."},
+	},
+	"GET /api/v1/pools": {
+		id: "listPools", tag: "pools",
+		description: "Lists every pool, optionally of one kind. Provider secrets read \"(set)\".",
+		params:      []*oaParameter{pKind},
+		ok:          []okResponse{okJSON(200, "The pools.", listOf("Pool", ""))},
+		errors:      map[int]string{400: "kind is not server or team."},
+	},
+	"GET /api/v1/pools/{id}": {
+		id: "getPool", tag: "pools",
+		description: "One pool, with `scripts`: how many live members of each script it holds.",
+		params:      []*oaParameter{pPoolID},
+		ok:          []okResponse{okJSON(200, "The pool.", jsRef("Pool"))},
+		errors:      map[int]string{400: "id is not a positive integer.", 404: "No pool has this id."},
+	},
+	"PATCH /api/v1/pools/{id}": {
+		id: "updatePool", tag: "pools",
+		description: "Changes capacity, priority, labels or provider settings; fields left out stay. " +
+			"Raising capacity takes members from the queue. Capacity cannot go below the pool's use.",
+		params: []*oaParameter{pPoolID},
+		body:   jsonBody("The fields to change.", jsRef("PoolPatch"), json.RawMessage(`{"capacity": 10, "labels": {"region": "eu"}}`)),
+		ok:     []okResponse{okJSON(200, "The pool, changed.", jsRef("Pool"))},
+		errors: map[int]string{400: "id is not a positive integer, or " + lowerFirst(errBadJSON), 404: "No pool has this id.",
+			413: errTooLarge, 422: "A field is invalid, or capacity is below the pool's use."},
+	},
+	"PATCH /api/v1/pools/status": {
+		id: "setPoolStatus", tag: "pools",
+		description: "Sets the status of many pools at once; each id succeeds or fails on its own " +
+			"(an unknown status fails every id). Setting a pool active takes members from the queue.",
+		body: jsonBody("The pools and their new status.", jsRef("StatusRequest"),
+			json.RawMessage(`{"ids": [1, 2, 3], "status": "banned", "message": "reason"}`)),
+		ok: []okResponse{okJSON(200, "What succeeded and what failed, per id.", jsRef("BulkResult"))},
+		errors: map[int]string{400: errBadJSON, 413: errTooLarge,
+			422: "ids is empty or has more than 1000 entries, or message is longer than 500 bytes."},
+	},
+	"POST /api/v1/pools/{id}/drain": {
+		id: "drainPool", tag: "pools",
+		description: "Moves every member off the pool, make before break: each gets a seat elsewhere " +
+			"(or waits in the queue, ahead of new members) and leaves this pool once the new seat is active. " +
+			"An active or paused pool becomes draining; an unhealthy one keeps its status. Answers when the moves have started.",
+		params: []*oaParameter{pPoolID},
+		ok:     []okResponse{okJSON(202, "The moves have started.", jsRef("DrainResult"))},
+		errors: map[int]string{400: "id is not a positive integer.", 404: "No pool has this id."},
+	},
+
+	"POST /api/v1/pools/{id}/reconcile": {
+		id: "reconcilePool", tag: "pools",
+		description: "Compares the members the team's provider holds with berth's seats for it and reports the drift: " +
+			"unknown (at the provider, no seat in berth), missing (berth thinks them active, the provider lacks them) and " +
+			"pending (seats still being provisioned). With repair, missing members are provisioned again; with " +
+			"remove_unknown, unknown members are removed, but only when they are at most max_remove_share (default 0.1) " +
+			"of the team's capacity. Unhealthy teams and providers that cannot list (webhooks) are skipped, saying why. " +
+			"The same comparison runs periodically, report only.",
+		params: []*oaParameter{pPoolID},
+		body:   jsonBody("What to repair (all optional).", jsRef("ReconcileRequest"), json.RawMessage(`{"repair": true}`)),
+		ok:     []okResponse{okJSON(200, "The drift found, and what was repaired.", jsRef("ReconcileReport"))},
+		errors: map[int]string{400: "id is not a positive integer, or " + errBadJSON, 404: "No pool has this id.", 413: errTooLarge,
+			422: "max_remove_share is not between 0 and 1."},
+	},
+
+	"POST /api/v1/accounts/batch": {
+		id: "importAccounts", tag: "accounts",
+		description: "Imports credential files and places each account on a server pool. " +
+			"The account id is the file name without its extension unless `ids` gives them in file order. " +
+			"A bad file rejects that file only. Importing an account that exists returns its placement. " +
+			"Parts named `files[]` or `file` are taken as `files`; other parts are ignored. " +
+			"For example: `curl -H \"Authorization: Bearer $TOKEN\" -F script=shop -F files=@639277333688.session " +
+			"-F files=@639277333689.session http://localhost:8080/api/v1/accounts/batch`.",
+		body: &oaRequestBody{Description: "The script and the credential files.", Required: true,
+			Content: map[string]*oaMediaType{ctMultipart: {Schema: jsRef("AccountBatchForm"),
+				Encoding: map[string]oaEncoding{"files": {ContentType: "application/octet-stream"}}}}},
+		ok: []okResponse{okJSON(200, "One item per file, in the order of the files.", jsRef("BatchResponse"))},
+		errors: map[int]string{400: "The body is not multipart/form-data or is malformed.",
+			413: "The upload is larger than the total limit (256 MiB by default) or has more files than allowed (5000 by default).",
+			422: "script is missing, no files were sent, ids does not give one id per file, or strategy is unknown."},
+	},
+	"GET /api/v1/accounts": {
+		id: "listAccounts", tag: "accounts",
+		description: "Lists accounts (server members) with their live placement, oldest first.",
+		params: []*oaParameter{
+			queryParam("script", "Only accounts of this script.", jsString("")),
+			pPoolName,
+			queryParam("limit", "At most this many rows; 0 means the default.", jsInt("").min(0).def(1000)),
+		},
+		ok:     []okResponse{okJSON(200, "The accounts.", listOf("Account", ""))},
+		errors: map[int]string{400: "limit is not a non-negative integer."},
+	},
+
+	"GET /api/v1/seats": {
+		id: "listSeats", tag: "seats",
+		description: "Lists seats (a member in a pool), at most 1000. An unknown member gives an empty list.",
+		params: []*oaParameter{
+			queryParam("member", "Only seats of this account (server member) id.", jsString("")),
+			queryParam("email", "Only seats of this user (team member) email; used when member is not given.", jsString("").ex("user@example.com")),
+			pPoolName,
+			queryParam("state", "Only seats in this state.", jsRef("SeatState")),
+		},
+		ok:     []okResponse{okJSON(200, "The seats.", listOf("Seat", ""))},
+		errors: map[int]string{404: "No pool has the name given in pool."},
+	},
+	"POST /api/v1/seats/{id}/release": {
+		id: "releaseSeat", tag: "seats",
+		description: "Starts removing the member from the pool; the seat becomes releasing and then released.",
+		params:      []*oaParameter{pathParam("id", "The seat's id.", jsID(""))},
+		ok:          []okResponse{okJSON(202, "The release has started; the seat as it is now.", jsRef("Seat"))},
+		errors: map[int]string{400: "id is not an integer.", 404: "No seat has this id.",
+			422: "The seat is not live (reserved, provisioning or active)."},
+	},
+
+	"GET /api/v1/queue": {
+		id: "listQueue", tag: "queue",
+		description: "Lists members waiting for room, in queue order (at most 10000).",
+		params:      []*oaParameter{pKind},
+		ok:          []okResponse{okJSON(200, "The queue entries.", listOf("QueueEntry", ""))},
+		errors:      map[int]string{400: "kind is not server or team."},
+	},
+	"DELETE /api/v1/queue/{kind}/{member}": {
+		id: "cancelQueued", tag: "queue",
+		description: "Takes a member out of the queue.",
+		params: []*oaParameter{
+			pathParam("kind", "The member's kind.", jsRef("Kind")),
+			pathParam("member", "The account id (server) or email (team).", jsString("")),
+		},
+		ok:     []okResponse{{status: 204, description: "The member left the queue."}},
+		errors: map[int]string{400: "kind is not server or team.", 404: "The member does not exist or is not queued."},
+	},
+
+	"GET /api/v1/history": {
+		id: "listHistory", tag: "history",
+		description: "Lists state changes, newest first. To page back, pass the smallest id seen as before.",
+		params: []*oaParameter{
+			queryParam("member", "Only entries about this member (account id or email).", jsString("")),
+			queryParam("pool", "Only entries where this pool name is the pool, the source or the target.", jsString("")),
+			queryParam("action", "Only entries with this action.", jsRef("HistoryAction")),
+			queryParam("limit", "At most this many entries (1-10000); 0 or more than 10000 means 500.", jsInt("").min(0).def(500)),
+			queryParam("before", "Only entries with an id lower than this; 0 means from the newest.", jsID("").min(0)),
+		},
+		ok:     []okResponse{okJSON(200, "The history entries.", listOf("HistoryEntry", ""))},
+		errors: map[int]string{400: "limit or before is not a non-negative integer."},
+	},
+
+	"POST /api/v1/codes/batch": {
+		id: "generateCodes", tag: "codes",
+		description: "Generates count redeem codes with the same settings and answers them in this response. " +
+			"A code is 80 random bits in Crockford base32, grouped by four, after the prefix if any (`VIP-7K2Q-M9XD-4TNE-B3WA`). " +
+			"Codes are stored sealed; GET /api/v1/codes shows them again. A code's clock starts at its first redeem: " +
+			"it ends valid_for later, or at expires_at if that comes first. Writes one codes.created history entry.",
+		body: jsonBody("The codes to generate.", jsRef("CodeBatchRequest"),
+			json.RawMessage(`{"count": 100, "group": "vip", "max_uses": 1, "valid_for": "720h", "rebind_limit": 3, "prefix": "VIP", "batch": "2024-06-promo"}`)),
+		ok: []okResponse{okJSON(201, "The codes, as they are to be handed out.", jsRef("CodeBatchResult"))},
+		errors: map[int]string{400: errBadJSON + " valid_for is not a Go duration string or expires_at not RFC 3339.", 413: errTooLarge,
+			422: fmt.Sprintf("count is not between 1 and %d, max_uses or valid_for is negative, rebind_limit is not between 0 and 1000, "+
+				"expires_at is in the past, group or batch is longer than 63 bytes, or prefix is not 1-8 letters or digits without U.",
+				alloc.MaxCodesPerBatch)},
+	},
+	"GET /api/v1/codes": {
+		id: "listCodes", tag: "codes",
+		description: "Lists codes by id, oldest first, with the codes themselves; filters combine. To page on, pass the last id seen as after. " +
+			"With `Accept: text/csv` or format=csv the answer is a CSV file (berth-codes.csv) with the header row " +
+			"`code,group,status,max_uses,used_count,bound_email,valid_for,expires_at,ends_at,rebind_limit,rebind_count,batch,created_at`; " +
+			"times are RFC 3339 in UTC (empty when unset), and bound_email or batch starting with =, +, -, @, tab or CR is prefixed with ' " +
+			"so spreadsheets do not run it as a formula.",
+		params: []*oaParameter{
+			queryParam("status", "Only codes with this status; an unknown status gives an empty list.", jsRef("CodeStatus")),
+			queryParam("group", "Only codes of this group.", jsString("").ex("vip")),
+			queryParam("email", "Only codes bound to this email (compared lower-cased).", jsString("").ex("user@example.com")),
+			queryParam("code", "Search by the end of a code: its last four characters, after dashes are removed and letters upper-cased. "+
+				"With fewer than four characters the filter is ignored.", jsString("").ex("B3WA")),
+			queryParam("batch", "Only codes of this batch.", jsString("")),
+			queryParam("limit", "At most this many codes; 0 means the default, the most is 100000.", jsInt("").min(0).max(100000).def(100000)),
+			queryParam("after", "Only codes with an id greater than this.", jsID("").min(0).def(0)),
+			queryParam("format", "csv answers CSV, like `Accept: text/csv`.", jsString("").enum("csv")),
+		},
+		ok: []okResponse{
+			okJSON(200, "The codes (JSON), or a CSV file when asked for.", listOf("Code", "")),
+			{status: 200, description: "The codes as CSV, when asked for.", contentType: "text/csv",
+				schema: jsString("CSV with a header row: code, group, status, max_uses, used_count, bound_email, valid_for, " +
+					"expires_at, ends_at, rebind_limit, rebind_count, batch, created_at.")},
+		},
+		errors: map[int]string{400: "limit or after is not a non-negative integer."},
+	},
+	"GET /api/v1/codes/{code}": {
+		id: "getCode", tag: "codes",
+		description: "One code with its history (newest first, at most 1000 entries): creation aside, every bind, use, refund, " +
+			"rebind, status change and move that counts against it.",
+		params: []*oaParameter{pCode},
+		ok:     []okResponse{okJSON(200, "The code and its history.", jsRef("CodeDetail"))},
+		errors: map[int]string{400: "code is not a redeem code (16-24 letters and digits once dashes and spaces are removed).",
+			404: "No code is this one."},
+	},
+	"PATCH /api/v1/codes/{code}": {
+		id: "setCodeStatus", tag: "codes",
+		description: "Disables a code, or enables it again. A disabled code cannot be redeemed or used to move; a seat it already " +
+			"gave is kept. Enabling gives the status the code's state implies: bound when it is bound to an email, unused otherwise, " +
+			"expired when its end has passed. Writes a code.status history entry.",
+		params: []*oaParameter{pCode},
+		body:   jsonBody("The new status.", jsRef("CodeStatusRequest"), json.RawMessage(`{"status": "disabled"}`)),
+		ok:     []okResponse{okJSON(200, "The code, changed.", jsRef("Code"))},
+		errors: map[int]string{400: errBadJSON, 404: "No code is this one.", 413: errTooLarge,
+			422: "code is not a redeem code, or status is not disabled or enabled."},
+	},
+
+	"POST /api/v1/seats/{id}/move": {
+		id: "moveSeat", tag: "moves",
+		description: "Moves a member off a live seat, make before break: it gets a seat on another pool (the pool named to, or the best " +
+			"pool of its kind when to is left out) and leaves this one once the new seat is active. Without to, a member no pool can " +
+			"take now is queued as a move, ahead of new members, and keeps its seat meanwhile. A team seat resting on a code keeps it; " +
+			"the move is not charged to the code's rebinds. The body may be left out.",
+		params: []*oaParameter{pathParam("id", "The seat's id.", jsID(""))},
+		body: &oaRequestBody{Description: "Where to move; may be left out.", Required: false,
+			Content: map[string]*oaMediaType{ctJSON: {Schema: jsRef("MoveRequest"), Example: json.RawMessage(`{"to": "team-3"}`)}}},
+		ok: []okResponse{okJSON(202, "The move has started.", jsRef("MoveStarted"))},
+		errors: map[int]string{400: "id is not an integer, or " + lowerFirst(errBadJSON), 404: "No seat has this id, or no pool is named to.",
+			409: "A move of this seat is already in progress.", 413: errTooLarge,
+			422: "The seat is not live, to is the seat's own pool or a pool of the other kind, or to cannot take the member now (detail says why)."},
+	},
+	"GET /api/v1/moves": {
+		id: "listMoves", tag: "moves",
+		description: "Lists moves (admin moves, drains, migrations and public rebinds), newest first.",
+		params: []*oaParameter{
+			queryParam("state", "Only moves in this state; an unknown state gives an empty list.", jsRef("MoveState")),
+			queryParam("limit", "At most this many moves; 0 means the default.", jsInt("").min(0).def(1000)),
+		},
+		ok:     []okResponse{okJSON(200, "The moves.", listOf("Move", ""))},
+		errors: map[int]string{400: "limit is not a non-negative integer."},
+	},
+	"POST /api/v1/migrations": {
+		id: "migrate", tag: "moves",
+		description: "Moves every live member off the pools named in from, make before break like a drain: to the pool named to, " +
+			"or (to empty) wherever placement chooses outside from. The pools of from keep their status. Run with dry_run first: " +
+			"it writes nothing and shows where each member would go now (planned) or that it would wait (queued). " +
+			"Without dry_run each member's move starts (moving) or is queued ahead of new members (queued); a seat already moving, " +
+			"or one the target cannot take, is failed and the others go on.",
+		body: jsonBody("The pools to empty and where to.", jsRef("MigrationRequest"),
+			json.RawMessage(`{"from": ["team-1", "team-2"], "to": "team-3", "dry_run": true}`)),
+		ok: []okResponse{
+			okJSON(200, "dry_run: the plan; nothing was written.", jsRef("MigrationResult")),
+			okJSON(202, "The moves have started.", jsRef("MigrationResult")),
+		},
+		errors: map[int]string{400: errBadJSON, 404: "A pool named in from or to does not exist.", 413: errTooLarge,
+			422: "from is empty or mixes server and team pools, or to is of the other kind or in from."},
+	},
+
+	"GET /api/v1/integrity": {
+		id: "checkIntegrity", tag: "integrity",
+		description: "Checks the invariants and lists what breaks them: orphans (members holding more live seats than a pending move explains, for longer than grace), overbooked pools (used or counted seats above capacity), zombie moves (pending longer than zombie_after) and drift (a pool's used against its counted seats; a code's used_count and rebind_count against its history). A healthy database answers four empty lists. Each list holds at most 1000 entries; truncated says when one was cut.",
+		params: []*oaParameter{
+			queryParam("grace", "How long a member may hold extra live seats before it is an orphan, as a Go duration.", jsString("").def("10m").ex("10m")),
+			queryParam("zombie_after", "How long a move may stay pending before it is reported, as a Go duration.", jsString("").def("30m").ex("30m")),
+		},
+		ok:     []okResponse{okJSON(200, "What breaks the invariants; empty lists when nothing does.", jsRef("IntegrityReport"))},
+		errors: map[int]string{400: "grace or zombie_after is not a positive Go duration."},
+	},
+	"POST /api/v1/integrity/repair": {
+		id: "repairIntegrity", tag: "integrity",
+		description: "Checks for orphans and releases their extra seats: each keeps its newest live seat in an active pool (else its newest live seat); the others are released like POST /api/v1/seats/{id}/release. At most limit releases start per call; the rest are counted as skipped, so call again. Each orphan is read again just before its repair and left alone (changed) when its seats moved on since the check. Every repaired orphan gets an orphan.repaired history entry naming the kept seat.",
+		body:        jsonBody("How much to repair.", jsRef("RepairRequest"), json.RawMessage(`{"limit": 100, "grace": "10m"}`)),
+		ok:          []okResponse{okJSON(200, "What the repair did.", jsRef("RepairResult"))},
+		errors:      map[int]string{400: errBadJSON + " grace is not a Go duration.", 413: errTooLarge, 422: "limit is not between 1 and 1000, or grace is negative."},
+	},
+
+	"POST /api/v1/session": {
+		id: "signIn", tag: "auth",
+		description: "Signs in with a user name and password, for scripts and the console: answers the caller and sets the " +
+			"session cookie (`berth_session`: HttpOnly, SameSite=Lax, Secure behind TLS), which then authenticates every route " +
+			"like a bearer token. A session ends after 12 hours without use or 7 days after sign-in, at sign-out, when the " +
+			"user's password is changed or when the user is disabled. " + loginLimits + " " +
+			"For example: `curl -c jar -H 'Content-Type: application/json' -d '{\"username\":\"admin\",\"password\":\"…\"}' " +
+			"http://localhost:8080/api/v1/session` then `curl -b jar http://localhost:8080/api/v1/pools`.",
+		body: jsonBody("The user name (case does not matter) and password.", jsRef("LoginRequest"),
+			json.RawMessage(`{"username": "alice", "password": "correct horse battery staple"}`)),
+		ok: []okResponse{okJSON(200, "Signed in; Set-Cookie carries the session.", jsRef("SessionInfo"))},
+		errors: map[int]string{400: errBadJSON, 401: "Unknown user, disabled user or wrong password (one answer for all).",
+			413: "The body is larger than 16 KiB.", 422: "username or password is empty.",
+			429: "Too many attempts from this address, or the user is locked after 5 wrong passwords in a row. " + errRetryAfter},
+	},
+	"GET /api/v1/session": {
+		id: "whoAmI", tag: "auth",
+		description: "The caller: user, role and how it authenticated (session, token or admin-token).",
+		ok:          []okResponse{okJSON(200, "The caller.", jsRef("SessionInfo"))},
+	},
+	"DELETE /api/v1/session": {
+		id: "signOut", tag: "auth",
+		description: "Ends the caller's session (from the cookie) and clears the cookie. With a bearer token there is no " +
+			"session to end: it answers 204 all the same.",
+		ok: []okResponse{{status: 204, description: "Signed out."}},
+	},
+	"GET /api/v1/users": {
+		id: "listUsers", tag: "auth",
+		description: "Lists the console users by id; never their passwords.",
+		ok:          []okResponse{okJSON(200, "The users.", listOf("User", ""))},
+	},
+	"POST /api/v1/users": {
+		id: "createUser", tag: "auth",
+		description: "Adds a user who can sign in with the password given. The password is stored hashed (argon2id) and " +
+			"never shown again, nor written to the audit log.",
+		body: jsonBody("The user.", jsRef("UserCreateRequest"),
+			json.RawMessage(`{"name": "alice", "password": "correct horse battery staple", "role": "operator"}`)),
+		ok: []okResponse{okJSON(201, "The user, as created.", jsRef("User"))},
+		errors: map[int]string{400: errBadJSON, 409: "A user with this name exists.", 413: "The body is larger than 16 KiB.",
+			422: "name, password or role is invalid; detail says which."},
+	},
+	"PATCH /api/v1/users/{id}": {
+		id: "updateUser", tag: "auth",
+		description: "Changes a user's role, password or access; fields left out stay. A new role applies from the user's " +
+			"next request. A new password lifts a lockout and ends the user's sessions. Disabling ends the user's sessions " +
+			"and stops its tokens (until it is enabled again). The last enabled admin cannot be demoted or disabled.",
+		params: []*oaParameter{pathParam("id", "The user's id.", jsID("").min(1))},
+		body:   jsonBody("The fields to change.", jsRef("UserPatch"), json.RawMessage(`{"role": "viewer", "disabled": false}`)),
+		ok:     []okResponse{okJSON(200, "The user, changed.", jsRef("User"))},
+		errors: map[int]string{400: "id is not a positive integer, or " + lowerFirst(errBadJSON), 404: "No user has this id.",
+			409: "The change would leave no enabled admin.", 413: "The body is larger than 16 KiB.",
+			422: "Nothing to change, or role or password is invalid."},
+	},
+	"GET /api/v1/tokens": {
+		id: "listTokens", tag: "auth",
+		description: "Lists the caller's personal API tokens (names and dates, never the tokens). The admin token has none.",
+		ok:          []okResponse{okJSON(200, "The tokens.", listOf("Token", ""))},
+	},
+	"POST /api/v1/tokens": {
+		id: "createToken", tag: "auth",
+		description: "Creates a personal API token for the caller and answers it this once; only its SHA-256 is kept. " +
+			"Send it as `Authorization: Bearer berth_pat_…`: it acts as the caller, with the caller's role at each use, " +
+			"until it is revoked or the user is disabled.",
+		body: jsonBody("What the token is for.", jsRef("TokenCreateRequest"), json.RawMessage(`{"name": "nightly export"}`)),
+		ok:   []okResponse{okJSON(201, "The token; store it now.", jsRef("TokenCreated"))},
+		errors: map[int]string{400: errBadJSON, 413: "The body is larger than 16 KiB.",
+			422: "name is empty or longer than 100 characters, or the caller is the admin token (which has no user)."},
+	},
+	"DELETE /api/v1/tokens/{id}": {
+		id: "revokeToken", tag: "auth",
+		description: "Revokes one of the caller's tokens; it stops working at once.",
+		params:      []*oaParameter{pathParam("id", "The token's id.", jsID("").min(1))},
+		ok:          []okResponse{{status: 204, description: "Revoked."}},
+		errors:      map[int]string{400: "id is not a positive integer.", 404: "The caller has no token with this id."},
+	},
+	"GET /api/v1/audit": {
+		id: "listAudit", tag: "audit",
+		description: "The audit log, newest first: every change made through the API by a signed-in caller or token (also " +
+			"refused ones, with status 403), sign-ins and sign-outs. Routes on one resource keep it as it was before and after " +
+			"the change, and the request under request; other routes keep the request body as after. Secrets (passwords, " +
+			"tokens, provider secrets, private keys, known_hosts) read \"(redacted)\"; credential files are never kept. " +
+			"With `Accept: text/csv` or format=csv the answer is a CSV file (berth-audit.csv) with the header row " +
+			"`id,at,actor,action,target,status,remote_ip,before,after,request` (JSON columns as text).",
+		params: []*oaParameter{
+			queryParam("actor", "Only rows by this actor (a user name, admin-token or anonymous).", jsString("").ex("alice")),
+			queryParam("action", "Only rows whose action contains this, ignoring case.", jsString("").ex("pools")),
+			queryParam("target", "Only rows on this target, as stored.", jsString("").ex("id=3")),
+			queryParam("since", "Only rows at or after this time (RFC 3339).", jsTime("")),
+			queryParam("until", "Only rows before this time (RFC 3339).", jsTime("")),
+			queryParam("before", "Only rows with an id lower than this, to page back.", jsID("").min(0)),
+			queryParam("limit", "At most this many rows (at most 100000); 0 means 500.", jsInt("").min(0).def(500)),
+			queryParam("format", "csv answers CSV, like `Accept: text/csv`.", jsString("").enum("csv")),
+		},
+		ok: []okResponse{
+			okJSON(200, "The rows (JSON), or a CSV file when asked for.", listOf("AuditEntry", "")),
+			{status: 200, description: "The rows as CSV, when asked for.", contentType: "text/csv",
+				schema: jsString("CSV with a header row: id, at, actor, action, target, status, remote_ip, before, after, request.")},
+		},
+		errors: map[int]string{400: "limit or before is not a non-negative integer, or since or until is not RFC 3339."},
+	},
+
+	"POST /api/v1/public/redeem": {
+		id: "redeemCode", tag: "public",
+		description: "Redeems a code for a seat on a healthy team of the code's group, or a place in the queue. The first redeem binds " +
+			"the code to the email and starts its clock. Repeating the request while the email has its seat (or place) answers that " +
+			"seat and uses nothing; once the seat is released, redeeming again takes another use, if the code has one left. " +
+			"An unknown code and a code bound to another email get the same 403, so codes cannot be probed. " + publicLimit,
+		body: jsonBody("The email and the code as printed (case, dashes and spaces do not matter).", jsRef("PublicRequest"),
+			json.RawMessage(`{"email": "user@example.com", "code": "VIP-7K2Q-M9XD-4TNE-B3WA"}`)),
+		ok: []okResponse{okJSON(200, "The seat: pending until the team has provisioned the user, then active; or queued with a position.",
+			jsRef("SeatStatus"))},
+		errors: map[int]string{400: errBadJSON, 403: errCodeRefused, 409: "The code has no uses left.", 410: errCodeExpired,
+			413: errPublicTooLarge, 422: errPublicInvalid, 429: errPublicRateAddr},
+	},
+	"GET /api/v1/public/status": {
+		id: "seatStatus", tag: "public",
+		description: "The seat an email holds under a code: its state, team, queue position, when it ends, the rebinds used and " +
+			"whether a move now would be free. Reads only. " + publicLimit,
+		params: []*oaParameter{
+			{Name: "email", In: "query", Required: true, Description: "The email the code was redeemed with.", Schema: jsString("").ex("user@example.com")},
+			{Name: "code", In: "query", Required: true, Description: "The code as printed.", Schema: jsString("").ex("VIP-7K2Q-M9XD-4TNE-B3WA")},
+		},
+		ok: []okResponse{okJSON(200, "The seat's status.", jsRef("SeatStatus"))},
+		errors: map[int]string{403: "The code does not exist or is bound to another email (the same answer for both).",
+			404: "The code has not been redeemed yet.", 422: errPublicInvalid, 429: errPublicRateAddr},
+	},
+	"POST /api/v1/public/rebind": {
+		id: "rebind", tag: "public",
+		description: "Moves the email's seat to another team of the code's group, make before break: the user keeps the current team " +
+			"until the new seat is active, or waits in the queue (ahead of new members) keeping it. The move is free, even past the " +
+			"limit, when the current team is unhealthy (banned, credential_invalid or offline); otherwise it costs one of the code's " +
+			"rebinds, given back if the move fails or is cancelled. While a move is in progress another request charges nothing and " +
+			"answers pending. " + fmt.Sprintf("Each code may ask %d times a minute (a request refused after the check, by the limit for "+
+			"instance, still counts); past that it answers 429 with a Retry-After header. ", alloc.RebindPerMinute) + publicLimit,
+		body: jsonBody("The email and the code.", jsRef("PublicRequest"),
+			json.RawMessage(`{"email": "user@example.com", "code": "VIP-7K2Q-M9XD-4TNE-B3WA"}`)),
+		ok: []okResponse{okJSON(200, "The move: pending (started, or already in progress) or queued.", jsRef("RebindResult"))},
+		errors: map[int]string{400: errBadJSON, 403: errCodeRefused,
+			404: "The code has not been redeemed yet, or the email holds no seat and no place in the queue.",
+			409: "The code's rebind limit is reached (detail names the count and the limit) and the team is healthy, " +
+				"or a move of the seat has just started.",
+			410: errCodeExpired, 413: errPublicTooLarge, 422: errPublicInvalid,
+			429: fmt.Sprintf("Too many requests from this address, or this code asked %d times in the last minute. ", alloc.RebindPerMinute) +
+				errRetryAfter},
+	},
+}
+
+// ---- schemas -------------------------------------------------------------
+
+// documentedProviders holds the settings schema of every provider type the
+// API contract names. Only the types this build knows (providers.Types())
+// are put in the document.
+var documentedProviders = map[string]*jsonSchema{
+	"sim": jsObject("The built-in simulated provider, for trials and tests.",
+		prop("latency_ms", jsInt("Added to every call, in milliseconds.").min(0).def(0)),
+		prop("fail_rate", jsNumber("Probability from 0 to 1 that a delivery or removal fails with a retryable error.").min(0).max(1).def(0)),
+		prop("down", jsBool("Makes the pool unreachable: every call fails.").def(false)),
+	),
+	"sftp": jsObject("Delivers credential files to a server over SFTP. Set exactly one of private_key and password, "+
+		"and exactly one of host_key and known_hosts.",
+		reqProp("host", jsString("Host name or IP address, without a port.").ex("10.0.0.5")),
+		prop("port", jsInt("SSH port.").min(1).max(65535).def(22)),
+		reqProp("user", jsString("Account the files are delivered as.").ex("ubuntu")),
+		prop("private_key", jsString("Unencrypted private key, OpenSSH or PEM. Write-only: reads \"(set)\".").writeOnly()),
+		prop("password", jsString("Password. Write-only: reads \"(set)\".").writeOnly()),
+		prop("host_key", jsString("SHA256 fingerprint of one of the server's host keys.").ex("SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s")),
+		prop("known_hosts", jsString("Contents of a known_hosts file naming the server.")),
+		reqProp("dir", jsString("Absolute, clean directory the files go into; created with mode 0700.").ex("/home/ubuntu/sessions")),
+	),
+	"scim": jsObject("Provisions users on a team through SCIM 2.0.",
+		reqProp("base_url", jsString("SCIM base URL.").ex("https://example.com/scim/v2")),
+		reqProp("token", jsString("Bearer token. Write-only: reads \"(set)\".").writeOnly()),
+		prop("deprovision", jsString("What removing a user does.").enum("delete", "deactivate")),
+		prop("group", jsString("Group the users are added to.")),
+	),
+	"webhook": jsObject("Calls a URL for every delivery and removal.",
+		reqProp("url", jsString("URL to call.").ex("https://example.com/hook")),
+		prop("secret", jsString("Signing secret. Write-only: reads \"(set)\".").writeOnly()),
+	),
+}
+
+// historyActions lists every history action of package model, for the
+// HistoryAction enum. model has no list of its own: add new actions here.
+var historyActions = []string{
+	model.ActPoolCreated, model.ActPoolUpdated, model.ActPoolStatus, model.ActPlaced, model.ActQueued,
+	model.ActDelivered, model.ActDeliveryFailed, model.ActRejected, model.ActMoveStarted, model.ActMoved,
+	model.ActRelease, model.ActReleased, model.ActReleaseFailed, model.ActDrainStarted,
+	model.ActHealthOffline, model.ActHealthRecovered,
+	model.ActCodesCreated, model.ActCodeUsed, model.ActCodeRefunded, model.ActCodeBound, model.ActCodeExpired,
+	model.ActCodeStatus, model.ActRebindCharged, model.ActRebindRefunded, model.ActMoveRequested, model.ActMoveFailed,
+	model.ActMoveCancelled, model.ActSeatCarried, model.ActOrphanRepaired, model.ActExpiryWarning, model.ActQueueCancelled,
+}
+
+// providerSchemaName is the component name of a provider type's settings.
+func providerSchemaName(typ string) string {
+	r, n := utf8.DecodeRuneInString(typ)
+	return string(unicode.ToUpper(r)) + typ[n:] + "Provider"
+}
+
+func openAPISchemas() map[string]*jsonSchema {
+	types := providers.Types()
+	sc := map[string]*jsonSchema{
+		"Problem": jsObject("An RFC 9457 problem detail. Every error answers with this shape and Content-Type application/problem+json.",
+			reqProp("type", jsString("Problem type URI; berth uses about:blank, so title is the HTTP status text.").ex("about:blank")),
+			reqProp("title", jsString("The HTTP status text.").ex("Not Found")),
+			reqProp("status", jsInt("The HTTP status code.").min(400).max(599).ex(404)),
+			reqProp("detail", jsString("What went wrong and what to change, written for the caller.").ex(`pool 7: not found`)),
+			prop("instance", jsString("The request path.").ex("/api/v1/pools/7")),
+		),
+		"Health": jsObject("", reqProp("status", jsString("").enum("ok", "ready"))),
+		"Kind": jsString("What a pool holds: accounts on servers (server) or users on teams (team).").
+			enum(strs(model.Kinds()...)...),
+		"PoolStatus": jsString("A pool's status. Only active pools take new members; draining pools move theirs away; " +
+			"banned, credential_invalid and offline are unhealthy: members may leave them for free.").
+			enum(strs(model.PoolStatuses()...)...),
+		"SeatState": jsString("Where a seat is in its life. reserved, provisioning and active are live.").
+			enum(strs(model.SeatStates()...)...),
+		"HistoryAction": jsString("What a history entry records.").
+			enum(strs(historyActions...)...),
+		"Labels": jsMap(jsString("").maxLen(255), "Free-form key/value labels; keys are 1-63 bytes, values at most 255.").
+			ex(map[string]string{"region": "us"}),
+
+		"Pool": jsObject("A pool as the API shows it.",
+			reqProp("id", jsID("").readOnly()),
+			reqProp("name", jsString("Unique name.").ex("worker-01")),
+			reqProp("kind", jsRef("Kind")),
+			reqProp("capacity", jsInt("How many members the pool holds.").min(0).max(alloc.MaxCapacity)),
+			reqProp("used", jsInt("Seats counted against capacity: every seat not released or failed.")),
+			reqProp("free", jsInt("capacity - used, never below 0.")),
+			reqProp("status", jsRef("PoolStatus")),
+			reqProp("status_message", jsString("Why the status was set.")),
+			reqProp("status_changed_at", jsTime("")),
+			reqProp("status_actor", jsString("Who set the status: admin, monitor, provider, …")),
+			reqProp("labels", jsRef("Labels")),
+			reqProp("priority", jsInt("Placement order between pools: lower is used first.")),
+			reqProp("provider_type", jsString("").enum(strs(types...)...)),
+			reqProp("provider", jsRef("ProviderView")),
+			prop("scripts", jsMap(jsInt(""), "Live members per script; only in GET /api/v1/pools/{id}.")),
+			reqProp("created_at", jsTime("")),
+		),
+		"ProviderView": {
+			Type: "object",
+			Description: "The pool's provider settings as stored, with its type. Secrets (private_key, password, token, secret) " +
+				"are never returned: when set they read \"(set)\".",
+			Properties:           schemaProps{reqProp("type", jsString("").enum(strs(types...)...))},
+			Required:             []string{"type"},
+			AdditionalProperties: true,
+			Examples: []any{json.RawMessage(`{"type": "sftp", "host": "10.0.0.5", "port": 22, "user": "ubuntu",
+				"private_key": "(set)", "host_key": "SHA256:…", "dir": "/home/ubuntu/sessions"}`)},
+		},
+		"PoolInput": jsObject("A new pool.",
+			reqProp("name", jsString("1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.").
+				pattern(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)),
+			reqProp("kind", jsRef("Kind")),
+			reqProp("capacity", jsInt("").min(0).max(alloc.MaxCapacity)),
+			prop("priority", jsInt("Lower is used first.").def(0)),
+			prop("labels", jsRef("Labels")),
+			reqProp("provider", jsRef("ProviderSettings")),
+		),
+		"PoolPatch": jsObject("Changes to a pool; fields left out stay as they are.",
+			prop("capacity", jsInt("Not below the pool's current use.").min(0).max(alloc.MaxCapacity)),
+			prop("priority", jsInt("Lower is used first.")),
+			prop("labels", &jsonSchema{Ref: "#/components/schemas/Labels", Description: "Replaces all labels."}),
+			prop("provider", &jsonSchema{Ref: "#/components/schemas/ProviderSettings",
+				Description: "Replaces the provider settings as a whole: send the secrets again."}),
+		),
+		"StatusRequest": jsObject("",
+			reqProp("ids", jsArray(jsID(""), "Pool ids.").items(1, 1000)),
+			reqProp("status", jsString("The new status; inactive and stopped are taken as paused.").
+				enum(append(strs(model.PoolStatuses()...), "inactive", "stopped")...)),
+			prop("message", jsString("Why; kept as status_message.").maxLen(500)),
+		),
+		"BulkResult": jsObject("The result of a bulk operation, per id.",
+			reqProp("success_count", jsInt("")),
+			reqProp("failed_count", jsInt("")),
+			reqProp("failed", jsArray(jsObject("",
+				reqProp("id", jsID("")),
+				reqProp("error", jsString("").ex("pool not found")),
+			), "")),
+		),
+		"DrainResult": jsObject("What a drain started.",
+			reqProp("pool", jsString("The pool's name.")),
+			reqProp("moving", jsInt("Members given a seat elsewhere, moving now.")),
+			reqProp("queued", jsInt("Members waiting in the queue for room.")),
+			reqProp("already_moving", jsInt("Members that were already moving.")),
+		),
+
+		"ReconcileRequest": jsObject("",
+			prop("repair", jsBool("Provision missing members again.")),
+			prop("remove_unknown", jsBool("Remove members the provider holds that berth does not know.")),
+			prop("max_remove_share", jsNumber("The largest share of the team's capacity one run may remove (default 0.1).")),
+		),
+		"ReconcileReport": jsObject("One team's drift.",
+			reqProp("pool", jsString("The pool's name.")),
+			prop("skipped", jsString("Why the team was not compared (unhealthy, provider cannot list).")),
+			reqProp("unknown", jsArray(jsString(""), "At the provider, without a seat in berth.")),
+			reqProp("missing", jsArray(jsString(""), "Active in berth, absent at the provider.")),
+			reqProp("pending", jsArray(jsString(""), "Seats still being provisioned.")),
+			reqProp("repaired", jsInt("Members provisioned again.")),
+			reqProp("removed", jsInt("Unknown members removed.")),
+			prop("remove_error", jsString("Why removal stopped or was refused (the share guard).")),
+		),
+
+		"AccountBatchForm": jsObject("",
+			reqProp("script", jsString("The script these accounts run; accounts of one script are kept together.")),
+			prop("strategy", jsString("pack fills one pool before the next; spread uses the least loaded pool.").
+				enum("pack", "spread").def("pack")),
+			prop("ids", jsString("Account ids, one per file in file order, separated by commas, spaces or newlines. "+
+				"Without it the id is the file name without its extension.")),
+			reqProp("files", jsArray(jsBinary("A credential file (at most 1 MiB by default). The file name must be a bare name "+
+				"(no path, not starting with a dot)."), "One or more credential files.").items(1, 0)),
+		),
+		"BatchResponse": jsObject("The result of a batch import.",
+			reqProp("placed", jsInt("")),
+			reqProp("queued", jsInt("")),
+			reqProp("rejected", jsInt("")),
+			reqProp("items", jsArray(jsRef("BatchItem"), "One per file, in the order of the files.")),
+		),
+		"BatchItem": jsObject("One file's result.",
+			reqProp("account", jsString("The account id.").ex("639277333688")),
+			prop("file", jsString("The file name as sent.")),
+			reqProp("status", jsString("").enum(alloc.OutcomePlaced, alloc.OutcomeQueued, alloc.OutcomeRejected)),
+			prop("pool", jsString("The pool it is placed on (placed).").ex("worker-01")),
+			prop("position", jsInt("Place in the queue, from 1 (queued).")),
+			prop("reason", jsString("Why it was placed there or queued.").ex("3 pools: 1 offline, 2 full")),
+			prop("error", jsString("Why it was rejected (rejected).")),
+		),
+		"Account": jsObject("An account and its live placement.",
+			reqProp("account", jsString("The account id.")),
+			reqProp("script", jsString("")),
+			reqProp("pool", jsString("The pool it is on; empty when not placed.")),
+			reqProp("state", jsString("The seat's state when placed (see SeatState), otherwise pending, queued or failed.")),
+			prop("reason", jsString("Why it is in this state.")),
+		),
+		"Seat": jsObject("A member in a pool.",
+			reqProp("id", jsID("")),
+			reqProp("member_id", jsID("")),
+			reqProp("member", jsString("The account id or email.")),
+			reqProp("pool_id", jsID("")),
+			reqProp("pool", jsString("The pool's name.")),
+			reqProp("state", jsRef("SeatState")),
+			prop("move_from", jsID("The seat this one replaces, when it is part of a move.")),
+			prop("code_id", jsID("The redeem code the seat rests on (team seats given by a redeem).")),
+			reqProp("attempts", jsInt("Delivery attempts so far.")),
+			prop("last_error", jsString("The last delivery or removal error.")),
+			reqProp("created_at", jsTime("")),
+			reqProp("updated_at", jsTime("")),
+		),
+		"QueueEntry": jsObject("A member waiting for room.",
+			reqProp("id", jsID("")),
+			reqProp("member_id", jsID("")),
+			reqProp("member", jsString("The account id or email.")),
+			reqProp("kind", jsRef("Kind")),
+			reqProp("is_move", jsBool("The member holds a seat it is moving away from; moves go ahead of new members.")),
+			prop("from_seat", jsID("The seat being moved away from.")),
+			reqProp("reason", jsString("Why it waits.")),
+			reqProp("position", jsInt("Place in its queue, from 1.")),
+			reqProp("enqueued_at", jsTime("")),
+		),
+		"HistoryEntry": jsObject("One state change.",
+			reqProp("id", jsID("Increases with time; use it as before to page back.")),
+			reqProp("at", jsTime("")),
+			reqProp("member", jsString("The account id or email; empty for pool changes and codes.created.")),
+			prop("pool", jsString("The pool concerned.")),
+			reqProp("action", jsRef("HistoryAction")),
+			reqProp("from", jsString("The state or pool before.")),
+			reqProp("to", jsString("The state or pool after.")),
+			reqProp("reason", jsString("")),
+			reqProp("actor", jsString("Who made the change: admin, monitor, provider, public, …")),
+			prop("code_id", jsID("The redeem code the entry counts against (code and rebind actions, moves of team seats).")),
+		),
+
+		"CodeStatus": jsString("Where a code is in its life: unused until its first redeem binds it to an email (bound); expired when its end " +
+			"has passed; disabled by an admin.").enum(strs(model.CodeUnused, model.CodeBound, model.CodeExpired, model.CodeDisabled)...),
+		"Code": jsObject("A redeem code, as admins see it.",
+			reqProp("id", jsID("").readOnly()),
+			reqProp("code", jsString("The code as printed.").ex("VIP-7K2Q-M9XD-4TNE-B3WA")),
+			reqProp("hint", jsString("The last four characters, for search.").ex("B3WA")),
+			reqProp("group", jsString("Redeemers are placed only on teams labelled group=<group>; empty for any team.")),
+			reqProp("max_uses", jsInt("How many seats the code can give, one at a time.").min(1)),
+			reqProp("used_count", jsInt("Uses taken; a seat whose delivery fails for good gives its use back.")),
+			reqProp("bound_email", jsString("The email the first redeem bound the code to; empty while unused.")),
+			reqProp("valid_for", jsString("How long the code lasts from its first redeem, as a Go duration; 0s for no limit.").ex("720h0m0s")),
+			prop("expires_at", jsTime("The latest the code may end, if set.")),
+			prop("activated_at", jsTime("When the first redeem bound it.")),
+			prop("ends_at", jsTime("When it ends: activation + valid_for, capped by expires_at. Its seat is released then.")),
+			reqProp("rebind_limit", jsInt("How many paid moves (public rebind) it allows.")),
+			reqProp("rebind_count", jsInt("Paid moves taken; a paid move that fails or is cancelled gives its rebind back.")),
+			reqProp("status", jsRef("CodeStatus")),
+			reqProp("batch", jsString("The batch it was generated in.")),
+			reqProp("created_at", jsTime("")),
+		),
+		"CodeBatchRequest": jsObject("Codes to generate; they all share these settings.",
+			reqProp("count", jsInt("How many codes.").min(1).max(alloc.MaxCodesPerBatch).ex(100)),
+			prop("group", jsString("Redeemers are placed only on teams labelled group=<group>; empty for any team. At most 63 bytes.").
+				ex("vip")),
+			prop("max_uses", jsInt("How many seats a code can give, one at a time (a released seat can be redeemed again); 0 means 1.").
+				min(0).def(1)),
+			prop("valid_for", jsString("How long a code lasts from its first redeem, as a Go duration; empty or 0s for no limit.").
+				ex("720h")),
+			prop("expires_at", jsTime("The latest a code may end (RFC 3339), whether or not it was redeemed; must be in the future.")),
+			prop("rebind_limit", jsInt("How many paid moves a code allows.").min(0).max(1000).def(3)),
+			prop("prefix", jsString("Put before every code, upper-cased.").pattern(`^[A-TV-Za-tv-z0-9]{1,8}$`).ex("VIP")),
+			prop("batch", jsString("A name for this batch, to find its codes; default the time of generation (20060102-150405). "+
+				"At most 63 bytes.").ex("2024-06-promo")),
+		),
+		"CodeBatchResult": jsObject("The codes generated.",
+			reqProp("codes", jsArray(jsString("").ex("VIP-7K2Q-M9XD-4TNE-B3WA"), "In generation order.")),
+		),
+		"CodeDetail": jsObject("A code and its history.",
+			reqProp("code", jsRef("Code")),
+			reqProp("history", jsArray(jsRef("HistoryEntry"), "Entries that count against the code, newest first, at most 1000.")),
+		),
+		"CodeStatusRequest": jsObject("",
+			reqProp("status", jsString("disabled disables the code; enabled gives it back the status its state implies "+
+				"(unused and bound are taken as enabled).").enum("disabled", "enabled")),
+		),
+
+		"MoveRequest": jsObject("Where to move a seat.",
+			prop("to", jsString("The name of the pool to move to, of the member's kind; left out or empty: the best pool.").ex("team-3")),
+		),
+		"MoveStarted": jsObject("How a move started.",
+			reqProp("status", jsString("placed: the new seat is reserved and being delivered; queued: the member waits "+
+				"for room, keeping its seat.").enum(alloc.OutcomePlaced, alloc.OutcomeQueued)),
+			reqProp("pool", jsString("The pool of the new seat (placed); empty when queued.").ex("team-3")),
+			reqProp("position", jsInt("Place in the queue, from 1 (queued); 0 when placed.")),
+			reqProp("reason", jsString("Why the member went there or waits.")),
+		),
+		"MoveState": jsString("Where a move is.").enum(strs(model.MovePending, model.MoveDone, model.MoveFailed, model.MoveCancelled)...),
+		"Move": jsObject("One member's seat going from one pool to another.",
+			reqProp("id", jsID("")),
+			reqProp("member_id", jsID("")),
+			reqProp("member", jsString("The account id or email.")),
+			reqProp("from_seat", jsID("The seat being left.")),
+			prop("to_seat", jsID("The new seat, once placed.")),
+			prop("code_id", jsID("The code the move counts against (team seats).")),
+			reqProp("paid", jsBool("The move took one of the code's rebinds.")),
+			reqProp("state", jsRef("MoveState")),
+			reqProp("reason", jsString("Why the move was made, then how it ended.")),
+			reqProp("actor", jsString("Who asked: admin, public, …")),
+			reqProp("created_at", jsTime("")),
+			prop("finished_at", jsTime("When it left pending.")),
+		),
+		"MigrationRequest": jsObject("Pools to empty.",
+			reqProp("from", jsArray(jsString(""), "Names of the pools to move members off, all of one kind.").items(1, 0).
+				ex([]string{"team-1", "team-2"})),
+			prop("to", jsString("The pool to move them to, of the same kind and not in from; empty: wherever placement chooses "+
+				"outside from.").ex("team-3")),
+			prop("dry_run", jsBool("Only plan: write nothing.").def(false)),
+		),
+		"MigrationResult": jsObject("A migration's plan (dry_run) or what it started.",
+			reqProp("dry_run", jsBool("")),
+			reqProp("moving", jsInt("Members planned to move or moving (with dry_run: that would move).")),
+			reqProp("queued", jsInt("Members that wait for room, keeping their seat.")),
+			reqProp("failed", jsInt("Members whose move could not start (never with dry_run).")),
+			reqProp("items", jsArray(jsRef("MigrationItem"), "One per live seat of the from pools.")),
+		),
+		"MigrationItem": jsObject("One member's planned or started migration.",
+			reqProp("member", jsString("The account id or email.")),
+			reqProp("seat_id", jsID("The seat being left.")),
+			reqProp("from", jsString("Its pool.")),
+			prop("to", jsString("The pool it goes (or would go) to.")),
+			reqProp("status", jsString("planned (dry_run, would move), queued (waits for room), moving (started) or failed.").
+				enum("planned", "queued", "moving", "failed")),
+			prop("reason", jsString("Why it goes there, waits or failed.")),
+		),
+
+		"IntegrityReport": jsObject("What breaks berth's invariants; every list is empty, never null, when nothing does.",
+			reqProp("orphans", jsArray(jsRef("Orphan"), "")),
+			reqProp("overbooked", jsArray(jsRef("Overbooked"), "")),
+			reqProp("zombie_moves", jsArray(jsRef("Move"), "Moves pending longer than zombie_after.")),
+			reqProp("drift", jsArray(jsRef("Drift"), "")),
+			reqProp("checked_at", jsTime("")),
+			reqProp("truncated", jsBool("A list had more than 1000 entries; the rest are left out.")),
+		),
+		"Orphan": jsObject("A member holding more live seats than its pending moves explain.",
+			reqProp("member", jsString("The account id or email.")),
+			reqProp("member_id", jsID("")),
+			reqProp("kind", jsRef("Kind")),
+			reqProp("seats", jsArray(jsRef("OrphanSeat"), "All its live seats, newest first.")),
+		),
+		"OrphanSeat": jsObject("One live seat of an orphan.",
+			reqProp("seat_id", jsID("")),
+			reqProp("pool_id", jsID("")),
+			reqProp("pool", jsString("The pool's name.")),
+			reqProp("pool_status", jsRef("PoolStatus")),
+			reqProp("state", jsRef("SeatState")),
+			prop("move_from", jsID("The seat this one replaces, when a move placed it.")),
+			reqProp("created_at", jsTime("")),
+		),
+		"Overbooked": jsObject("A pool holding more than its capacity.",
+			reqProp("pool", jsString("The pool's name.")),
+			reqProp("pool_id", jsID("")),
+			reqProp("used", jsInt("The pool's recorded use.")),
+			reqProp("counted", jsInt("Its seats that count against capacity.")),
+			reqProp("capacity", jsInt("")),
+		),
+		"Drift": jsObject("A recorded counter that disagrees with what it is derived from.",
+			reqProp("kind", jsString("pool_used: a pool's used against its counted seats; code_used: a code's used_count against "+
+				"its code.used minus code.refunded history; code_rebind: its rebind_count against rebind.charged minus rebind.refunded.").
+				enum(integrity.DriftPoolUsed, integrity.DriftCodeUsed, integrity.DriftCodeRebind)),
+			prop("pool", jsString("The pool's name (pool_used).")),
+			prop("pool_id", jsID("The pool (pool_used).")),
+			prop("code_id", jsID("The code (code_used, code_rebind).")),
+			reqProp("recorded", jsInt("The counter as stored.")),
+			reqProp("derived", jsInt("What it should be.")),
+		),
+		"RepairRequest": jsObject("How much to repair.",
+			reqProp("limit", jsInt("The most seat releases this call starts.").min(1).max(integrity.MaxRepair).ex(100)),
+			prop("grace", jsString("How long a member must have held extra live seats to be repaired, as a Go duration; "+
+				"empty or 0s means 10m.").def("10m").ex("10m")),
+		),
+		"RepairResult": jsObject("What a repair did.",
+			reqProp("released", jsInt("Seats whose release started.")),
+			reqProp("kept", jsArray(jsID(""), "The seat kept for each orphan repaired.")),
+			reqProp("skipped", jsInt("Seats left live because limit was reached; call again for them.")),
+			reqProp("changed", jsInt("Orphans left alone because their seats changed since the check.")),
+			reqProp("errors", jsArray(jsString(""), "One line per seat whose release failed.")),
+		),
+
+		"Role": jsString("What a user may do: viewer reads; operator also changes pools, accounts, seats, codes and moves; " +
+			"admin also manages users, reads the audit log and writes provider secrets.").enum(strs(auth.Roles()...)...),
+		"LoginRequest": jsObject("",
+			reqProp("username", jsString("The user name; case does not matter.").ex("alice")),
+			reqProp("password", jsString("").writeOnly()),
+		),
+		"Caller": jsObject("Who is calling.",
+			reqProp("id", jsID("The user's id; 0 for the admin token.")),
+			reqProp("name", jsString("The user name, or admin-token.").ex("alice")),
+			reqProp("role", jsRef("Role")),
+			reqProp("via", jsString("How the caller authenticated.").enum("session", "token", "admin-token")),
+		),
+		"SessionInfo": jsObject("",
+			reqProp("user", jsRef("Caller")),
+			prop("idle_timeout_seconds", jsInt("After sign-in: the session ends after this long without use.")),
+		),
+		"User": jsObject("A console user; never the password.",
+			reqProp("id", jsID("").readOnly()),
+			reqProp("name", jsString("").ex("alice")),
+			reqProp("role", jsRef("Role")),
+			reqProp("disabled", jsBool("A disabled user cannot sign in and its tokens do not work.")),
+			reqProp("failed_logins", jsInt("Wrong passwords in a row since the last good one or lockout.")),
+			prop("locked_until", jsTime("Set while the user is locked out after 5 wrong passwords in a row.")),
+			reqProp("created_at", jsTime("")),
+		),
+		"UserCreateRequest": jsObject("A new user.",
+			reqProp("name", jsString("1-64 lower-case letters, digits, '.', '_', '@' or '-', starting with a letter or digit.").
+				pattern(`^[a-z0-9][a-z0-9._@-]{0,63}$`)),
+			reqProp("password", jsString(fmt.Sprintf("At least %d characters.", auth.MinPasswordLen)).writeOnly()),
+			reqProp("role", jsRef("Role")),
+		),
+		"UserPatch": jsObject("Changes to a user; fields left out stay.",
+			prop("role", jsRef("Role")),
+			prop("password", jsString(fmt.Sprintf("A new password, at least %d characters.", auth.MinPasswordLen)).writeOnly()),
+			prop("disabled", jsBool("")),
+		),
+		"TokenCreateRequest": jsObject("", reqProp("name", jsString("What the token is for (1-100 characters).").ex("nightly export"))),
+		"Token": jsObject("A personal API token; never the token itself.",
+			reqProp("id", jsID("")),
+			reqProp("name", jsString("")),
+			reqProp("created_at", jsTime("")),
+			prop("last_used", jsTime("When it was last used (to the minute).")),
+		),
+		"TokenCreated": jsObject("A new personal API token: shown this once.",
+			reqProp("id", jsID("")),
+			reqProp("name", jsString("")),
+			reqProp("created_at", jsTime("")),
+			reqProp("token", jsString("The token, for Authorization: Bearer.").ex("berth_pat_3f…")),
+		),
+		"AuditEntry": jsObject("One audited action.",
+			reqProp("id", jsID("")),
+			reqProp("at", jsTime("")),
+			reqProp("actor", jsString("The user name, admin-token, anonymous (a failed sign-in as an unknown user) or system.")),
+			reqProp("action", jsString("METHOD and route pattern, or auth.login, auth.login_failed, auth.login_locked, "+
+				"auth.logout, auth.first_admin.").ex("PATCH /api/v1/pools/{id}")),
+			reqProp("target", jsString("The route's path values.").ex("id=3")),
+			reqProp("before", jsAny("The resource before the change (secrets redacted); null when not kept.")),
+			reqProp("after", jsAny("The resource after the change, or the request body (secrets redacted); null when none.")),
+			prop("request", jsAny("The request body (secrets redacted) on routes that keep before and after; "+
+				"for an upload, what it held (script, number of files, outcome).")),
+			reqProp("remote_ip", jsString("The client address.")),
+			reqProp("status", jsInt("The HTTP status answered.")),
+		),
+
+		"PublicRequest": jsObject("An email and a redeem code.",
+			reqProp("email", jsString("The user's email; case does not matter.").maxLen(254).ex("user@example.com")),
+			reqProp("code", jsString("The code as printed; case, dashes and spaces do not matter, and I or L read as 1, O as 0.").
+				ex("VIP-7K2Q-M9XD-4TNE-B3WA")),
+		),
+		"SeatStatus": jsObject("What a user sees of their seat.",
+			reqProp("state", jsString("pending: the seat is reserved and the team is adding the user; active: the user is on the team; "+
+				"queued: waiting for room; expired: the code has ended and the seat is gone; released: the seat is gone but the code "+
+				"has not ended (redeem again if it has uses left); unused: the email has never held a seat.").
+				enum("pending", "active", "queued", "expired", "released", "unused")),
+			prop("pool", jsString("The team the seat is on (pending, active).").ex("team-3")),
+			reqProp("position", jsInt("Place in the queue, from 1, when queued (or queued to move); else 0.")),
+			prop("expires_at", jsTime("When the code ends and the seat with it; absent when it never ends.")),
+			reqProp("rebind_count", jsInt("Paid moves taken.")),
+			reqProp("rebind_limit", jsInt("Paid moves allowed.")),
+			prop("moving", jsBool("A move of the seat is in progress; absent when not.")),
+			reqProp("free_move", jsBool("A move now would be free: the team is unhealthy.")),
+			prop("message", jsString("A note for the user, when there is one.")),
+		),
+		"RebindResult": jsObject("What a move request did.",
+			reqProp("free", jsBool("The move is free (the team is unhealthy) and took no rebind.")),
+			reqProp("message", jsString("What happens now, for the user.")),
+			reqProp("state", jsString("pending: moving (or a move was already in progress; nothing was charged); queued: waiting for "+
+				"room, keeping the current seat (or, with no seat yet, waiting for one).").enum("pending", "queued")),
+			prop("pool", jsString("The team being moved to, or the current team when a move was already in progress.")),
+			prop("position", jsInt("Place in the queue, from 1 (queued).")),
+			reqProp("rebind_count", jsInt("Paid moves taken, this one included.")),
+			reqProp("rebind_limit", jsInt("Paid moves allowed.")),
+		),
+	}
+
+	var oneOf []*jsonSchema
+	mapping := map[string]string{}
+	for _, typ := range types {
+		fields, ok := documentedProviders[typ]
+		if !ok {
+			continue // openapi_test.go reports it
+		}
+		name := providerSchemaName(typ)
+		s := jsObject(fields.Description, append(schemaProps{reqProp("type", jsString("").enum(typ))}, fields.Properties...)...)
+		sc[name] = s
+		oneOf = append(oneOf, jsRef(name))
+		mapping[typ] = "#/components/schemas/" + name
+	}
+	sc["ProviderSettings"] = &jsonSchema{
+		Description:   "Where members of the pool are delivered: the provider type and its settings. Secrets are write-only.",
+		OneOf:         oneOf,
+		Discriminator: &discriminator{PropertyName: "type", Mapping: mapping},
+	}
+	return sc
+}
+
+// ---- the document --------------------------------------------------------
+
+// openAPITags are the tags, in the order the docs page shows them.
+var openAPITags = []oaTag{
+	{Name: "pools", Description: "Pools: servers or teams with limited room for members."},
+	{Name: "accounts", Description: "Accounts (credential files) placed on server pools."},
+	{Name: "seats", Description: "Seats: one member in one pool."},
+	{Name: "moves", Description: "Moves of members between pools, make before break: one seat, or every seat of some pools."},
+	{Name: "queue", Description: "Members waiting for room."},
+	{Name: "codes", Description: "Redeem codes: users redeem them (see public) for a seat on a team."},
+	{Name: "public", Description: "The routes users call, without a token: redeem a code, see the seat, move to another team."},
+	{Name: "integrity", Description: "Checks of berth's invariants and repair of orphans."},
+	{Name: "auth", Description: "Signing in, users and their roles, personal API tokens."},
+	{Name: "audit", Description: "The audit log of every change: who, what, before and after."},
+	{Name: "history", Description: "Every state change, with its reason and actor."},
+	{Name: "health", Description: "Liveness and readiness."},
+	{Name: "docs", Description: "This document and its HTML rendering."},
+}
+
+const authDescription = "Every route not marked public needs a caller, and a role. Send `Authorization: Bearer TOKEN` " +
+	"with a personal API token (POST /api/v1/tokens; it acts with its user's role) or the admin token (role admin; from " +
+	"BERTH_ADMIN_TOKEN, or created and printed once at first start), or sign in (POST /api/v1/session, or the console) and " +
+	"send the session cookie berth_session. Without a caller a route answers 401; with a role below the one it needs " +
+	"(viewer < operator < admin), 403. Roles: viewer reads; operator also changes pools, accounts, seats, codes and moves; " +
+	"admin also manages users, reads the audit log and writes provider secrets (creating a pool, or changing its provider). " +
+	"The first start creates the user admin with the password in BERTH_ADMIN_PASSWORD, or prints a generated one once. " +
+	"Requests that change state (POST, PATCH, DELETE) from a browser page of another site are refused with 403 " +
+	"(Sec-Fetch-Site or Origin); clients that send neither header, such as curl, are not affected."
+
+// loginLimits describes the sign-in limits of package auth.
+const loginLimits = "Each client address may try 10 times a minute (bursts of 10); 5 wrong passwords in a row lock the " +
+	"user for 15 minutes (an admin setting a new password lifts the lock). Both answer 429 with Retry-After."
+
+const crossSite = "A browser request from a page of another site (Sec-Fetch-Site: cross-site, or an Origin that is not this host)."
+
+// roleNote says which role a route needs, for its description.
+func roleNote(rt Route) string {
+	switch {
+	case rt.Public:
+		return ""
+	case rt.Path == "/api/v1/pools/{id}" && rt.Method == "PATCH":
+		return "Needs role operator; admin when the body has provider (provider settings hold secrets)."
+	case rt.Role == auth.RoleViewer:
+		return "Needs any signed-in role (viewer or above)."
+	case rt.Role == auth.RoleOperator:
+		return "Needs role operator or admin."
+	}
+	return "Needs role admin."
+}
+
+const errorDescription = "Errors are RFC 9457 problem details (application/problem+json): `status` and `title` " +
+	"give the HTTP status, `detail` says what to fix. Internal errors (500) carry only a request id; every response has " +
+	"an X-Request-Id header (send your own to correlate)."
+
+// errorReasons is the generic description of each error status.
+var errorReasons = map[int]string{
+	400: "The request is malformed.",
+	401: "No caller: no Authorization header or session cookie, or a token or session that is not (or no longer) valid.",
+	404: "Not found.",
+	409: "Conflicts with what exists.",
+	403: "Refused.",
+	410: "Gone.",
+	413: "The body is too large.",
+	422: "The request is well-formed but a value is invalid.",
+	429: "Too many requests; Retry-After says how many seconds to wait.",
+	500: "Internal error; the server log has details under the request id.",
+	503: "Not ready.",
+}
+
+// routeKey is a route's key in opSpecs.
+func routeKey(method, path string) string { return method + " " + path }
+
+func upperFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+func lowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToLower(r)) + s[n:]
+}
+
+// operationErrors returns the error statuses of a route with when each
+// happens.
+func operationErrors(rt Route, sp opSpec) map[int]string {
+	out := map[int]string{500: errorReasons[500]}
+	if !rt.Public {
+		out[401] = errorReasons[401]
+		if rt.Role != auth.RoleViewer || rt.escalate != nil {
+			out[403] = "The caller's role is below the one the route needs (see above)."
+		}
+	}
+	if rt.StateChanging() {
+		if out[403] == "" {
+			out[403] = crossSite
+		} else {
+			out[403] += " Or: " + lowerFirst(crossSite)
+		}
+	}
+	for st, why := range sp.errors {
+		if why == "" {
+			why = errorReasons[st]
+		}
+		if prev := out[st]; prev != "" && st == http.StatusForbidden {
+			why += " Or: " + lowerFirst(prev)
+		}
+		out[st] = why
+	}
+	return out
+}
+
+func buildOperation(rt Route, sp opSpec) *oaOperation {
+	op := &oaOperation{
+		Tags:        []string{sp.tag},
+		Summary:     upperFirst(rt.Summary),
+		Description: strings.TrimSpace(roleNote(rt) + " " + sp.description),
+		OperationID: sp.id,
+		Parameters:  sp.params,
+		RequestBody: sp.body,
+		Responses:   map[string]*oaResponse{},
+	}
+	if op.OperationID == "" {
+		op.OperationID = strings.ToLower(rt.Method) + strings.NewReplacer("/", "_", "{", "", "}", "", ".", "_").Replace(rt.Path)
+	}
+	if len(op.Tags) == 1 && op.Tags[0] == "" {
+		op.Tags = []string{"other"}
+	}
+	op.Security = []map[string][]string{}
+	if !rt.Public {
+		op.Security = []map[string][]string{{"bearerAuth": {}}, {"cookieAuth": {}}}
+	}
+	for _, o := range sp.ok {
+		// Several okResponses with one status are one response with several
+		// content types (the first description stands).
+		resp := op.Responses[strconv.Itoa(o.status)]
+		if resp == nil {
+			resp = &oaResponse{Description: o.description}
+			op.Responses[strconv.Itoa(o.status)] = resp
+		}
+		if o.contentType != "" {
+			if resp.Content == nil {
+				resp.Content = map[string]*oaMediaType{}
+			}
+			resp.Content[o.contentType] = &oaMediaType{Schema: o.schema, Example: o.example}
+		}
+	}
+	if len(sp.ok) == 0 {
+		op.Responses["200"] = &oaResponse{Description: "OK"}
+	}
+	for st, why := range operationErrors(rt, sp) {
+		resp := &oaResponse{Description: why,
+			Content: map[string]*oaMediaType{ctProblem: {Schema: jsRef("Problem")}}}
+		switch st {
+		case http.StatusUnauthorized:
+			resp.Headers = map[string]*oaHeader{"WWW-Authenticate": {Schema: jsString("").ex(`Bearer realm="berth"`)}}
+		case http.StatusTooManyRequests:
+			resp.Headers = map[string]*oaHeader{"Retry-After": {Description: "How many seconds to wait before trying again.",
+				Schema: jsInt("").min(1).ex(1)}}
+		}
+		op.Responses[strconv.Itoa(st)] = resp
+	}
+	return op
+}
+
+// openAPIDocument builds the document from the route table and opSpecs.
+func openAPIDocument(routes []Route) *oaDocument {
+	doc := &oaDocument{
+		OpenAPI:           OpenAPIVersion,
+		JSONSchemaDialect: "https://spec.openapis.org/oas/3.1/dialect/base",
+		Info: oaInfo{Title: "berth", Version: "v1",
+			Description: "berth places members (accounts on servers, users on teams) into pools with limited room.\n\n" +
+				"Authentication: " + authDescription + "\n\n" + errorDescription + "\n\nA readable rendering is at /docs."},
+		Servers: []oaServer{{URL: "/", Description: "This server."}},
+		Tags:    openAPITags,
+		Paths:   map[string]map[string]*oaOperation{},
+		Components: oaComponents{
+			Schemas: openAPISchemas(),
+			SecuritySchemes: map[string]oaSecurityScheme{
+				"bearerAuth": {Type: "http", Scheme: "bearer", Description: "A personal API token (berth_pat_…) or the admin token."},
+				"cookieAuth": {Type: "apiKey", In: "cookie", Name: auth.SessionCookie,
+					Description: "The session cookie set by POST /api/v1/session or the console's sign-in page."},
+			},
+		},
+	}
+	for _, rt := range routes {
+		item := doc.Paths[rt.Path]
+		if item == nil {
+			item = map[string]*oaOperation{}
+			doc.Paths[rt.Path] = item
+		}
+		item[strings.ToLower(rt.Method)] = buildOperation(rt, opSpecs[routeKey(rt.Method, rt.Path)])
+	}
+	return doc
+}
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, openAPIDocument(s.Routes()))
+	return nil
+}

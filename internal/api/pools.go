@@ -1,0 +1,193 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/auth"
+	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/provider/providers"
+	"github.com/berthhq/berth/internal/reconcile"
+)
+
+const maxJSONBody = 1 << 20
+
+// PoolView is a pool as the API shows it: provider secrets are never returned.
+type PoolView struct {
+	model.Pool
+	Free     int            `json:"free"`
+	Provider map[string]any `json:"provider"`
+	Scripts  map[string]int `json:"scripts,omitempty"`
+}
+
+func (s *Server) poolView(r *http.Request, p model.Pool, withKeys bool) (PoolView, error) {
+	v := PoolView{Pool: p, Free: p.Free()}
+	typ, cfg, err := s.st.PoolProvider(r.Context(), p.ID)
+	if err != nil {
+		return v, err
+	}
+	v.Provider = providers.Public(typ, cfg)
+	if withKeys {
+		if v.Scripts, err = s.st.PoolKeys(r.Context(), p.ID); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, badRequest("pool id must be a positive integer, got " + strconv.Quote(r.PathValue("id")))
+	}
+	return id, nil
+}
+
+func actor(r *http.Request) string { return auth.Actor(r.Context()) }
+
+func (s *Server) poolCreate(w http.ResponseWriter, r *http.Request) error {
+	var in alloc.PoolInput
+	if err := decodeJSON(w, r, maxJSONBody, &in); err != nil {
+		return err
+	}
+	p, err := s.svc.CreatePool(r.Context(), in, actor(r))
+	if err != nil {
+		return err
+	}
+	v, err := s.poolView(r, p, false)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+func (s *Server) poolList(w http.ResponseWriter, r *http.Request) error {
+	kind := model.Kind(r.URL.Query().Get("kind"))
+	if kind != "" && !kind.Valid() {
+		return badRequest("kind must be server or team")
+	}
+	pools, err := s.st.Reader().PoolList(r.Context(), kind)
+	if err != nil {
+		return err
+	}
+	items := make([]PoolView, 0, len(pools))
+	for _, p := range pools {
+		v, err := s.poolView(r, p, false)
+		if err != nil {
+			return err
+		}
+		items = append(items, v)
+	}
+	writeJSON(w, 200, map[string]any{"items": items})
+	return nil
+}
+
+func (s *Server) poolGet(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.st.PoolGet(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	v, err := s.poolView(r, p, true)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, v)
+	return nil
+}
+
+func (s *Server) poolUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in alloc.PoolPatch
+	if err := decodeJSON(w, r, maxJSONBody, &in); err != nil {
+		return err
+	}
+	p, err := s.svc.UpdatePool(r.Context(), id, in, actor(r))
+	if err != nil {
+		return err
+	}
+	v, err := s.poolView(r, p, false)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, v)
+	return nil
+}
+
+// StatusRequest is the body of the bulk status endpoint.
+type StatusRequest struct {
+	IDs     []int64 `json:"ids"`
+	Status  string  `json:"status"`
+	Message string  `json:"message"`
+}
+
+func (s *Server) poolStatus(w http.ResponseWriter, r *http.Request) error {
+	var in StatusRequest
+	if err := decodeJSON(w, r, maxJSONBody, &in); err != nil {
+		return err
+	}
+	if len(in.IDs) == 0 {
+		return errStatus(http.StatusUnprocessableEntity, "ids is required: the pool ids to change")
+	}
+	if len(in.IDs) > 1000 {
+		return errStatus(http.StatusUnprocessableEntity, "at most 1000 ids per request")
+	}
+	res, err := s.svc.SetStatus(r.Context(), in.IDs, in.Status, in.Message, actor(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, res)
+	return nil
+}
+
+func (s *Server) poolDrain(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.DrainPool(r.Context(), id, actor(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, res)
+	return nil
+}
+
+func (s *Server) poolReconcile(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Repair         bool    `json:"repair"`
+		RemoveUnknown  bool    `json:"remove_unknown"`
+		MaxRemoveShare float64 `json:"max_remove_share"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, maxJSONBody, &in); err != nil {
+			return err
+		}
+	}
+	if in.MaxRemoveShare < 0 || in.MaxRemoveShare > 1 {
+		return errStatus(http.StatusUnprocessableEntity, "max_remove_share must be between 0 and 1")
+	}
+	p, err := s.st.PoolGet(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	rep, err := reconcile.Run(r.Context(), s.st, reconcile.OpenProvider(s.st), s.svc, p,
+		reconcile.Options{Repair: in.Repair, RemoveUnknown: in.RemoveUnknown, MaxRemoveShare: in.MaxRemoveShare})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}

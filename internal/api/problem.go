@@ -1,0 +1,98 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/store"
+)
+
+// Problem is an RFC 9457 problem detail.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail"`
+	Instance string `json:"instance,omitempty"`
+}
+
+// httpError carries a status and a message safe to show the caller.
+type httpError struct {
+	status int
+	detail string
+}
+
+func (e *httpError) Error() string { return e.detail }
+
+func errStatus(status int, detail string) error { return &httpError{status: status, detail: detail} }
+
+func badRequest(detail string) error { return errStatus(http.StatusBadRequest, detail) }
+
+// writeProblem maps an error to problem+json. Errors the caller can fix keep
+// their text; anything else is logged and answered with a generic 500, so
+// no SQL or internal detail leaks.
+func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	status, detail := http.StatusInternalServerError, "internal error; the server log has details (request id "+requestID(r)+")"
+	var he *httpError
+	var le *alloc.LimitError
+	var re *alloc.RateError
+	switch {
+	case errors.As(err, &he):
+		status, detail = he.status, he.detail
+	case errors.As(err, &re):
+		status, detail = http.StatusTooManyRequests, re.Error()
+		w.Header().Set("Retry-After", strconv.Itoa(int(re.RetryAfter.Seconds()+0.999)))
+	case errors.As(err, &le):
+		status, detail = http.StatusConflict, le.Error()
+	case errors.Is(err, alloc.ErrCodeNotValid), errors.Is(err, alloc.ErrCodeDisabled):
+		status, detail = http.StatusForbidden, err.Error()
+	case errors.Is(err, alloc.ErrCodeExpired):
+		status, detail = http.StatusGone, err.Error()
+	case errors.Is(err, alloc.ErrCodeUsedUp), errors.Is(err, alloc.ErrMoveInProgress):
+		status, detail = http.StatusConflict, err.Error()
+	case errors.Is(err, alloc.ErrNoSeat):
+		status, detail = http.StatusNotFound, err.Error()
+	case errors.Is(err, alloc.ErrInvalid):
+		status, detail = http.StatusUnprocessableEntity, err.Error()
+	case errors.Is(err, store.ErrNotFound):
+		status, detail = http.StatusNotFound, err.Error()
+	case errors.Is(err, store.ErrConflict):
+		status, detail = http.StatusConflict, err.Error()
+	}
+	if status >= 500 {
+		slog.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Instance: r.URL.Path})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// decodeJSON reads a JSON body of at most max bytes, refusing unknown fields.
+func decodeJSON(w http.ResponseWriter, r *http.Request, max int64, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, max)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errStatus(http.StatusRequestEntityTooLarge, "request body is larger than "+humanBytes(max))
+		}
+		return badRequest("invalid JSON body: " + err.Error())
+	}
+	if dec.More() {
+		return badRequest("invalid JSON body: more than one JSON value")
+	}
+	return nil
+}

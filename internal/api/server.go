@@ -1,0 +1,249 @@
+// Package api serves berth's HTTP API: the admin JSON routes under /api/v1,
+// the public routes under /api/v1/public, the OpenAPI document and its docs
+// page, health and readiness. Handlers decode, call package alloc, and
+// encode; every rule lives in alloc.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/auth"
+	"github.com/berthhq/berth/internal/metrics"
+	"github.com/berthhq/berth/internal/ratelimit"
+	"github.com/berthhq/berth/internal/store"
+)
+
+// Server is the HTTP API.
+type Server struct {
+	svc    *alloc.Service
+	st     *store.Store
+	auth   *auth.Service
+	log    *slog.Logger
+	Limits UploadLimits
+	mux    *http.ServeMux
+	cop    *http.CrossOriginProtection
+
+	metricsHandler http.Handler
+	public         *ratelimit.PerKey
+}
+
+// Route is one entry of the route table.
+type Route struct {
+	Method, Path string
+	// Public routes need no caller; every other route needs a caller with
+	// at least Role (see authz.go).
+	Public  bool
+	Role    auth.Role
+	Summary string
+	handler func(http.ResponseWriter, *http.Request) error
+	// noAudit: the handler writes its own audit row.
+	noAudit bool
+	// escalate may ask for a higher role than Role after reading the JSON
+	// body (PATCH /api/v1/pools/{id} with provider settings needs admin).
+	escalate func(body []byte) auth.Role
+}
+
+// StateChanging reports whether the route's method may change state (every
+// method but GET, HEAD and OPTIONS). Such routes are protected against
+// cross-site requests, and audited when they are not public.
+func (rt Route) StateChanging() bool {
+	switch rt.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+// AdminTokenSetting is where the admin token's hash is kept.
+const AdminTokenSetting = "admin_token_sha256"
+
+// EnsureAdminToken makes sure an admin token exists. With env set, that token
+// is used (and its hash stored); otherwise a token is created on first start
+// and returned once (created=true) for the caller to print.
+func EnsureAdminToken(ctx context.Context, st *store.Store, env string) (token string, hash [32]byte, created bool, err error) {
+	if env != "" {
+		if len(env) < 16 {
+			return "", hash, false, errors.New("BERTH_ADMIN_TOKEN must be at least 16 characters")
+		}
+		return env, sha256.Sum256([]byte(env)), false, nil
+	}
+	b := make([]byte, 24)
+	rand.Read(b)
+	token = "berth_" + hex.EncodeToString(b)
+	sum := sha256.Sum256([]byte(token))
+	wrote, err := st.SettingSetOnce(ctx, AdminTokenSetting, hex.EncodeToString(sum[:]))
+	if err != nil {
+		return "", hash, false, err
+	}
+	if wrote {
+		return token, sum, true, nil
+	}
+	stored, err := st.SettingGet(ctx, AdminTokenSetting)
+	if err != nil {
+		return "", hash, false, err
+	}
+	raw, err := hex.DecodeString(stored)
+	if err != nil || len(raw) != 32 {
+		return "", hash, false, errors.New("stored admin token hash is corrupt")
+	}
+	copy(hash[:], raw)
+	return "", hash, false, nil
+}
+
+// SetPublicRate sets the per-address limit of the public routes.
+func (s *Server) SetPublicRate(perSecond float64, burst int) {
+	s.public = ratelimit.New(perSecond, burst, 10*time.Minute)
+}
+
+// New builds the API server. authn knows the callers: the admin token (see
+// EnsureAdminToken), users' sessions and personal API tokens.
+func New(svc *alloc.Service, authn *auth.Service, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{svc: svc, st: svc.Store(), auth: authn, log: log, Limits: DefaultUploadLimits}
+	s.metricsHandler = metrics.Handler(s.st, log)
+	s.public = ratelimit.New(20, 40, 10*time.Minute)
+	s.cop = auth.NewCrossOriginProtection(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, errStatus(http.StatusForbidden, "cross-site request refused: state-changing requests must come from "+
+			"berth's own pages (same origin) or from a client that sends no Origin or Sec-Fetch-Site header"))
+	}))
+	s.mux = http.NewServeMux()
+	for _, rt := range s.Routes() {
+		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, errStatus(http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path+"; see /openapi.json"))
+	})
+	return s
+}
+
+// Routes is the route table: every route berth serves, in one place, with
+// the role each needs. Reads need viewer; changes need operator; users,
+// the audit log and provider secrets (creating a pool, or changing a pool's
+// provider settings: poolUpdate asks for admin when the body has a
+// provider) need admin. Personal tokens and the session are the caller's
+// own, so any signed-in role manages them.
+func (s *Server) Routes() []Route {
+	const (
+		viewer   = auth.RoleViewer
+		operator = auth.RoleOperator
+		admin    = auth.RoleAdmin
+	)
+	return []Route{
+		{Method: "GET", Path: "/healthz", Public: true, Summary: "process is up", handler: s.healthz},
+		{Method: "GET", Path: "/readyz", Public: true, Summary: "database answers", handler: s.readyz},
+		{Method: "GET", Path: "/metrics", Public: true, Summary: "Prometheus metrics", handler: s.metrics},
+		{Method: "GET", Path: "/openapi.json", Public: true, Summary: "this API's OpenAPI document", handler: s.openapi},
+		{Method: "GET", Path: "/docs", Public: true, Summary: "API docs page", handler: s.docs},
+
+		{Method: "POST", Path: "/api/v1/pools", Role: admin, Summary: "create a pool", handler: s.poolCreate},
+		{Method: "GET", Path: "/api/v1/pools", Role: viewer, Summary: "list pools", handler: s.poolList},
+		{Method: "GET", Path: "/api/v1/pools/{id}", Role: viewer, Summary: "get a pool", handler: s.poolGet},
+		{Method: "PATCH", Path: "/api/v1/pools/{id}", Role: operator, Summary: "change a pool", handler: s.poolUpdate, escalate: providerNeedsAdmin},
+		{Method: "PATCH", Path: "/api/v1/pools/status", Role: operator, Summary: "set the status of many pools", handler: s.poolStatus},
+		{Method: "POST", Path: "/api/v1/pools/{id}/drain", Role: operator, Summary: "move every member off a pool", handler: s.poolDrain},
+		{Method: "POST", Path: "/api/v1/pools/{id}/reconcile", Role: operator, Summary: "compare a team's provider with its seats", handler: s.poolReconcile},
+
+		{Method: "POST", Path: "/api/v1/accounts/batch", Role: operator, Summary: "import credential files and place the accounts", handler: s.accountBatch},
+		{Method: "GET", Path: "/api/v1/accounts", Role: viewer, Summary: "list accounts", handler: s.accountList},
+		{Method: "GET", Path: "/api/v1/seats", Role: viewer, Summary: "list seats", handler: s.seatList},
+		{Method: "POST", Path: "/api/v1/seats/{id}/release", Role: operator, Summary: "release a seat", handler: s.seatRelease},
+		{Method: "GET", Path: "/api/v1/queue", Role: viewer, Summary: "list the waiting queue", handler: s.queueList},
+		{Method: "DELETE", Path: "/api/v1/queue/{kind}/{member}", Role: operator, Summary: "cancel a queue entry", handler: s.queueCancel},
+		{Method: "GET", Path: "/api/v1/history", Role: viewer, Summary: "list history", handler: s.historyList},
+
+		{Method: "POST", Path: "/api/v1/codes/batch", Role: operator, Summary: "generate redeem codes", handler: s.codeBatch},
+		{Method: "GET", Path: "/api/v1/codes", Role: viewer, Summary: "list or export codes", handler: s.codeList},
+		{Method: "GET", Path: "/api/v1/codes/{code}", Role: viewer, Summary: "a code and its history", handler: s.codeGet},
+		{Method: "PATCH", Path: "/api/v1/codes/{code}", Role: operator, Summary: "disable or enable a code", handler: s.codeUpdate},
+		{Method: "POST", Path: "/api/v1/seats/{id}/move", Role: operator, Summary: "move a seat to another pool", handler: s.seatMove},
+		{Method: "GET", Path: "/api/v1/moves", Role: viewer, Summary: "list moves", handler: s.moveList},
+		{Method: "GET", Path: "/api/v1/integrity", Role: viewer, Summary: "check the invariants", handler: s.integrityGet},
+		{Method: "POST", Path: "/api/v1/integrity/repair", Role: operator, Summary: "release the extra seats of orphans", handler: s.integrityRepair},
+		{Method: "POST", Path: "/api/v1/migrations", Role: operator, Summary: "move every member off some pools (dry run first)", handler: s.migrationRun},
+
+		{Method: "POST", Path: "/api/v1/session", Public: true, Summary: "sign in", handler: s.sessionCreate},
+		{Method: "GET", Path: "/api/v1/session", Role: viewer, Summary: "who is signed in", handler: s.sessionGet},
+		{Method: "DELETE", Path: "/api/v1/session", Role: viewer, Summary: "sign out", handler: s.sessionDelete, noAudit: true},
+		{Method: "GET", Path: "/api/v1/users", Role: admin, Summary: "list users", handler: s.userList},
+		{Method: "POST", Path: "/api/v1/users", Role: admin, Summary: "create a user", handler: s.userCreate},
+		{Method: "PATCH", Path: "/api/v1/users/{id}", Role: admin, Summary: "change a user's role, password or access", handler: s.userUpdate},
+		{Method: "GET", Path: "/api/v1/tokens", Role: viewer, Summary: "list your personal API tokens", handler: s.tokenList},
+		{Method: "POST", Path: "/api/v1/tokens", Role: viewer, Summary: "create a personal API token", handler: s.tokenCreate},
+		{Method: "DELETE", Path: "/api/v1/tokens/{id}", Role: viewer, Summary: "revoke a personal API token", handler: s.tokenDelete},
+		{Method: "GET", Path: "/api/v1/audit", Role: admin, Summary: "read or export the audit log", handler: s.auditList},
+
+		{Method: "POST", Path: "/api/v1/public/redeem", Public: true, Summary: "redeem a code for a seat", handler: s.publicRedeem},
+		{Method: "GET", Path: "/api/v1/public/status", Public: true, Summary: "a seat's status", handler: s.publicStatus},
+		{Method: "POST", Path: "/api/v1/public/rebind", Public: true, Summary: "move to another team", handler: s.publicRebind},
+	}
+}
+
+// ServeHTTP implements http.Handler with request ids, logging and recovery.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		b := make([]byte, 8)
+		rand.Read(b)
+		id = hex.EncodeToString(b)
+	}
+	r = r.WithContext(context.WithValue(r.Context(), ctxRequestID{}, id))
+	w.Header().Set("X-Request-Id", id)
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("panic", "request_id", id, "panic", v)
+			writeProblem(rec, r, errors.New("panic"))
+		}
+		// Only the path is logged: query strings may hold emails and codes.
+		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "ms", time.Since(start).Milliseconds(), "request_id", id)
+	}()
+	s.mux.ServeHTTP(rec, r)
+}
+
+type ctxRequestID struct{}
+
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(ctxRequestID{}).(string)
+	return id
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
+	s.metricsHandler.ServeHTTP(w, r)
+	return nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, 200, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.st.Ping(ctx); err != nil {
+		return errStatus(http.StatusServiceUnavailable, "database does not answer")
+	}
+	writeJSON(w, 200, map[string]string{"status": "ready"})
+	return nil
+}

@@ -1,0 +1,217 @@
+// Package app wires berth together: store, allocation service, job queue and
+// HTTP API. The serve and demo commands and the end-to-end tests all start
+// berth through it, so they run the same thing.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/api"
+	"github.com/berthhq/berth/internal/auth"
+	"github.com/berthhq/berth/internal/jobs"
+	"github.com/berthhq/berth/internal/notify"
+	"github.com/berthhq/berth/internal/secret"
+	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/telegram"
+	"github.com/berthhq/berth/internal/web"
+)
+
+// Config is everything needed to start berth.
+type Config struct {
+	DB         string // file path, sqlite:PATH or postgres://…
+	Listen     string // e.g. 127.0.0.1:8080; ":0" picks a free port
+	AdminToken string // BERTH_ADMIN_TOKEN; empty: created on first start
+	// AdminPassword is the password of the user "admin" created on first
+	// start (BERTH_ADMIN_PASSWORD); empty: generated and shown once.
+	AdminPassword string
+	// Auth overrides sign-in settings (tests); Store and AdminTokenHash
+	// are filled in by Start.
+	Auth      auth.Config
+	SecretKey string // BERTH_SECRET_KEY; empty: key file next to the DB
+	KeyFile   string // default: <db>.key, or ./berth.key for PostgreSQL
+	Jobs      jobs.Config
+	Log       *slog.Logger
+	// Sealer overrides the key (tests).
+	Sealer store.Sealer
+	// Telegram configures alerts and the operator bot
+	// (telegram.ConfigFromEnv: BERTH_TELEGRAM_TOKEN, _CHATS, _API).
+	Telegram telegram.Config
+	// SMTPURL configures expiry warnings by e-mail (BERTH_SMTP_URL), e.g.
+	// smtp://user:pass@mail.example.com:587?from=berth@example.com
+	SMTPURL string
+}
+
+// App is a running berth.
+type App struct {
+	// Telegram is the alerter and operator bot, when configured.
+	Telegram *telegram.Service
+	Store    *store.Store
+	Alloc    *alloc.Service
+	Queue    *jobs.Queue
+	API      *api.Server
+	// Auth signs users in, resolves sessions and tokens, manages users and
+	// writes the audit log; the API and the web console share it.
+	Auth *auth.Service
+	URL  string
+	// NewAdminToken is set when this start created the admin token; it is
+	// shown once and never stored in the clear.
+	NewAdminToken string
+	// NewAdminPassword is set when this start created the user "admin" with
+	// a generated password; it is shown once and only its hash is stored.
+	NewAdminPassword string
+	// NewKeyFile is set when this start created the secret key file.
+	NewKeyFile string
+
+	srv *http.Server
+	ln  net.Listener
+	log *slog.Logger
+}
+
+// OpenStore opens (and migrates) the database with the configured key.
+func OpenStore(ctx context.Context, cfg *Config) (*store.Store, string, error) {
+	newKey := ""
+	seal := cfg.Sealer
+	if seal == nil {
+		keyFile := cfg.KeyFile
+		if keyFile == "" {
+			keyFile = "berth.key"
+			if d, path := store.ParseDSN(cfg.DB); d == store.SQLite {
+				keyFile = path + ".key"
+			}
+		}
+		key, created, err := secret.Load(cfg.SecretKey, keyFile)
+		if err != nil {
+			return nil, "", err
+		}
+		if created {
+			newKey, _ = filepath.Abs(keyFile)
+		}
+		box, err := secret.New(key)
+		if err != nil {
+			return nil, "", err
+		}
+		seal = box
+	}
+	st, err := store.Open(ctx, cfg.DB, seal)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := jobs.Migrate(ctx, st); err != nil {
+		st.Close()
+		return nil, "", err
+	}
+	return st, newKey, nil
+}
+
+// Start opens the database, starts the workers and serves HTTP.
+func Start(ctx context.Context, cfg Config) (*App, error) {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	if cfg.DB == "" {
+		cfg.DB = "berth.db"
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:8080"
+	}
+	st, newKey, err := OpenStore(ctx, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Store: st, NewKeyFile: newKey, log: log}
+	if newKey != "" {
+		log.Warn("created a new secret key file; back it up: without it the stored credential files cannot be read", "path", newKey)
+	}
+	a.Alloc = alloc.New(st, nil, log)
+	if cfg.SMTPURL != "" {
+		sc, err := notify.ParseSMTPURL(cfg.SMTPURL)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("BERTH_SMTP_URL: %w", err)
+		}
+		mailer, err := notify.NewSMTP(sc)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		cfg.Jobs.Warner = &notify.Warner{Store: st, Mailer: mailer, Log: log}
+	}
+	if a.Queue, err = jobs.New(ctx, st, a.Alloc, cfg.Jobs, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	token, hash, created, err := api.EnsureAdminToken(ctx, st, cfg.AdminToken)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if created {
+		a.NewAdminToken = token
+	}
+	authCfg := cfg.Auth
+	authCfg.Store, authCfg.AdminTokenHash = st, hash
+	if authCfg.Log == nil {
+		authCfg.Log = log
+	}
+	a.Auth = auth.New(authCfg)
+	if a.NewAdminPassword, _, err = a.Auth.EnsureFirstAdmin(ctx, cfg.AdminPassword); err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.API = api.New(a.Alloc, a.Auth, log)
+	if err := a.Queue.Start(context.WithoutCancel(ctx)); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if cfg.Telegram.Enabled() {
+		if a.Telegram, err = telegram.Start(context.WithoutCancel(ctx), cfg.Telegram, a.Alloc, log); err != nil {
+			a.Queue.Stop(ctx)
+			st.Close()
+			return nil, err
+		}
+	}
+	a.ln, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		a.Telegram.Stop()
+		a.Queue.Stop(ctx)
+		st.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	a.URL = "http://" + a.ln.Addr().String()
+	// The web console owns /, /login, /logout, /lang, /admin/…, /redeem,
+	// /status and /assets/; the JSON API everything else.
+	mux := http.NewServeMux()
+	mux.Handle("/", a.API)
+	web.New(a.Alloc, a.Auth, log).Mount(mux)
+	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() {
+		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "err", err)
+		}
+	}()
+	return a, nil
+}
+
+// Close stops serving, lets running jobs finish and closes the database.
+func (a *App) Close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if a.srv != nil {
+		a.srv.Shutdown(ctx)
+	}
+	a.Telegram.Stop() // nil-safe
+	if a.Queue != nil {
+		a.Queue.Stop(ctx)
+	}
+	return a.Store.Close()
+}

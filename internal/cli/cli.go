@@ -1,0 +1,92 @@
+// Package cli implements the berth command line: serve, demo, migrate and
+// the admin verbs, which talk to a running berth over its HTTP API.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+type command struct {
+	name, usage string
+	run         func(ctx context.Context, args []string, out, errOut io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the server (--listen ADDR --db DSN)", runServe},
+		{"demo", "run a server on SQLite with a simulated fleet and a sample batch", runDemo},
+		{"migrate", "apply database migrations (--db DSN) and exit", runMigrate},
+		{"accounts", "accounts import --script S FILES|DIR: upload credential files", runAccounts},
+		{"pools", "pools list | pools status --ids 1,2 --status S [--message M] | pools drain ID", runPools},
+		{"history", "history [--member ID] [--pool NAME]: show history", runHistory},
+		{"codes", "codes generate --count N [--group G --valid-for 720h …] | codes export | codes disable|enable CODE", runCodes},
+		{"integrity", "integrity [--repair N]: check the invariants (exit 1 when broken)", runIntegrity},
+	}
+}
+
+// usageError is a mistake in the command line; it prints usage.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// Main runs berth with args and returns the exit code.
+func Main(args []string, out, errOut io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(errOut)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(ctx, args[1:], out, errOut)
+			if err == nil {
+				return 0
+			}
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			fmt.Fprintln(errOut, "berth "+c.name+": "+err.Error())
+			var ue usageError
+			if errors.As(err, &ue) {
+				fmt.Fprintln(errOut, "usage: berth "+c.name+" — "+c.usage)
+				return 2
+			}
+			return 1
+		}
+	}
+	fmt.Fprintf(errOut, "berth: unknown command %q\n", args[0])
+	usage(errOut)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "berth — places members into pools of limited capacity\n\nusage: berth COMMAND [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.usage)
+	}
+	fmt.Fprintln(w, "\nAdmin verbs read BERTH_URL (default http://127.0.0.1:8080) and BERTH_ADMIN_TOKEN.")
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func newFlags(name string, errOut io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("berth "+name, flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	return fs
+}

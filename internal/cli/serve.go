@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/berthhq/berth/internal/app"
+	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/telegram"
+)
+
+func serverFlags(name string, errOut io.Writer, defDB string) (*flagSet, *app.Config) {
+	fs := newFlags(name, errOut)
+	cfg := &app.Config{}
+	fs.StringVar(&cfg.Listen, "listen", envOr("BERTH_LISTEN", "127.0.0.1:8080"), "address to serve HTTP on")
+	fs.StringVar(&cfg.DB, "db", envOr("BERTH_DB", defDB), "database: a file path, sqlite:PATH or postgres://…")
+	fs.StringVar(&cfg.KeyFile, "key-file", os.Getenv("BERTH_KEY_FILE"), "secret key file (default: <db>.key; ignored when BERTH_SECRET_KEY is set)")
+	verbose := fs.Bool("v", false, "log debug messages")
+	return &flagSet{fs, verbose}, cfg
+}
+
+type flagSet struct {
+	*flag.FlagSet
+	verbose *bool
+}
+
+func (f *flagSet) logger(errOut io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if *f.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
+}
+
+// runServe runs the server. Besides its flags it reads the environment:
+//
+//	BERTH_ADMIN_TOKEN       the admin token (empty: created on first start)
+//	BERTH_ADMIN_PASSWORD    the password of the user "admin" created on first
+//	                        start (empty: generated and printed once)
+//	BERTH_SECRET_KEY        base64 of the 32-byte key sealing credential files
+//	BERTH_JOB_TIMEOUT       how long one job may run, a Go duration such as
+//	                        "30s" (default 1m)
+//	BERTH_JOB_RESCUE_AFTER  when a job left running by a process that died
+//	                        (crash, kill -9) is retried, a Go duration longer
+//	                        than the job timeout (default: job timeout + 30s)
+//
+// The job settings are for operators with unusually slow providers and for
+// crash tests that need a dead process's jobs rescued quickly.
+func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
+	fs, cfg := serverFlags("serve", errOut, "berth.db")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg.AdminToken = os.Getenv("BERTH_ADMIN_TOKEN")
+	cfg.AdminPassword = os.Getenv("BERTH_ADMIN_PASSWORD")
+	cfg.SecretKey = os.Getenv("BERTH_SECRET_KEY")
+	cfg.SMTPURL = os.Getenv("BERTH_SMTP_URL")
+	var err error
+	if cfg.Telegram, err = telegram.ConfigFromEnv(); err != nil {
+		return err
+	}
+	if cfg.Jobs.JobTimeout, err = envDuration("BERTH_JOB_TIMEOUT"); err != nil {
+		return err
+	}
+	if cfg.Jobs.RescueAfter, err = envDuration("BERTH_JOB_RESCUE_AFTER"); err != nil {
+		return err
+	}
+	if r := cfg.Jobs.RescueAfter; r > 0 {
+		t := cfg.Jobs.JobTimeout
+		if t == 0 {
+			t = time.Minute // jobs.Config's default
+		}
+		if r <= t {
+			return fmt.Errorf("BERTH_JOB_RESCUE_AFTER (%s) must be longer than the job timeout (%s): a job still running would be started twice", r, t)
+		}
+	}
+	cfg.Log = fs.logger(errOut)
+	a, err := app.Start(ctx, *cfg)
+	if err != nil {
+		return err
+	}
+	printStart(out, a)
+	<-ctx.Done()
+	fmt.Fprintln(out, "shutting down")
+	return a.Close(context.Background())
+}
+
+// envDuration reads a positive Go duration from the environment; unset or
+// empty is zero (the default applies).
+func envDuration(name string) (time.Duration, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive duration such as 30s or 2m", name, v)
+	}
+	return d, nil
+}
+
+func printStart(out io.Writer, a *app.App) {
+	fmt.Fprintf(out, "berth serving on %s (database %s)\n", a.URL, a.Store.Dialect)
+	fmt.Fprintf(out, "  API docs: %s/docs\n", a.URL)
+	if a.NewAdminToken != "" {
+		fmt.Fprintf(out, "  admin token (shown once, store it now): %s\n", a.NewAdminToken)
+	}
+	if a.NewAdminPassword != "" {
+		fmt.Fprintf(out, "  sign in as user admin with password (shown once, store it now): %s\n", a.NewAdminPassword)
+	}
+}
+
+func runMigrate(ctx context.Context, args []string, out, errOut io.Writer) error {
+	fs, cfg := serverFlags("migrate", errOut, "berth.db")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg.SecretKey = os.Getenv("BERTH_SECRET_KEY")
+	st, _, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(out, "database %s is at schema version %d\n", dialectName(st), st.SchemaVersion())
+	return nil
+}
+
+func dialectName(st *store.Store) string { return string(st.Dialect) }

@@ -1,0 +1,536 @@
+// Package jobs runs berth's durable side effects on River: delivering a
+// member into its pool, removing it, draining the queue, and the periodic
+// health probe and crash sweep. Jobs are inserted in the same transaction as
+// the state change that needs them (River's InsertTx), on SQLite through
+// riversqlite and on PostgreSQL through riverdatabasesql, so one *sql.Tx
+// carries both. Workers are idempotent: a job that runs twice after a crash
+// finds the seat already moved on, or the provider already holding the member.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/crashpoint"
+	"github.com/berthhq/berth/internal/metrics"
+	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/provider"
+	"github.com/berthhq/berth/internal/provider/providers"
+	"github.com/berthhq/berth/internal/reconcile"
+	"github.com/berthhq/berth/internal/store"
+)
+
+// Config tunes the queue; zero fields take defaults.
+type Config struct {
+	// MaxDeliveryAttempts before a member is placed on another pool.
+	MaxDeliveryAttempts int
+	// MaxRemoveAttempts before a seat becomes release_failed (alert).
+	MaxRemoveAttempts int
+	// Backoff gives the wait before retry n (1-based).
+	Backoff func(attempt int) time.Duration
+	// ProbeInterval, ProbeThreshold, ProbeTimeout drive the health monitor.
+	ProbeInterval  time.Duration
+	ProbeThreshold int
+	ProbeTimeout   time.Duration
+	// SweepInterval runs the crash sweep and queue drain.
+	SweepInterval time.Duration
+	// StuckAfter: a seat provisioning or releasing without progress this
+	// long gets its job enqueued again by the sweep (default 15m).
+	StuckAfter time.Duration
+	// ExpireInterval runs code expiry.
+	ExpireInterval time.Duration
+	// ReconcileInterval compares team providers with berth's seats
+	// (default 10m), report only.
+	ReconcileInterval time.Duration
+	// Warner sends expiry warnings every WarnInterval (default 1h); nil
+	// when no mail server is configured.
+	Warner       Warner
+	WarnInterval time.Duration
+	// JobTimeout bounds one job; RescueAfter is when a job left running by a
+	// dead process is retried.
+	JobTimeout  time.Duration
+	RescueAfter time.Duration
+	// PollInterval is how often idle workers look for jobs.
+	PollInterval time.Duration
+	Workers      int
+}
+
+func (c *Config) defaults() {
+	if c.MaxDeliveryAttempts <= 0 {
+		c.MaxDeliveryAttempts = 5
+	}
+	if c.MaxRemoveAttempts <= 0 {
+		c.MaxRemoveAttempts = 5
+	}
+	if c.Backoff == nil {
+		c.Backoff = ExpBackoff(time.Second, 5*time.Minute)
+	}
+	if c.ProbeInterval <= 0 {
+		c.ProbeInterval = 30 * time.Second
+	}
+	if c.ProbeThreshold <= 0 {
+		c.ProbeThreshold = 3
+	}
+	if c.ProbeTimeout <= 0 {
+		c.ProbeTimeout = 10 * time.Second
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = time.Minute
+	}
+	if c.ExpireInterval <= 0 {
+		c.ExpireInterval = time.Minute
+	}
+	if c.StuckAfter <= 0 {
+		c.StuckAfter = 15 * time.Minute
+	}
+	if c.ReconcileInterval <= 0 {
+		c.ReconcileInterval = 10 * time.Minute
+	}
+	if c.WarnInterval <= 0 {
+		c.WarnInterval = time.Hour
+	}
+	if c.JobTimeout <= 0 {
+		c.JobTimeout = time.Minute
+	}
+	if c.RescueAfter <= c.JobTimeout {
+		c.RescueAfter = c.JobTimeout + 30*time.Second
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 200 * time.Millisecond
+	}
+	if c.Workers <= 0 {
+		c.Workers = 20
+	}
+}
+
+// ExpBackoff doubles from base up to max, with ±20% jitter.
+func ExpBackoff(base, max time.Duration) func(int) time.Duration {
+	return func(attempt int) time.Duration {
+		d := base << min(attempt-1, 30)
+		if d > max || d <= 0 {
+			d = max
+		}
+		return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	}
+}
+
+// Queue is berth's job queue. It implements alloc.Enqueuer.
+type Queue struct {
+	client *river.Client[*sql.Tx]
+	st     *store.Store
+	svc    *alloc.Service
+	cfg    Config
+	log    *slog.Logger
+}
+
+func driverFor(st *store.Store) riverdriver.Driver[*sql.Tx] {
+	if st.Dialect == store.Postgres {
+		return riverdatabasesql.New(st.DB)
+	}
+	return riversqlite.New(st.DB)
+}
+
+// Migrate creates or upgrades River's tables.
+func Migrate(ctx context.Context, st *store.Store) error {
+	m, err := rivermigrate.New(driverFor(st), nil)
+	if err != nil {
+		return err
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("migrate job queue: %w", err)
+	}
+	return nil
+}
+
+// New builds the queue and wires it into svc as its Enqueuer.
+func New(ctx context.Context, st *store.Store, svc *alloc.Service, cfg Config, log *slog.Logger) (*Queue, error) {
+	cfg.defaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := Migrate(ctx, st); err != nil {
+		return nil, err
+	}
+	q := &Queue{st: st, svc: svc, cfg: cfg, log: log}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &deliverWorker{q: q})
+	river.AddWorker(workers, &removeWorker{q: q})
+	river.AddWorker(workers, &drainWorker{q: q})
+	river.AddWorker(workers, &probeWorker{q: q})
+	river.AddWorker(workers, &sweepWorker{q: q})
+	river.AddWorker(workers, &countWorker[ExpireArgs]{log: log, what: "codes expired", run: svc.ExpireDue})
+	river.AddWorker(workers, &countWorker[WarnArgs]{log: log, what: "expiry warnings sent", run: func(ctx context.Context) (int, error) {
+		if cfg.Warner == nil {
+			return 0, nil
+		}
+		return cfg.Warner.Run(ctx, time.Now())
+	}})
+	river.AddWorker(workers, &reconcileWorker{q: q})
+	periodic := []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(cfg.ProbeInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ProbeArgs{}, nil }, nil),
+		river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpireInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ExpireArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+	}
+	periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
+		func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil }, nil))
+	if cfg.Warner != nil {
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.WarnInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return WarnArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}))
+	}
+	client, err := river.NewClient(driverFor(st), &river.Config{
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:              workers,
+		FetchCooldown:        min(50*time.Millisecond, cfg.PollInterval),
+		FetchPollInterval:    cfg.PollInterval,
+		JobTimeout:           cfg.JobTimeout,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		Logger:               quiet(log),
+		PollOnly:             true,
+		PeriodicJobs:         periodic,
+	})
+	if err != nil {
+		return nil, err
+	}
+	q.client = client
+	svc.SetEnqueuer(q)
+	return q, nil
+}
+
+// quiet keeps River's own logging to warnings and above.
+func quiet(l *slog.Logger) *slog.Logger {
+	return slog.New(levelFilter{l.Handler(), slog.LevelWarn})
+}
+
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+// Start runs the workers and periodic jobs until Stop.
+func (q *Queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+
+// Stop waits for running jobs to finish.
+func (q *Queue) Stop(ctx context.Context) error { return q.client.Stop(ctx) }
+
+// attemptHeadroom keeps River from discarding a job before berth's own
+// logic has ended its seat: the worker decides after MaxDeliveryAttempts
+// (re-place) or MaxRemoveAttempts (release_failed), but a job whose process
+// died mid-run, or whose final bookkeeping transaction failed, comes back
+// with more attempts counted. Without the headroom River would discard it
+// and leave the seat provisioning or releasing for good (the torture
+// harness found 7 such seats on PostgreSQL).
+const attemptHeadroom = 25
+
+// Deliver implements alloc.Enqueuer.
+func (q *Queue) Deliver(ctx context.Context, tx *store.Tx, seatID int64) error {
+	_, err := q.client.InsertTx(ctx, tx.SQL, DeliverArgs{SeatID: seatID}, &river.InsertOpts{MaxAttempts: q.cfg.MaxDeliveryAttempts + attemptHeadroom})
+	return err
+}
+
+// Remove implements alloc.Enqueuer.
+func (q *Queue) Remove(ctx context.Context, tx *store.Tx, seatID int64) error {
+	_, err := q.client.InsertTx(ctx, tx.SQL, RemoveArgs{SeatID: seatID}, &river.InsertOpts{MaxAttempts: q.cfg.MaxRemoveAttempts + attemptHeadroom})
+	return err
+}
+
+// DrainQueue implements alloc.Enqueuer.
+func (q *Queue) DrainQueue(ctx context.Context, tx *store.Tx, kind model.Kind) error {
+	_, err := q.client.InsertTx(ctx, tx.SQL, DrainQueueArgs{PoolKind: kind}, nil)
+	return err
+}
+
+// DeliverArgs delivers one seat.
+type DeliverArgs struct {
+	SeatID int64 `json:"seat_id"`
+}
+
+// Kind implements river.JobArgs.
+func (DeliverArgs) Kind() string { return "deliver" }
+
+// RemoveArgs removes one releasing seat.
+type RemoveArgs struct {
+	SeatID int64 `json:"seat_id"`
+}
+
+// Kind implements river.JobArgs.
+func (RemoveArgs) Kind() string { return "remove" }
+
+// DrainQueueArgs drains one kind's waiting queue.
+type DrainQueueArgs struct {
+	PoolKind model.Kind `json:"kind"`
+}
+
+// Kind implements river.JobArgs.
+func (DrainQueueArgs) Kind() string { return "drain_queue" }
+
+// ProbeArgs runs the health monitor once.
+type ProbeArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ProbeArgs) Kind() string { return "probe" }
+
+// SweepArgs places members a crash left pending and drains the queues.
+type SweepArgs struct{}
+
+// Kind implements river.JobArgs.
+func (SweepArgs) Kind() string { return "sweep" }
+
+// seatProvider opens the provider and member of a seat.
+func (q *Queue) seatProvider(ctx context.Context, seat model.Seat) (provider.Provider, provider.Member, error) {
+	typ, cfg, err := q.st.PoolProvider(ctx, seat.PoolID)
+	if err != nil {
+		return nil, provider.Member{}, err
+	}
+	p, err := providers.Open(seat.Pool, typ, cfg)
+	if err != nil {
+		return nil, provider.Member{}, &provider.Error{Class: provider.PoolPermanent, Err: err}
+	}
+	p = metrics.InstrumentProvider(typ, p)
+	name, data, err := q.st.MemberFile(ctx, seat.MemberID)
+	if err != nil {
+		return nil, provider.Member{}, err
+	}
+	return p, provider.Member{ID: seat.Member, FileName: name, Data: data}, nil
+}
+
+// seatJob loads the seat a job works on. A zero seat means there is nothing
+// to do: the seat is gone (the job is cancelled) or has left the states the
+// job handles (another run finished it). Otherwise err, if any, is the
+// failure to open the seat's provider, for the worker to classify.
+func (q *Queue) seatJob(ctx context.Context, seatID int64, states ...model.SeatState) (model.Seat, provider.Provider, provider.Member, error) {
+	seat, err := q.st.SeatGet(ctx, seatID)
+	if errors.Is(err, store.ErrNotFound) {
+		return model.Seat{}, nil, provider.Member{}, river.JobCancel(err)
+	}
+	if err != nil {
+		return model.Seat{}, nil, provider.Member{}, err
+	}
+	if !slices.Contains(states, seat.State) {
+		return model.Seat{}, nil, provider.Member{}, nil
+	}
+	p, m, err := q.seatProvider(ctx, seat)
+	return seat, p, m, err
+}
+
+type deliverWorker struct {
+	river.WorkerDefaults[DeliverArgs]
+	q *Queue
+}
+
+func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
+	return time.Now().Add(w.q.cfg.Backoff(job.Attempt))
+}
+
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	q := w.q
+	seat, p, m, err := q.seatJob(ctx, job.Args.SeatID, model.SeatProvisioning, model.SeatReserved)
+	if seat.ID == 0 {
+		return err // gone, or delivered, failed or released meanwhile
+	}
+	if err == nil {
+		crashpoint.Hit("deliver.before-put")
+		err = p.Put(ctx, m)
+	}
+	if err == nil {
+		crashpoint.Hit("deliver.after-put")
+		return q.svc.Delivered(ctx, seat.ID)
+	}
+	class := provider.Classify(err)
+	q.log.Warn("delivery failed", "seat", seat.ID, "member", seat.Member, "pool", seat.Pool, "attempt", job.Attempt, "class", class, "err", err)
+	if aerr := q.svc.DeliveryAttempt(ctx, seat.ID, err); aerr != nil {
+		return aerr
+	}
+	if class != provider.Retryable || job.Attempt >= q.cfg.MaxDeliveryAttempts {
+		return q.svc.DeliveryFailed(ctx, seat.ID, class, err)
+	}
+	var pe *provider.Error
+	if errors.As(err, &pe) && pe.RetryAfter > 0 {
+		return river.JobSnooze(pe.RetryAfter)
+	}
+	return err
+}
+
+type removeWorker struct {
+	river.WorkerDefaults[RemoveArgs]
+	q *Queue
+}
+
+func (w *removeWorker) NextRetry(job *river.Job[RemoveArgs]) time.Time {
+	return time.Now().Add(w.q.cfg.Backoff(job.Attempt))
+}
+
+func (w *removeWorker) Work(ctx context.Context, job *river.Job[RemoveArgs]) error {
+	q := w.q
+	seat, p, m, err := q.seatJob(ctx, job.Args.SeatID, model.SeatReleasing, model.SeatReleaseFailed)
+	if seat.ID == 0 {
+		return err
+	}
+	// Defence in depth: if the member holds a live seat on the same pool
+	// again, removing it by id would take that one out too.
+	live, lerr := q.st.SeatList(ctx, store.SeatFilter{MemberID: seat.MemberID, PoolID: seat.PoolID,
+		States: []model.SeatState{model.SeatReserved, model.SeatProvisioning, model.SeatActive}, Limit: 1})
+	if lerr != nil {
+		return lerr
+	}
+	if len(live) > 0 {
+		q.log.Warn("removal skipped: the member holds a live seat on the same pool again", "seat", seat.ID, "pool", seat.Pool)
+		return q.svc.Released(ctx, seat.ID)
+	}
+	if err == nil {
+		crashpoint.Hit("remove.before-remove")
+		err = p.Remove(ctx, m)
+	}
+	if err == nil {
+		crashpoint.Hit("remove.after-remove")
+		return q.svc.Released(ctx, seat.ID)
+	}
+	q.log.Warn("removal failed", "seat", seat.ID, "member", seat.Member, "pool", seat.Pool, "attempt", job.Attempt, "err", err)
+	if provider.Classify(err) == provider.PoolPermanent {
+		// Our credentials are refused: the team is marked (and nobody new
+		// goes there); removal keeps retrying until an admin fixes them or
+		// the retries are spent (release_failed, alert).
+		if merr := q.svc.PoolRefused(ctx, seat.PoolID, err); merr != nil {
+			return merr
+		}
+	}
+	if job.Attempt >= q.cfg.MaxRemoveAttempts {
+		return q.svc.ReleaseFailed(ctx, seat.ID, err)
+	}
+	var pe *provider.Error
+	if errors.As(err, &pe) && pe.RetryAfter > 0 {
+		return river.JobSnooze(pe.RetryAfter)
+	}
+	return err
+}
+
+type drainWorker struct {
+	river.WorkerDefaults[DrainQueueArgs]
+	q *Queue
+}
+
+func (w *drainWorker) Work(ctx context.Context, job *river.Job[DrainQueueArgs]) error {
+	_, err := w.q.svc.DrainQueue(ctx, job.Args.PoolKind)
+	return err
+}
+
+type probeWorker struct {
+	river.WorkerDefaults[ProbeArgs]
+	q *Queue
+}
+
+func (w *probeWorker) Work(ctx context.Context, job *river.Job[ProbeArgs]) error {
+	q := w.q
+	_, err := q.svc.Probe(ctx, q.cfg.ProbeThreshold, q.cfg.ProbeTimeout, func(ctx context.Context, p model.Pool) error {
+		typ, cfg, err := q.st.PoolProvider(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		prov, err := providers.Open(p.Name, typ, cfg)
+		if err != nil {
+			return err
+		}
+		return metrics.InstrumentProvider(typ, prov).Check(ctx)
+	})
+	return err
+}
+
+type sweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	q *Queue
+}
+
+func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
+	n, err := w.q.svc.SweepPending(ctx)
+	if err != nil {
+		return err
+	}
+	if stuck, err := w.q.svc.SweepStuck(ctx, w.q.cfg.StuckAfter); err != nil {
+		return err
+	} else if stuck > 0 {
+		w.q.log.Warn("jobs of stuck seats enqueued again", "count", stuck)
+	}
+	if n > 0 {
+		w.q.log.Info("placed members left pending by an interrupted batch", "count", n)
+	}
+	for _, k := range model.Kinds() {
+		if _, err := w.q.svc.DrainQueue(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ExpireArgs ends the codes whose time is up.
+type ExpireArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ExpireArgs) Kind() string { return "expire" }
+
+// countWorker runs a periodic job that handles some number of things and
+// logs how many.
+type countWorker[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	log  *slog.Logger
+	what string
+	run  func(ctx context.Context) (int, error)
+}
+
+func (w *countWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
+	n, err := w.run(ctx)
+	if n > 0 {
+		w.log.Info(w.what, "count", n)
+	}
+	return err
+}
+
+// Warner sends expiry warnings (package notify).
+type Warner interface {
+	Run(ctx context.Context, now time.Time) (int, error)
+}
+
+// WarnArgs sends due expiry warnings.
+type WarnArgs struct{}
+
+// Kind implements river.JobArgs.
+func (WarnArgs) Kind() string { return "expiry_warnings" }
+
+// ReconcileArgs compares every healthy team's provider with its seats.
+type ReconcileArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ReconcileArgs) Kind() string { return "reconcile" }
+
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	q *Queue
+}
+
+func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs]) error {
+	reports, err := reconcile.All(ctx, w.q.st, w.q.svc)
+	for _, r := range reports {
+		if !r.Clean() {
+			w.q.log.Warn("team drift", "pool", r.Pool, "unknown", len(r.Unknown), "missing", len(r.Missing), "pending", len(r.Pending))
+		}
+	}
+	return err
+}

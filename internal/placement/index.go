@@ -1,0 +1,268 @@
+package placement
+
+import (
+	"github.com/berthhq/berth/internal/model"
+)
+
+// Index is an in-memory, mutable placement index over a set of pools.
+//
+// Every method, Place included, may change internal state (Place builds the
+// ordered sets for a label constraint the first time it is asked for), so an
+// Index is not safe for concurrent use: callers serialize all calls, e.g.
+// with one sync.Mutex (not a read lock for Place).
+type Index struct {
+	pools map[int64]*entry
+	kinds map[model.Kind]*kindState
+}
+
+// entry is one pool as the index holds it.
+type entry struct {
+	pool   Pool
+	marked bool           // the database refused a seat: full until Upsert
+	keys   map[string]int // affinity key -> members, only counts > 0
+	free   int            // free room as the ordered sets see it
+	parts  []*partition   // partitions holding the entry; empty unless eligible
+	in     bool           // counted in its kind's state
+}
+
+// kindState holds the counters and partitions of one pool kind.
+type kindState struct {
+	total  int                      // pools of the kind
+	status map[model.PoolStatus]int // pools per non-active status
+	full   int                      // active pools without room
+	all    *partition               // every eligible pool of the kind
+	parts  map[string]*partition    // by constraintKey
+	// byFirst lists the partitions with constraints under their first
+	// constraint only, so a pool finds each partition it matches once.
+	byFirst map[label][]*partition
+}
+
+// NewIndex builds an index over pools. affinity maps a pool id to the number
+// of members per affinity key it holds; entries for unknown pools and counts
+// below one are ignored. A pool listed twice is taken from its last listing.
+func NewIndex(pools []Pool, affinity map[int64]map[string]int) *Index {
+	ix := &Index{pools: make(map[int64]*entry, len(pools)), kinds: map[model.Kind]*kindState{}}
+	for _, p := range pools {
+		e := ix.pools[p.ID]
+		if e == nil {
+			e = &entry{keys: map[string]int{}}
+			ix.pools[p.ID] = e
+		}
+		e.pool = p.normalized()
+	}
+	for id, keys := range affinity {
+		if e := ix.pools[id]; e != nil {
+			for k, n := range keys {
+				if k != "" && n > 0 {
+					e.keys[k] = n
+				}
+			}
+		}
+	}
+	for _, p := range pools {
+		ix.attach(ix.pools[p.ID]) // once per pool: attach skips an attached entry
+	}
+	return ix
+}
+
+// Len is the number of pools in the index.
+func (ix *Index) Len() int { return len(ix.pools) }
+
+// Pool returns the pool with this id as the index sees it.
+func (ix *Index) Pool(id int64) (Pool, bool) {
+	e := ix.pools[id]
+	if e == nil {
+		return Pool{}, false
+	}
+	return e.pool, true
+}
+
+// AffinityCount is the number of members with affinity key key in the pool.
+func (ix *Index) AffinityCount(poolID int64, key string) int {
+	if e := ix.pools[poolID]; e != nil {
+		return e.keys[key]
+	}
+	return 0
+}
+
+// Upsert adds a pool or replaces what the index knows of it (status,
+// capacity, used, labels, priority, kind). The pool's affinity counts are
+// kept, and a mark set by MarkFull is cleared. Negative counts are read as
+// zero; the labels are copied.
+func (ix *Index) Upsert(p Pool) {
+	e := ix.pools[p.ID]
+	if e == nil {
+		e = &entry{keys: map[string]int{}}
+		ix.pools[p.ID] = e
+	} else {
+		ix.detach(e)
+	}
+	e.pool = p.normalized()
+	e.marked = false
+	ix.attach(e)
+}
+
+// Remove forgets a pool and its affinity counts.
+func (ix *Index) Remove(poolID int64) {
+	e := ix.pools[poolID]
+	if e == nil {
+		return
+	}
+	ix.detach(e)
+	delete(ix.pools, poolID)
+}
+
+// Commit records that a member with affinity key key ("" for none) was
+// placed in the pool: its used count and its count for key go up by one.
+// Unknown pools are ignored.
+func (ix *Index) Commit(poolID int64, key string) {
+	e := ix.pools[poolID]
+	if e == nil {
+		return
+	}
+	ix.detach(e)
+	e.pool.Used++
+	if key != "" {
+		e.keys[key]++
+	}
+	ix.attach(e)
+}
+
+// Release is the inverse of Commit: a member with affinity key key left the
+// pool. Counts never go below zero. Unknown pools are ignored.
+func (ix *Index) Release(poolID int64, key string) {
+	e := ix.pools[poolID]
+	if e == nil {
+		return
+	}
+	ix.detach(e)
+	if e.pool.Used > 0 {
+		e.pool.Used--
+	}
+	if n := e.keys[key]; n > 1 {
+		e.keys[key] = n - 1
+	} else {
+		delete(e.keys, key)
+	}
+	ix.attach(e)
+}
+
+// MarkFull treats the pool as full until its next Upsert: the database
+// refused a seat in it (a lost race), so the index's count is behind.
+func (ix *Index) MarkFull(poolID int64) {
+	e := ix.pools[poolID]
+	if e == nil || e.marked {
+		return
+	}
+	ix.detach(e)
+	e.marked = true
+	ix.attach(e)
+}
+
+// kind returns the state of kind k, creating it.
+func (ix *Index) kind(k model.Kind) *kindState {
+	ks := ix.kinds[k]
+	if ks == nil {
+		ks = &kindState{
+			status:  map[model.PoolStatus]int{},
+			all:     newPartition(nil),
+			parts:   map[string]*partition{},
+			byFirst: map[label][]*partition{},
+		}
+		ix.kinds[k] = ks
+	}
+	return ks
+}
+
+// attach counts e in its kind and, when eligible, puts it into every
+// partition it matches. Its order-relevant fields must not change until
+// detach.
+func (ix *Index) attach(e *entry) {
+	if e.in {
+		return
+	}
+	e.in = true
+	ks := ix.kind(e.pool.Kind)
+	ks.total++
+	e.free = e.pool.Free()
+	if e.marked {
+		e.free = 0
+	}
+	switch {
+	case !e.pool.Status.TakesMembers():
+		ks.status[e.pool.Status]++
+	case e.free <= 0:
+		ks.full++
+	default:
+		e.parts = append(e.parts[:0], ks.all)
+		for k, v := range e.pool.Labels {
+			for _, p := range ks.byFirst[label{k, v}] {
+				if p.matches(e.pool.Labels) {
+					e.parts = append(e.parts, p)
+				}
+			}
+		}
+		for _, p := range e.parts {
+			p.add(e)
+		}
+	}
+}
+
+// detach undoes attach.
+func (ix *Index) detach(e *entry) {
+	if !e.in {
+		return
+	}
+	e.in = false
+	ks := ix.kinds[e.pool.Kind]
+	ks.total--
+	switch {
+	case !e.pool.Status.TakesMembers():
+		if ks.status[e.pool.Status]--; ks.status[e.pool.Status] == 0 {
+			delete(ks.status, e.pool.Status)
+		}
+	case e.free <= 0:
+		ks.full--
+	default:
+		for _, p := range e.parts {
+			p.remove(e)
+		}
+		clear(e.parts)
+		e.parts = e.parts[:0]
+	}
+}
+
+// partition returns the partition for the request's label constraints,
+// building it from the kind-wide one on first use: O(n log n) once, then
+// kept up to date by attach and detach.
+func (ks *kindState) partition(labels map[string]string) *partition {
+	if len(labels) == 0 {
+		return ks.all
+	}
+	cons := constraints(labels)
+	key := constraintKey(cons)
+	if p := ks.parts[key]; p != nil {
+		return p
+	}
+	p := newPartition(cons)
+	ks.parts[key] = p
+	ks.byFirst[cons[0]] = append(ks.byFirst[cons[0]], p)
+	ks.all.free.ascend(func(e *entry) bool {
+		if p.matches(e.pool.Labels) {
+			p.add(e)
+			e.parts = append(e.parts, p)
+		}
+		return true
+	})
+	return p
+}
+
+// isIn reports whether e is in partition p.
+func (e *entry) isIn(p *partition) bool {
+	for _, q := range e.parts {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,140 @@
+package placement
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
+// label is one key=value constraint.
+type label struct{ key, value string }
+
+// partition holds, in ordered sets, the eligible pools (active, with free
+// room) of one kind whose labels satisfy one set of constraints. Each kind
+// has a partition without constraints holding all its eligible pools; the
+// others are built on the first request that asks for their constraints and
+// kept up to date from then on.
+type partition struct {
+	cons []label          // sorted by key; empty for the kind-wide partition
+	free *tree            // most free room first (pack, no holder)
+	load *tree            // least loaded first (spread); nil until first asked for
+	held map[string]*tree // per affinity key, pools holding it, least free room first (pack)
+}
+
+func newPartition(cons []label) *partition {
+	return &partition{cons: cons, free: newTree(cmpMostFree), held: map[string]*tree{}}
+}
+
+// constraints turns request labels into a sorted constraint list.
+func constraints(m map[string]string) []label {
+	cons := make([]label, 0, len(m))
+	for k, v := range m {
+		cons = append(cons, label{k, v})
+	}
+	slices.SortFunc(cons, func(a, b label) int { return strings.Compare(a.key, b.key) })
+	return cons
+}
+
+// constraintKey is a canonical map key for a sorted constraint list.
+func constraintKey(cons []label) string {
+	var b strings.Builder
+	for _, l := range cons {
+		b.WriteString(l.key)
+		b.WriteByte(0)
+		b.WriteString(l.value)
+		b.WriteByte(1)
+	}
+	return b.String()
+}
+
+// matches reports whether a pool with these labels satisfies p's constraints.
+func (p *partition) matches(labels map[string]string) bool {
+	for _, c := range p.cons {
+		if v, ok := labels[c.key]; !ok || v != c.value {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *partition) add(e *entry) {
+	p.free.insert(e)
+	if p.load != nil {
+		p.load.insert(e)
+	}
+	for k := range e.keys {
+		t := p.held[k]
+		if t == nil {
+			t = newTree(cmpLeastFree)
+			p.held[k] = t
+		}
+		t.insert(e)
+	}
+}
+
+func (p *partition) remove(e *entry) {
+	p.free.delete(e)
+	if p.load != nil {
+		p.load.delete(e)
+	}
+	for k := range e.keys {
+		if t := p.held[k]; t != nil {
+			t.delete(e)
+			if t.len() == 0 {
+				delete(p.held, k)
+			}
+		}
+	}
+}
+
+// loadTree returns the spread order, building it on first use.
+func (p *partition) loadTree() *tree {
+	if p.load == nil {
+		p.load = newTree(cmpLoad)
+		p.free.ascend(func(e *entry) bool {
+			p.load.insert(e)
+			return true
+		})
+	}
+	return p.load
+}
+
+// Orders. Each ends with priority (lower first), name and id, so it is a
+// strict total order and ties are broken the way DESIGN.md asks.
+
+func cmpTie(a, b *entry) int {
+	if c := cmp.Compare(a.pool.Priority, b.pool.Priority); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.pool.Name, b.pool.Name); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.pool.ID, b.pool.ID)
+}
+
+// cmpMostFree puts the pool with the most free room first.
+func cmpMostFree(a, b *entry) int {
+	if c := cmp.Compare(b.free, a.free); c != 0 {
+		return c
+	}
+	return cmpTie(a, b)
+}
+
+// cmpLeastFree puts the fullest pool that still has room first.
+func cmpLeastFree(a, b *entry) int {
+	if c := cmp.Compare(a.free, b.free); c != 0 {
+		return c
+	}
+	return cmpTie(a, b)
+}
+
+// cmpLoad puts the lowest used/capacity first. Pools in a tree have
+// 0 <= used < capacity, so cross-multiplying compares the ratios exactly.
+func cmpLoad(a, b *entry) int {
+	x := int64(a.pool.Used) * int64(b.pool.Capacity)
+	y := int64(b.pool.Used) * int64(a.pool.Capacity)
+	if c := cmp.Compare(x, y); c != 0 {
+		return c
+	}
+	return cmpTie(a, b)
+}

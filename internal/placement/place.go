@@ -1,0 +1,128 @@
+package placement
+
+// Place chooses a pool for the member described by req. It does not change
+// what the index knows of any pool: record the placement with Commit once
+// the database accepted it, or MarkFull the pool if the database refused,
+// and ask again.
+//
+// The cost is O(log n + k + x) for n pools, k = TopK and x excluded pools;
+// the filter counts come from counters kept per kind. The first request for
+// a new set of label constraints also builds that set's ordered sets, once.
+func (ix *Index) Place(req Request) Decision {
+	ex := Explanation{
+		Kind:        req.Kind,
+		Strategy:    req.Strategy.effective(),
+		AffinityKey: req.AffinityKey,
+		Filtered:    map[Reason]int{},
+	}
+	ks := ix.kinds[req.Kind]
+	if ks == nil || ks.total == 0 {
+		return Decision{Explanation: ex}
+	}
+	ex.Considered = ks.total
+	for st, n := range ks.status {
+		ex.Filtered[StatusReason(st)] += n
+	}
+	if ks.full > 0 {
+		ex.Filtered[ReasonFull] = ks.full
+	}
+	part := ks.partition(req.Labels)
+	if n := ks.all.free.len() - part.free.len(); n > 0 {
+		ex.Filtered[labelReason(req.Labels)] = n
+	}
+
+	excl := ix.exclusions(req.Exclude, part)
+	if excl.n() > 0 {
+		ex.Filtered[ReasonExcluded] = excl.n()
+	}
+	ex.Eligible = part.free.len() - excl.n()
+	if ex.Eligible == 0 {
+		return Decision{Explanation: ex}
+	}
+
+	key := req.AffinityKey
+	top := make([]Candidate, 0, TopK)
+	holder := false
+	collect := func(t *tree, skipHolders bool, score func(*entry) float64) {
+		t.ascend(func(e *entry) bool {
+			if excl.has(e) || (skipHolders && e.keys[key] > 0) {
+				return true
+			}
+			top = append(top, candidate(e, key, score(e)))
+			return len(top) < TopK
+		})
+	}
+	switch {
+	case ex.Strategy == StrategySpread:
+		collect(part.loadTree(), false, func(e *entry) float64 { return ScoreSpread(e.pool.Used, e.pool.Capacity) })
+	default:
+		if t := part.held[key]; key != "" && t != nil {
+			collect(t, false, func(e *entry) float64 { return ScorePack(true, e.free) })
+			holder = len(top) > 0
+		}
+		if len(top) < TopK {
+			// Without holders this is the most-free rule; after holders it
+			// only fills the list of runners-up, skipping the holders already
+			// listed (fewer than TopK, so the walk stays short).
+			collect(part.free, holder, func(e *entry) float64 { return ScorePack(false, e.free) })
+		}
+	}
+
+	w := ix.pools[top[0].ID].pool
+	ex.Winner, ex.WinnerID, ex.Score = w.Name, w.ID, top[0].Score
+	ex.Rule = ex.rule(holder)
+	ex.Top = top
+	return Decision{Pool: &w, Explanation: ex}
+}
+
+// exclusion is the set of excluded pools that passed every other filter.
+// Exclude lists are short, so a slice is searched; a long one gets a map.
+type exclusion struct {
+	list []*entry
+	set  map[*entry]bool
+}
+
+func (x exclusion) n() int { return len(x.list) }
+
+func (x exclusion) has(e *entry) bool {
+	if x.set != nil {
+		return x.set[e]
+	}
+	for _, y := range x.list {
+		if y == e {
+			return true
+		}
+	}
+	return false
+}
+
+// exclusions returns the distinct excluded pools that are in p.
+func (ix *Index) exclusions(ids []int64, p *partition) exclusion {
+	var x exclusion
+	if len(ids) > 8 {
+		x.set = make(map[*entry]bool, len(ids))
+	}
+	for _, id := range ids {
+		e := ix.pools[id]
+		if e == nil || !e.isIn(p) || x.has(e) {
+			continue
+		}
+		x.list = append(x.list, e)
+		if x.set != nil {
+			x.set[e] = true
+		}
+	}
+	return x
+}
+
+func candidate(e *entry, key string, score float64) Candidate {
+	return Candidate{
+		ID:       e.pool.ID,
+		Name:     e.pool.Name,
+		Used:     e.pool.Used,
+		Capacity: e.pool.Capacity,
+		Priority: e.pool.Priority,
+		HoldsKey: key != "" && e.keys[key] > 0,
+		Score:    score,
+	}
+}

@@ -1,0 +1,64 @@
+package sftp
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/berthhq/berth/internal/provider/sftp/sshdtest"
+)
+
+// testServer is a real OpenSSH sshd listening on loopback for one test.
+type testServer struct {
+	host     string
+	port     int
+	user     string
+	ed25519  ssh.PublicKey // host keys
+	ecdsa    ssh.PublicKey
+	clientPK string // private key accepted by authorized_keys (OpenSSH PEM)
+}
+
+func (s *testServer) addr() string { return net.JoinHostPort(s.host, strconv.Itoa(s.port)) }
+
+func startSSHD(t *testing.T) *testServer {
+	s := sshdtest.Start(t)
+	return &testServer{host: s.Host, port: s.Port, user: s.User, ed25519: s.Ed25519, ecdsa: s.ECDSA, clientPK: s.ClientKey}
+}
+
+func newEd25519(t *testing.T) (string, ssh.PublicKey) { return sshdtest.NewEd25519(t) }
+
+func freePort(t *testing.T) int { return sshdtest.FreePort(t) }
+
+// config returns a working Config for s, pinned to its Ed25519 host key and
+// delivering into dir.
+func (s *testServer) config(dir string) Config {
+	return Config{
+		Host:       s.host,
+		Port:       s.port,
+		User:       s.user,
+		PrivateKey: s.clientPK,
+		HostKey:    Fingerprint(s.ed25519),
+		Dir:        dir,
+	}
+}
+
+// assertOnlyFiles fails if dir holds anything but the named files, such as
+// temporary files left behind.
+func assertOnlyFiles(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("%s holds %v, want exactly %v (temporary files left behind?)", dir, got, want)
+	}
+}

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/berthhq/berth/internal/model"
+)
+
+// HistoryAdd appends one entry; At defaults to now.
+func (q *Queries) HistoryAdd(ctx context.Context, h model.HistoryEntry) error {
+	at := h.At
+	if at.IsZero() {
+		at = q.now()
+	}
+	if h.Actor == "" {
+		h.Actor = "system"
+	}
+	_, err := q.db.ExecContext(ctx, `INSERT INTO history (at, member, pool, action, from_pool, to_pool, reason, actor, code_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, micros(at), h.Member, h.Pool, h.Action, h.From, h.To, h.Reason, h.Actor, h.CodeID)
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	return nil
+}
+
+// HistoryFilter narrows HistoryList; Pool matches the pool, from or to.
+type HistoryFilter struct {
+	Member   string
+	Pool     string
+	Action   string
+	CodeID   int64
+	BeforeID int64
+	Limit    int
+}
+
+// HistoryList returns entries newest first.
+func (q *Queries) HistoryList(ctx context.Context, f HistoryFilter) ([]model.HistoryEntry, error) {
+	switch {
+	case f.Limit <= 0:
+		f.Limit = 500
+	case f.Limit > 10000:
+		f.Limit = 10000
+	}
+	rows, err := q.db.QueryContext(ctx, `
+		SELECT id, at, member, pool, action, from_pool, to_pool, reason, actor, code_id FROM history
+		WHERE ($1 = '' OR member = $1)
+		  AND ($2 = '' OR pool = $2 OR from_pool = $2 OR to_pool = $2)
+		  AND ($3 = '' OR action = $3)
+		  AND ($4 = 0 OR id < $4)
+		  AND ($6 = 0 OR code_id = $6)
+		ORDER BY id DESC LIMIT $5`, f.Member, f.Pool, f.Action, f.BeforeID, f.Limit, f.CodeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []model.HistoryEntry{}
+	for rows.Next() {
+		var h model.HistoryEntry
+		var at int64
+		if err := rows.Scan(&h.ID, &at, &h.Member, &h.Pool, &h.Action, &h.From, &h.To, &h.Reason, &h.Actor, &h.CodeID); err != nil {
+			return nil, err
+		}
+		h.At = fromMicros(at)
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// SettingGet reads a setting; ErrNotFound when unset.
+func (q *Queries) SettingGet(ctx context.Context, key string) (string, error) {
+	var v string
+	err := q.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
+	return v, notFound(err, "setting "+key)
+}
+
+// SettingSet writes a setting only if it is unset; it reports whether it wrote.
+func (q *Queries) SettingSetOnce(ctx context.Context, key, value string) (bool, error) {
+	res, err := q.db.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, key, value)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}

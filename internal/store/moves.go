@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/berthhq/berth/internal/model"
+)
+
+const moveSelect = `SELECT mv.id, mv.member_id, m.external_id, mv.from_seat, COALESCE(mv.to_seat, 0), COALESCE(mv.code_id, 0), mv.paid,
+	mv.state, mv.reason, mv.actor, mv.created_at, mv.finished_at FROM moves mv JOIN members m ON m.id = mv.member_id`
+
+func scanMove(row interface{ Scan(...any) error }) (model.Move, error) {
+	var mv model.Move
+	var paid int
+	var created, finished int64
+	err := row.Scan(&mv.ID, &mv.MemberID, &mv.Member, &mv.FromSeat, &mv.ToSeat, &mv.CodeID, &paid, &mv.State, &mv.Reason, &mv.Actor, &created, &finished)
+	mv.Paid, mv.CreatedAt, mv.FinishedAt = paid == 1, fromMicros(created), optMicros(finished)
+	return mv, err
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// MoveCreate records a pending move off fromSeat. A seat has at most one
+// pending move (unique index); a second gives ErrConflict.
+func (q *Queries) MoveCreate(ctx context.Context, mv model.Move) (int64, error) {
+	paid := 0
+	if mv.Paid {
+		paid = 1
+	}
+	var id int64
+	err := q.db.QueryRowContext(ctx, `INSERT INTO moves (member_id, from_seat, to_seat, code_id, paid, state, reason, actor, created_at)
+		VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id`,
+		mv.MemberID, mv.FromSeat, nullID(mv.ToSeat), nullID(mv.CodeID), paid, mv.Reason, mv.Actor, micros(q.now())).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("seat %d already moving: %w", mv.FromSeat, ErrConflict)
+	}
+	return id, err
+}
+
+// MovePending returns the pending move off a seat.
+func (q *Queries) MovePending(ctx context.Context, fromSeat int64) (model.Move, error) {
+	mv, err := scanMove(q.db.QueryRowContext(ctx, moveSelect+` WHERE mv.from_seat = $1 AND mv.state = 'pending'`, fromSeat))
+	return mv, notFound(err, fmt.Sprintf("pending move off seat %d", fromSeat))
+}
+
+// MoveSetTarget records the seat a pending move now heads to (0: queued).
+func (q *Queries) MoveSetTarget(ctx context.Context, id, toSeat int64) error {
+	_, err := q.db.ExecContext(ctx, `UPDATE moves SET to_seat = $2 WHERE id = $1`, id, nullID(toSeat))
+	return err
+}
+
+// MoveFinish ends a pending move; it reports whether it was pending.
+func (q *Queries) MoveFinish(ctx context.Context, id int64, state model.MoveState, reason string) (bool, error) {
+	res, err := q.db.ExecContext(ctx, `UPDATE moves SET state = $2, reason = CASE WHEN $3 = '' THEN reason ELSE $3 END, finished_at = $4
+		WHERE id = $1 AND state = 'pending'`, id, state, reason, micros(q.now()))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// MoveList lists moves, newest first; olderThan > 0 keeps pending moves
+// created before now-olderThan (zombies).
+func (q *Queries) MoveList(ctx context.Context, state model.MoveState, olderThan time.Duration, limit int) ([]model.Move, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	before := int64(0)
+	if olderThan > 0 {
+		before = micros(q.now().Add(-olderThan))
+	}
+	rows, err := q.db.QueryContext(ctx, moveSelect+` WHERE ($1 = '' OR mv.state = $1) AND (CAST($2 AS BIGINT) = 0 OR mv.created_at < $2)
+		ORDER BY mv.id DESC LIMIT $3`, string(state), before, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []model.Move{}
+	for rows.Next() {
+		mv, err := scanMove(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, mv)
+	}
+	return out, rows.Err()
+}

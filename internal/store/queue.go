@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/berthhq/berth/internal/model"
+)
+
+// QueuePush puts a member at the back of its kind's queue (moves go ahead of
+// new members) and returns its position, 1-based. A member already queued
+// keeps its place.
+func (q *Queries) QueuePush(ctx context.Context, e model.QueueEntry) (int, error) {
+	var from any
+	if e.FromSeat != 0 {
+		from = e.FromSeat
+	}
+	move := 0
+	if e.IsMove {
+		move = 1
+	}
+	_, err := q.db.ExecContext(ctx, `INSERT INTO queue (member_id, kind, is_move, from_seat, reason, enqueued_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (member_id) DO UPDATE SET reason = excluded.reason`,
+		e.MemberID, e.Kind, move, from, e.Reason, micros(q.now()))
+	if err != nil {
+		return 0, err
+	}
+	return q.QueuePosition(ctx, e.MemberID)
+}
+
+// QueuePosition returns a member's 1-based place in its queue, 0 if absent.
+func (q *Queries) QueuePosition(ctx context.Context, memberID int64) (int, error) {
+	var pos int
+	err := q.db.QueryRowContext(ctx, `
+		SELECT COUNT(*) FROM queue o JOIN queue me ON me.member_id = $1
+		WHERE o.kind = me.kind AND (o.is_move > me.is_move OR (o.is_move = me.is_move AND o.id <= me.id))`, memberID).Scan(&pos)
+	return pos, err
+}
+
+// QueueList returns a kind's queue in service order.
+func (q *Queries) QueueList(ctx context.Context, kind model.Kind, limit int) ([]model.QueueEntry, error) {
+	if limit <= 0 {
+		limit = 100000
+	}
+	rows, err := q.db.QueryContext(ctx, `
+		SELECT q.id, q.member_id, m.external_id, q.kind, q.is_move, COALESCE(q.from_seat, 0), q.reason, q.enqueued_at
+		FROM queue q JOIN members m ON m.id = q.member_id
+		WHERE ($1 = '' OR q.kind = $1) ORDER BY q.kind, q.is_move DESC, q.id LIMIT $2`, string(kind), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []model.QueueEntry{}
+	for rows.Next() {
+		var e model.QueueEntry
+		var move int
+		var at int64
+		if err := rows.Scan(&e.ID, &e.MemberID, &e.Member, &e.Kind, &move, &e.FromSeat, &e.Reason, &at); err != nil {
+			return nil, err
+		}
+		e.IsMove, e.EnqueuedAt = move == 1, fromMicros(at)
+		e.Position = len(out) + 1
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// QueueRemove takes a member out of the queue; it reports whether it was there.
+func (q *Queries) QueueRemove(ctx context.Context, memberID int64) (bool, error) {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM queue WHERE member_id = $1`, memberID)
+	if err != nil {
+		return false, fmt.Errorf("queue remove: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// QueueLen counts a kind's waiting members.
+func (q *Queries) QueueLen(ctx context.Context, kind model.Kind) (int, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM queue WHERE kind = $1`, kind).Scan(&n)
+	return n, err
+}
+
+// QueueGet returns a member's queue entry.
+func (q *Queries) QueueGet(ctx context.Context, memberID int64) (model.QueueEntry, error) {
+	return q.queueGet(ctx, memberID, false)
+}
+
+// QueueGetLocked returns a member's queue entry, locking it until the
+// transaction ends (PostgreSQL; SQLite transactions are serial already), so
+// two drains cannot both serve it.
+func (q *Queries) QueueGetLocked(ctx context.Context, memberID int64) (model.QueueEntry, error) {
+	return q.queueGet(ctx, memberID, true)
+}
+
+func (q *Queries) queueGet(ctx context.Context, memberID int64, lock bool) (model.QueueEntry, error) {
+	var e model.QueueEntry
+	var move int
+	var at int64
+	query := `SELECT q.id, q.member_id, m.external_id, q.kind, q.is_move, COALESCE(q.from_seat, 0), q.reason, q.enqueued_at
+		FROM queue q JOIN members m ON m.id = q.member_id WHERE q.member_id = $1`
+	if lock && q.dialect == Postgres {
+		query += ` FOR UPDATE OF q`
+	}
+	err := q.db.QueryRowContext(ctx, query, memberID).
+		Scan(&e.ID, &e.MemberID, &e.Member, &e.Kind, &move, &e.FromSeat, &e.Reason, &at)
+	e.IsMove, e.EnqueuedAt = move == 1, fromMicros(at)
+	return e, notFound(err, "queue entry")
+}

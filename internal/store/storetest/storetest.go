@@ -1,0 +1,90 @@
+// Package storetest opens isolated berth databases for tests: a temporary
+// SQLite file, or a fresh schema in the PostgreSQL server named by
+// BERTH_TEST_POSTGRES_URL (tests on PostgreSQL skip when it is unset).
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/berthhq/berth/internal/secret"
+	"github.com/berthhq/berth/internal/store"
+)
+
+// EnvPostgres names the variable holding the test PostgreSQL URL.
+const EnvPostgres = "BERTH_TEST_POSTGRES_URL"
+
+// Box returns a fixed-key sealer for tests.
+func Box(t testing.TB) *secret.Box {
+	b, err := secret.New(bytes.Repeat([]byte{42}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Dialects lists the engines tests run on.
+func Dialects() []store.Dialect { return []store.Dialect{store.SQLite, store.Postgres} }
+
+// DSN returns a fresh, isolated database for dialect, or skips the test.
+func DSN(t testing.TB, d store.Dialect) string {
+	t.Helper()
+	if d == store.SQLite {
+		return filepath.Join(t.TempDir(), "berth.db")
+	}
+	base := os.Getenv(EnvPostgres)
+	if base == "" {
+		t.Skip(EnvPostgres + " is unset: skipping the PostgreSQL run (.ci/run sets it; e.g. postgres://postgres@127.0.0.1:5432/test)")
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "berth_test_" + hex.EncodeToString(b[:])
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatalf("create test schema on %s: %v", EnvPostgres, err)
+	}
+	t.Cleanup(func() {
+		a, err := sql.Open("pgx", base)
+		if err == nil {
+			a.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+			a.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Open returns an open, migrated store for dialect, closed at cleanup.
+func Open(t testing.TB, d store.Dialect) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), DSN(t, d), Box(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Each runs fn once per dialect as a subtest.
+func Each(t *testing.T, fn func(t *testing.T, d store.Dialect)) {
+	for _, d := range Dialects() {
+		t.Run(string(d), func(t *testing.T) { fn(t, d) })
+	}
+}

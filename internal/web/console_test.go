@@ -1,0 +1,123 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/berthhq/berth/internal/app"
+	"github.com/berthhq/berth/internal/app/apptest"
+	"github.com/berthhq/berth/internal/auth"
+	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/web"
+)
+
+// Passwords of the test users (the rules want 12 characters or more).
+const (
+	adminPassword = "admin-password-0123"
+	userPassword  = "user-password-45678"
+)
+
+// console is a running berth with its web console and three users:
+// admin (admin), oper (operator) and view (viewer).
+type console struct {
+	t   testing.TB
+	h   *apptest.Harness
+	URL string
+	Web *web.Web
+}
+
+// startConsole runs the real berth (apptest) with the console in front. When
+// app mounts the console itself, its own server is used; otherwise the
+// console and the API are served together here, the way app mounts them.
+func startConsole(t testing.TB) *console {
+	t.Helper()
+	h := apptest.Start(t, store.SQLite, func(c *app.Config) {
+		c.AdminPassword = adminPassword
+		// Cheap hashing: the tests sign in often, under -race.
+		c.Auth.Params = auth.Params{Time: 1, Memory: 8 * 1024, Threads: 1, SaltLen: 16, KeyLen: 32}
+	})
+	ctx := context.Background()
+	for name, role := range map[string]auth.Role{"oper": auth.RoleOperator, "view": auth.RoleViewer} {
+		if _, err := h.App.Auth.CreateUser(ctx, name, userPassword, role); err != nil {
+			t.Fatalf("create user %s: %v", name, err)
+		}
+	}
+	c := &console{t: t, h: h, Web: web.New(h.App.Alloc, h.App.Auth, slog.New(slog.NewTextHandler(io.Discard, nil)))}
+	c.Web.SetPublicRate(1e6, 1e6)
+	if resp, err := http.Get(h.App.URL + "/login"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			c.URL = h.App.URL
+			return c
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", h.App.API)
+	c.Web.Mount(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	c.URL = srv.URL
+	return c
+}
+
+// client returns an HTTP client with its own cookies that does not follow
+// redirects.
+func (c *console) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// signIn returns a client signed in as user.
+func (c *console) signIn(user, password string) *http.Client {
+	c.t.Helper()
+	cl := c.client()
+	resp, err := cl.PostForm(c.URL+"/login", url.Values{"username": {user}, "password": {password}, "next": {"/admin/"}})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/" {
+		c.t.Fatalf("sign-in as %s: %d %s: %s", user, resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	return cl
+}
+
+type reply struct {
+	Status   int
+	Location string
+	Body     string
+	Header   http.Header
+}
+
+func (c *console) do(cl *http.Client, method, path string, form url.Values, header map[string]string) reply {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, c.URL+path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := cl.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Body: string(b), Header: resp.Header}
+}

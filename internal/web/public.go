@@ -1,0 +1,182 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/store"
+)
+
+// publicData is the data of the redeem and status pages.
+type publicData struct {
+	Email, Code string
+	Error       string
+	Done        string
+	View        *statusView
+}
+
+// statusView is a user's seat as the status page shows it.
+type statusView struct {
+	Email, Code string
+	S           alloc.SeatStatus
+}
+
+// publicForm reads the email and code of a public form, applying the
+// per-address limit. It answers the request itself when it returns false.
+func (w *Web) publicForm(rw http.ResponseWriter, r *http.Request, name, titleKey string) (*publicData, bool) {
+	l := w.lang(r)
+	if ok, wait := w.public.Allow(remoteIP(r), time.Now()); !ok {
+		rw.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		w.render(rw, r, http.StatusTooManyRequests, name, titleKey, &publicData{Error: l.T("err.too_many")})
+		return nil, false
+	}
+	r.Body = http.MaxBytesReader(rw, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		w.render(rw, r, http.StatusBadRequest, name, titleKey, &publicData{Error: l.T("err.form")})
+		return nil, false
+	}
+	d := &publicData{Email: strings.TrimSpace(r.PostForm.Get("email")), Code: strings.TrimSpace(r.PostForm.Get("code"))}
+	if d.Email == "" || d.Code == "" {
+		d.Error = l.T("public.missing")
+		w.render(rw, r, http.StatusUnprocessableEntity, name, titleKey, d)
+		return nil, false
+	}
+	return d, true
+}
+
+func (w *Web) redeemForm(rw http.ResponseWriter, r *http.Request) {
+	w.render(rw, r, http.StatusOK, "redeem", "redeem.title", &publicData{})
+}
+
+func (w *Web) redeem(rw http.ResponseWriter, r *http.Request) {
+	d, ok := w.publicForm(rw, r, "redeem", "redeem.title")
+	if !ok {
+		return
+	}
+	l := w.lang(r)
+	st, err := w.svc.Redeem(r.Context(), d.Email, d.Code, "public")
+	if err != nil {
+		status, msg := w.describe(r, err)
+		d.Error = msg
+		w.render(rw, r, status, "redeem", "redeem.title", d)
+		return
+	}
+	d.View = &statusView{Email: d.Email, Code: d.Code, S: st}
+	switch st.State {
+	case "queued":
+		d.Done = l.T("redeem.done_queued", st.Position)
+	default:
+		d.Done = l.T("redeem.done")
+	}
+	w.render(rw, r, http.StatusOK, "redeem", "redeem.title", d)
+}
+
+func (w *Web) statusForm(rw http.ResponseWriter, r *http.Request) {
+	w.render(rw, r, http.StatusOK, "status", "status.title", &publicData{})
+}
+
+// status looks a seat up. Email and code travel in a POST body, never in
+// the address, so they stay out of logs and browser history.
+func (w *Web) status(rw http.ResponseWriter, r *http.Request) {
+	d, ok := w.publicForm(rw, r, "status", "status.title")
+	if !ok {
+		return
+	}
+	w.showStatus(rw, r, d, http.StatusOK)
+}
+
+func (w *Web) showStatus(rw http.ResponseWriter, r *http.Request, d *publicData, okStatus int) {
+	st, err := w.svc.Status(r.Context(), d.Email, d.Code)
+	if err != nil {
+		status, msg := w.describe(r, err)
+		if d.Error == "" {
+			d.Error = msg
+		}
+		d.Done = ""
+		w.render(rw, r, status, "status", "status.title", d)
+		return
+	}
+	d.View = &statusView{Email: d.Email, Code: d.Code, S: st}
+	w.render(rw, r, okStatus, "status", "status.title", d)
+}
+
+// move asks alloc to move the user to another team (换车) and shows the
+// status again with what happened.
+func (w *Web) move(rw http.ResponseWriter, r *http.Request) {
+	d, ok := w.publicForm(rw, r, "status", "status.title")
+	if !ok {
+		return
+	}
+	res, err := w.svc.Rebind(r.Context(), d.Email, d.Code, "public")
+	status := http.StatusOK
+	if err != nil {
+		status, d.Error = w.describe(r, err)
+	} else {
+		d.Done = w.moveMessage(r, res)
+	}
+	w.showStatus(rw, r, d, status)
+}
+
+// moveMessage words a move's result in the page's language. alloc's
+// message is English; the known ones are told in the catalogue's words.
+func (w *Web) moveMessage(r *http.Request, res alloc.RebindResult) string {
+	l := w.lang(r)
+	how := l.T("move.paid", res.RebindCount, res.RebindLimit)
+	if res.Free {
+		how = l.T("move.free")
+	}
+	switch {
+	case strings.HasPrefix(res.Message, "moving you to "):
+		return l.T("move.placed", res.Pool, how)
+	case strings.HasPrefix(res.Message, "no other team has room"):
+		return l.T("move.queued", res.Position, how)
+	case strings.HasPrefix(res.Message, "a move is already in progress"):
+		return l.T("move.already")
+	case strings.HasPrefix(res.Message, "you are waiting for a seat"):
+		return l.T("move.waiting", res.Position)
+	}
+	if l == en {
+		return res.Message
+	}
+	return l.T("move.done")
+}
+
+// describe turns an error from alloc or the store into a status and a
+// message in plain words. Anything unexpected is logged and shown as a
+// generic failure with the request id: never internal detail.
+func (w *Web) describe(r *http.Request, err error) (int, string) {
+	l := w.lang(r)
+	var le *alloc.LimitError
+	var re *alloc.RateError
+	switch {
+	case errors.As(err, &re):
+		return http.StatusTooManyRequests, l.T("err.rate", int(re.RetryAfter.Seconds()+0.999))
+	case errors.As(err, &le):
+		return http.StatusConflict, l.T("err.limit", le.Count, le.Limit)
+	case errors.Is(err, alloc.ErrCodeNotValid):
+		return http.StatusForbidden, l.T("err.code_not_valid")
+	case errors.Is(err, alloc.ErrCodeDisabled):
+		return http.StatusForbidden, l.T("err.code_disabled")
+	case errors.Is(err, alloc.ErrCodeExpired):
+		return http.StatusGone, l.T("err.code_expired")
+	case errors.Is(err, alloc.ErrCodeUsedUp):
+		return http.StatusConflict, l.T("err.code_used_up")
+	case errors.Is(err, alloc.ErrMoveInProgress):
+		return http.StatusConflict, l.T("err.move_in_progress")
+	case errors.Is(err, alloc.ErrNoSeat):
+		return http.StatusNotFound, l.T("err.no_seat")
+	case errors.Is(err, alloc.ErrInvalid):
+		detail := strings.TrimPrefix(err.Error(), alloc.ErrInvalid.Error()+": ")
+		return http.StatusUnprocessableEntity, l.T("err.invalid", detail)
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, l.T("err.not_found")
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict, l.T("err.conflict")
+	}
+	w.log.Error("web: request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)
+	return http.StatusInternalServerError, l.T("err.internal", requestID(r))
+}

@@ -1,0 +1,345 @@
+// Package web serves berth's browser console: the admin pages under /admin
+// (sign-in required, roles enforced), the public redeem and status pages,
+// and sign-in and sign-out. Pages are rendered on the server with
+// html/template from files embedded in the binary; a small hand-written
+// script adds the dialogs and the upload progress. Every user-visible string
+// goes through the message catalogue (English and Simplified Chinese).
+//
+// Handlers read through the store and act through alloc.Service, like the
+// JSON API's handlers: no allocation rule lives here.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/auth"
+	"github.com/berthhq/berth/internal/ratelimit"
+	"github.com/berthhq/berth/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+// Web is the browser console.
+type Web struct {
+	svc   *alloc.Service
+	st    *store.Store
+	authn auth.Authenticator
+	// auditor is authn when it also writes the audit log.
+	auditor Auditor
+	log     *slog.Logger
+
+	pages   map[string]*template.Template
+	mux     *http.ServeMux
+	handler http.Handler
+	public  *ratelimit.PerKey
+}
+
+// Route is one entry of the console's route table.
+type Route struct {
+	Method, Path string
+	// Role is the least role the route needs; "" for public routes.
+	Role    auth.Role
+	handler http.HandlerFunc
+}
+
+// New builds the console. authn signs users in; with a nil authn every
+// sign-in fails and admin pages stay closed.
+func New(svc *alloc.Service, authn auth.Authenticator, log *slog.Logger) *Web {
+	if log == nil {
+		log = slog.Default()
+	}
+	w := &Web{svc: svc, st: svc.Store(), authn: authn, log: log, pages: map[string]*template.Template{},
+		public: newIPLimiter(5, 20)}
+	if a, ok := authn.(Auditor); ok {
+		w.auditor = a
+	}
+	w.parseTemplates()
+	w.mux = http.NewServeMux()
+	for _, rt := range w.Routes() {
+		h := http.Handler(rt.handler)
+		if rt.Role != "" {
+			h = w.requireRole(rt, w.audited(rt, h))
+		}
+		w.mux.Handle(rt.Method+" "+rt.Path, h)
+	}
+	static, _ := fs.Sub(assetFS, "assets")
+	files := http.StripPrefix("/assets/", http.FileServerFS(static))
+	w.mux.Handle("GET /assets/", http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			w.notFound(rw, r) // no directory listings
+			return
+		}
+		rw.Header().Set("Cache-Control", "public, max-age=300")
+		files.ServeHTTP(rw, r)
+	}))
+	w.mux.HandleFunc("/", w.notFound)
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(w.crossOriginDenied))
+	w.handler = cop.Handler(w.base(w.mux))
+	return w
+}
+
+// Handler serves the console. It refuses cross-site state-changing
+// requests (http.CrossOriginProtection).
+func (w *Web) Handler() http.Handler { return w.handler }
+
+// Prefixes are the paths the console owns; Mount registers them.
+var Prefixes = []string{"/{$}", "/login", "/logout", "/lang", "/admin", "/admin/", "/redeem", "/status", "/status/", "/assets/"}
+
+// Mount registers the console's paths on mux, beside other handlers (the
+// JSON API owns everything else).
+func (w *Web) Mount(mux *http.ServeMux) {
+	for _, p := range Prefixes {
+		mux.Handle(p, w.handler)
+	}
+}
+
+// Routes is the console's route table, in one place.
+func (w *Web) Routes() []Route {
+	const (
+		viewer   = auth.RoleViewer
+		operator = auth.RoleOperator
+		admin    = auth.RoleAdmin
+	)
+	return []Route{
+		{Method: "GET", Path: "/{$}", handler: w.root},
+		{Method: "GET", Path: "/login", handler: w.loginForm},
+		{Method: "POST", Path: "/login", handler: w.login},
+		{Method: "POST", Path: "/logout", handler: w.logout},
+		{Method: "GET", Path: "/lang", handler: w.setLang},
+
+		{Method: "GET", Path: "/redeem", handler: w.redeemForm},
+		{Method: "POST", Path: "/redeem", handler: w.redeem},
+		{Method: "GET", Path: "/status", handler: w.statusForm},
+		{Method: "POST", Path: "/status", handler: w.status},
+		{Method: "POST", Path: "/status/move", handler: w.move},
+
+		{Method: "GET", Path: "/admin", Role: viewer, handler: w.adminRedirect},
+		{Method: "GET", Path: "/admin/{$}", Role: viewer, handler: w.dashboard},
+		{Method: "GET", Path: "/admin/servers", Role: viewer, handler: w.pools("server")},
+		{Method: "POST", Path: "/admin/servers/status", Role: operator, handler: w.poolStatus("server")},
+		{Method: "POST", Path: "/admin/servers/{id}/drain", Role: operator, handler: w.poolDrain("server")},
+		{Method: "GET", Path: "/admin/teams", Role: viewer, handler: w.pools("team")},
+		{Method: "POST", Path: "/admin/teams/status", Role: operator, handler: w.poolStatus("team")},
+		{Method: "POST", Path: "/admin/teams/{id}/drain", Role: operator, handler: w.poolDrain("team")},
+		{Method: "GET", Path: "/admin/accounts", Role: viewer, handler: w.accounts},
+		{Method: "GET", Path: "/admin/seats", Role: viewer, handler: w.seats},
+		{Method: "POST", Path: "/admin/seats/{id}/move", Role: operator, handler: w.seatMove},
+		{Method: "POST", Path: "/admin/seats/{id}/release", Role: operator, handler: w.seatRelease},
+		{Method: "GET", Path: "/admin/codes", Role: viewer, handler: w.codes},
+		{Method: "POST", Path: "/admin/codes/generate", Role: operator, handler: w.codesGenerate},
+		{Method: "POST", Path: "/admin/codes/status", Role: operator, handler: w.codeStatus},
+		{Method: "GET", Path: "/admin/queue", Role: viewer, handler: w.queue},
+		{Method: "POST", Path: "/admin/queue/cancel", Role: operator, handler: w.queueCancel},
+		{Method: "GET", Path: "/admin/history", Role: viewer, handler: w.history},
+		{Method: "GET", Path: "/admin/audit", Role: admin, handler: w.audit},
+		{Method: "GET", Path: "/admin/integrity", Role: viewer, handler: w.integrity},
+		{Method: "POST", Path: "/admin/integrity/repair", Role: operator, handler: w.integrityRepair},
+		{Method: "GET", Path: "/admin/users", Role: admin, handler: w.users},
+	}
+}
+
+type ctxRequestID struct{}
+
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(ctxRequestID{}).(string)
+	return id
+}
+
+// base adds a request id, security headers and panic recovery: a failure
+// shows a plain page with the request id, never a stack trace.
+func (w *Web) base(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 8)
+		rand.Read(b)
+		id := hex.EncodeToString(b)
+		ctx := context.WithValue(r.Context(), ctxRequestID{}, id)
+		r = r.WithContext(auth.WithRemoteIP(ctx, auth.RemoteIP(r)))
+		h := rw.Header()
+		h.Set("X-Request-Id", id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+			"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				w.log.Error("web: panic", "request_id", id, "path", r.URL.Path, "panic", v)
+				w.renderError(rw, r, http.StatusInternalServerError, w.lang(r).T("err.internal", id))
+			}
+		}()
+		next.ServeHTTP(rw, r)
+	})
+}
+
+func (w *Web) crossOriginDenied(rw http.ResponseWriter, r *http.Request) {
+	w.renderError(rw, r, http.StatusForbidden, w.lang(r).T("err.cross_origin"))
+}
+
+func (w *Web) notFound(rw http.ResponseWriter, r *http.Request) {
+	w.renderError(rw, r, http.StatusNotFound, w.lang(r).T("err.page_not_found"))
+}
+
+// sessionUser returns the signed-in user, if any.
+func (w *Web) sessionUser(r *http.Request) (auth.User, string, bool) {
+	if w.authn == nil {
+		return auth.User{}, "", false
+	}
+	c, err := r.Cookie(auth.SessionCookie)
+	if err != nil || c.Value == "" {
+		return auth.User{}, "", false
+	}
+	u, err := w.authn.Session(r.Context(), c.Value)
+	if err != nil || !u.Role.Valid() {
+		return auth.User{}, c.Value, false
+	}
+	return u, c.Value, true
+}
+
+// requireRole admits signed-in users whose role allows need. A visitor
+// without a session is sent to the sign-in page; a user whose role is too
+// small gets a 403 page.
+func (w *Web) requireRole(rt Route, next http.Handler) http.Handler {
+	need := rt.Role
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		u, _, ok := w.sessionUser(r)
+		if !ok {
+			target := "/login"
+			if r.Method == http.MethodGet {
+				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(rw, r, target, http.StatusSeeOther)
+			return
+		}
+		r = r.WithContext(auth.WithUser(r.Context(), u))
+		if !u.Role.Allows(need) {
+			w.auditRefused(r, rt)
+			l := w.lang(r)
+			w.renderError(rw, r, http.StatusForbidden, l.T("err.role", l.T("role."+string(u.Role)), l.T("role."+string(need))))
+			return
+		}
+		next.ServeHTTP(rw, r)
+	})
+}
+
+// localPath accepts only a path on this site (no scheme, no host), so the
+// sign-in and language redirects cannot send anyone elsewhere.
+func localPath(p, def string) string {
+	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+		return def
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return def
+	}
+	return p
+}
+
+func remoteIP(r *http.Request) string { return auth.RemoteIP(r) }
+
+func (w *Web) root(rw http.ResponseWriter, r *http.Request) {
+	if _, _, ok := w.sessionUser(r); ok {
+		http.Redirect(rw, r, "/admin/", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(rw, r, "/redeem", http.StatusSeeOther)
+}
+
+func (w *Web) adminRedirect(rw http.ResponseWriter, r *http.Request) {
+	http.Redirect(rw, r, "/admin/", http.StatusSeeOther)
+}
+
+func (w *Web) setLang(rw http.ResponseWriter, r *http.Request) {
+	l := parseLang(r.URL.Query().Get("to"))
+	http.SetCookie(rw, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: auth.Secure(r)})
+	http.Redirect(rw, r, localPath(r.URL.Query().Get("next"), "/"), http.StatusSeeOther)
+}
+
+type loginData struct {
+	Next, Username, Error string
+}
+
+func (w *Web) loginForm(rw http.ResponseWriter, r *http.Request) {
+	next := localPath(r.URL.Query().Get("next"), "/admin/")
+	if _, _, ok := w.sessionUser(r); ok {
+		http.Redirect(rw, r, next, http.StatusSeeOther)
+		return
+	}
+	w.render(rw, r, http.StatusOK, "login", "login.title", &loginData{Next: next})
+}
+
+func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(rw, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		w.renderError(rw, r, http.StatusBadRequest, w.lang(r).T("err.form"))
+		return
+	}
+	l := w.lang(r)
+	d := &loginData{Next: localPath(r.PostForm.Get("next"), "/admin/"), Username: strings.TrimSpace(r.PostForm.Get("username"))}
+	password := r.PostForm.Get("password")
+	if d.Username == "" || password == "" {
+		d.Error = l.T("login.missing")
+		w.render(rw, r, http.StatusUnprocessableEntity, "login", "login.title", d)
+		return
+	}
+	if w.authn == nil {
+		d.Error = l.T("login.unavailable")
+		w.render(rw, r, http.StatusServiceUnavailable, "login", "login.title", d)
+		return
+	}
+	token, _, err := w.authn.Login(r.Context(), d.Username, password, remoteIP(r))
+	if err != nil {
+		status := http.StatusUnauthorized
+		d.Error = l.T("login.failed")
+		// Locked users and addresses over the limit say how long to wait.
+		var wait interface{ RetryAfter() time.Duration }
+		if errors.As(err, &wait) {
+			secs := int(wait.RetryAfter().Seconds() + 0.999)
+			status = http.StatusTooManyRequests
+			rw.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+			if secs > 90 {
+				d.Error = l.T("login.wait_minutes", (secs+59)/60)
+			} else {
+				d.Error = l.T("login.rate", max(secs, 1))
+			}
+		}
+		w.log.Info("web: sign-in refused", "user", d.Username, "ip", remoteIP(r), "err", err)
+		w.render(rw, r, status, "login", "login.title", d)
+		return
+	}
+	// HttpOnly, SameSite=Lax, Path=/, Secure behind TLS: the API's cookie.
+	auth.SetSessionCookie(rw, r, token)
+	http.Redirect(rw, r, d.Next, http.StatusSeeOther)
+}
+
+func (w *Web) logout(rw http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(auth.SessionCookie); err == nil && c.Value != "" && w.authn != nil {
+		if err := w.authn.Logout(r.Context(), c.Value); err != nil {
+			w.log.Warn("web: sign-out", "err", err)
+		}
+	}
+	auth.ClearSessionCookie(rw, r)
+	http.Redirect(rw, r, "/login", http.StatusSeeOther)
+}
