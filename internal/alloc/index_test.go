@@ -3,6 +3,7 @@ package alloc_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,5 +59,110 @@ func TestIndexRefreshesInBackground(t *testing.T) {
 	}
 	if out[0].Pool != "b" {
 		t.Fatalf("fresh index never arrived: %+v", out[0])
+	}
+}
+
+// Another replica's release makes this replica's index fuller than the
+// database. A placement that finds no room by the index, and a drain, check
+// the database before they queue anyone or leave anyone waiting.
+func TestStaleFullIndexSeesRoomFromTheDatabase(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t, store.SQLite)
+	one := 1
+	file := func(id string) []alloc.AccountFile {
+		return []alloc.AccountFile{{ID: id, FileName: id + ".session", Data: []byte("x")}}
+	}
+	this, other := alloc.New(st, noJobs{}, nil), alloc.New(st, noJobs{}, nil)
+	if _, err := this.CreatePool(ctx, alloc.PoolInput{Name: "a", Kind: model.KindServer, Capacity: &one, Provider: []byte(`{"type":"sim"}`)}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	releaseElsewhere := func(seatID int64) {
+		t.Helper()
+		if err := other.Release(ctx, seatID, "t"); err != nil {
+			t.Fatal(err)
+		}
+		if err := other.Released(ctx, seatID); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A placement: the index says a is full, the database has room.
+	out, err := this.ImportAccounts(ctx, alloc.ImportParams{Script: "S", Files: file("x1")})
+	if err != nil || out[0].Pool != "a" {
+		t.Fatalf("first import: %+v %v", out, err)
+	}
+	releaseElsewhere(out[0].SeatID)
+	out, err = this.ImportAccounts(ctx, alloc.ImportParams{Script: "S", Files: file("x2")})
+	if err != nil || out[0].Status != alloc.OutcomePlaced || out[0].Pool != "a" {
+		t.Fatalf("placed from a stale index: %+v %v, want placed in a", out, err)
+	}
+	seat2 := out[0].SeatID
+
+	// A drain: x3 waits while a is full; the other replica releases x2.
+	out, err = this.ImportAccounts(ctx, alloc.ImportParams{Script: "S", Files: file("x3")})
+	if err != nil || out[0].Status != alloc.OutcomeQueued {
+		t.Fatalf("x3: %+v %v, want queued", out, err)
+	}
+	releaseElsewhere(seat2)
+	n, err := this.DrainQueue(ctx, model.KindServer)
+	if err != nil || n != 1 {
+		t.Fatalf("drain placed %d (%v), want 1: the index missed the room the other replica made", n, err)
+	}
+}
+
+// Two replicas packing the same pools: each one's index falls behind what
+// the other placed. Nobody may be queued while a pool has room.
+func TestTwoReplicasPackingNeverQueueWithRoom(t *testing.T) {
+	ctx := context.Background()
+	dsn := storetest.DSN(t, store.Postgres)
+	var reps []*alloc.Service
+	for range 2 {
+		st, err := store.Open(ctx, dsn, storetest.Box(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		reps = append(reps, alloc.New(st, noJobs{}, nil))
+	}
+	ten := 10
+	for i := range 100 {
+		if _, err := reps[0].CreatePool(ctx, alloc.PoolInput{Name: fmt.Sprintf("p%03d", i), Kind: model.KindServer, Capacity: &ten, Provider: []byte(`{"type":"sim"}`)}, "t"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 4 clients x 2 batches x 100 accounts = 800 of the 1000 seats.
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for c := range 4 {
+		svc := reps[c%2]
+		wg.Go(func() {
+			for b := range 2 {
+				files := make([]alloc.AccountFile, 100)
+				for i := range files {
+					id := fmt.Sprintf("c%d-b%d-%03d", c, b, i)
+					files[i] = alloc.AccountFile{ID: id, FileName: id + ".session", Data: []byte("x")}
+				}
+				out, err := svc.ImportAccounts(ctx, alloc.ImportParams{Script: fmt.Sprintf("s%d-%d", c, b), Files: files})
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, o := range out {
+					if o.Status != alloc.OutcomePlaced {
+						errs <- fmt.Errorf("%s %s with 200 seats free: %s", o.Member.ExternalID, o.Status, o.Reason)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	var used int
+	if err := reps[0].Store().DB.QueryRowContext(ctx, `SELECT SUM(used) FROM pools`).Scan(&used); err != nil || used != 800 {
+		t.Fatalf("used %d (%v), want 800", used, err)
 	}
 }

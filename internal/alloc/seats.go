@@ -224,6 +224,13 @@ func (s *Service) DrainQueue(ctx context.Context, kind model.Kind) (int, error) 
 		n := 0
 		err := s.withIndex(ctx, kind, func(tx *store.Tx, ix *placement.Index) error {
 			n = 0
+			if start == 0 {
+				// Room appeared (that is why a drain runs): make sure the
+				// index sees all of it, whoever made it.
+				if _, err := s.syncRoom(ctx, tx, ix, kind); err != nil {
+					return err
+				}
+			}
 			for _, listed := range chunk {
 				// The list was read before this transaction: another drain
 				// (on this or another replica) may have served the entry

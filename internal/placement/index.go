@@ -77,6 +77,16 @@ func (ix *Index) Pool(id int64) (Pool, bool) {
 	return e.pool, true
 }
 
+// Room is the room the index sees in a pool for new members: 0 when the
+// pool is unknown, does not take members, is full or was marked full.
+func (ix *Index) Room(id int64) int {
+	e := ix.pools[id]
+	if e == nil || !e.pool.Status.TakesMembers() || e.marked {
+		return 0
+	}
+	return max(e.pool.Free(), 0)
+}
+
 // AffinityCount is the number of members with affinity key key in the pool.
 func (ix *Index) AffinityCount(poolID int64, key string) int {
 	if e := ix.pools[poolID]; e != nil {
@@ -100,6 +110,25 @@ func (ix *Index) Upsert(p Pool) {
 	e.pool = p.normalized()
 	e.marked = false
 	ix.attach(e)
+}
+
+// Recount sets what the database says of a known pool's counts and status,
+// keeping its name, labels, priority and affinity counts, and clears a mark
+// set by MarkFull. It reports whether the index's view changed; unknown
+// pools are ignored.
+func (ix *Index) Recount(id int64, used, capacity int, status model.PoolStatus) bool {
+	e := ix.pools[id]
+	if e == nil {
+		return false
+	}
+	if e.pool.Used == used && e.pool.Capacity == capacity && e.pool.Status == status && !e.marked {
+		return false
+	}
+	ix.detach(e)
+	e.pool.Used, e.pool.Capacity, e.pool.Status = max(used, 0), max(capacity, 0), status
+	e.marked = false
+	ix.attach(e)
+	return true
 }
 
 // Remove forgets a pool and its affinity counts.

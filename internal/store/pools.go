@@ -83,10 +83,8 @@ func (q *Queries) PoolGetByName(ctx context.Context, name string) (model.Pool, e
 	return p, notFound(err, fmt.Sprintf("pool %q", name))
 }
 
-// PoolList returns pools of a kind ("" = all) by priority, then name.
-func (q *Queries) PoolList(ctx context.Context, kind model.Kind) ([]model.Pool, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+poolColumns+` FROM pools
-		WHERE ($1 = '' OR kind = $1) ORDER BY priority, name`, string(kind))
+// scanPools reads the pools a query returned.
+func scanPools(rows *sql.Rows, err error) ([]model.Pool, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +98,13 @@ func (q *Queries) PoolList(ctx context.Context, kind model.Kind) ([]model.Pool, 
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// PoolList returns pools of a kind ("" = all) by priority, then name.
+func (q *Queries) PoolList(ctx context.Context, kind model.Kind) ([]model.Pool, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+poolColumns+` FROM pools
+		WHERE ($1 = '' OR kind = $1) ORDER BY priority, name`, string(kind))
+	return scanPools(rows, err)
 }
 
 // PoolProvider returns a pool's provider type and opened settings.
@@ -201,6 +206,41 @@ func (q *Queries) PoolReserve(ctx context.Context, id int64) (bool, error) {
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+// PoolsWithRoom lists up to limit active pools of a kind that have room
+// now, by the database's count: the placement index checks itself against
+// it before it tells a member there is no room.
+func (q *Queries) PoolsWithRoom(ctx context.Context, kind model.Kind, limit int) ([]model.Pool, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+poolColumns+` FROM pools
+		WHERE kind = $1 AND status = 'active' AND used < capacity ORDER BY id LIMIT $2`, string(kind), limit)
+	return scanPools(rows, err)
+}
+
+// PoolLoad is the part of a pool that changes with every placement.
+type PoolLoad struct {
+	ID             int64
+	Used, Capacity int
+	Status         model.PoolStatus
+}
+
+// PoolLoads reads every pool of a kind's counts and status: a narrow scan
+// the placement index uses to catch up after another replica filled pools.
+func (q *Queries) PoolLoads(ctx context.Context, kind model.Kind) ([]PoolLoad, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT id, used, capacity, status FROM pools WHERE kind = $1`, string(kind))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PoolLoad
+	for rows.Next() {
+		var c PoolLoad
+		if err := rows.Scan(&c.ID, &c.Used, &c.Capacity, &c.Status); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // PoolGiveBack returns one unit of room (a seat left the counted states).
