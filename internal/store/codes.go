@@ -108,10 +108,16 @@ func (q *Queries) CodeList(ctx context.Context, f CodeFilter) ([]model.Code, err
 	if f.Limit <= 0 || f.Limit > 100000 {
 		f.Limit = 100000
 	}
-	rows, err := q.db.QueryContext(ctx, `SELECT `+codeColumns+` FROM codes
-		WHERE ($1 = '' OR status = $1) AND ($2 = '' OR group_name = $2) AND ($3 = '' OR bound_email = $3)
-		  AND ($4 = '' OR hint = $4) AND ($5 = '' OR batch = $5) AND id > $6
-		ORDER BY id LIMIT $7`, string(f.Status), f.Group, f.Email, f.Hint, f.Batch, f.After, f.Limit)
+	var w where
+	for _, c := range []struct{ col, v string }{{"status", string(f.Status)}, {"group_name", f.Group},
+		{"bound_email", f.Email}, {"hint", f.Hint}, {"batch", f.Batch}} {
+		if c.v != "" {
+			w.add(c.col+" = ?", c.v)
+		}
+	}
+	w.add("id > ?", f.After)
+	query := `SELECT ` + codeColumns + ` FROM codes` + w.String() + ` ORDER BY id LIMIT ` + w.arg(f.Limit)
+	rows, err := q.db.QueryContext(ctx, query, w.args...)
 	if err != nil {
 		return nil, err
 	}

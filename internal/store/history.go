@@ -42,14 +42,25 @@ func (q *Queries) HistoryList(ctx context.Context, f HistoryFilter) ([]model.His
 	case f.Limit > 10000:
 		f.Limit = 10000
 	}
-	rows, err := q.db.QueryContext(ctx, `
-		SELECT id, at, member, pool, action, from_pool, to_pool, reason, actor, code_id FROM history
-		WHERE ($1 = '' OR member = $1)
-		  AND ($2 = '' OR pool = $2 OR from_pool = $2 OR to_pool = $2)
-		  AND ($3 = '' OR action = $3)
-		  AND ($4 = 0 OR id < $4)
-		  AND ($6 = 0 OR code_id = $6)
-		ORDER BY id DESC LIMIT $5`, f.Member, f.Pool, f.Action, f.BeforeID, f.Limit, f.CodeID)
+	var w where
+	if f.Member != "" {
+		w.add("member = ?", f.Member)
+	}
+	if f.Pool != "" {
+		w.add("(pool = ? OR from_pool = ? OR to_pool = ?)", f.Pool)
+	}
+	if f.Action != "" {
+		w.add("action = ?", f.Action)
+	}
+	if f.BeforeID != 0 {
+		w.add("id < ?", f.BeforeID)
+	}
+	if f.CodeID != 0 {
+		w.add("code_id = ?", f.CodeID)
+	}
+	query := `SELECT id, at, member, pool, action, from_pool, to_pool, reason, actor, code_id FROM history` +
+		w.String() + ` ORDER BY id DESC LIMIT ` + w.arg(f.Limit)
+	rows, err := q.db.QueryContext(ctx, query, w.args...)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/berthhq/berth/internal/model"
@@ -93,11 +94,18 @@ func (q *Queries) SeatList(ctx context.Context, f SeatFilter) ([]model.Seat, err
 	if f.Limit <= 0 {
 		f.Limit = 100000
 	}
-	args := []any{f.MemberID, f.PoolID}
-	query := seatSelect + ` WHERE ($1 = 0 OR s.member_id = $1) AND ($2 = 0 OR s.pool_id = $2)` + inClause("s.state", f.States, &args)
-	args = append(args, f.Limit)
-	query += fmt.Sprintf(` ORDER BY s.id DESC LIMIT $%d`, len(args))
-	rows, err := q.db.QueryContext(ctx, query, args...)
+	var w where
+	if f.MemberID != 0 {
+		w.add("s.member_id = ?", f.MemberID)
+	}
+	if f.PoolID != 0 {
+		w.add("s.pool_id = ?", f.PoolID)
+	}
+	if len(f.States) > 0 {
+		w.conds = append(w.conds, strings.TrimPrefix(inClause("s.state", f.States, &w.args), " AND "))
+	}
+	query := seatSelect + w.String() + ` ORDER BY s.id DESC LIMIT ` + w.arg(f.Limit)
+	rows, err := q.db.QueryContext(ctx, query, w.args...)
 	if err != nil {
 		return nil, err
 	}
