@@ -89,11 +89,15 @@ func (p *Provider) eachGroup(ctx context.Context, f Features, fn func(group)) er
 		count = f.MaxResults
 	}
 	start := 1
+	ids := map[string]bool{}
 	for range maxPages {
 		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(count)}, "attributes": {"displayName"}}
 		var lr listResponse[group]
 		if err := p.call(ctx, "GET", "/Groups", q, nil, &lr); err != nil {
 			return err
+		}
+		if !fresh(lr.Resources, ids, func(g group) string { return g.ID }) {
+			return nil // a page seen before: the end (see eachUser)
 		}
 		for _, g := range lr.Resources {
 			fn(g)

@@ -111,12 +111,12 @@ func (p *Provider) call(ctx context.Context, method, path string, q url.Values, 
 		he := &httpError{Status: resp.StatusCode, RetryAfter: provider.RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 		var se scimError
 		if json.Unmarshal(data, &se) == nil && (se.Detail != "" || se.ScimType != "") {
-			he.ScimType, he.Detail = se.ScimType, clip(se.Detail)
+			he.ScimType, he.Detail = clip(p.redact(se.ScimType)), clip(p.redact(se.Detail))
 		} else {
-			he.Detail = clip(string(data))
+			he.Detail = clip(p.redact(string(data)))
 		}
 		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-			he.Location = resp.Header.Get("Location")
+			he.Location = clip(p.redact(resp.Header.Get("Location")))
 		}
 		return he
 	}
@@ -125,7 +125,7 @@ func (p *Provider) call(ctx context.Context, method, path string, q url.Values, 
 	}
 	if out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
-			return &provider.Error{Class: provider.Retryable, Err: fmt.Errorf("answer is not SCIM JSON: %v", err)}
+			return &provider.Error{Class: provider.Retryable, Err: fmt.Errorf("answer is not SCIM JSON: %s", clip(p.redact(err.Error())))}
 		}
 	}
 	return nil
@@ -133,6 +133,10 @@ func (p *Provider) call(ctx context.Context, method, path string, q url.Values, 
 
 // transportError classifies a failure to get an answer at all.
 func (p *Provider) transportError(ctx, rctx context.Context, err error) error {
+	if msg := err.Error(); (p.cfg.Token != "" && strings.Contains(msg, p.cfg.Token)) || len(msg) > 1000 {
+		// e.g. a redirect's Location that Go cannot parse, quoted twice
+		err = provider.Scrubbed{Msg: clip(p.redact(msg)), Err: err}
+	}
 	switch {
 	case ctx.Err() != nil:
 		return &provider.Error{Class: provider.Retryable, Err: fmt.Errorf("%w (%v)", ctx.Err(), err)}
@@ -181,6 +185,12 @@ func (p *Provider) classify(op string, err error, other provider.Class) error {
 		class = provider.Retryable
 	}
 	return &provider.Error{Class: class, RetryAfter: he.RetryAfter, Err: fmt.Errorf("scim %s: %s: %s", p.host, op, msg)}
+}
+
+// redact hides the token in what the server sent, should the server
+// reflect the request's Authorization header.
+func (p *Provider) redact(s string) string {
+	return provider.Redact(s, p.cfg.Token, "[token]")
 }
 
 // status returns the HTTP status of err if it is a server's answer, else 0.

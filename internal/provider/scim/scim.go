@@ -195,7 +195,9 @@ func (p *Provider) List(ctx context.Context) ([]string, error) {
 	names := []string{}
 	seen := map[string]bool{}
 	err = p.eachUser(ctx, f, func(u user) {
-		if u.active() && !seen[u.ID] && (in == nil || in[u.ID]) {
+		// A user without an id or a userName cannot be acted on (find
+		// skips it, Remove refuses an empty member id): not listed.
+		if u.active() && u.ID != "" && u.UserName != "" && !seen[u.ID] && (in == nil || in[u.ID]) {
 			seen[u.ID] = true
 			names = append(names, u.UserName)
 		}
@@ -337,11 +339,17 @@ func (p *Provider) eachUser(ctx context.Context, f Features, fn func(user)) erro
 		count = f.MaxResults
 	}
 	start := 1
+	ids := map[string]bool{}
 	for range maxPages {
 		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(count)}, "attributes": {"userName,active"}}
 		var lr listResponse[user]
 		if err := p.call(ctx, "GET", "/Users", q, nil, &lr); err != nil {
 			return p.classify("list users", err, provider.PoolPermanent)
+		}
+		// A page of users all seen before is a server that ignores
+		// startIndex or starts over: the end, not a reason to go on.
+		if !fresh(lr.Resources, ids, func(u user) string { return u.ID }) {
+			return nil
 		}
 		for _, u := range lr.Resources {
 			fn(u)
@@ -354,6 +362,18 @@ func (p *Provider) eachUser(ctx context.Context, f Features, fn func(user)) erro
 		}
 	}
 	return provider.Errorf(provider.Retryable, "scim %s: list users: more than %d pages", p.host, maxPages)
+}
+
+// fresh records the ids of a page's resources in seen and reports whether
+// the page is empty or brought one not seen before.
+func fresh[T any](page []T, seen map[string]bool, id func(T) string) bool {
+	added := len(page) == 0
+	for _, r := range page {
+		if k := id(r); !seen[k] {
+			seen[k], added = true, true
+		}
+	}
+	return added
 }
 
 // setActive sets a user's active attribute.

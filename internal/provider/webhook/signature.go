@@ -135,7 +135,10 @@ func (g *ReplayGuard) Accept(secret []byte, header string, body []byte, now time
 	}
 	key := ev.Delivery
 	if key == "" {
-		key = header // an older sender: the signature itself is unique enough
+		// An older sender: the signature itself is unique enough. Its
+		// canonical form, not the header as received, which a replay can
+		// dress up (spaces, other schemes, upper-case hex) and still pass.
+		key = Sign(secret, t, body)
 	}
 	tol := g.Tolerance
 	if tol <= 0 {

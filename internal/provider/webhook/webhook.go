@@ -148,7 +148,7 @@ func (p *Provider) send(ctx context.Context, typ, member string) error {
 	if s >= 200 && s <= 299 {
 		return nil
 	}
-	msg := fmt.Errorf("HTTP %d: %s", s, clip(string(answer)))
+	msg := fmt.Errorf("HTTP %d: %s", s, clip(p.redact(string(answer))))
 	wait := provider.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	switch {
 	case s == http.StatusUnauthorized || s == http.StatusForbidden:
@@ -157,7 +157,7 @@ func (p *Provider) send(ctx context.Context, typ, member string) error {
 		return p.fail(typ, provider.Retryable, wait, msg)
 	case s >= 300 && s < 400:
 		return p.fail(typ, provider.PoolPermanent, 0, fmt.Errorf("redirected to %q (%w); set url to where the receiver really is",
-			resp.Header.Get("Location"), msg))
+			clip(p.redact(resp.Header.Get("Location"))), msg))
 	case s >= 400 && s < 500 && typ != TypePing:
 		return p.fail(typ, provider.MemberPermanent, 0, msg)
 	case s >= 400 && s < 500:
@@ -172,6 +172,10 @@ func (p *Provider) fail(typ string, c provider.Class, wait time.Duration, err er
 
 // transportError classifies a failure to get an answer at all.
 func (p *Provider) transportError(ctx, rctx context.Context, typ string, err error) error {
+	if msg := err.Error(); (p.cfg.Secret != "" && strings.Contains(msg, p.cfg.Secret)) || len(msg) > 1000 {
+		// e.g. a redirect's Location that Go cannot parse, quoted twice
+		err = provider.Scrubbed{Msg: clip(p.redact(msg)), Err: err}
+	}
 	switch {
 	case ctx.Err() != nil:
 		return p.fail(typ, provider.Retryable, 0, fmt.Errorf("%w (%v)", ctx.Err(), err))
@@ -188,6 +192,12 @@ func (p *Provider) transportError(ctx, rctx context.Context, typ string, err err
 		return p.fail(typ, provider.PoolPermanent, 0, fmt.Errorf("TLS certificate rejected: %w", err))
 	}
 	return p.fail(typ, provider.Retryable, 0, err)
+}
+
+// redact hides the secret in what the receiver sent: receivers know it, and
+// a careless one may print it in an error page.
+func (p *Provider) redact(s string) string {
+	return provider.Redact(s, p.cfg.Secret, "[secret]")
 }
 
 // clip shortens a receiver's answer for an error string.
