@@ -218,7 +218,7 @@ func (s *Service) setStatus(ctx context.Context, id int64, st model.PoolStatus, 
 	})
 	if err == nil && changed {
 		if st.Unhealthy() {
-			s.log.Warn("ALERT pool unhealthy", "pool_id", id, "status", st, "actor", actor, "message", message)
+			s.log.WarnContext(ctx, "ALERT pool unhealthy", "pool_id", id, "status", st, "actor", actor, "message", message)
 		}
 		s.poolChanged(ctx, id)
 	}

@@ -119,7 +119,7 @@ func (s *Service) ReleaseFailed(ctx context.Context, seatID int64, cause error) 
 		if err != nil || !ok {
 			return err
 		}
-		s.log.Error("ALERT release failed", "seat", seatID, "member", seat.Member, "pool", seat.Pool, "err", cause)
+		s.log.ErrorContext(ctx, "ALERT release failed", "seat", seatID, "member", seat.Member, "pool", seat.Pool, "err", cause)
 		return tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActReleaseFailed, From: seat.Pool,
 			Reason: "retries spent: " + cause.Error()})
 	})

@@ -18,6 +18,7 @@ import (
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/ratelimit"
+	"github.com/berthhq/berth/internal/reqid"
 	"github.com/berthhq/berth/internal/store"
 )
 
@@ -190,13 +191,8 @@ func (s *Server) Routes() []Route {
 
 // ServeHTTP implements http.Handler with request ids, logging and recovery.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := r.Header.Get("X-Request-Id")
-	if id == "" || len(id) > 64 {
-		b := make([]byte, 8)
-		rand.Read(b)
-		id = hex.EncodeToString(b)
-	}
-	r = r.WithContext(context.WithValue(r.Context(), ctxRequestID{}, id))
+	id := reqid.FromClient(r.Header.Get("X-Request-Id"))
+	r = r.WithContext(reqid.With(r.Context(), id))
 	w.Header().Set("X-Request-Id", id)
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: 200}
@@ -211,12 +207,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(rec, r)
 }
 
-type ctxRequestID struct{}
-
-func requestID(r *http.Request) string {
-	id, _ := r.Context().Value(ctxRequestID{}).(string)
-	return id
-}
+func requestID(r *http.Request) string { return reqid.From(r.Context()) }
 
 type statusRecorder struct {
 	http.ResponseWriter

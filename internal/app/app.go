@@ -19,6 +19,7 @@ import (
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/jobs"
 	"github.com/berthhq/berth/internal/notify"
+	"github.com/berthhq/berth/internal/reqid"
 	"github.com/berthhq/berth/internal/secret"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/telegram"
@@ -118,6 +119,8 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
+	// Lines logged with a request's or a job's context name its id.
+	log = slog.New(reqid.Handler(log.Handler()))
 	if cfg.DB == "" {
 		cfg.DB = "berth.db"
 	}

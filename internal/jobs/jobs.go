@@ -22,6 +22,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/crashpoint"
@@ -30,6 +31,7 @@ import (
 	"github.com/berthhq/berth/internal/provider"
 	"github.com/berthhq/berth/internal/provider/providers"
 	"github.com/berthhq/berth/internal/reconcile"
+	"github.com/berthhq/berth/internal/reqid"
 	"github.com/berthhq/berth/internal/store"
 )
 
@@ -203,6 +205,7 @@ func New(ctx context.Context, st *store.Store, svc *alloc.Service, cfg Config, l
 		Logger:               quiet(log),
 		PollOnly:             true,
 		PeriodicJobs:         periodic,
+		Middleware:           []rivertype.Middleware{&jobID{}},
 	})
 	if err != nil {
 		return nil, err
@@ -210,6 +213,15 @@ func New(ctx context.Context, st *store.Store, svc *alloc.Service, cfg Config, l
 	q.client = client
 	svc.SetEnqueuer(q)
 	return q, nil
+}
+
+// jobID puts "job-<kind>-<id>" in the context of every job worked, so the
+// log lines written while working it (with a *Context logging method) name
+// the job the way HTTP log lines name their request.
+type jobID struct{ river.MiddlewareDefaults }
+
+func (*jobID) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	return doInner(reqid.With(ctx, fmt.Sprintf("job-%s-%d", job.Kind, job.ID)))
 }
 
 // quiet keeps River's own logging to warnings and above.
@@ -356,7 +368,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return q.svc.Delivered(ctx, seat.ID)
 	}
 	class := provider.Classify(err)
-	q.log.Warn("delivery failed", "seat", seat.ID, "member", seat.Member, "pool", seat.Pool, "attempt", job.Attempt, "class", class, "err", err)
+	q.log.WarnContext(ctx, "delivery failed", "seat", seat.ID, "member", seat.Member, "pool", seat.Pool, "attempt", job.Attempt, "class", class, "err", err)
 	if aerr := q.svc.DeliveryAttempt(ctx, seat.ID, err); aerr != nil {
 		return aerr
 	}
@@ -393,7 +405,7 @@ func (w *removeWorker) Work(ctx context.Context, job *river.Job[RemoveArgs]) err
 		return lerr
 	}
 	if len(live) > 0 {
-		q.log.Warn("removal skipped: the member holds a live seat on the same pool again", "seat", seat.ID, "pool", seat.Pool)
+		q.log.WarnContext(ctx, "removal skipped: the member holds a live seat on the same pool again", "seat", seat.ID, "pool", seat.Pool)
 		return q.svc.Released(ctx, seat.ID)
 	}
 	if err == nil {
@@ -404,7 +416,7 @@ func (w *removeWorker) Work(ctx context.Context, job *river.Job[RemoveArgs]) err
 		crashpoint.Hit("remove.after-remove")
 		return q.svc.Released(ctx, seat.ID)
 	}
-	q.log.Warn("removal failed", "seat", seat.ID, "member", seat.Member, "pool", seat.Pool, "attempt", job.Attempt, "err", err)
+	q.log.WarnContext(ctx, "removal failed", "seat", seat.ID, "member", seat.Member, "pool", seat.Pool, "attempt", job.Attempt, "err", err)
 	if provider.Classify(err) == provider.PoolPermanent {
 		// Our credentials are refused: the team is marked (and nobody new
 		// goes there); removal keeps retrying until an admin fixes them or
@@ -467,10 +479,10 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 	if stuck, err := w.q.svc.SweepStuck(ctx, w.q.cfg.StuckAfter); err != nil {
 		return err
 	} else if stuck > 0 {
-		w.q.log.Warn("jobs of stuck seats enqueued again", "count", stuck)
+		w.q.log.WarnContext(ctx, "jobs of stuck seats enqueued again", "count", stuck)
 	}
 	if n > 0 {
-		w.q.log.Info("placed members left pending by an interrupted batch", "count", n)
+		w.q.log.InfoContext(ctx, "placed members left pending by an interrupted batch", "count", n)
 	}
 	for _, k := range model.Kinds() {
 		if _, err := w.q.svc.DrainQueue(ctx, k); err != nil {
@@ -498,7 +510,7 @@ type countWorker[T river.JobArgs] struct {
 func (w *countWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	n, err := w.run(ctx)
 	if n > 0 {
-		w.log.Info(w.what, "count", n)
+		w.log.InfoContext(ctx, w.what, "count", n)
 	}
 	return err
 }
@@ -529,7 +541,7 @@ func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs
 	reports, err := reconcile.All(ctx, w.q.st, w.q.svc)
 	for _, r := range reports {
 		if !r.Clean() {
-			w.q.log.Warn("team drift", "pool", r.Pool, "unknown", len(r.Unknown), "missing", len(r.Missing), "pending", len(r.Pending))
+			w.q.log.WarnContext(ctx, "team drift", "pool", r.Pool, "unknown", len(r.Unknown), "missing", len(r.Missing), "pending", len(r.Pending))
 		}
 	}
 	return err

@@ -10,10 +10,7 @@
 package web
 
 import (
-	"context"
-	"crypto/rand"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"html/template"
 	"io/fs"
@@ -27,6 +24,7 @@ import (
 	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/ratelimit"
+	"github.com/berthhq/berth/internal/reqid"
 	"github.com/berthhq/berth/internal/store"
 )
 
@@ -157,21 +155,14 @@ func (w *Web) Routes() []Route {
 	}
 }
 
-type ctxRequestID struct{}
-
-func requestID(r *http.Request) string {
-	id, _ := r.Context().Value(ctxRequestID{}).(string)
-	return id
-}
+func requestID(r *http.Request) string { return reqid.From(r.Context()) }
 
 // base adds a request id, security headers and panic recovery: a failure
 // shows a plain page with the request id, never a stack trace.
 func (w *Web) base(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		b := make([]byte, 8)
-		rand.Read(b)
-		id := hex.EncodeToString(b)
-		ctx := context.WithValue(r.Context(), ctxRequestID{}, id)
+		id := reqid.New()
+		ctx := reqid.With(r.Context(), id)
 		r = r.WithContext(auth.WithRemoteIP(ctx, auth.RemoteIP(r)))
 		h := rw.Header()
 		h.Set("X-Request-Id", id)

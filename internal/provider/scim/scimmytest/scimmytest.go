@@ -18,9 +18,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/berthhq/berth/internal/syncbuf"
 )
 
 // Token is the bearer token the server accepts unless SCIM_TOKEN says
@@ -65,7 +66,7 @@ func Start(t testing.TB, env ...string) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -80,7 +81,7 @@ func Start(t testing.TB, env ...string) *Server {
 			_ = cmd.Process.Kill()
 			<-done
 		}
-		if t.Failed() && stderr.Len() > 0 {
+		if t.Failed() && stderr.String() != "" {
 			t.Logf("SCIMMY server's stderr:\n%s", stderr.String())
 		}
 	})
@@ -238,28 +239,4 @@ func (s *Server) testAPI(t testing.TB, method, path string, in, out any) {
 			t.Fatalf("%s %s: %v: %s", method, path, err, data)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-func (b *syncBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Len()
 }

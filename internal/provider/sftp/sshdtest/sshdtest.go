@@ -3,7 +3,6 @@
 package sshdtest
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -17,12 +16,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/berthhq/berth/internal/syncbuf"
 )
 
 const sshdPath = "/usr/sbin/sshd"
@@ -39,24 +39,6 @@ type Server struct {
 
 // Addr is host:port.
 func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
-
-// lockedBuffer collects sshd's log, written by exec's copier goroutine.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // NewPrivateKey returns key in OpenSSH private key format and its public key.
 func NewPrivateKey(t testing.TB, key crypto.Signer) (string, ssh.PublicKey) {
@@ -134,7 +116,7 @@ func Start(t testing.TB) *Server {
 	srv.ClientKey = clientPEM
 	akPath := write("authorized_keys", string(ssh.MarshalAuthorizedKey(clientPub)))
 
-	log := &lockedBuffer{}
+	log := &syncbuf.Buffer{} // written by exec's copier goroutine
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("sshd log:\n%s", log)
