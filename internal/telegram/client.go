@@ -65,12 +65,21 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("telegram %s: %d %s", e.Method, e.Code, e.Description)
 }
 
-// redact removes the token from a text (errors of net/http quote the URL).
+// maxRetryAfter bounds, in seconds, the wait a flood-control answer can
+// ask for (a huge retry_after would overflow time.Duration).
+const maxRetryAfter = 3600
+
+// maxErrText bounds, in characters, the text an answer can put into an
+// error: errors are logged on every retry.
+const maxErrText = 400
+
+// redact removes the token from a text (errors of net/http quote the URL),
+// then cuts it to maxErrText characters.
 func (c *Client) redact(s string) string {
-	if c.token == "" {
-		return s
+	if c.token != "" {
+		s = strings.ReplaceAll(s, c.token, "<token>")
 	}
-	return strings.ReplaceAll(s, c.token, "<token>")
+	return truncate(s, maxErrText)
 }
 
 type apiResponse struct {
@@ -110,18 +119,22 @@ func (c *Client) call(ctx context.Context, method string, in, out any) error {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return fmt.Errorf("telegram %s: HTTP %d, not a Bot API answer", method, resp.StatusCode)
 	}
+	if r.OK && (resp.StatusCode < 200 || resp.StatusCode > 299) {
+		// A failed request (a proxy's error page, a redirect) is no success.
+		return fmt.Errorf("telegram %s: HTTP %d with \"ok\": true, not a Bot API answer", method, resp.StatusCode)
+	}
 	if !r.OK {
 		code := r.ErrorCode
 		if code == 0 {
 			code = resp.StatusCode
 		}
-		return &APIError{Method: method, Code: code, Description: c.redact(r.Description), RetryAfter: time.Duration(r.Parameters.RetryAfter) * time.Second}
+		return &APIError{Method: method, Code: code, Description: c.redact(r.Description), RetryAfter: time.Duration(min(max(r.Parameters.RetryAfter, 0), maxRetryAfter)) * time.Second}
 	}
 	if out == nil {
 		return nil
 	}
 	if err := json.Unmarshal(r.Result, out); err != nil {
-		return fmt.Errorf("telegram %s: result: %v", method, err)
+		return fmt.Errorf("telegram %s: result: %s", method, c.redact(err.Error()))
 	}
 	return nil
 }

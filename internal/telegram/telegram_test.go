@@ -1,7 +1,6 @@
 package telegram_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/berthhq/berth/internal/app/apptest"
 	"github.com/berthhq/berth/internal/provider/sim"
 	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/syncbuf"
 	"github.com/berthhq/berth/internal/telegram"
 )
 
@@ -141,22 +141,7 @@ func (f *fakeAPI) waitFor(t *testing.T, chat int64, want string) string {
 }
 
 // logBuffer collects log output safely across goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuffer = syncbuf.Buffer
 
 func pool(t *testing.T, h *apptest.Harness, name string, capacity int) int64 {
 	t.Helper()
