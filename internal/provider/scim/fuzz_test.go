@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/provider"
+	"github.com/berthhq/berth/internal/provider/providertest"
 )
 
 // Fuzz tests of everything the provider reads from a SCIM server: list
@@ -57,31 +58,12 @@ type answer struct {
 	body       []byte
 }
 
-// foldStatus maps any int onto a final HTTP status, 200 to 599.
-func foldStatus(s int) int {
-	if s >= 200 && s <= 599 {
-		return s
-	}
-	return 200 + ((s%400)+400)%400
-}
-
-// headerValue drops the bytes HTTP does not allow in a header value
-// (controls), which the server would refuse to send as they are.
-func headerValue(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-}
-
 func (a answer) write(w http.ResponseWriter, r *http.Request) {
 	auth := r.Header.Get("Authorization")
-	if v := headerValue(strings.ReplaceAll(a.retryAfter, echoAuth, auth)); v != "" {
+	if v := providertest.HeaderValue(strings.ReplaceAll(a.retryAfter, echoAuth, auth)); v != "" {
 		w.Header().Set("Retry-After", v)
 	}
-	if v := headerValue(strings.ReplaceAll(a.location, echoAuth, auth)); v != "" {
+	if v := providertest.HeaderValue(strings.ReplaceAll(a.location, echoAuth, auth)); v != "" {
 		w.Header().Set("Location", v)
 	}
 	w.Header().Set("Content-Type", mediaType)
@@ -320,7 +302,7 @@ func FuzzSCIMAnswer(f *testing.F) {
 		f.Add(s.status, s.retryAfter, s.location, []byte(s.body))
 	}
 	f.Fuzz(func(t *testing.T, status int, retryAfter, location string, body []byte) {
-		a := answer{foldStatus(status), retryAfter, location, body}
+		a := answer{providertest.FoldStatus(status), retryAfter, location, body}
 		p := fs.start(t, "", a.write)
 		q := url.Values{"startIndex": {"1"}, "count": {"100"}, "attributes": {"userName,active"}}
 		var lr listResponse[user]
@@ -351,7 +333,7 @@ func FuzzSCIMAnswer(f *testing.F) {
 			if he.Status != a.status {
 				t.Fatalf("status %d, want %d", he.Status, a.status)
 			}
-			checkRetryAfter(t, he.RetryAfter, headerValue(strings.ReplaceAll(retryAfter, echoAuth, "Bearer "+fuzzToken)), before, after)
+			checkRetryAfter(t, he.RetryAfter, providertest.HeaderValue(strings.ReplaceAll(retryAfter, echoAuth, "Bearer "+fuzzToken)), before, after)
 			if a.status < 300 || a.status > 399 {
 				if he.Location != "" {
 					t.Fatalf("HTTP %d has Location %q", a.status, he.Location)
@@ -434,8 +416,8 @@ func FuzzSCIMCheck(f *testing.F) {
 		f.Add(s.status, s.retryAfter, []byte(s.spc), s.users, []byte(s.body))
 	}
 	f.Fuzz(func(t *testing.T, spcStatus int, retryAfter string, spcBody []byte, usersStatus int, usersBody []byte) {
-		spcA := answer{status: foldStatus(spcStatus), retryAfter: retryAfter, body: spcBody}
-		usersA := answer{status: foldStatus(usersStatus), body: usersBody}
+		spcA := answer{status: providertest.FoldStatus(spcStatus), retryAfter: retryAfter, body: spcBody}
+		usersA := answer{status: providertest.FoldStatus(usersStatus), body: usersBody}
 		p := fs.start(t, "", func(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case r.Method == "GET" && r.URL.Path == "/scim/v2/ServiceProviderConfig":
@@ -473,7 +455,7 @@ func FuzzSCIMCheck(f *testing.F) {
 			if c := wantClass(spcA.status, provider.PoolPermanent); pe.Class != c {
 				t.Fatalf("ServiceProviderConfig HTTP %d: class %v, want %v: %v", spcA.status, pe.Class, c, err)
 			}
-			checkRetryAfter(t, pe.RetryAfter, headerValue(strings.ReplaceAll(retryAfter, echoAuth, "Bearer "+fuzzToken)), before, after)
+			checkRetryAfter(t, pe.RetryAfter, providertest.HeaderValue(strings.ReplaceAll(retryAfter, echoAuth, "Bearer "+fuzzToken)), before, after)
 		case !decodes(spcA.received(), &spc):
 			if pe := checkError(t, err); pe.Class != provider.Retryable {
 				t.Fatalf("ServiceProviderConfig %q: %v, want retryable", spcA.received(), err)
@@ -565,7 +547,7 @@ func FuzzSCIMList(f *testing.F) {
 	const groupList = `{"totalResults":1,"startIndex":1,"Resources":[{"id":"g1","displayName":"Engineering"}]}`
 	f.Fuzz(func(t *testing.T, spcBody []byte, status int, retryAfter string, usersBody []byte, inGroup bool, membersBody []byte) {
 		spcA := answer{status: 200, body: spcBody}
-		usersA := answer{status: foldStatus(status), retryAfter: retryAfter, body: usersBody}
+		usersA := answer{status: providertest.FoldStatus(status), retryAfter: retryAfter, body: usersBody}
 		membersA := answer{status: 200, body: membersBody}
 		groupName := ""
 		if inGroup {
@@ -627,7 +609,7 @@ func FuzzSCIMList(f *testing.F) {
 			if c := wantClass(usersA.status, provider.PoolPermanent); pe.Class != c {
 				t.Fatalf("users HTTP %d: class %v, want %v: %v", usersA.status, pe.Class, c, err)
 			}
-			checkRetryAfter(t, pe.RetryAfter, headerValue(strings.ReplaceAll(retryAfter, echoAuth, "Bearer "+fuzzToken)), before, after)
+			checkRetryAfter(t, pe.RetryAfter, providertest.HeaderValue(strings.ReplaceAll(retryAfter, echoAuth, "Bearer "+fuzzToken)), before, after)
 			return
 		case !decodes(usersA.received(), &lr):
 			if pe := checkError(t, err); pe.Class != provider.Retryable {
@@ -709,8 +691,8 @@ func FuzzSCIMPut(f *testing.F) {
 	const name = "ada@example.com"
 	f.Fuzz(func(t *testing.T, filter bool, lookupStatus int, lookupBody []byte, createStatus int, createBody []byte) {
 		spc := []byte(`{"patch":{"supported":true},"filter":{"supported":` + strconv.FormatBool(filter) + `}}`)
-		lookupA := answer{status: foldStatus(lookupStatus), body: lookupBody}
-		createA := answer{status: foldStatus(createStatus), body: createBody}
+		lookupA := answer{status: providertest.FoldStatus(lookupStatus), body: lookupBody}
+		createA := answer{status: providertest.FoldStatus(createStatus), body: createBody}
 		var (
 			mu      sync.Mutex
 			patched []string

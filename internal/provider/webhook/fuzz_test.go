@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/provider"
+	"github.com/berthhq/berth/internal/provider/providertest"
 )
 
 // Fuzz tests of the signature scheme (both sides), the replay guard and the
@@ -251,22 +252,10 @@ type fuzzAnswer struct {
 	hang       bool
 }
 
-// foldStatus maps any int onto a final HTTP status, 200 to 599.
-func foldStatus(s int) int {
-	if s >= 200 && s <= 599 {
-		return s
-	}
-	return 200 + ((s%400)+400)%400
-}
-
-// headerValue drops the bytes HTTP does not allow in a header value.
+// headerValue is a header value HTTP allows, with the receiver's echo of
+// the secret made the secret itself.
 func headerValue(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, strings.ReplaceAll(s, echoSecret, fuzzSecret))
+	return providertest.HeaderValue(strings.ReplaceAll(s, echoSecret, fuzzSecret))
 }
 
 // FuzzDeliveryAnswer: whatever a receiver answers (status, Retry-After,
@@ -344,7 +333,7 @@ func FuzzDeliveryAnswer(f *testing.F) {
 		f.Add(s.status, s.retryAfter, s.location, []byte(s.body), s.ping, s.hang)
 	}
 	f.Fuzz(func(t *testing.T, status int, retryAfter, location string, body []byte, ping, hang bool) {
-		a := fuzzAnswer{foldStatus(status), retryAfter, location, body, hang}
+		a := fuzzAnswer{providertest.FoldStatus(status), retryAfter, location, body, hang}
 		mu.Lock()
 		cur, got = a, nil
 		mu.Unlock()
