@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -164,5 +165,61 @@ func TestTwoReplicasPackingNeverQueueWithRoom(t *testing.T) {
 	var used int
 	if err := reps[0].Store().DB.QueryRowContext(ctx, `SELECT SUM(used) FROM pools`).Scan(&used); err != nil || used != 800 {
 		t.Fatalf("used %d (%v), want 800", used, err)
+	}
+}
+
+// drainCounter is an Enqueuer that counts the drains enqueued.
+type drainCounter struct {
+	noJobs
+	drains atomic.Int32
+}
+
+func (d *drainCounter) DrainQueue(context.Context, *store.Tx, model.Kind) error {
+	d.drains.Add(1)
+	return nil
+}
+
+// closeDeadline is a context whose deadline is always a microsecond away
+// but which never ends: the drain must see it has no time for another
+// chunk, without the database calls failing.
+type closeDeadline struct{ context.Context }
+
+func (closeDeadline) Deadline() (time.Time, bool) { return time.Now().Add(time.Microsecond), true }
+
+// A drain short of time hands the rest of the queue to a fresh drain after
+// a chunk, instead of failing with the job's deadline and waiting out
+// River's backoff.
+func TestDrainOutOfTimeHandsOverTheRest(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t, store.SQLite)
+	jobs := &drainCounter{}
+	svc := alloc.New(st, jobs, nil)
+	zero := 0
+	p, err := svc.CreatePool(ctx, alloc.PoolInput{Name: "a", Kind: model.KindServer, Capacity: &zero, Provider: []byte(`{"type":"sim"}`)}, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := make([]alloc.AccountFile, 250)
+	for i := range files {
+		id := fmt.Sprintf("q%03d", i)
+		files[i] = alloc.AccountFile{ID: id, FileName: id + ".session", Data: []byte("x")}
+	}
+	if _, err := svc.ImportAccounts(ctx, alloc.ImportParams{Script: "S", Files: files}); err != nil {
+		t.Fatal(err)
+	}
+	big := 1000
+	if _, err := svc.UpdatePool(ctx, p.ID, alloc.PoolPatch{Capacity: &big}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	before := jobs.drains.Load()
+	n, err := svc.DrainQueue(closeDeadline{ctx}, model.KindServer)
+	if err != nil || n != 100 {
+		t.Fatalf("drain placed %d (%v), want one chunk of 100 and no error", n, err)
+	}
+	if jobs.drains.Load() != before+1 {
+		t.Fatalf("drains enqueued %d, want 1 for the rest", jobs.drains.Load()-before)
+	}
+	if n, err := svc.DrainQueue(ctx, model.KindServer); err != nil || n != 150 {
+		t.Fatalf("the follow-up drain placed %d (%v), want the other 150", n, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/berthhq/berth/internal/crashpoint"
 	"github.com/berthhq/berth/internal/model"
@@ -219,7 +220,14 @@ func (s *Service) DrainQueue(ctx context.Context, kind model.Kind) (int, error) 
 		return 0, err
 	}
 	placed := 0
+	var chunkTime time.Duration
 	for start := 0; start < len(entries); start += placeChunk {
+		if dl, ok := ctx.Deadline(); ok && start > 0 && time.Until(dl) < 2*chunkTime {
+			// Out of time for another chunk (a job's timeout): hand the
+			// rest to a fresh drain rather than fail with the deadline.
+			return placed, s.st.InTx(ctx, func(tx *store.Tx) error { return s.jobs.DrainQueue(ctx, tx, kind) })
+		}
+		chunkStart := time.Now()
 		chunk := entries[start:min(start+placeChunk, len(entries))]
 		n := 0
 		err := s.withIndex(ctx, kind, func(tx *store.Tx, ix *placement.Index) error {
@@ -282,6 +290,7 @@ func (s *Service) DrainQueue(ctx context.Context, kind model.Kind) (int, error) 
 			return placed, err
 		}
 		placed += n
+		chunkTime = max(chunkTime, time.Since(chunkStart))
 		if n == 0 {
 			break // nothing fit in a whole chunk: the rest waits for room
 		}

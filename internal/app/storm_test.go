@@ -1142,4 +1142,23 @@ func stormLogPending(t *testing.T, db stormDB) {
 	if len(lines) > 0 {
 		t.Logf("%d pending moves:\n%s", len(lines), strings.Join(lines[:min(len(lines), 30)], "\n"))
 	}
+	// And why the jobs not finished are not: their attempts and errors.
+	jobs, err := db.Query(`SELECT id, kind, state, attempt, COALESCE(CAST(errors AS TEXT), '') FROM river_job
+		WHERE kind IN ('deliver', 'remove', 'drain_queue') AND state NOT IN ('completed', 'cancelled', 'discarded')
+		ORDER BY id LIMIT 30`)
+	if err != nil {
+		t.Logf("jobs not finished: %v", err)
+		return
+	}
+	defer jobs.Close()
+	for jobs.Next() {
+		var id int64
+		var attempt int
+		var kind, state, errs string
+		if err := jobs.Scan(&id, &kind, &state, &attempt, &errs); err != nil {
+			t.Logf("jobs not finished: %v", err)
+			return
+		}
+		t.Logf("job %d %s %s, attempt %d, errors: %.2000s", id, kind, state, attempt, errs)
+	}
 }

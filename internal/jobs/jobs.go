@@ -440,6 +440,16 @@ type drainWorker struct {
 	q *Queue
 }
 
+// NextRetry: a drain is only a nudge (idempotent, each chunk committed on
+// its own), so a failed one is tried again within seconds, not after
+// River's attempt⁴ backoff. A long queue can make a drain outlast its
+// job timeout several times in a row; with the default backoff its fifth
+// try came 10 minutes later (found by the torture harness's long run: a
+// drain_queue job left retryable past the settle bound).
+func (w *drainWorker) NextRetry(job *river.Job[DrainQueueArgs]) time.Time {
+	return time.Now().Add(time.Duration(min(job.Attempt, 10)) * time.Second)
+}
+
 func (w *drainWorker) Work(ctx context.Context, job *river.Job[DrainQueueArgs]) error {
 	_, err := w.q.svc.DrainQueue(ctx, job.Args.PoolKind)
 	return err
