@@ -285,18 +285,20 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 		}
 		if !ok {
 			// Another request or replica took the room (or the status
-			// changed): learn the truth and try the next candidate.
+			// changed): learn the truth (every pool's, or this one's) and
+			// try the next candidate.
 			if time.Since(s.recountedAt[m.Kind]) >= recountEvery || try%8 == 7 {
 				if _, err := s.recount(ctx, tx, ix, m.Kind); err != nil {
 					return Outcome{}, err
 				}
+			} else {
+				fresh, err := tx.PoolGet(ctx, d.Pool.ID)
+				if err != nil {
+					return Outcome{}, err
+				}
+				ix.Upsert(toPlacementPool(fresh))
 			}
-			fresh, err := tx.PoolGet(ctx, d.Pool.ID)
-			if err != nil {
-				return Outcome{}, err
-			}
-			ix.Upsert(toPlacementPool(fresh))
-			ix.MarkFull(fresh.ID)
+			ix.MarkFull(d.Pool.ID)
 			continue
 		}
 		crashpoint.Hit("place.after-reserve")
@@ -400,10 +402,15 @@ func (s *Service) syncRoom(ctx context.Context, tx *store.Tx, ix *placement.Inde
 	}
 	gained := 0
 	for _, p := range pools {
-		if room := p.Capacity - p.Used; ix.Room(p.ID) < room {
-			ix.Upsert(toPlacementPool(p))
-			gained++
+		if ix.Room(p.ID) >= p.Capacity-p.Used {
+			continue
 		}
+		// A known pool gets its counts, as recount would; a pool another
+		// replica created is added whole.
+		if !ix.Recount(p.ID, p.Used, p.Capacity, p.Status) {
+			ix.Upsert(toPlacementPool(p))
+		}
+		gained++
 	}
 	return gained, nil
 }

@@ -13,6 +13,21 @@ func Redact(s, secret, label string) string {
 	return strings.ReplaceAll(s, secret, label)
 }
 
+// Scrub returns err with secret hidden (as label) and its message cut to
+// max bytes, when either is needed, else err itself: for transport errors,
+// which can quote what a server sent (a redirect's Location that Go cannot
+// parse, quoted twice).
+func Scrub(err error, secret, label string, max int) error {
+	msg := err.Error()
+	if (secret == "" || !strings.Contains(msg, secret)) && len(msg) <= max {
+		return err
+	}
+	if msg = Redact(msg, secret, label); len(msg) > max {
+		msg = strings.ToValidUTF8(msg[:max], "") + "…"
+	}
+	return Scrubbed{Msg: msg, Err: err}
+}
+
 // Scrubbed is an error whose message was cleaned (a secret hidden, the
 // length clipped). It unwraps to the original error, so errors.As and
 // errors.Is still find the cause.

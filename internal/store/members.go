@@ -163,7 +163,12 @@ func inClause[T ~string](col string, vals []T, args *[]any) string {
 	if len(vals) == 0 {
 		return ""
 	}
-	s := " AND " + col + " IN ("
+	return " AND " + inList(col, vals, args)
+}
+
+// inList is "col IN ($n, …)" with vals bound in args (vals not empty).
+func inList[T ~string](col string, vals []T, args *[]any) string {
+	s := col + " IN ("
 	for i, v := range vals {
 		*args = append(*args, string(v))
 		if i > 0 {

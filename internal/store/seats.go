@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/berthhq/berth/internal/model"
@@ -102,7 +101,7 @@ func (q *Queries) SeatList(ctx context.Context, f SeatFilter) ([]model.Seat, err
 		w.add("s.pool_id = ?", f.PoolID)
 	}
 	if len(f.States) > 0 {
-		w.conds = append(w.conds, strings.TrimPrefix(inClause("s.state", f.States, &w.args), " AND "))
+		w.conds = append(w.conds, inList("s.state", f.States, &w.args))
 	}
 	query := seatSelect + w.String() + ` ORDER BY s.id DESC LIMIT ` + w.arg(f.Limit)
 	rows, err := q.db.QueryContext(ctx, query, w.args...)

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/berthhq/berth/internal/provider"
 )
 
 // DefaultAPI is the Bot API's base URL.
@@ -76,10 +78,7 @@ const maxErrText = 400
 // redact removes the token from a text (errors of net/http quote the URL),
 // then cuts it to maxErrText characters.
 func (c *Client) redact(s string) string {
-	if c.token != "" {
-		s = strings.ReplaceAll(s, c.token, "<token>")
-	}
-	return truncate(s, maxErrText)
+	return truncate(provider.Redact(s, c.token, "<token>"), maxErrText)
 }
 
 type apiResponse struct {

@@ -133,10 +133,7 @@ func (p *Provider) call(ctx context.Context, method, path string, q url.Values, 
 
 // transportError classifies a failure to get an answer at all.
 func (p *Provider) transportError(ctx, rctx context.Context, err error) error {
-	if msg := err.Error(); (p.cfg.Token != "" && strings.Contains(msg, p.cfg.Token)) || len(msg) > 1000 {
-		// e.g. a redirect's Location that Go cannot parse, quoted twice
-		err = provider.Scrubbed{Msg: clip(p.redact(msg)), Err: err}
-	}
+	err = provider.Scrub(err, p.cfg.Token, "[token]", 300)
 	switch {
 	case ctx.Err() != nil:
 		return &provider.Error{Class: provider.Retryable, Err: fmt.Errorf("%w (%v)", ctx.Err(), err)}

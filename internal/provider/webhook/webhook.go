@@ -172,10 +172,7 @@ func (p *Provider) fail(typ string, c provider.Class, wait time.Duration, err er
 
 // transportError classifies a failure to get an answer at all.
 func (p *Provider) transportError(ctx, rctx context.Context, typ string, err error) error {
-	if msg := err.Error(); (p.cfg.Secret != "" && strings.Contains(msg, p.cfg.Secret)) || len(msg) > 1000 {
-		// e.g. a redirect's Location that Go cannot parse, quoted twice
-		err = provider.Scrubbed{Msg: clip(p.redact(msg)), Err: err}
-	}
+	err = provider.Scrub(err, p.cfg.Secret, "[secret]", 200)
 	switch {
 	case ctx.Err() != nil:
 		return p.fail(typ, provider.Retryable, 0, fmt.Errorf("%w (%v)", ctx.Err(), err))
