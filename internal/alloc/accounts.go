@@ -137,7 +137,7 @@ func (s *Service) placePending(ctx context.Context, kind model.Kind, members []m
 	for j, m := range members {
 		ids[j] = m.ID
 	}
-	err := s.withIndex(ctx, kind, func(tx *store.Tx, ix *placement.Index) error {
+	err := s.withIndex(ctx, kind, len(members), func(ctx context.Context, tx *store.Tx, ix *placement.Index) error {
 		// Claim: only one transaction moves a member out of pending.
 		claimed, err := tx.MembersClaim(ctx, ids)
 		if err != nil {

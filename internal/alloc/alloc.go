@@ -4,10 +4,12 @@
 // never happen here; alloc enqueues jobs (package jobs) in the same
 // transaction as the state change that needs them.
 //
-// Lock order: s.mu is always taken before a database transaction is begun,
-// never inside one. On SQLite the write pool has one connection, so taking
-// s.mu inside a transaction could deadlock against a placement that holds
-// s.mu and waits for the connection.
+// Placements of each pool kind go through that kind's placer (placer.go):
+// one index with its own lock, and group commit of concurrent requests.
+// Lock order: nobody waits for a placer while holding a database
+// transaction. On SQLite the write pool has one connection, so that could
+// deadlock against a batch that holds the index and waits for the
+// connection.
 package alloc
 
 import (
@@ -15,7 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berthhq/berth/internal/crashpoint"
@@ -41,16 +43,10 @@ type Service struct {
 	jobs Enqueuer
 	log  *slog.Logger
 
-	mu       sync.Mutex
-	idx      map[model.Kind]*placement.Index
-	loadedAt map[model.Kind]time.Time
-	// refreshing marks kinds whose index is being rebuilt in the background.
-	refreshing map[model.Kind]bool
-	// syncedAt: when syncRoom last checked a kind's index against the
-	// database.
-	syncedAt map[model.Kind]time.Time
-	// recountedAt: when recount last read a kind's pool counts.
-	recountedAt map[model.Kind]time.Time
+	// placers: one per pool kind, each owning its kind's index (placer.go).
+	placers map[model.Kind]*placer
+	builds  atomic.Int64 // index builds from the database
+	calls   atomic.Int64 // requests that reached a placer
 	// IndexTTL bounds how stale the index may get when other replicas change
 	// the database; the database guard stays the authority either way.
 	IndexTTL time.Duration
@@ -64,8 +60,11 @@ func New(st *store.Store, jobs Enqueuer, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{st: st, jobs: jobs, log: log, idx: map[model.Kind]*placement.Index{},
-		loadedAt: map[model.Kind]time.Time{}, refreshing: map[model.Kind]bool{}, syncedAt: map[model.Kind]time.Time{}, recountedAt: map[model.Kind]time.Time{}, IndexTTL: 30 * time.Second, FailedPoolWindow: time.Hour}
+	s := &Service{st: st, jobs: jobs, log: log, placers: map[model.Kind]*placer{}, IndexTTL: 30 * time.Second, FailedPoolWindow: time.Hour}
+	for _, k := range model.Kinds() {
+		s.placers[k] = newPlacer(s, k)
+	}
+	return s
 }
 
 // SetEnqueuer wires the job queue (it needs the Service for its workers).
@@ -77,101 +76,6 @@ func (s *Service) Store() *store.Store { return s.st }
 func toPlacementPool(p model.Pool) placement.Pool {
 	return placement.Pool{ID: p.ID, Name: p.Name, Kind: p.Kind, Capacity: p.Capacity, Used: p.Used,
 		Status: p.Status, Labels: p.Labels, Priority: p.Priority}
-}
-
-// index returns the kind's index. s.mu held. The first use builds it here;
-// afterwards a stale index (older than IndexTTL: other replicas may have
-// changed the database) keeps serving while a fresh one is built in the
-// background without the lock, so placements never stall behind a rebuild
-// (0.5–1.7 s at 100k pools). Placements committed meanwhile are missing
-// from the fresh index; that only makes it think pools emptier, and the
-// database guard refuses, upon which the index learns the truth.
-func (s *Service) index(ctx context.Context, kind model.Kind) (*placement.Index, error) {
-	ix := s.idx[kind]
-	if ix != nil {
-		if time.Since(s.loadedAt[kind]) >= s.IndexTTL && !s.refreshing[kind] {
-			s.refreshing[kind] = true
-			go s.refresh(kind)
-		}
-		return ix, nil
-	}
-	ix, err := s.buildIndex(ctx, kind)
-	if err != nil {
-		return nil, err
-	}
-	s.idx[kind], s.loadedAt[kind] = ix, time.Now()
-	return ix, nil
-}
-
-// refresh rebuilds a kind's index outside the lock and swaps it in.
-func (s *Service) refresh(kind model.Kind) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	ix, err := s.buildIndex(ctx, kind)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.refreshing[kind] = false
-	if err != nil {
-		s.log.Warn("placement index refresh failed; keeping the old one", "kind", kind, "err", err)
-		s.loadedAt[kind] = time.Now() // retry after another TTL
-		return
-	}
-	if s.idx[kind] != nil { // not invalidated meanwhile (then the next use rebuilds)
-		s.idx[kind], s.loadedAt[kind] = ix, time.Now()
-	}
-}
-
-// buildIndex reads the pools and affinity counts and builds an index.
-func (s *Service) buildIndex(ctx context.Context, kind model.Kind) (*placement.Index, error) {
-	pools, err := s.st.PoolList(ctx, kind)
-	if err != nil {
-		return nil, err
-	}
-	aff, err := s.st.PoolAffinity(ctx, kind)
-	if err != nil {
-		return nil, err
-	}
-	pp := make([]placement.Pool, len(pools))
-	for i, p := range pools {
-		pp[i] = toPlacementPool(p)
-	}
-	return placement.NewIndex(pp, aff), nil
-}
-
-// invalidate drops the indexes so the next use reloads from the database;
-// called when a transaction that already changed an index rolled back.
-func (s *Service) invalidate() {
-	clear(s.idx)
-}
-
-// Invalidate drops the cached indexes (tests, admin tools).
-func (s *Service) Invalidate() {
-	s.mu.Lock()
-	s.invalidate()
-	s.mu.Unlock()
-}
-
-// poolChanged refreshes one pool in its index after a committed change.
-func (s *Service) poolChanged(ctx context.Context, id int64) {
-	p, err := s.st.PoolGet(ctx, id)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err != nil {
-		s.invalidate()
-		return
-	}
-	if ix := s.idx[p.Kind]; ix != nil {
-		ix.Upsert(toPlacementPool(p))
-	}
-}
-
-// released updates the index after a seat stopped counting (committed).
-func (s *Service) released(kind model.Kind, poolID int64, key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ix := s.idx[kind]; ix != nil {
-		ix.Release(poolID, key)
-	}
 }
 
 // Outcome is the result of placing one member.
@@ -217,10 +121,15 @@ const maxGuardRetries = 64
 
 // placeTx places one member inside tx: the index proposes, PoolReserve (the
 // database guard) decides, and on a lost race the next candidate is tried.
-// It updates the index as it goes; the caller must invalidate it if tx
-// rolls back. s.mu held.
+// It updates the index as it goes; the placer undoes that from the
+// journal if tx (or the call's savepoint) rolls back. Runs in a placer's
+// batch.
 func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index, r placeReq) (Outcome, error) {
 	m := r.member
+	p, err := s.placerFor(m.Kind)
+	if err != nil {
+		return Outcome{}, err
+	}
 	req := placement.Request{Kind: m.Kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Exclude: r.exclude, Strategy: r.strategy}
 	if !r.fresh {
 		// Never back into a pool where the member is still being taken out:
@@ -265,10 +174,10 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 	synced := false
 	for try := 0; ; try++ {
 		d = metrics.TimePlace(ix.Place, req)
-		if d.Pool == nil && !synced && time.Since(s.syncedAt[m.Kind]) >= syncRoomEvery {
+		if d.Pool == nil && !synced && time.Since(p.syncedAt) >= syncRoomEvery {
 			// No room by the index: make sure the database agrees.
 			synced = true
-			gained, err := s.syncRoom(ctx, tx, ix, m.Kind)
+			gained, err := s.syncRoom(ctx, tx, ix, p)
 			if err != nil {
 				return Outcome{}, err
 			}
@@ -287,8 +196,8 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 			// Another request or replica took the room (or the status
 			// changed): learn the truth (every pool's, or this one's) and
 			// try the next candidate.
-			if time.Since(s.recountedAt[m.Kind]) >= recountEvery || try%8 == 7 {
-				if _, err := s.recount(ctx, tx, ix, m.Kind); err != nil {
+			if time.Since(p.recountedAt) >= recountEvery || try%8 == 7 {
+				if _, err := s.recount(ctx, tx, ix, p); err != nil {
 					return Outcome{}, err
 				}
 			} else {
@@ -362,22 +271,6 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 	return Outcome{Member: m, Status: OutcomeQueued, Position: pos, Reason: reason}, nil
 }
 
-// withIndex runs fn holding s.mu inside one transaction, invalidating the
-// index when the transaction does not commit.
-func (s *Service) withIndex(ctx context.Context, kind model.Kind, fn func(tx *store.Tx, ix *placement.Index) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ix, err := s.index(ctx, kind)
-	if err != nil {
-		return err
-	}
-	err = s.st.InTx(ctx, func(tx *store.Tx) error { return fn(tx, ix) })
-	if err != nil {
-		s.invalidate()
-	}
-	return err
-}
-
 // syncRoomLimit bounds how many pools with room syncRoom reads.
 const syncRoomLimit = 1000
 
@@ -386,7 +279,7 @@ const syncRoomLimit = 1000
 // placement miss; one query a second is enough to notice room).
 const syncRoomEvery = time.Second
 
-// syncRoom makes the index see the room the database has. s.mu held,
+// syncRoom makes the index see the room the database has. In p's batch,
 // inside tx. The index can be fuller than the truth: a release committed by
 // another replica, a background rebuild that read the pools just before a
 // release, a release whose index update comes after the drain job it
@@ -394,21 +287,21 @@ const syncRoomEvery = time.Second
 // while a pool has room, and a drain would leave them waiting (found by the
 // storm test: 114 queued, a team with a free seat, berth quiet). It returns
 // how many pools gained room in the index.
-func (s *Service) syncRoom(ctx context.Context, tx *store.Tx, ix *placement.Index, kind model.Kind) (int, error) {
-	s.syncedAt[kind] = time.Now()
-	pools, err := tx.PoolsWithRoom(ctx, kind, syncRoomLimit)
+func (s *Service) syncRoom(ctx context.Context, tx *store.Tx, ix *placement.Index, p *placer) (int, error) {
+	p.syncedAt = time.Now()
+	pools, err := tx.PoolsWithRoom(ctx, p.kind, syncRoomLimit)
 	if err != nil {
 		return 0, err
 	}
 	gained := 0
-	for _, p := range pools {
-		if ix.Room(p.ID) >= p.Capacity-p.Used {
+	for _, pool := range pools {
+		if ix.Room(pool.ID) >= pool.Capacity-pool.Used {
 			continue
 		}
 		// A known pool gets its counts, as recount would; a pool another
 		// replica created is added whole.
-		if !ix.Recount(p.ID, p.Used, p.Capacity, p.Status) {
-			ix.Upsert(toPlacementPool(p))
+		if !ix.Recount(pool.ID, pool.Used, pool.Capacity, pool.Status) {
+			ix.Upsert(toPlacementPool(pool))
 		}
 		gained++
 	}
@@ -421,14 +314,14 @@ func (s *Service) syncRoom(ctx context.Context, tx *store.Tx, ix *placement.Inde
 const recountEvery = time.Second
 
 // recount makes the index's counts and statuses those of the database, for
-// every pool of the kind. s.mu held, inside tx. The guard refusing a pool
+// every pool of the kind. In p's batch, inside tx. The guard refusing a pool
 // means another replica has been placing since this index last looked;
 // learning one pool per refusal is not enough when it filled many (found by
 // the two-replica benchmark: members queued with 992 of 1000 pools open,
 // after 8 refusals in a row). It returns how many pools changed.
-func (s *Service) recount(ctx context.Context, tx *store.Tx, ix *placement.Index, kind model.Kind) (int, error) {
-	s.recountedAt[kind] = time.Now()
-	counts, err := tx.PoolLoads(ctx, kind)
+func (s *Service) recount(ctx context.Context, tx *store.Tx, ix *placement.Index, p *placer) (int, error) {
+	p.recountedAt = time.Now()
+	counts, err := tx.PoolLoads(ctx, p.kind)
 	if err != nil {
 		return 0, err
 	}

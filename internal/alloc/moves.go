@@ -131,7 +131,7 @@ func (s *Service) MoveSeat(ctx context.Context, seatID int64, to string, actor s
 		}
 	}
 	var o Outcome
-	err = s.withIndex(ctx, m.Kind, func(tx *store.Tx, ix *placement.Index) error {
+	err = s.withIndex(ctx, m.Kind, 1, func(ctx context.Context, tx *store.Tx, ix *placement.Index) error {
 		var err error
 		o, err = s.startMove(ctx, tx, ix, moveReq{seat: seat, member: m, exclude: exclude, actor: actor, codeID: seat.CodeID,
 			reason: "moved by " + actor})
@@ -215,30 +215,29 @@ func (s *Service) Migrate(ctx context.Context, from []string, to string, dryRun 
 		seats = append(seats, ss...)
 	}
 	if dryRun {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		ix, err := s.index(ctx, kind)
+		// Simulate on the live index; withIndexOnly undoes every change.
+		err := s.withIndexOnly(ctx, kind, func(ix *placement.Index) error {
+			for _, seat := range seats {
+				m, err := s.st.Reader().MemberGet(ctx, seat.MemberID)
+				if err != nil {
+					return err
+				}
+				d := ix.Place(placement.Request{Kind: kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Exclude: exclude})
+				it := MigrationPlanItem{Member: seat.Member, SeatID: seat.ID, From: seat.Pool, Status: "planned", Reason: d.Explanation.String()}
+				if d.Pool == nil {
+					it.Status, it.Reason = "queued", d.Explanation.Summary()
+					res.Queued++
+				} else {
+					it.To = d.Pool.Name
+					ix.Commit(d.Pool.ID, m.AffinityKey)
+					res.Moving++
+				}
+				res.Items = append(res.Items, it)
+			}
+			return nil
+		})
 		if err != nil {
 			return res, err
-		}
-		// Simulate on the live index, then drop it so it reloads clean.
-		defer s.invalidate()
-		for _, seat := range seats {
-			m, err := s.st.MemberGet(ctx, seat.MemberID)
-			if err != nil {
-				return res, err
-			}
-			d := ix.Place(placement.Request{Kind: kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Exclude: exclude})
-			it := MigrationPlanItem{Member: seat.Member, SeatID: seat.ID, From: seat.Pool, Status: "planned", Reason: d.Explanation.String()}
-			if d.Pool == nil {
-				it.Status, it.Reason = "queued", d.Explanation.Summary()
-				res.Queued++
-			} else {
-				it.To = d.Pool.Name
-				ix.Commit(d.Pool.ID, m.AffinityKey)
-				res.Moving++
-			}
-			res.Items = append(res.Items, it)
 		}
 		return res, nil
 	}
@@ -260,7 +259,7 @@ func (s *Service) Migrate(ctx context.Context, from []string, to string, dryRun 
 			return res, err
 		}
 		it := MigrationPlanItem{Member: seat.Member, SeatID: seat.ID, From: seat.Pool}
-		err = s.withIndex(ctx, kind, func(tx *store.Tx, ix *placement.Index) error {
+		err = s.withIndex(ctx, kind, 1, func(ctx context.Context, tx *store.Tx, ix *placement.Index) error {
 			o, err := s.startMove(ctx, tx, ix, moveReq{seat: seat, member: m, exclude: exclude, codeID: seat.CodeID, actor: actor,
 				reason: "migration by " + actor})
 			if err != nil {

@@ -259,7 +259,7 @@ func (s *Service) DrainPool(ctx context.Context, id int64, actor string) (DrainR
 	for start := 0; start < len(seats); start += placeChunk {
 		chunk := seats[start:min(start+placeChunk, len(seats))]
 		moving, queued, already := 0, 0, 0
-		err := s.withIndex(ctx, p.Kind, func(tx *store.Tx, ix *placement.Index) error {
+		err := s.withIndex(ctx, p.Kind, len(chunk), func(ctx context.Context, tx *store.Tx, ix *placement.Index) error {
 			moving, queued, already = 0, 0, 0
 			for _, seat := range chunk {
 				m, err := tx.MemberGet(ctx, seat.MemberID)

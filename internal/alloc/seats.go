@@ -149,7 +149,7 @@ func (s *Service) DeliveryFailed(ctx context.Context, seatID int64, class provid
 	if err != nil {
 		return err
 	}
-	return s.withIndex(ctx, m.Kind, func(tx *store.Tx, ix *placement.Index) error {
+	return s.withIndex(ctx, m.Kind, 1, func(ctx context.Context, tx *store.Tx, ix *placement.Index) error {
 		if class == provider.Retryable {
 			// A timed-out call may have delivered the file anyway: the seat
 			// stays counted while a removal job cleans up any copy, so the
@@ -219,6 +219,10 @@ func (s *Service) DrainQueue(ctx context.Context, kind model.Kind) (int, error) 
 	if err != nil || len(entries) == 0 {
 		return 0, err
 	}
+	p, err := s.placerFor(kind)
+	if err != nil {
+		return 0, err
+	}
 	placed := 0
 	var chunkTime time.Duration
 	for start := 0; start < len(entries); start += placeChunk {
@@ -230,12 +234,12 @@ func (s *Service) DrainQueue(ctx context.Context, kind model.Kind) (int, error) 
 		chunkStart := time.Now()
 		chunk := entries[start:min(start+placeChunk, len(entries))]
 		n := 0
-		err := s.withIndex(ctx, kind, func(tx *store.Tx, ix *placement.Index) error {
+		err := s.withIndex(ctx, kind, len(chunk), func(ctx context.Context, tx *store.Tx, ix *placement.Index) error {
 			n = 0
 			if start == 0 {
 				// Room appeared (that is why a drain runs): make sure the
 				// index sees all of it, whoever made it.
-				if _, err := s.syncRoom(ctx, tx, ix, kind); err != nil {
+				if _, err := s.syncRoom(ctx, tx, ix, p); err != nil {
 					return err
 				}
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berthhq/berth/internal/codes"
 	"github.com/berthhq/berth/internal/crashpoint"
+	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/placement"
 	"github.com/berthhq/berth/internal/store"
@@ -256,9 +257,18 @@ func (s *Service) Status(ctx context.Context, emailIn, codeIn string) (SeatStatu
 
 // Redeem gives the email a seat in a healthy team of the code's group, or a
 // place in the queue. Repeating the same request returns the same seat.
+//
+// Check first, lock later: everything that can refuse the request, or
+// answer a repeat, without writing runs first on the read pool, outside
+// any lock or write transaction, so a flood of wrong codes never touches
+// the write path. The checks that matter under a race run again, cheaply,
+// in the write transaction.
 func (s *Service) Redeem(ctx context.Context, emailIn, codeIn, actor string) (SeatStatus, error) {
+	if res, done, err := s.redeemPrecheck(ctx, emailIn, codeIn); done || err != nil {
+		return res, err
+	}
 	var res SeatStatus
-	err := s.withIndex(ctx, model.KindTeam, func(tx *store.Tx, ix *placement.Index) error {
+	err := s.withIndex(ctx, model.KindTeam, 1, func(ctx context.Context, tx *store.Tx, ix *placement.Index) error {
 		email, c, err := s.checkCode(ctx, &tx.Queries, emailIn, codeIn, true)
 		if err != nil {
 			return err
@@ -274,10 +284,11 @@ func (s *Service) Redeem(ctx context.Context, emailIn, codeIn, actor string) (Se
 		if c.Group != "" {
 			labels["group"] = c.Group
 		}
-		m, _, err := tx.MemberCreate(ctx, store.MemberCreateParams{Kind: model.KindTeam, ExternalID: email, Labels: labels})
+		m, created, err := tx.MemberCreate(ctx, store.MemberCreateParams{Kind: model.KindTeam, ExternalID: email, Labels: labels})
 		if err != nil {
 			return err
 		}
+		var hist []model.HistoryEntry
 		if c.BoundEmail == "" {
 			// First use: bind the code to this email and start its clock.
 			c.BoundEmail, c.Status, c.ActivatedAt = email, model.CodeBound, now
@@ -287,19 +298,22 @@ func (s *Service) Redeem(ctx context.Context, emailIn, codeIn, actor string) (Se
 					c.EndsAt = end
 				}
 			}
-			if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: email, Action: model.ActCodeBound, CodeID: c.ID, Actor: actor,
-				Reason: "code …" + c.Hint + " bound; ends " + fmtTime(c.EndsAt)}); err != nil {
+			hist = append(hist, model.HistoryEntry{Member: email, Action: model.ActCodeBound, CodeID: c.ID, Actor: actor,
+				Reason: "code …" + c.Hint + " bound; ends " + fmtTime(c.EndsAt)})
+		}
+		if !created {
+			cur, err := s.status(ctx, &tx.Queries, email, c)
+			if err != nil {
 				return err
 			}
-		}
-		cur, err := s.status(ctx, &tx.Queries, email, c)
-		if err != nil {
-			return err
-		}
-		if cur.State == "pending" || cur.State == "active" || cur.State == "queued" {
-			// Idempotent: the email already has its seat (or place).
-			res = cur
-			return tx.CodeUpdate(ctx, c)
+			if cur.State == "pending" || cur.State == "active" || cur.State == "queued" {
+				// Idempotent: the email already has its seat (or place).
+				res = cur
+				if err := tx.HistoryAddMany(ctx, hist...); err != nil {
+					return err
+				}
+				return tx.CodeUpdate(ctx, c)
+			}
 		}
 		if c.UsedCount >= c.MaxUses {
 			return ErrCodeUsedUp
@@ -308,21 +322,74 @@ func (s *Service) Redeem(ctx context.Context, emailIn, codeIn, actor string) (Se
 		if err := tx.CodeUpdate(ctx, c); err != nil {
 			return err
 		}
-		if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: email, Action: model.ActCodeUsed, CodeID: c.ID, Actor: actor,
-			Reason: fmt.Sprintf("use %d of %d", c.UsedCount, c.MaxUses)}); err != nil {
+		hist = append(hist, model.HistoryEntry{Member: email, Action: model.ActCodeUsed, CodeID: c.ID, Actor: actor,
+			Reason: fmt.Sprintf("use %d of %d", c.UsedCount, c.MaxUses)})
+		if err := tx.HistoryAddMany(ctx, hist...); err != nil {
 			return err
 		}
-		if _, err := tx.MemberSetState(ctx, m.ID, model.MemberPending, ""); err != nil {
-			return err
+		if !created {
+			if _, err := tx.MemberSetState(ctx, m.ID, model.MemberPending, ""); err != nil {
+				return err
+			}
 		}
 		m.Labels = labels
-		if _, err := s.placeTx(ctx, tx, ix, placeReq{member: m, codeID: c.ID, actor: actor, queueOnMiss: true}); err != nil {
+		// A member created just now holds no seat and no queue place: the
+		// placement skips looking for them (fresh).
+		o, err := s.placeTx(ctx, tx, ix, placeReq{member: m, codeID: c.ID, actor: actor, queueOnMiss: true, fresh: created})
+		if err != nil {
 			return err
 		}
-		res, err = s.status(ctx, &tx.Queries, email, c)
-		return err
+		res = SeatStatus{ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit}
+		switch o.Status {
+		case OutcomePlaced:
+			// A new seat is provisioning in a pool the guard found active.
+			res.State, res.Pool = "pending", o.Pool
+		case OutcomeQueued:
+			res.State, res.Position = "queued", o.Position
+		default:
+			return fmt.Errorf("redeem: unexpected placement outcome %q", o.Status)
+		}
+		return nil
 	})
 	return res, err
+}
+
+// redeemPrecheck answers a redeem from the read pool when it can: a
+// refusal, or the seat (or queue place) the email already holds with this
+// code. done is false when the request must go on to the write path.
+func (s *Service) redeemPrecheck(ctx context.Context, emailIn, codeIn string) (res SeatStatus, done bool, err error) {
+	q := s.st.Reader()
+	refuse := func(reason string, err error) (SeatStatus, bool, error) {
+		metrics.RefusedEarly("redeem", reason)
+		return SeatStatus{}, true, err
+	}
+	email, c, err := s.checkCode(ctx, q, emailIn, codeIn, false)
+	switch {
+	case errors.Is(err, ErrInvalid):
+		return refuse("invalid", err)
+	case errors.Is(err, ErrCodeNotValid):
+		return refuse("not_valid", err)
+	case err != nil:
+		return SeatStatus{}, true, err
+	case c.Status == model.CodeDisabled:
+		return refuse("disabled", ErrCodeDisabled)
+	case s.expired(c, q.Now()):
+		return refuse("expired", ErrCodeExpired)
+	}
+	if c.BoundEmail != "" {
+		cur, err := s.status(ctx, q, email, c)
+		if err != nil {
+			return cur, true, err
+		}
+		if cur.State == "pending" || cur.State == "active" || cur.State == "queued" {
+			metrics.RefusedEarly("redeem", "repeat")
+			return cur, true, nil
+		}
+	}
+	if c.UsedCount >= c.MaxUses {
+		return refuse("used_up", ErrCodeUsedUp)
+	}
+	return SeatStatus{}, false, nil
 }
 
 // RebindResult answers a move request.
@@ -368,7 +435,7 @@ func (s *Service) Rebind(ctx context.Context, emailIn, codeIn, actor string) (Re
 	}
 	crashpoint.Hit("rebind.after-rate-take")
 	var res RebindResult
-	err = s.withIndex(ctx, model.KindTeam, func(tx *store.Tx, ix *placement.Index) error {
+	err = s.withIndex(ctx, model.KindTeam, 1, func(ctx context.Context, tx *store.Tx, ix *placement.Index) error {
 		email, c, err := s.checkCode(ctx, &tx.Queries, emailIn, codeIn, true)
 		if err != nil {
 			return err

@@ -13,6 +13,10 @@ import (
 type Index struct {
 	pools map[int64]*entry
 	kinds map[model.Kind]*kindState
+	// journal records the state of each pool before each change, for Undo
+	// (journal.go).
+	journal   []undoRec
+	recording bool
 }
 
 // entry is one pool as the index holds it.
@@ -100,6 +104,7 @@ func (ix *Index) AffinityCount(poolID int64, key string) int {
 // kept, and a mark set by MarkFull is cleared. Negative counts are read as
 // zero; the labels are copied.
 func (ix *Index) Upsert(p Pool) {
+	ix.save(p.ID, "")
 	e := ix.pools[p.ID]
 	if e == nil {
 		e = &entry{keys: map[string]int{}}
@@ -124,6 +129,7 @@ func (ix *Index) Recount(id int64, used, capacity int, status model.PoolStatus) 
 	if e.pool.Used == used && e.pool.Capacity == capacity && e.pool.Status == status && !e.marked {
 		return false
 	}
+	ix.save(id, "")
 	ix.detach(e)
 	e.pool.Used, e.pool.Capacity, e.pool.Status = max(used, 0), max(capacity, 0), status
 	e.marked = false
@@ -137,6 +143,7 @@ func (ix *Index) Remove(poolID int64) {
 	if e == nil {
 		return
 	}
+	ix.saveRemoved(e)
 	ix.detach(e)
 	delete(ix.pools, poolID)
 }
@@ -149,6 +156,7 @@ func (ix *Index) Commit(poolID int64, key string) {
 	if e == nil {
 		return
 	}
+	ix.save(poolID, key)
 	ix.detach(e)
 	e.pool.Used++
 	if key != "" {
@@ -164,6 +172,7 @@ func (ix *Index) Release(poolID int64, key string) {
 	if e == nil {
 		return
 	}
+	ix.save(poolID, key)
 	ix.detach(e)
 	if e.pool.Used > 0 {
 		e.pool.Used--
@@ -183,6 +192,7 @@ func (ix *Index) MarkFull(poolID int64) {
 	if e == nil || e.marked {
 		return
 	}
+	ix.save(poolID, "")
 	ix.detach(e)
 	e.marked = true
 	ix.attach(e)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/berthhq/berth/internal/model"
 )
@@ -19,6 +20,40 @@ func (q *Queries) HistoryAdd(ctx context.Context, h model.HistoryEntry) error {
 	_, err := q.db.ExecContext(ctx, `INSERT INTO history (at, member, pool, action, from_pool, to_pool, reason, actor, code_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, micros(at), h.Member, h.Pool, h.Action, h.From, h.To, h.Reason, h.Actor, h.CodeID)
 	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	return nil
+}
+
+// HistoryAddMany writes entries in one statement (a multi-row insert),
+// in order; none is a no-op.
+func (q *Queries) HistoryAddMany(ctx context.Context, hs ...model.HistoryEntry) error {
+	if len(hs) == 0 {
+		return nil
+	}
+	if len(hs) == 1 {
+		return q.HistoryAdd(ctx, hs[0])
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO history (at, member, pool, action, from_pool, to_pool, reason, actor, code_id) VALUES `)
+	args := make([]any, 0, 9*len(hs))
+	now := q.now()
+	for i, h := range hs {
+		at := h.At
+		if at.IsZero() {
+			at = now
+		}
+		if h.Actor == "" {
+			h.Actor = "system"
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+		args = append(args, micros(at), h.Member, h.Pool, h.Action, h.From, h.To, h.Reason, h.Actor, h.CodeID)
+	}
+	if _, err := q.db.ExecContext(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
 	return nil

@@ -1,0 +1,367 @@
+package alloc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/placement"
+	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/store/storetest"
+)
+
+// jobsStub is an Enqueuer that enqueues nothing; failDeliverAt > 0 makes
+// that Deliver call (1-based) fail.
+type jobsStub struct {
+	delivers      atomic.Int32
+	failDeliverAt int32
+}
+
+func (j *jobsStub) Deliver(context.Context, *store.Tx, int64) error {
+	if n := j.delivers.Add(1); n == j.failDeliverAt {
+		return errors.New("enqueue refused (test)")
+	}
+	return nil
+}
+func (*jobsStub) Remove(context.Context, *store.Tx, int64) error          { return nil }
+func (*jobsStub) DrainQueue(context.Context, *store.Tx, model.Kind) error { return nil }
+
+func newTestService(t *testing.T, d store.Dialect, jobs Enqueuer) *Service {
+	t.Helper()
+	return New(storetest.Open(t, d), jobs, nil)
+}
+
+func createPools(t *testing.T, s *Service, kind model.Kind, n, capacity int, labels map[string]string) []model.Pool {
+	t.Helper()
+	var out []model.Pool
+	for i := range n {
+		p, err := s.CreatePool(context.Background(), PoolInput{Name: fmt.Sprintf("%s-%03d", kind, i), Kind: kind, Capacity: &capacity,
+			Labels: labels, Provider: []byte(`{"type":"sim"}`)}, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// indexView is what callers can observe of an index over these pools.
+func indexView(ix *placement.Index, pools []model.Pool, keys []string) []string {
+	var out []string
+	for _, p := range pools {
+		ip, ok := ix.Pool(p.ID)
+		out = append(out, fmt.Sprintf("%d %v used=%d cap=%d %s room=%d", p.ID, ok, ip.Used, ip.Capacity, ip.Status, ix.Room(p.ID)))
+		for _, k := range keys {
+			out = append(out, fmt.Sprintf("%d %s=%d", p.ID, k, ix.AffinityCount(p.ID, k)))
+		}
+	}
+	for _, k := range keys {
+		d := ix.Place(placement.Request{Kind: pools[0].Kind, AffinityKey: k})
+		out = append(out, d.Explanation.String())
+	}
+	return out
+}
+
+// liveIndex returns the view of the placer's index now, and the view of an
+// index built afresh from the database.
+func liveAndFresh(t *testing.T, s *Service, kind model.Kind, pools []model.Pool, keys []string) (live, fresh []string) {
+	t.Helper()
+	p := s.placers[kind]
+	p.mu.Lock()
+	live = indexView(p.ix, pools, keys)
+	p.mu.Unlock()
+	ix, err := s.buildIndex(context.Background(), kind, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return live, indexView(ix, pools, keys)
+}
+
+func accountFiles(prefix string, n int) []AccountFile {
+	files := make([]AccountFile, n)
+	for i := range files {
+		id := fmt.Sprintf("%s%04d", prefix, i)
+		files[i] = AccountFile{ID: id, FileName: id + ".session", Data: []byte("x")}
+	}
+	return files
+}
+
+// A transaction that fails half way through a chunk rolls back; the index,
+// which it changed as it placed, ends equal to one built afresh from the
+// database, and is never thrown away (no rebuild).
+func TestRollbackLeavesIndexAsFreshBuild(t *testing.T) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			jobs := &jobsStub{}
+			s := newTestService(t, d, jobs)
+			pools := createPools(t, s, model.KindServer, 8, 5, nil)
+			keys := []string{"A", "B"}
+			if _, err := s.ImportAccounts(ctx, ImportParams{Script: "A", Files: accountFiles("a", 12)}); err != nil {
+				t.Fatal(err)
+			}
+			builds := s.IndexBuilds()
+			jobs.failDeliverAt = jobs.delivers.Load() + 9 // the 9th placement of the next chunk
+			if _, err := s.ImportAccounts(ctx, ImportParams{Script: "B", Files: accountFiles("b", 20)}); err == nil {
+				t.Fatal("import with a failing enqueue succeeded")
+			}
+			if got := s.IndexBuilds(); got != builds {
+				t.Fatalf("index built %d more times after an error, want 0", got-builds)
+			}
+			live, fresh := liveAndFresh(t, s, model.KindServer, pools, keys)
+			if !reflect.DeepEqual(live, fresh) {
+				t.Fatalf("index after rollback:\n%v\nfresh from the database:\n%v", live, fresh)
+			}
+			// And it goes on placing correctly: the retry places all 20.
+			out, err := s.ImportAccounts(ctx, ImportParams{Script: "B", Files: accountFiles("b", 20)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range out {
+				if o.Status != OutcomePlaced {
+					t.Fatalf("%s %s after the retry: %s", o.Member.ExternalID, o.Status, o.Reason)
+				}
+			}
+			live, fresh = liveAndFresh(t, s, model.KindServer, pools, keys)
+			if !reflect.DeepEqual(live, fresh) {
+				t.Fatalf("index after the retry:\n%v\nfresh:\n%v", live, fresh)
+			}
+		})
+	}
+}
+
+// Calls that wait while a batch runs form the next batch: one transaction.
+// The one that fails is rolled back alone — its rows and its index changes
+// — and its neighbours commit.
+func TestGroupCommitOneCallFails(t *testing.T) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			s := newTestService(t, d, &jobsStub{})
+			pools := createPools(t, s, model.KindServer, 1, 10, nil)
+			pool := pools[0]
+			p := s.placers[model.KindServer]
+
+			// A first call holds the placer until the others wait.
+			started, release := make(chan struct{}), make(chan struct{})
+			blocker := make(chan error, 1)
+			go func() {
+				blocker <- s.withIndex(ctx, model.KindServer, 1, func(context.Context, *store.Tx, *placement.Index) error {
+					close(started)
+					<-release
+					return nil
+				})
+			}()
+			<-started
+			const n = 5
+			var (
+				mu  sync.Mutex
+				txs = map[*store.Tx]bool{}
+				wg  sync.WaitGroup
+			)
+			errs := make([]error, n)
+			for i := range n {
+				wg.Go(func() {
+					errs[i] = s.withIndex(ctx, model.KindServer, 1, func(ctx context.Context, tx *store.Tx, ix *placement.Index) error {
+						mu.Lock()
+						txs[tx] = true
+						mu.Unlock()
+						if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: fmt.Sprintf("call-%d", i), Action: "test"}); err != nil {
+							return err
+						}
+						if ok, err := tx.PoolReserve(ctx, pool.ID); err != nil || !ok {
+							return fmt.Errorf("reserve: %v %v", ok, err)
+						}
+						ix.Commit(pool.ID, "K")
+						if i == 2 {
+							return errors.New("call 2 fails")
+						}
+						return nil
+					})
+				})
+			}
+			for deadline := time.Now().Add(10 * time.Second); ; {
+				p.qmu.Lock()
+				waiting := len(p.pending)
+				p.qmu.Unlock()
+				if waiting == n {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d calls waiting, want %d", waiting, n)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			close(release)
+			wg.Wait()
+			if err := <-blocker; err != nil {
+				t.Fatal(err)
+			}
+			if len(txs) != 1 {
+				t.Fatalf("the waiting calls ran in %d transactions, want 1 batch", len(txs))
+			}
+			for i, err := range errs {
+				if (i == 2) != (err != nil) {
+					t.Fatalf("call %d: %v", i, err)
+				}
+			}
+			hist, err := s.st.HistoryList(ctx, store.HistoryFilter{Action: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]bool{}
+			for _, h := range hist {
+				got[h.Member] = true
+			}
+			if len(got) != n-1 || got["call-2"] {
+				t.Fatalf("history of the batch: %v, want every call but call-2", got)
+			}
+			fresh, err := s.st.PoolGet(ctx, pool.ID)
+			if err != nil || fresh.Used != n-1 {
+				t.Fatalf("pool used %d (%v), want %d", fresh.Used, err, n-1)
+			}
+			p.mu.Lock()
+			ip, _ := p.ix.Pool(pool.ID)
+			key := p.ix.AffinityCount(pool.ID, "K")
+			p.mu.Unlock()
+			if ip.Used != n-1 || key != n-1 {
+				t.Fatalf("index: used %d, key K %d; want %d each (the failed call's change undone)", ip.Used, key, n-1)
+			}
+		})
+	}
+}
+
+// A wrong code, a code bound to someone else and a malformed address are
+// refused on the read path: no placer call, no index build, no row written.
+func TestRefusedRedeemTouchesNothing(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t, store.SQLite, &jobsStub{})
+	createPools(t, s, model.KindTeam, 3, 2, nil)
+	codes, err := s.GenerateCodes(ctx, CodeSpec{Count: 3}, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Redeem(ctx, "first@example.com", codes[0], "t"); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int) {
+		if err := s.st.DB.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM history) + (SELECT COUNT(*) FROM members) + (SELECT COUNT(*) FROM seats)`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	rows, builds, calls := count(), s.IndexBuilds(), s.PlacerCalls()
+	wrong := []struct{ email, code string }{
+		{"x@example.com", "AAAA-BBBB-CCCC-DDDD-EEEE"},
+		{"x@example.com", "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ"},
+		{"someone-else@example.com", codes[0]}, // bound to first@
+		{"not an address", codes[1]},
+		{"x@example.com", "short"},
+	}
+	for range 20 {
+		for _, w := range wrong {
+			if _, err := s.Redeem(ctx, w.email, w.code, "t"); err == nil {
+				t.Fatalf("redeem %q %q succeeded", w.email, w.code)
+			}
+		}
+	}
+	// A repeat of a redeem that succeeded is answered from the read path too.
+	if res, err := s.Redeem(ctx, "first@example.com", codes[0], "t"); err != nil || res.Pool == "" {
+		t.Fatalf("repeat: %+v %v", res, err)
+	}
+	if got := count(); got != rows {
+		t.Fatalf("refused requests wrote %d rows", got-rows)
+	}
+	if got := s.IndexBuilds(); got != builds {
+		t.Fatalf("refused requests cost %d index builds", got-builds)
+	}
+	if got := s.PlacerCalls(); got != calls {
+		t.Fatalf("refused requests made %d placer calls, want 0", got-calls)
+	}
+	// The next valid redeem is placed with the same index.
+	if res, err := s.Redeem(ctx, "second@example.com", codes[1], "t"); err != nil || res.State != "pending" {
+		t.Fatalf("valid redeem after the refusals: %+v %v", res, err)
+	}
+	if got := s.IndexBuilds(); got != builds {
+		t.Fatalf("index rebuilt %d times", got-builds)
+	}
+}
+
+// Two replicas, each with its own placer batching its redeems, race for
+// the last seats on one PostgreSQL database: the database guard decides,
+// nobody gets a second seat, no seat is overbooked, the rest queue in one
+// order. (The position a replica answers is counted in its own
+// transaction, so two replicas' answers can share a number; the queue
+// itself has one order, which the status page reads.)
+func TestTwoReplicasPlacersRaceForLastSeats(t *testing.T) {
+	ctx := context.Background()
+	dsn := storetest.DSN(t, store.Postgres)
+	var reps []*Service
+	for range 2 {
+		st, err := store.Open(ctx, dsn, storetest.Box(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		reps = append(reps, New(st, &jobsStub{}, nil))
+	}
+	createPools(t, reps[0], model.KindTeam, 4, 5, nil) // 20 seats
+	const users = 80
+	codes, err := reps[0].GenerateCodes(ctx, CodeSpec{Count: users}, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := make([]SeatStatus, users)
+	errs := make([]error, users)
+	var wg sync.WaitGroup
+	for i := range users {
+		wg.Go(func() {
+			res[i], errs[i] = reps[i%2].Redeem(ctx, fmt.Sprintf("u%02d@example.com", i), codes[i], "t")
+		})
+	}
+	wg.Wait()
+	seated, positions := 0, map[int]bool{}
+	for i := range users {
+		switch {
+		case errs[i] != nil:
+			t.Fatalf("user %d: %v", i, errs[i])
+		case res[i].State == "pending":
+			seated++
+		case res[i].State == "queued":
+			st, err := reps[0].Status(ctx, fmt.Sprintf("u%02d@example.com", i), codes[i])
+			if err != nil || st.State != "queued" {
+				t.Fatalf("user %d status: %+v %v", i, st, err)
+			}
+			positions[st.Position] = true
+		default:
+			t.Fatalf("user %d: %+v", i, res[i])
+		}
+	}
+	if seated != 20 || len(positions) != users-20 {
+		t.Fatalf("%d seated, %d distinct queue positions; want 20 and %d", seated, len(positions), users-20)
+	}
+	for pos := 1; pos <= users-20; pos++ {
+		if !positions[pos] {
+			t.Fatalf("queue position %d missing: %v", pos, positions)
+		}
+	}
+	var used, live, members int
+	db := reps[0].st.DB
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT SUM(used) FROM pools), (SELECT COUNT(*) FROM seats WHERE state IN ('provisioning','active','reserved')),
+		(SELECT COUNT(DISTINCT member_id) FROM seats)`).Scan(&used, &live, &members); err != nil {
+		t.Fatal(err)
+	}
+	if used != 20 || live != 20 || members != 20 {
+		t.Fatalf("used %d, live seats %d, members with seats %d; want 20 each", used, live, members)
+	}
+	var over int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pools WHERE used > capacity`).Scan(&over); err != nil || over != 0 {
+		t.Fatalf("%d pools overbooked (%v)", over, err)
+	}
+}
