@@ -410,11 +410,32 @@ const RebindPerMinute = 3
 // allowed past the limit, when the current team is unhealthy; otherwise it
 // costs one rebind. Make before break: the old seat is released only when
 // the new one is active.
+//
+// An unknown code, or one bound to another e-mail, is refused on the read
+// pool first. Otherwise the request takes a rate event for the code (3 a
+// minute) under the code's row lock — exact across replicas — in the same
+// transaction as the move, in the team placer's next batch; a refusal after
+// that (rate, limit, no seat) commits the rate event, so refused requests
+// count.
 func (s *Service) Rebind(ctx context.Context, emailIn, codeIn, actor string) (RebindResult, error) {
-	// The rate event commits on its own, so a refused request still counts;
-	// the code's row lock makes the count exact across replicas.
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		_, c, err := s.checkCode(ctx, &tx.Queries, emailIn, codeIn, true)
+	if _, c, err := s.checkCode(ctx, s.st.Reader(), emailIn, codeIn, false); err != nil || c.BoundEmail == "" {
+		reason := "not_valid"
+		switch {
+		case errors.Is(err, ErrInvalid):
+			reason = "invalid"
+		case err == nil:
+			err = ErrCodeNotValid
+		case !errors.Is(err, ErrCodeNotValid):
+			return RebindResult{}, err
+		}
+		metrics.RefusedEarly("rebind", reason)
+		return RebindResult{}, err
+	}
+	var res RebindResult
+	var refusal error
+	err := s.withIndex(ctx, model.KindTeam, 1, func(ctx context.Context, tx *store.Tx, ix *placement.Index) error {
+		res, refusal = RebindResult{}, nil
+		email, c, err := s.checkCode(ctx, &tx.Queries, emailIn, codeIn, true)
 		if err != nil {
 			return err
 		}
@@ -426,89 +447,95 @@ func (s *Service) Rebind(ctx context.Context, emailIn, codeIn, actor string) (Re
 			return err
 		}
 		if wait > 0 {
-			return &RateError{RetryAfter: wait, What: "move requests for this code (3 a minute)"}
+			refusal = &RateError{RetryAfter: wait, What: "move requests for this code (3 a minute)"}
+			return nil // keep the rate event
 		}
-		return nil
+		crashpoint.Hit("rebind.after-rate-take")
+		refusal, err = s.rebindTx(ctx, tx, ix, email, c, actor, &res)
+		return err
 	})
-	if err != nil {
-		return RebindResult{}, err
+	if err == nil {
+		err = refusal
 	}
-	crashpoint.Hit("rebind.after-rate-take")
-	var res RebindResult
-	err = s.withIndex(ctx, model.KindTeam, 1, func(ctx context.Context, tx *store.Tx, ix *placement.Index) error {
-		email, c, err := s.checkCode(ctx, &tx.Queries, emailIn, codeIn, true)
-		if err != nil {
-			return err
-		}
-		switch {
-		case c.BoundEmail == "":
-			return ErrNoSeat
-		case c.Status == model.CodeDisabled:
-			return ErrCodeDisabled
-		case s.expired(c, tx.Now()):
-			return ErrCodeExpired
-		}
-		res.RebindCount, res.RebindLimit = c.RebindCount, c.RebindLimit
-		m, err := tx.MemberGetByExternal(ctx, model.KindTeam, email)
-		if err != nil {
-			return ErrNoSeat
-		}
-		seat, err := tx.SeatLive(ctx, m.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			if pos, _ := tx.QueuePosition(ctx, m.ID); pos > 0 {
-				res.State, res.Position, res.Message = "queued", pos, "you are waiting for a seat; there is nothing to move yet"
-				return nil
-			}
-			return ErrNoSeat
-		}
-		if err != nil {
-			return err
-		}
-		if moving, err := s.moving(ctx, &tx.Queries, seat); err != nil {
-			return err
-		} else if moving {
-			res.State, res.Pool, res.Message = "pending", seat.Pool, "a move is already in progress; nothing was charged"
-			return nil
-		}
-		pool, err := tx.PoolGet(ctx, seat.PoolID)
-		if err != nil {
-			return err
-		}
-		res.Free = pool.Status.Unhealthy()
-		if !res.Free && c.RebindCount >= c.RebindLimit {
-			return &LimitError{Count: c.RebindCount, Limit: c.RebindLimit}
-		}
-		how := fmt.Sprintf("free: %s is %s", pool.Name, pool.Status)
-		if !res.Free {
-			c.RebindCount++
-			if err := tx.CodeUpdate(ctx, c); err != nil {
-				return err
-			}
-			how = fmt.Sprintf("paid: rebind %d of %d", c.RebindCount, c.RebindLimit)
-			if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: email, Pool: pool.Name, Action: model.ActRebindCharged, CodeID: c.ID,
-				Actor: actor, Reason: how}); err != nil {
-				return err
-			}
-		}
-		if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: email, Pool: pool.Name, From: pool.Name, Action: model.ActMoveRequested,
-			CodeID: c.ID, Actor: actor, Reason: how}); err != nil {
-			return err
-		}
-		o, err := s.startMove(ctx, tx, ix, moveReq{seat: seat, member: m, paid: !res.Free, codeID: c.ID, actor: actor, reason: how})
-		if err != nil {
-			return err
-		}
-		res.RebindCount = c.RebindCount
-		if o.Status == OutcomePlaced {
-			res.State, res.Pool = "pending", o.Pool
-			res.Message = "moving you to " + o.Pool + " (" + how + "); you stay in " + pool.Name + " until the new seat is ready"
-		} else {
-			res.State, res.Position = "queued", o.Position
-			res.Message = "no other team has room now; you are queued to move (" + how + ") and keep your current seat meanwhile"
-		}
-		return nil
-	})
 	return res, err
+}
+
+// rebindTx starts the move of a rebind whose rate event is taken. A
+// refusal is returned as refusal, with a nil error, so the rate event
+// commits.
+func (s *Service) rebindTx(ctx context.Context, tx *store.Tx, ix *placement.Index, email string, c model.Code, actor string, res *RebindResult) (refusal, err error) {
+	switch {
+	case c.Status == model.CodeDisabled:
+		return ErrCodeDisabled, nil
+	case s.expired(c, tx.Now()):
+		return ErrCodeExpired, nil
+	}
+	res.RebindCount, res.RebindLimit = c.RebindCount, c.RebindLimit
+	m, err := tx.MemberGetByExternal(ctx, model.KindTeam, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNoSeat, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	seat, err := tx.SeatLive(ctx, m.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		pos, err := tx.QueuePosition(ctx, m.ID)
+		if err != nil {
+			return nil, err
+		}
+		if pos > 0 {
+			res.State, res.Position, res.Message = "queued", pos, "you are waiting for a seat; there is nothing to move yet"
+			return nil, nil
+		}
+		return ErrNoSeat, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if moving, err := s.moving(ctx, &tx.Queries, seat); err != nil {
+		return nil, err
+	} else if moving {
+		res.State, res.Pool, res.Message = "pending", seat.Pool, "a move is already in progress; nothing was charged"
+		return nil, nil
+	}
+	pool, err := tx.PoolGet(ctx, seat.PoolID)
+	if err != nil {
+		return nil, err
+	}
+	res.Free = pool.Status.Unhealthy()
+	if !res.Free && c.RebindCount >= c.RebindLimit {
+		return &LimitError{Count: c.RebindCount, Limit: c.RebindLimit}, nil
+	}
+	how := fmt.Sprintf("free: %s is %s", pool.Name, pool.Status)
+	var hist []model.HistoryEntry
+	if !res.Free {
+		c.RebindCount++
+		if err := tx.CodeUpdate(ctx, c); err != nil {
+			return nil, err
+		}
+		how = fmt.Sprintf("paid: rebind %d of %d", c.RebindCount, c.RebindLimit)
+		hist = append(hist, model.HistoryEntry{Member: email, Pool: pool.Name, Action: model.ActRebindCharged, CodeID: c.ID,
+			Actor: actor, Reason: how})
+	}
+	hist = append(hist, model.HistoryEntry{Member: email, Pool: pool.Name, From: pool.Name, Action: model.ActMoveRequested,
+		CodeID: c.ID, Actor: actor, Reason: how})
+	if err := tx.HistoryAddMany(ctx, hist...); err != nil {
+		return nil, err
+	}
+	o, err := s.startMove(ctx, tx, ix, moveReq{seat: seat, member: m, paid: !res.Free, codeID: c.ID, actor: actor, reason: how})
+	if err != nil {
+		return nil, err
+	}
+	res.RebindCount = c.RebindCount
+	if o.Status == OutcomePlaced {
+		res.State, res.Pool = "pending", o.Pool
+		res.Message = "moving you to " + o.Pool + " (" + how + "); you stay in " + pool.Name + " until the new seat is ready"
+	} else {
+		res.State, res.Position = "queued", o.Position
+		res.Message = "no other team has room now; you are queued to move (" + how + ") and keep your current seat meanwhile"
+	}
+	return nil, nil
 }
 
 func fmtTime(t time.Time) string {
