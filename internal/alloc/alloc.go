@@ -31,6 +31,9 @@ import (
 type Enqueuer interface {
 	// Deliver puts a seat's member into its pool.
 	Deliver(ctx context.Context, tx *store.Tx, seatID int64) error
+	// DeliverMany puts the members of many new seats into their pools: the
+	// seats a placement batch made, delivered by one job.
+	DeliverMany(ctx context.Context, tx *store.Tx, seatIDs []int64) error
 	// Remove takes a releasing seat's member out of its pool.
 	Remove(ctx context.Context, tx *store.Tx, seatID int64) error
 	// DrainQueue places waiting members of a kind once room may exist.
@@ -215,7 +218,7 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 		if err != nil {
 			return Outcome{}, err
 		}
-		if err := s.jobs.Deliver(ctx, tx, seatID); err != nil {
+		if err := p.deliverLater(ctx, tx, seatID); err != nil {
 			return Outcome{}, fmt.Errorf("enqueue delivery: %w", err)
 		}
 		if _, err := tx.MemberSetState(ctx, m.ID, model.MemberPlaced, ""); err != nil {

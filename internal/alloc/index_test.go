@@ -17,6 +17,7 @@ import (
 type noJobs struct{}
 
 func (noJobs) Deliver(context.Context, *store.Tx, int64) error         { return nil }
+func (noJobs) DeliverMany(context.Context, *store.Tx, []int64) error   { return nil }
 func (noJobs) Remove(context.Context, *store.Tx, int64) error          { return nil }
 func (noJobs) DrainQueue(context.Context, *store.Tx, model.Kind) error { return nil }
 

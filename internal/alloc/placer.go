@@ -50,6 +50,11 @@ type placer struct {
 	epoch       int // bumped by Invalidate: a refresh begun before is not swapped in
 	syncedAt    time.Time
 	recountedAt time.Time
+	// batchTx is the transaction of the batch running, and batchSeats the
+	// seats its calls made so far: one job delivers them all, enqueued as
+	// the batch ends (a seat of a call rolled back is dropped).
+	batchTx    *store.Tx
+	batchSeats []int64
 
 	// qmu guards the calls waiting for a batch.
 	qmu     sync.Mutex
@@ -190,17 +195,21 @@ func (p *placer) runTx(calls []*placeCall) map[*placeCall]bool {
 	}
 	var retry map[*placeCall]bool
 	begin := ix.Mark()
+	defer func() { p.batchTx, p.batchSeats = nil, p.batchSeats[:0] }()
 	err = p.svc.st.InTx(ctx, func(tx *store.Tx) error {
+		p.batchTx, p.batchSeats = tx, p.batchSeats[:0]
 		if len(calls) == 1 {
 			c := calls[0]
-			c.err = c.fn(context.WithoutCancel(c.ctx), tx, ix)
-			return c.err
+			if c.err = c.fn(context.WithoutCancel(c.ctx), tx, ix); c.err != nil {
+				return c.err
+			}
+			return p.flushDeliveries(ctx, tx)
 		}
 		for _, c := range calls {
 			if err := tx.Savepoint(ctx); err != nil {
 				return fmt.Errorf("placement batch: %w", err)
 			}
-			mark := ix.Mark()
+			mark, seats := ix.Mark(), len(p.batchSeats)
 			c.err = c.fn(context.WithoutCancel(c.ctx), tx, ix)
 			if c.err == nil {
 				if err := tx.ReleaseSavepoint(ctx); err != nil {
@@ -209,6 +218,7 @@ func (p *placer) runTx(calls []*placeCall) map[*placeCall]bool {
 				continue
 			}
 			ix.Undo(mark)
+			p.batchSeats = p.batchSeats[:seats]
 			if err := tx.RollbackToSavepoint(ctx); err != nil {
 				return fmt.Errorf("placement batch: %w", err)
 			}
@@ -219,7 +229,7 @@ func (p *placer) runTx(calls []*placeCall) map[*placeCall]bool {
 				retry[c] = true
 			}
 		}
-		return nil
+		return p.flushDeliveries(ctx, tx)
 	})
 	if err != nil {
 		// Nothing committed: the index goes back to what it was.
@@ -238,6 +248,29 @@ func (p *placer) runTx(calls []*placeCall) map[*placeCall]bool {
 	}
 	ix.Forget()
 	return retry
+}
+
+// deliverLater records a seat made in the running batch, for the one
+// delivery job the batch enqueues as it ends. Outside a batch of this
+// placer the seat's job is enqueued at once.
+func (p *placer) deliverLater(ctx context.Context, tx *store.Tx, seatID int64) error {
+	if p.batchTx != tx {
+		return p.svc.jobs.Deliver(ctx, tx, seatID)
+	}
+	p.batchSeats = append(p.batchSeats, seatID)
+	return nil
+}
+
+// flushDeliveries enqueues the delivery of the batch's seats, in the
+// batch's transaction.
+func (p *placer) flushDeliveries(ctx context.Context, tx *store.Tx) error {
+	if len(p.batchSeats) == 0 {
+		return nil
+	}
+	if err := p.svc.jobs.DeliverMany(ctx, tx, p.batchSeats); err != nil {
+		return fmt.Errorf("enqueue deliveries: %w", err)
+	}
+	return nil
 }
 
 // index returns the kind's index. p.mu held. The first use builds it here;

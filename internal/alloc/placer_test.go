@@ -16,15 +16,15 @@ import (
 	"github.com/berthhq/berth/internal/store/storetest"
 )
 
-// jobsStub is an Enqueuer that enqueues nothing; failDeliverAt > 0 makes
-// that Deliver call (1-based) fail.
+// jobsStub is an Enqueuer that enqueues nothing; with failMany set,
+// DeliverMany fails.
 type jobsStub struct {
-	delivers      atomic.Int32
-	failDeliverAt int32
+	failMany atomic.Bool
 }
 
-func (j *jobsStub) Deliver(context.Context, *store.Tx, int64) error {
-	if n := j.delivers.Add(1); n == j.failDeliverAt {
+func (j *jobsStub) Deliver(context.Context, *store.Tx, int64) error { return nil }
+func (j *jobsStub) DeliverMany(context.Context, *store.Tx, []int64) error {
+	if j.failMany.Load() {
 		return errors.New("enqueue refused (test)")
 	}
 	return nil
@@ -107,10 +107,11 @@ func TestRollbackLeavesIndexAsFreshBuild(t *testing.T) {
 				t.Fatal(err)
 			}
 			builds := s.IndexBuilds()
-			jobs.failDeliverAt = jobs.delivers.Load() + 9 // the 9th placement of the next chunk
+			jobs.failMany.Store(true) // the chunk's 20 placements are made, then its commit fails
 			if _, err := s.ImportAccounts(ctx, ImportParams{Script: "B", Files: accountFiles("b", 20)}); err == nil {
 				t.Fatal("import with a failing enqueue succeeded")
 			}
+			jobs.failMany.Store(false)
 			if got := s.IndexBuilds(); got != builds {
 				t.Fatalf("index built %d more times after an error, want 0", got-builds)
 			}

@@ -472,7 +472,7 @@ func snapshot(db *sql.DB) (crashState, error) {
 // deliveryJobs counts River's delivery jobs by state.
 func deliveryJobs(db *sql.DB) map[string]int {
 	out := map[string]int{}
-	rows, err := db.Query(`SELECT state, COUNT(*) FROM river_job WHERE kind = 'deliver' GROUP BY state`)
+	rows, err := db.Query(`SELECT state, COUNT(*) FROM river_job WHERE kind IN ('deliver', 'deliver_batch') GROUP BY state`)
 	if err != nil {
 		out["error: "+err.Error()] = 1
 		return out

@@ -504,7 +504,7 @@ func (db stormDB) snapshot() (stormState, error) {
 			return err
 		}
 		if s.Jobs, err = groupCount(tx, `SELECT kind || '/' || state, COUNT(*) FROM river_job
-			WHERE kind IN ('deliver', 'remove', 'drain_queue') AND state NOT IN ('completed', 'cancelled', 'discarded')
+			WHERE kind IN ('deliver', 'deliver_batch', 'remove', 'drain_queue') AND state NOT IN ('completed', 'cancelled', 'discarded')
 			GROUP BY kind, state`); err != nil {
 			return err
 		}
@@ -521,7 +521,7 @@ func (db stormDB) snapshot() (stormState, error) {
 // removals running.
 func (db stormDB) killWatch() (moves, pending, running int, err error) {
 	err = db.QueryRow(`SELECT (SELECT COUNT(*) FROM moves), (SELECT COUNT(*) FROM moves WHERE state = 'pending'),
-		(SELECT COUNT(*) FROM river_job WHERE kind IN ('deliver', 'remove') AND state = 'running')`).Scan(&moves, &pending, &running)
+		(SELECT COUNT(*) FROM river_job WHERE kind IN ('deliver', 'deliver_batch', 'remove') AND state = 'running')`).Scan(&moves, &pending, &running)
 	return moves, pending, running, err
 }
 
@@ -1144,7 +1144,7 @@ func stormLogPending(t *testing.T, db stormDB) {
 	}
 	// And why the jobs not finished are not: their attempts and errors.
 	jobs, err := db.Query(`SELECT id, kind, state, attempt, COALESCE(CAST(errors AS TEXT), '') FROM river_job
-		WHERE kind IN ('deliver', 'remove', 'drain_queue') AND state NOT IN ('completed', 'cancelled', 'discarded')
+		WHERE kind IN ('deliver', 'deliver_batch', 'remove', 'drain_queue') AND state NOT IN ('completed', 'cancelled', 'discarded')
 		ORDER BY id LIMIT 30`)
 	if err != nil {
 		t.Logf("jobs not finished: %v", err)

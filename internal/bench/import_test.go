@@ -124,8 +124,9 @@ func importAll(ctx context.Context, tb testing.TB, f *fixture, files []alloc.Acc
 
 // baseline writes what importAll leaves behind, and nothing else: per
 // account one member row (chunks of storeChunk), then per account in chunks
-// of placeChunk one used+1 on a precomputed pool, one seat, one River
-// deliver job, the member's state set to placed and one history row. No
+// of placeChunk one used+1 on a precomputed pool, one seat, the member's
+// state set to placed and one history row, and per chunk one River job
+// delivering its seats (as alloc's placer enqueues them). No
 // index, no decision, no pending claim, no queue cleanup, no guard retry.
 func baseline(ctx context.Context, tb testing.TB, f *fixture, files []alloc.AccountFile, capacity int) {
 	members := make([]model.Member, len(files))
@@ -152,6 +153,7 @@ func baseline(ctx context.Context, tb testing.TB, f *fixture, files []alloc.Acco
 	for start := 0; start < len(members); start += placeChunk {
 		end := min(start+placeChunk, len(members))
 		err := f.st.InTx(ctx, func(tx *store.Tx) error {
+			var seats []int64
 			for i := start; i < end; i++ {
 				m := members[i]
 				p := f.pools[i/capacity] // what pack does with one script: fill pools in order
@@ -168,9 +170,7 @@ func baseline(ctx context.Context, tb testing.TB, f *fixture, files []alloc.Acco
 				if err != nil {
 					return err
 				}
-				if err := f.q.Deliver(ctx, tx, seatID); err != nil {
-					return err
-				}
+				seats = append(seats, seatID)
 				if _, err := tx.MemberSetState(ctx, m.ID, model.MemberPlaced, ""); err != nil {
 					return err
 				}
@@ -183,7 +183,7 @@ func baseline(ctx context.Context, tb testing.TB, f *fixture, files []alloc.Acco
 					return err
 				}
 			}
-			return nil
+			return f.q.DeliverMany(ctx, tx, seats)
 		})
 		if err != nil {
 			tb.Fatal(err)

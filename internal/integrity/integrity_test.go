@@ -133,6 +133,7 @@ func (f *fakeReleaser) Release(ctx context.Context, seatID int64, actor string) 
 type noopJobs struct{}
 
 func (noopJobs) Deliver(context.Context, *store.Tx, int64) error         { return nil }
+func (noopJobs) DeliverMany(context.Context, *store.Tx, []int64) error   { return nil }
 func (noopJobs) Remove(context.Context, *store.Tx, int64) error          { return nil }
 func (noopJobs) DrainQueue(context.Context, *store.Tx, model.Kind) error { return nil }
 

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -169,6 +170,7 @@ func New(ctx context.Context, st *store.Store, svc *alloc.Service, cfg Config, l
 	q := &Queue{st: st, svc: svc, cfg: cfg, log: log}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliverWorker{q: q})
+	river.AddWorker(workers, &deliverBatchWorker{q: q})
 	river.AddWorker(workers, &removeWorker{q: q})
 	river.AddWorker(workers, &drainWorker{q: q})
 	river.AddWorker(workers, &probeWorker{q: q})
@@ -259,6 +261,22 @@ func (q *Queue) Deliver(ctx context.Context, tx *store.Tx, seatID int64) error {
 	return err
 }
 
+// maxSeatsPerBatchJob bounds the seats one deliver_batch job carries.
+const maxSeatsPerBatchJob = 256
+
+// DeliverMany implements alloc.Enqueuer: one deliver_batch job for the seats
+// a placement batch made (per 256 seats), instead of a River job each.
+// River's per-job insert was most of a placement's cost (docs/bench.md).
+func (q *Queue) DeliverMany(ctx context.Context, tx *store.Tx, seatIDs []int64) error {
+	for start := 0; start < len(seatIDs); start += maxSeatsPerBatchJob {
+		ids := slices.Clone(seatIDs[start:min(start+maxSeatsPerBatchJob, len(seatIDs))])
+		if _, err := q.client.InsertTx(ctx, tx.SQL, DeliverBatchArgs{SeatIDs: ids}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Remove implements alloc.Enqueuer.
 func (q *Queue) Remove(ctx context.Context, tx *store.Tx, seatID int64) error {
 	_, err := q.client.InsertTx(ctx, tx.SQL, RemoveArgs{SeatID: seatID}, &river.InsertOpts{MaxAttempts: q.cfg.MaxRemoveAttempts + attemptHeadroom})
@@ -271,13 +289,26 @@ func (q *Queue) DrainQueue(ctx context.Context, tx *store.Tx, kind model.Kind) e
 	return err
 }
 
-// DeliverArgs delivers one seat.
+// DeliverArgs delivers one seat. Prior counts the attempts made before
+// this job (a deliver_batch job's first attempt), so a seat gets
+// MaxDeliveryAttempts in all either way.
 type DeliverArgs struct {
 	SeatID int64 `json:"seat_id"`
+	Prior  int   `json:"prior,omitempty"`
 }
 
 // Kind implements river.JobArgs.
 func (DeliverArgs) Kind() string { return "deliver" }
+
+// DeliverBatchArgs makes the first delivery attempt of many new seats; a
+// seat whose attempt fails and may succeed later goes on as its own
+// deliver job.
+type DeliverBatchArgs struct {
+	SeatIDs []int64 `json:"seat_ids"`
+}
+
+// Kind implements river.JobArgs.
+func (DeliverBatchArgs) Kind() string { return "deliver_batch" }
 
 // RemoveArgs removes one releasing seat.
 type RemoveArgs struct {
@@ -350,7 +381,7 @@ type deliverWorker struct {
 }
 
 func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
-	return time.Now().Add(w.q.cfg.Backoff(job.Attempt))
+	return time.Now().Add(w.q.cfg.Backoff(job.Attempt + job.Args.Prior))
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
@@ -368,11 +399,12 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return q.svc.Delivered(ctx, seat.ID)
 	}
 	class := provider.Classify(err)
-	q.log.WarnContext(ctx, "delivery failed", "seat", seat.ID, "member", seat.Member, "pool", seat.Pool, "attempt", job.Attempt, "class", class, "err", err)
+	attempt := job.Attempt + job.Args.Prior
+	q.log.WarnContext(ctx, "delivery failed", "seat", seat.ID, "member", seat.Member, "pool", seat.Pool, "attempt", attempt, "class", class, "err", err)
 	if aerr := q.svc.DeliveryAttempt(ctx, seat.ID, err); aerr != nil {
 		return aerr
 	}
-	if class != provider.Retryable || job.Attempt >= q.cfg.MaxDeliveryAttempts {
+	if class != provider.Retryable || attempt >= q.cfg.MaxDeliveryAttempts {
 		return q.svc.DeliveryFailed(ctx, seat.ID, class, err)
 	}
 	var pe *provider.Error
@@ -380,6 +412,98 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return river.JobSnooze(pe.RetryAfter)
 	}
 	return err
+}
+
+// deliverBatchWorker makes the first attempt of each seat of a placement
+// batch, a few seats at a time. Success ends the seat's delivery as the
+// deliver job would; a permanent failure ends the seat as after a deliver
+// job's last attempt; a retryable one (or a seat left when the job runs out
+// of time) is handed to a deliver job of its own, which retries with
+// backoff. Run again after a crash, the job skips seats already delivered
+// or ended; a seat that also has a deliver job by then may get a second
+// Put, which providers take as a no-op.
+type deliverBatchWorker struct {
+	river.WorkerDefaults[DeliverBatchArgs]
+	q *Queue
+}
+
+// batchParallel is how many seats of one batch job are delivered at once.
+const batchParallel = 8
+
+func (w *deliverBatchWorker) Work(ctx context.Context, job *river.Job[DeliverBatchArgs]) error {
+	q := w.q
+	ids := job.Args.SeatIDs
+	errs := make([]error, len(ids))
+	sem := make(chan struct{}, batchParallel)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		if dl, ok := ctx.Deadline(); ctx.Err() != nil || (ok && time.Until(dl) < q.cfg.JobTimeout/4) {
+			// Out of time: the rest get deliver jobs of their own.
+			wg.Wait()
+			return errors.Join(errors.Join(errs...), q.handOff(context.WithoutCancel(ctx), ids[i:], 0, 0))
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = q.deliverFirst(ctx, id)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// deliverFirst makes one seat's first delivery attempt (deliver_batch).
+func (q *Queue) deliverFirst(ctx context.Context, seatID int64) error {
+	seat, p, m, err := q.seatJob(ctx, seatID, model.SeatProvisioning, model.SeatReserved)
+	if seat.ID == 0 {
+		var cancel *river.JobCancelError
+		if errors.As(err, &cancel) {
+			return nil // the seat is gone
+		}
+		return err
+	}
+	if err == nil {
+		crashpoint.Hit("deliver.before-put")
+		err = p.Put(ctx, m)
+	}
+	if err == nil {
+		crashpoint.Hit("deliver.after-put")
+		return q.svc.Delivered(ctx, seat.ID)
+	}
+	class := provider.Classify(err)
+	q.log.WarnContext(ctx, "delivery failed", "seat", seat.ID, "member", seat.Member, "pool", seat.Pool, "attempt", 1, "class", class, "err", err)
+	if aerr := q.svc.DeliveryAttempt(ctx, seat.ID, err); aerr != nil {
+		return aerr
+	}
+	if class != provider.Retryable {
+		return q.svc.DeliveryFailed(ctx, seat.ID, class, err)
+	}
+	wait := q.cfg.Backoff(1)
+	var pe *provider.Error
+	if errors.As(err, &pe) && pe.RetryAfter > 0 {
+		wait = pe.RetryAfter
+	}
+	if q.cfg.MaxDeliveryAttempts <= 1 {
+		return q.svc.DeliveryFailed(ctx, seat.ID, class, err)
+	}
+	return q.handOff(ctx, []int64{seat.ID}, 1, wait)
+}
+
+// handOff gives seats deliver jobs of their own, to run after wait, prior
+// attempts having been made.
+func (q *Queue) handOff(ctx context.Context, seatIDs []int64, prior int, wait time.Duration) error {
+	if len(seatIDs) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(seatIDs))
+	for i, id := range seatIDs {
+		params[i] = river.InsertManyParams{Args: DeliverArgs{SeatID: id, Prior: prior}, InsertOpts: &river.InsertOpts{
+			MaxAttempts: q.cfg.MaxDeliveryAttempts + attemptHeadroom, ScheduledAt: time.Now().Add(wait)}}
+	}
+	return q.st.InTx(ctx, func(tx *store.Tx) error {
+		_, err := q.client.InsertManyTx(ctx, tx.SQL, params)
+		return err
+	})
 }
 
 type removeWorker struct {

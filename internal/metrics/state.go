@@ -267,7 +267,7 @@ func (c *stateCollector) capacity(ctx context.Context, ch chan<- prometheus.Metr
 }
 
 // jobKinds are the job kinds of package jobs, reported even when absent.
-var jobKinds = []string{"deliver", "remove", "drain_queue", "probe", "sweep", "expire", "expiry_warnings"}
+var jobKinds = []string{"deliver", "deliver_batch", "remove", "drain_queue", "probe", "sweep", "expire", "expiry_warnings"}
 
 // jobStates are the River job states reported (all but completed).
 var jobStates = []string{"available", "scheduled", "running", "retryable", "pending", "discarded", "cancelled"}
