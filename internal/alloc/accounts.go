@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/berthhq/berth/internal/crashpoint"
+	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/placement"
 	"github.com/berthhq/berth/internal/store"
@@ -76,19 +77,26 @@ func (s *Service) ImportAccounts(ctx context.Context, p ImportParams) ([]Outcome
 		var placeNow []int
 		err := s.st.InTx(ctx, func(tx *store.Tx) error {
 			placeNow = placeNow[:0]
+			var params []store.MemberCreateParams
+			var at []int
 			for i := start; i < end; i++ {
 				f := p.Files[i]
 				if f.Err != nil {
 					out[i] = Outcome{Member: model.Member{ExternalID: f.ID}, Status: OutcomeRejected, Reason: f.Err.Error()}
 					continue
 				}
-				m, created, err := tx.MemberCreate(ctx, store.MemberCreateParams{Kind: model.KindServer, ExternalID: f.ID,
+				params = append(params, store.MemberCreateParams{Kind: model.KindServer, ExternalID: f.ID,
 					AffinityKey: p.Script, FileName: f.FileName, FileData: f.Data})
-				if err != nil {
-					return fmt.Errorf("store account %s: %w", f.ID, err)
-				}
+				at = append(at, i)
+			}
+			members, created, err := tx.MemberCreateMany(ctx, params)
+			if err != nil {
+				return fmt.Errorf("store accounts %s…: %w", p.Files[start].ID, err)
+			}
+			for j, m := range members {
+				i := at[j]
 				out[i].Member = m
-				if created || m.State == model.MemberPending {
+				if created[j] || m.State == model.MemberPending {
 					placeNow = append(placeNow, i)
 				}
 			}
@@ -143,11 +151,27 @@ func (s *Service) placePending(ctx context.Context, kind model.Kind, members []m
 		if err != nil {
 			return err
 		}
+		var fresh []model.Member
+		var at []int
 		for j, m := range members {
 			res[j] = Outcome{}
-			if !claimed[m.ID] {
+			if claimed[m.ID] {
+				fresh = append(fresh, m)
+				at = append(at, j)
+			}
+		}
+		placed, err := s.placeBulk(ctx, tx, ix, fresh, strategy, actor)
+		if err != nil {
+			return err
+		}
+		for k, m := range fresh {
+			j := at[k]
+			if placed[k].Status != "" {
+				res[j] = placed[k]
 				continue
 			}
+			// What the bulk path could not place: one at a time, with the
+			// guard's retries, the database's room check and the queue.
 			o, err := s.placeTx(ctx, tx, ix, placeReq{member: m, strategy: strategy, actor: actor, queueOnMiss: true, fresh: true})
 			if err != nil {
 				return err
@@ -158,6 +182,92 @@ func (s *Service) placePending(ctx context.Context, kind model.Kind, members []m
 		return nil
 	})
 	return res, err
+}
+
+// placeBulk places members just claimed from pending the fast way: the
+// index decides for all of them in order, each pool's seats are reserved
+// with one guarded statement, and the seats, member states and history are
+// written with one statement each. A member whose pool the database
+// refused, or for whom the index has no room, is left with an empty
+// outcome for placeTx. Runs in a placer's batch.
+func (s *Service) placeBulk(ctx context.Context, tx *store.Tx, ix *placement.Index, members []model.Member, strategy placement.Strategy, actor string) ([]Outcome, error) {
+	out := make([]Outcome, len(members))
+	if len(members) == 0 {
+		return out, nil
+	}
+	p, err := s.placerFor(members[0].Kind)
+	if err != nil {
+		return nil, err
+	}
+	type plan struct {
+		i    int
+		pool placement.Pool
+		why  string
+	}
+	var plans []plan
+	need := map[int64]int{}
+	var order []int64 // pools in first-use order, so replicas take row locks alike
+	for i, m := range members {
+		d := metrics.TimePlace(ix.Place, placement.Request{Kind: m.Kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Strategy: strategy})
+		if d.Pool == nil {
+			continue
+		}
+		ix.Commit(d.Pool.ID, m.AffinityKey)
+		if need[d.Pool.ID] == 0 {
+			order = append(order, d.Pool.ID)
+		}
+		need[d.Pool.ID]++
+		plans = append(plans, plan{i: i, pool: *d.Pool, why: d.Explanation.String()})
+	}
+	refused := map[int64]bool{}
+	for _, id := range order {
+		ok, err := tx.PoolReserveN(ctx, id, need[id])
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			refused[id] = true
+		}
+	}
+	crashpoint.Hit("place.after-reserve")
+	var seats []store.SeatParams
+	kept := plans[:0]
+	for _, pl := range plans {
+		if refused[pl.pool.ID] {
+			// Another request or replica took room there: these members go
+			// the slow way, which learns the pool's truth.
+			ix.Release(pl.pool.ID, members[pl.i].AffinityKey)
+			continue
+		}
+		kept = append(kept, pl)
+		seats = append(seats, store.SeatParams{MemberID: members[pl.i].ID, PoolID: pl.pool.ID, State: model.SeatProvisioning})
+	}
+	if len(kept) == 0 {
+		return out, nil
+	}
+	ids, err := tx.SeatCreateMany(ctx, seats)
+	if err != nil {
+		return nil, err
+	}
+	placedIDs := make([]int64, len(kept))
+	hist := make([]model.HistoryEntry, len(kept))
+	for k, pl := range kept {
+		m := members[pl.i]
+		placedIDs[k] = m.ID
+		hist[k] = model.HistoryEntry{Member: m.ExternalID, Pool: pl.pool.Name, Action: model.ActPlaced, To: pl.pool.Name, Reason: pl.why, Actor: actor}
+		if err := p.deliverLater(ctx, tx, ids[k]); err != nil {
+			return nil, err
+		}
+		m.State = model.MemberPlaced
+		out[pl.i] = Outcome{Member: m, Status: OutcomePlaced, Pool: pl.pool.Name, SeatID: ids[k], Reason: pl.why}
+	}
+	if err := tx.MembersSetState(ctx, placedIDs, model.MemberPlaced, ""); err != nil {
+		return nil, err
+	}
+	if err := tx.HistoryAddMany(ctx, hist...); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Describe reports where a member is now.

@@ -16,36 +16,60 @@ import (
 // Delivered records that a seat's member is in its pool. When the seat ends
 // a move, the old seat is released now (make before break).
 func (s *Service) Delivered(ctx context.Context, seatID int64) error {
-	return s.st.InTx(ctx, func(tx *store.Tx) error {
-		seat, err := tx.SeatGet(ctx, seatID)
-		if err != nil {
-			return err
+	return s.st.InTx(ctx, func(tx *store.Tx) error { return s.deliveredTx(ctx, tx, seatID) })
+}
+
+// DeliveredMany records many deliveries in one transaction (a
+// deliver_batch job's successes); if that fails, each is recorded on its
+// own, so one seat's trouble does not hold up the rest.
+func (s *Service) DeliveredMany(ctx context.Context, seatIDs []int64) error {
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		for _, id := range seatIDs {
+			if err := s.deliveredTx(ctx, tx, id); err != nil {
+				return err
+			}
 		}
-		ok, err := tx.SeatTransition(ctx, seatID, model.SeatActive, "", model.SeatProvisioning, model.SeatReserved)
-		if err != nil || !ok {
-			return err
-		}
-		if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActDelivered, To: seat.Pool,
-			Reason: fmt.Sprintf("delivered after %d failed attempt(s)", seat.Attempts)}); err != nil {
-			return err
-		}
-		if seat.MoveFrom == 0 {
-			return nil
-		}
-		old, err := tx.SeatGet(ctx, seat.MoveFrom)
-		if err != nil {
-			return err
-		}
-		if err := s.startRelease(ctx, tx, old, "move to "+seat.Pool+" complete"); err != nil {
-			return err
-		}
-		crashpoint.Hit("delivered.after-start-release")
-		if err := s.finishMove(ctx, tx, old.ID, model.MoveDone, "moved to "+seat.Pool); err != nil {
-			return err
-		}
-		return tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActMoved, From: old.Pool, To: seat.Pool,
-			Reason: "new seat active; old seat releasing"})
+		return nil
 	})
+	if err == nil || len(seatIDs) == 1 {
+		return err
+	}
+	var errs []error
+	for _, id := range seatIDs {
+		errs = append(errs, s.Delivered(ctx, id))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) deliveredTx(ctx context.Context, tx *store.Tx, seatID int64) error {
+	seat, err := tx.SeatGet(ctx, seatID)
+	if err != nil {
+		return err
+	}
+	ok, err := tx.SeatTransition(ctx, seatID, model.SeatActive, "", model.SeatProvisioning, model.SeatReserved)
+	if err != nil || !ok {
+		return err
+	}
+	if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActDelivered, To: seat.Pool,
+		Reason: fmt.Sprintf("delivered after %d failed attempt(s)", seat.Attempts)}); err != nil {
+		return err
+	}
+	if seat.MoveFrom == 0 {
+		return nil
+	}
+	old, err := tx.SeatGet(ctx, seat.MoveFrom)
+	if err != nil {
+		return err
+	}
+	if err := s.startRelease(ctx, tx, old, "move to "+seat.Pool+" complete"); err != nil {
+		return err
+	}
+	crashpoint.Hit("delivered.after-start-release")
+	if err := s.finishMove(ctx, tx, old.ID, model.MoveDone, "moved to "+seat.Pool); err != nil {
+		return err
+	}
+	return tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActMoved, From: old.Pool, To: seat.Pool,
+		Reason: "new seat active; old seat releasing"})
 }
 
 // startRelease moves a live seat to releasing and enqueues its removal.

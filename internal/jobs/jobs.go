@@ -434,33 +434,47 @@ func (w *deliverBatchWorker) Work(ctx context.Context, job *river.Job[DeliverBat
 	q := w.q
 	ids := job.Args.SeatIDs
 	errs := make([]error, len(ids))
+	delivered := make([]bool, len(ids))
 	sem := make(chan struct{}, batchParallel)
 	var wg sync.WaitGroup
+	var rest error
 	for i, id := range ids {
 		if dl, ok := ctx.Deadline(); ctx.Err() != nil || (ok && time.Until(dl) < q.cfg.JobTimeout/4) {
 			// Out of time: the rest get deliver jobs of their own.
 			wg.Wait()
-			return errors.Join(errors.Join(errs...), q.handOff(context.WithoutCancel(ctx), ids[i:], 0, 0))
+			rest = q.handOff(context.WithoutCancel(ctx), ids[i:], 0, 0)
+			break
 		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			errs[i] = q.deliverFirst(ctx, id)
+			delivered[i], errs[i] = q.deliverFirst(ctx, id)
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	// The successes are recorded together: one transaction, not one each.
+	var done []int64
+	for i, ok := range delivered {
+		if ok {
+			done = append(done, ids[i])
+		}
+	}
+	if len(done) > 0 {
+		errs = append(errs, q.svc.DeliveredMany(context.WithoutCancel(ctx), done))
+	}
+	return errors.Join(errors.Join(errs...), rest)
 }
 
-// deliverFirst makes one seat's first delivery attempt (deliver_batch).
-func (q *Queue) deliverFirst(ctx context.Context, seatID int64) error {
+// deliverFirst makes one seat's first delivery attempt (deliver_batch);
+// delivered reports a successful Put, for the caller to record.
+func (q *Queue) deliverFirst(ctx context.Context, seatID int64) (delivered bool, err error) {
 	seat, p, m, err := q.seatJob(ctx, seatID, model.SeatProvisioning, model.SeatReserved)
 	if seat.ID == 0 {
 		var cancel *river.JobCancelError
 		if errors.As(err, &cancel) {
-			return nil // the seat is gone
+			return false, nil // the seat is gone
 		}
-		return err
+		return false, err
 	}
 	if err == nil {
 		crashpoint.Hit("deliver.before-put")
@@ -468,25 +482,22 @@ func (q *Queue) deliverFirst(ctx context.Context, seatID int64) error {
 	}
 	if err == nil {
 		crashpoint.Hit("deliver.after-put")
-		return q.svc.Delivered(ctx, seat.ID)
+		return true, nil
 	}
 	class := provider.Classify(err)
 	q.log.WarnContext(ctx, "delivery failed", "seat", seat.ID, "member", seat.Member, "pool", seat.Pool, "attempt", 1, "class", class, "err", err)
 	if aerr := q.svc.DeliveryAttempt(ctx, seat.ID, err); aerr != nil {
-		return aerr
+		return false, aerr
 	}
-	if class != provider.Retryable {
-		return q.svc.DeliveryFailed(ctx, seat.ID, class, err)
+	if class != provider.Retryable || q.cfg.MaxDeliveryAttempts <= 1 {
+		return false, q.svc.DeliveryFailed(ctx, seat.ID, class, err)
 	}
 	wait := q.cfg.Backoff(1)
 	var pe *provider.Error
 	if errors.As(err, &pe) && pe.RetryAfter > 0 {
 		wait = pe.RetryAfter
 	}
-	if q.cfg.MaxDeliveryAttempts <= 1 {
-		return q.svc.DeliveryFailed(ctx, seat.ID, class, err)
-	}
-	return q.handOff(ctx, []int64{seat.ID}, 1, wait)
+	return false, q.handOff(ctx, []int64{seat.ID}, 1, wait)
 }
 
 // handOff gives seats deliver jobs of their own, to run after wait, prior
