@@ -110,6 +110,9 @@ type placeReq struct {
 	queueOnMiss bool
 	// fresh: the member was just claimed from pending, so it is in no queue.
 	fresh bool
+	// history: the caller's rows, written with the placement's own in one
+	// statement.
+	history []model.HistoryEntry
 }
 
 // maxGuardRetries bounds how many candidates one placement tries after the
@@ -159,7 +162,7 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 		// under way; never make a second target.
 		if mv, err := tx.MovePending(ctx, r.moveFrom); err == nil && mv.ToSeat != 0 {
 			if target, err := tx.SeatGet(ctx, mv.ToSeat); err == nil && target.State.Live() {
-				return Outcome{Member: m, Status: OutcomePlaced, Pool: target.Pool, SeatID: target.ID, Reason: "move already under way"}, nil
+				return Outcome{Member: m, Status: OutcomePlaced, Pool: target.Pool, SeatID: target.ID, Reason: "move already under way"}, tx.HistoryAddMany(ctx, r.history...)
 			}
 		}
 	} else if !r.fresh {
@@ -168,7 +171,7 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 			if _, err := tx.QueueRemove(ctx, m.ID); err != nil {
 				return Outcome{}, err
 			}
-			return Outcome{Member: m, Status: OutcomePlaced, Pool: seat.Pool, SeatID: seat.ID, Reason: "already placed"}, nil
+			return Outcome{Member: m, Status: OutcomePlaced, Pool: seat.Pool, SeatID: seat.ID, Reason: "already placed"}, tx.HistoryAddMany(ctx, r.history...)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return Outcome{}, err
 		}
@@ -237,7 +240,7 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 				return Outcome{}, err
 			}
 		}
-		if err := tx.HistoryAdd(ctx, h); err != nil {
+		if err := tx.HistoryAddMany(ctx, append(r.history, h)...); err != nil {
 			return Outcome{}, err
 		}
 		ix.Commit(d.Pool.ID, m.AffinityKey)
@@ -261,7 +264,7 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 			return Outcome{}, err
 		}
 	}
-	if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: m.ExternalID, Action: model.ActQueued, Reason: reason, Actor: r.actor}); err != nil {
+	if err := tx.HistoryAddMany(ctx, append(r.history, model.HistoryEntry{Member: m.ExternalID, Action: model.ActQueued, Reason: reason, Actor: r.actor})...); err != nil {
 		return Outcome{}, err
 	}
 	if contended {

@@ -324,9 +324,6 @@ func (s *Service) Redeem(ctx context.Context, emailIn, codeIn, actor string) (Se
 		}
 		hist = append(hist, model.HistoryEntry{Member: email, Action: model.ActCodeUsed, CodeID: c.ID, Actor: actor,
 			Reason: fmt.Sprintf("use %d of %d", c.UsedCount, c.MaxUses)})
-		if err := tx.HistoryAddMany(ctx, hist...); err != nil {
-			return err
-		}
 		if !created {
 			if _, err := tx.MemberSetState(ctx, m.ID, model.MemberPending, ""); err != nil {
 				return err
@@ -335,7 +332,7 @@ func (s *Service) Redeem(ctx context.Context, emailIn, codeIn, actor string) (Se
 		m.Labels = labels
 		// A member created just now holds no seat and no queue place: the
 		// placement skips looking for them (fresh).
-		o, err := s.placeTx(ctx, tx, ix, placeReq{member: m, codeID: c.ID, actor: actor, queueOnMiss: true, fresh: created})
+		o, err := s.placeTx(ctx, tx, ix, placeReq{member: m, codeID: c.ID, actor: actor, queueOnMiss: true, fresh: created, history: hist})
 		if err != nil {
 			return err
 		}

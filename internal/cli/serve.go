@@ -48,6 +48,8 @@ func (f *flagSet) logger(errOut io.Writer) *slog.Logger {
 //	BERTH_JOB_RESCUE_AFTER  when a job left running by a process that died
 //	                        (crash, kill -9) is retried, a Go duration longer
 //	                        than the job timeout (default: job timeout + 30s)
+//	BERTH_PPROF_LISTEN      serve Go's profiler on this loopback address
+//	                        (e.g. 127.0.0.1:6060); off when unset
 //
 // The job settings are for operators with unusually slow providers and for
 // crash tests that need a dead process's jobs rescued quickly.
@@ -80,6 +82,9 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 		}
 	}
 	cfg.Log = fs.logger(errOut)
+	if err := startPprof(ctx, os.Getenv("BERTH_PPROF_LISTEN"), errOut); err != nil {
+		return err
+	}
 	a, err := app.Start(ctx, *cfg)
 	if err != nil {
 		return err
