@@ -28,6 +28,7 @@ func commands() []command {
 		{"history", "history [--member ID] [--pool NAME]: show history", runHistory},
 		{"codes", "codes generate --count N [--group G --valid-for 720h …] | codes export | codes disable|enable CODE", runCodes},
 		{"integrity", "integrity [--repair N]: check the invariants (exit 1 when broken)", runIntegrity},
+		{"bench", "bench [--db postgres://… --replicas N | --url U] [--only W,…] [--json FILE]: load benchmark over HTTP", runBench},
 	}
 }
 
