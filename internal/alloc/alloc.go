@@ -50,6 +50,8 @@ type Service struct {
 	placers map[model.Kind]*placer
 	builds  atomic.Int64 // index builds from the database
 	calls   atomic.Int64 // requests that reached a placer
+	// bulkRedeems counts redeems placed set-wise (redeem_bulk.go).
+	bulkRedeems atomic.Int64
 	// IndexTTL bounds how stale the index may get when other replicas change
 	// the database; the database guard stays the authority either way.
 	IndexTTL time.Duration

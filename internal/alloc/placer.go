@@ -72,6 +72,7 @@ type placeFunc func(ctx context.Context, tx *store.Tx, ix *placement.Index) erro
 type placeCall struct {
 	ctx    context.Context
 	fn     placeFunc
+	redeem *redeemItem // a redeem the batch may place set-wise (redeemBulk)
 	weight int
 	queued time.Time
 	err    error
@@ -106,8 +107,14 @@ func (s *Service) withIndex(ctx context.Context, kind model.Kind, weight int, fn
 }
 
 func (p *placer) submit(ctx context.Context, fn placeFunc, weight int) error {
+	return p.submitItem(ctx, weight, nil, fn)
+}
+
+// submitItem is submit for a call that the batch may also handle set-wise:
+// a redeem (item), with fn for when it cannot.
+func (p *placer) submitItem(ctx context.Context, weight int, item *redeemItem, fn placeFunc) error {
 	p.svc.calls.Add(1)
-	c := &placeCall{ctx: ctx, fn: fn, weight: max(weight, 1), queued: time.Now(), done: make(chan struct{})}
+	c := &placeCall{ctx: ctx, fn: fn, redeem: item, weight: max(weight, 1), queued: time.Now(), done: make(chan struct{})}
 	p.qmu.Lock()
 	p.pending = append(p.pending, c)
 	lead := !p.leading
@@ -227,7 +234,29 @@ func (p *placer) runOnce(ctx context.Context, ix *placement.Index, calls []*plac
 	defer func() { p.batchTx, p.batchSeats = nil, p.batchSeats[:0] }()
 	err := p.svc.st.InTx(ctx, func(tx *store.Tx) error {
 		p.batchTx, p.batchSeats = tx, p.batchSeats[:0]
+		var items []*redeemItem
 		for _, c := range calls {
+			if c.redeem != nil {
+				c.redeem.handled = false
+				items = append(items, c.redeem)
+			}
+		}
+		if !savepoints && len(items) > 1 {
+			// Redeems of fresh users with unbound codes, placed together:
+			// a handful of statements for the whole batch.
+			if err := p.svc.redeemBulk(ctx, tx, ix, items); err != nil {
+				p.svc.log.WarnContext(ctx, "set-wise redeem failed; the batch runs again call by call", "err", err)
+				for _, it := range items {
+					it.handled = false
+				}
+				return errCallFailed
+			}
+		}
+		for _, c := range calls {
+			if c.redeem != nil && c.redeem.handled {
+				c.err = nil
+				continue
+			}
 			if !savepoints {
 				if c.err = c.fn(context.WithoutCancel(c.ctx), tx, ix); c.err != nil {
 					if len(calls) == 1 {

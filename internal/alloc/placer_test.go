@@ -373,3 +373,128 @@ func TestTwoReplicasPlacersRaceForLastSeats(t *testing.T) {
 		t.Fatalf("%d pools overbooked (%v)", over, err)
 	}
 }
+
+// holdPlacer makes the kind's placer busy until release is closed, and
+// waitPending waits until n calls wait for the next batch: the calls
+// submitted meanwhile form one batch.
+func holdPlacer(t *testing.T, s *Service, kind model.Kind) (release func()) {
+	t.Helper()
+	started, done := make(chan struct{}), make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		errc <- s.withIndex(context.Background(), kind, 1, func(context.Context, *store.Tx, *placement.Index) error {
+			close(started)
+			<-done
+			return nil
+		})
+	}()
+	<-started
+	return func() {
+		close(done)
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func waitPending(t *testing.T, s *Service, kind model.Kind, n int) {
+	t.Helper()
+	p := s.placers[kind]
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		p.qmu.Lock()
+		waiting := len(p.pending)
+		p.qmu.Unlock()
+		if waiting == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls waiting, want %d", waiting, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// One batch of redeems: the fresh ones are placed set-wise while there is
+// room; the rest — one code sent by two e-mails, one e-mail twice, users
+// beyond the room — run call by call after, with the answers they would
+// get alone. Capacity, code uses and history agree.
+func TestRedeemBatchSetWise(t *testing.T) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			s := newTestService(t, d, &jobsStub{})
+			createPools(t, s, model.KindTeam, 2, 3, nil) // 6 seats
+			codes, err := s.GenerateCodes(ctx, CodeSpec{Count: 9}, "t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			type req struct{ email, code string }
+			reqs := []req{
+				{"u0@example.com", codes[0]}, {"u1@example.com", codes[1]}, {"u2@example.com", codes[2]},
+				{"u3@example.com", codes[3]}, {"u4@example.com", codes[4]},
+				{"twin@example.com", codes[0]}, // u0's code: one of the two gets it
+				{"u1@example.com", codes[5]},   // u1 again, with another code
+				{"u6@example.com", codes[6]}, {"u7@example.com", codes[7]}, {"u8@example.com", codes[8]},
+			}
+			release := holdPlacer(t, s, model.KindTeam)
+			res := make([]SeatStatus, len(reqs))
+			errs := make([]error, len(reqs))
+			var wg sync.WaitGroup
+			for i, r := range reqs {
+				wg.Go(func() { res[i], errs[i] = s.Redeem(ctx, r.email, r.code, "t") })
+			}
+			waitPending(t, s, model.KindTeam, len(reqs))
+			release()
+			wg.Wait()
+			if s.bulkRedeems.Load() == 0 {
+				t.Fatal("no redeem was placed set-wise")
+			}
+			seated, queued, refused := map[string]bool{}, 0, 0
+			for i, r := range reqs {
+				switch {
+				case errs[i] != nil:
+					if !errors.Is(errs[i], ErrCodeNotValid) || (r.code != codes[0]) {
+						t.Fatalf("%s %s: %v", r.email, r.code, errs[i])
+					}
+					refused++
+				case res[i].State == "pending":
+					seated[r.email] = true
+				case res[i].State == "queued":
+					queued++
+				default:
+					t.Fatalf("%s: %+v", r.email, res[i])
+				}
+			}
+			// 6 seats for 8 e-mails (u0…u8 but u5, and twin; u0 or twin is
+			// refused the code the other took; u1's second code answers its seat).
+			if len(seated) != 6 || refused != 1 || queued != 2 {
+				t.Fatalf("seated %d %v, queued %d, refused %d; want 6, 2, 1", len(seated), seated, queued, refused)
+			}
+			var used, live, multi, codeUses, usedHist int
+			db := s.st.DB
+			if err := db.QueryRowContext(ctx, `SELECT (SELECT SUM(used) FROM pools),
+				(SELECT COUNT(*) FROM seats WHERE state IN ('provisioning','active','reserved')),
+				(SELECT COUNT(*) FROM (SELECT member_id FROM seats GROUP BY member_id HAVING COUNT(*) > 1) x),
+				(SELECT SUM(used_count) FROM codes),
+				(SELECT COUNT(*) FROM history WHERE action = $1)`, model.ActCodeUsed).Scan(&used, &live, &multi, &codeUses, &usedHist); err != nil {
+				t.Fatal(err)
+			}
+			if used != 6 || live != 6 || multi != 0 {
+				t.Fatalf("used %d, live seats %d, members with two seats %d; want 6, 6, 0", used, live, multi)
+			}
+			if codeUses != usedHist {
+				t.Fatalf("codes count %d uses, history %d code.used rows", codeUses, usedHist)
+			}
+			// Every answer is what the status page says now.
+			for i, r := range reqs {
+				if errs[i] != nil {
+					continue
+				}
+				st, err := s.Status(ctx, r.email, r.code)
+				if err != nil || st.State != res[i].State || st.Pool != res[i].Pool {
+					t.Fatalf("%s: answered %+v, status now %+v (%v)", r.email, res[i], st, err)
+				}
+			}
+		})
+	}
+}

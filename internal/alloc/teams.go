@@ -264,11 +264,18 @@ func (s *Service) Status(ctx context.Context, emailIn, codeIn string) (SeatStatu
 // the write path. The checks that matter under a race run again, cheaply,
 // in the write transaction.
 func (s *Service) Redeem(ctx context.Context, emailIn, codeIn, actor string) (SeatStatus, error) {
-	if res, done, err := s.redeemPrecheck(ctx, emailIn, codeIn); done || err != nil {
+	res, item, err := s.redeemPrecheck(ctx, emailIn, codeIn)
+	if item == nil || err != nil {
 		return res, err
 	}
-	var res SeatStatus
-	err := s.withIndex(ctx, model.KindTeam, 1, func(ctx context.Context, tx *store.Tx, ix *placement.Index) error {
+	// The batch may place this redeem together with the others in it
+	// (redeemBulk); what it cannot, it leaves to fn.
+	item.actor, item.res = actor, &res
+	p, err := s.placerFor(model.KindTeam)
+	if err != nil {
+		return res, err
+	}
+	err = p.submitItem(ctx, 1, item, func(ctx context.Context, tx *store.Tx, ix *placement.Index) error {
 		email, c, err := s.checkCode(ctx, &tx.Queries, emailIn, codeIn, true)
 		if err != nil {
 			return err
@@ -354,11 +361,11 @@ func (s *Service) Redeem(ctx context.Context, emailIn, codeIn, actor string) (Se
 // redeemPrecheck answers a redeem from the read pool when it can: a
 // refusal, or the seat (or queue place) the email already holds with this
 // code. done is false when the request must go on to the write path.
-func (s *Service) redeemPrecheck(ctx context.Context, emailIn, codeIn string) (res SeatStatus, done bool, err error) {
+func (s *Service) redeemPrecheck(ctx context.Context, emailIn, codeIn string) (res SeatStatus, item *redeemItem, err error) {
 	q := s.st.Reader()
-	refuse := func(reason string, err error) (SeatStatus, bool, error) {
+	refuse := func(reason string, err error) (SeatStatus, *redeemItem, error) {
 		metrics.RefusedEarly("redeem", reason)
-		return SeatStatus{}, true, err
+		return SeatStatus{}, nil, err
 	}
 	email, c, err := s.checkCode(ctx, q, emailIn, codeIn, false)
 	switch {
@@ -367,7 +374,7 @@ func (s *Service) redeemPrecheck(ctx context.Context, emailIn, codeIn string) (r
 	case errors.Is(err, ErrCodeNotValid):
 		return refuse("not_valid", err)
 	case err != nil:
-		return SeatStatus{}, true, err
+		return SeatStatus{}, nil, err
 	case c.Status == model.CodeDisabled:
 		return refuse("disabled", ErrCodeDisabled)
 	case s.expired(c, q.Now()):
@@ -376,17 +383,17 @@ func (s *Service) redeemPrecheck(ctx context.Context, emailIn, codeIn string) (r
 	if c.BoundEmail != "" {
 		cur, err := s.status(ctx, q, email, c)
 		if err != nil {
-			return cur, true, err
+			return cur, nil, err
 		}
 		if cur.State == "pending" || cur.State == "active" || cur.State == "queued" {
 			metrics.RefusedEarly("redeem", "repeat")
-			return cur, true, nil
+			return cur, nil, nil
 		}
 	}
 	if c.UsedCount >= c.MaxUses {
 		return refuse("used_up", ErrCodeUsedUp)
 	}
-	return SeatStatus{}, false, nil
+	return SeatStatus{}, &redeemItem{email: email, codeID: c.ID}, nil
 }
 
 // RebindResult answers a move request.

@@ -117,6 +117,7 @@ func (q *Queries) PoolReserveN(ctx context.Context, id int64, n int) (bool, erro
 type SeatParams struct {
 	MemberID, PoolID int64
 	State            model.SeatState
+	CodeID           int64 // the redeem code the seat rests on; 0 for none
 }
 
 // SeatCreateMany inserts seats, one per member, and returns their ids in
@@ -128,8 +129,8 @@ func (q *Queries) SeatCreateMany(ctx context.Context, ss []SeatParams) ([]int64,
 	}
 	at := make(map[int64]int, len(ss))
 	var b strings.Builder
-	b.WriteString(`INSERT INTO seats (member_id, pool_id, state, created_at, updated_at) VALUES `)
-	args := make([]any, 0, 4*len(ss))
+	b.WriteString(`INSERT INTO seats (member_id, pool_id, state, code_id, created_at, updated_at) VALUES `)
+	args := make([]any, 0, 5*len(ss))
 	now := micros(q.now())
 	for i, s := range ss {
 		if _, dup := at[s.MemberID]; dup {
@@ -140,8 +141,8 @@ func (q *Queries) SeatCreateMany(ctx context.Context, ss []SeatParams) ([]int64,
 			b.WriteString(", ")
 		}
 		n := len(args)
-		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+4)
-		args = append(args, s.MemberID, s.PoolID, s.State, now)
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+5)
+		args = append(args, s.MemberID, s.PoolID, s.State, nullID(s.CodeID), now)
 	}
 	b.WriteString(` RETURNING id, member_id`)
 	rows, err := q.db.QueryContext(ctx, b.String(), args...)
@@ -183,6 +184,120 @@ func (q *Queries) MembersSetState(ctx context.Context, ids []int64, state model.
 		fmt.Fprintf(&b, "$%d", len(args))
 	}
 	b.WriteByte(')')
+	_, err := q.db.ExecContext(ctx, b.String(), args...)
+	return err
+}
+
+// CodesLocked returns codes by id (in id order, which is also the order
+// their row locks are taken on PostgreSQL, so two replicas' batches do not
+// deadlock on them); ids not found are left out.
+func (q *Queries) CodesLocked(ctx context.Context, ids []int64) ([]model.Code, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var b strings.Builder
+	args := make([]any, 0, len(ids))
+	b.WriteString(`SELECT ` + codeColumns + ` FROM codes WHERE id IN (`)
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		args = append(args, id)
+		fmt.Fprintf(&b, "$%d", len(args))
+	}
+	b.WriteString(`) ORDER BY id`)
+	if q.dialect == Postgres {
+		b.WriteString(` FOR UPDATE`)
+	}
+	rows, err := q.db.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []model.Code
+	for rows.Next() {
+		c, err := q.scanCode(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// valuesTable is "(SELECT CAST($1 AS T1) AS c1, … UNION ALL SELECT …) AS
+// v", a derived table of rows both engines accept in UPDATE … FROM.
+func valuesTable(b *strings.Builder, args *[]any, cols []string, types []string, rows [][]any) {
+	b.WriteByte('(')
+	for r, row := range rows {
+		if r > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		b.WriteString("SELECT ")
+		for i, v := range row {
+			*args = append(*args, v)
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(b, "CAST($%d AS %s) AS %s", len(*args), types[i], cols[i])
+		}
+	}
+	b.WriteString(") AS v")
+}
+
+// PoolReserveMany takes need[id] seats of each pool at once, each pool
+// only if it is active and has room for all it needs (PoolReserve's guard,
+// for a batch), in one statement. It returns the pools that refused.
+func (q *Queries) PoolReserveMany(ctx context.Context, need map[int64]int) (map[int64]bool, error) {
+	refused := map[int64]bool{}
+	if len(need) == 0 {
+		return refused, nil
+	}
+	rows := make([][]any, 0, len(need))
+	for id, n := range need {
+		rows = append(rows, []any{id, n})
+		refused[id] = true
+	}
+	var b strings.Builder
+	var args []any
+	b.WriteString(`UPDATE pools SET used = used + v.n FROM `)
+	valuesTable(&b, &args, []string{"id", "n"}, []string{"BIGINT", "INTEGER"}, rows)
+	b.WriteString(` WHERE pools.id = v.id AND pools.status = 'active' AND pools.used + v.n <= pools.capacity RETURNING pools.id`)
+	res, err := q.db.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Close()
+	for res.Next() {
+		var id int64
+		if err := res.Scan(&id); err != nil {
+			return nil, err
+		}
+		delete(refused, id)
+	}
+	return refused, res.Err()
+}
+
+// CodeUpdateMany writes what CodeUpdate writes for many codes, in one
+// statement.
+func (q *Queries) CodeUpdateMany(ctx context.Context, cs []model.Code) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	if len(cs) == 1 {
+		return q.CodeUpdate(ctx, cs[0])
+	}
+	rows := make([][]any, len(cs))
+	for i, c := range cs {
+		rows[i] = []any{c.ID, c.UsedCount, c.BoundEmail, optTime(c.ActivatedAt), optTime(c.EndsAt), c.RebindCount, string(c.Status)}
+	}
+	var b strings.Builder
+	var args []any
+	b.WriteString(`UPDATE codes SET used_count = v.used_count, bound_email = v.bound_email, activated_at = v.activated_at,
+		ends_at = v.ends_at, rebind_count = v.rebind_count, status = v.status FROM `)
+	valuesTable(&b, &args, []string{"id", "used_count", "bound_email", "activated_at", "ends_at", "rebind_count", "status"},
+		[]string{"BIGINT", "INTEGER", "TEXT", "BIGINT", "BIGINT", "INTEGER", "TEXT"}, rows)
+	b.WriteString(` WHERE codes.id = v.id`)
 	_, err := q.db.ExecContext(ctx, b.String(), args...)
 	return err
 }

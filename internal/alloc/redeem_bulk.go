@@ -1,0 +1,185 @@
+package alloc
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/berthhq/berth/internal/crashpoint"
+	"github.com/berthhq/berth/internal/metrics"
+	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/placement"
+	"github.com/berthhq/berth/internal/store"
+)
+
+// redeemItem is a redeem that passed the checks on the read path, waiting
+// in a team placer's batch.
+type redeemItem struct {
+	email  string // normalised
+	codeID int64
+	actor  string
+	res    *SeatStatus
+	// handled: redeemBulk placed it; otherwise the call's own function runs.
+	handled bool
+}
+
+// redeemBulk places the common redeems of a batch set-wise, the way a
+// ledger applies a batch of transfers: a user never seen before, a code not
+// yet bound, room in a team of the code's group. For all of them together
+// it locks their codes with one statement, reserves the teams' seats with
+// one guarded statement, and writes the members, seats, code bindings,
+// member states and history rows with one statement each — about seven
+// statements a batch instead of seven a redeem, which is what a placement
+// costs on PostgreSQL, where every statement is a round trip. Every other
+// redeem (a code already bound, a repeat, an e-mail seen before, no room: a
+// queue place, a pool the database refused, the same code or e-mail twice
+// in the batch) is left unhandled, for its call to run one at a time after
+// the set. Its index changes are journaled like any call's; an error fails
+// the whole optimistic run of the batch, which then runs call by call.
+func (s *Service) redeemBulk(ctx context.Context, tx *store.Tx, ix *placement.Index, items []*redeemItem) error {
+	// One item per code and per e-mail; the rest run alone, after.
+	seenCode, seenEmail := map[int64]bool{}, map[string]bool{}
+	var cand []*redeemItem
+	var ids []int64
+	for _, it := range items {
+		if seenCode[it.codeID] || seenEmail[it.email] {
+			continue
+		}
+		seenCode[it.codeID], seenEmail[it.email] = true, true
+		cand = append(cand, it)
+		ids = append(ids, it.codeID)
+	}
+	locked, err := tx.CodesLocked(ctx, ids)
+	if err != nil {
+		return err
+	}
+	codes := make(map[int64]model.Code, len(locked))
+	for _, c := range locked {
+		codes[c.ID] = c
+	}
+	now := tx.Now()
+	type plan struct {
+		it   *redeemItem
+		code model.Code
+		pool placement.Pool
+		why  string
+	}
+	var plans []plan
+	need := map[int64]int{}
+	for _, it := range cand {
+		c, ok := codes[it.codeID]
+		if !ok || c.BoundEmail != "" || c.Status != model.CodeUnused || s.expired(c, now) || c.UsedCount >= c.MaxUses {
+			continue // changed since the check, or not the common case
+		}
+		labels := map[string]string{}
+		if c.Group != "" {
+			labels["group"] = c.Group
+		}
+		d := metrics.TimePlace(ix.Place, placement.Request{Kind: model.KindTeam, Labels: labels})
+		if d.Pool == nil {
+			continue // the call queues it, after checking the database for room
+		}
+		ix.Commit(d.Pool.ID, "")
+		need[d.Pool.ID]++
+		plans = append(plans, plan{it: it, code: c, pool: *d.Pool, why: d.Explanation.String()})
+	}
+	if len(plans) == 0 {
+		return nil
+	}
+	refused, err := tx.PoolReserveMany(ctx, need)
+	if err != nil {
+		return err
+	}
+	crashpoint.Hit("place.after-reserve")
+	kept := plans[:0]
+	for _, pl := range plans {
+		if refused[pl.pool.ID] {
+			ix.Release(pl.pool.ID, "") // the call learns the pool's truth
+			continue
+		}
+		kept = append(kept, pl)
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	params := make([]store.MemberCreateParams, len(kept))
+	for i, pl := range kept {
+		labels := map[string]string{}
+		if pl.code.Group != "" {
+			labels["group"] = pl.code.Group
+		}
+		params[i] = store.MemberCreateParams{Kind: model.KindTeam, ExternalID: pl.it.email, Labels: labels}
+	}
+	members, created, err := tx.MemberCreateMany(ctx, params)
+	if err != nil {
+		return err
+	}
+	placed := kept[:0]
+	var seats []store.SeatParams
+	var memberIDs []int64
+	for i, pl := range kept {
+		if !created[i] {
+			// Seen before: its call runs alone (status, carry-over). Give
+			// the seat reserved for it back.
+			if err := tx.PoolGiveBack(ctx, pl.pool.ID); err != nil {
+				return err
+			}
+			ix.Release(pl.pool.ID, "")
+			continue
+		}
+		placed = append(placed, pl)
+		seats = append(seats, store.SeatParams{MemberID: members[i].ID, PoolID: pl.pool.ID, State: model.SeatProvisioning, CodeID: pl.code.ID})
+		memberIDs = append(memberIDs, members[i].ID)
+	}
+	if len(placed) == 0 {
+		return nil
+	}
+	seatIDs, err := tx.SeatCreateMany(ctx, seats)
+	if err != nil {
+		return err
+	}
+	bound := make([]model.Code, len(placed))
+	hist := make([]model.HistoryEntry, 0, 3*len(placed))
+	for i, pl := range placed {
+		c := pl.code
+		c.BoundEmail, c.Status, c.ActivatedAt = pl.it.email, model.CodeBound, now
+		if c.ValidFor > 0 {
+			end := now.Add(time.Duration(c.ValidFor))
+			if c.EndsAt.IsZero() || end.Before(c.EndsAt) {
+				c.EndsAt = end
+			}
+		}
+		c.UsedCount++
+		bound[i] = c
+		hist = append(hist,
+			model.HistoryEntry{Member: pl.it.email, Action: model.ActCodeBound, CodeID: c.ID, Actor: pl.it.actor,
+				Reason: "code …" + c.Hint + " bound; ends " + fmtTime(c.EndsAt)},
+			model.HistoryEntry{Member: pl.it.email, Action: model.ActCodeUsed, CodeID: c.ID, Actor: pl.it.actor,
+				Reason: fmt.Sprintf("use %d of %d", c.UsedCount, c.MaxUses)},
+			model.HistoryEntry{Member: pl.it.email, Pool: pl.pool.Name, Action: model.ActPlaced, To: pl.pool.Name, Reason: pl.why,
+				Actor: pl.it.actor, CodeID: c.ID})
+	}
+	if err := tx.CodeUpdateMany(ctx, bound); err != nil {
+		return err
+	}
+	if err := tx.MembersSetState(ctx, memberIDs, model.MemberPlaced, ""); err != nil {
+		return err
+	}
+	if err := tx.HistoryAddMany(ctx, hist...); err != nil {
+		return err
+	}
+	p, err := s.placerFor(model.KindTeam)
+	if err != nil {
+		return err
+	}
+	for i, pl := range placed {
+		if err := p.deliverLater(ctx, tx, seatIDs[i]); err != nil {
+			return err
+		}
+		c := bound[i]
+		*pl.it.res = SeatStatus{State: "pending", Pool: pl.pool.Name, ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit}
+		pl.it.handled = true
+	}
+	s.bulkRedeems.Add(int64(len(placed)))
+	return nil
+}
