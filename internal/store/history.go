@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/berthhq/berth/internal/model"
 )
@@ -34,10 +35,23 @@ func (q *Queries) HistoryAddMany(ctx context.Context, hs ...model.HistoryEntry) 
 	if len(hs) == 1 {
 		return q.HistoryAdd(ctx, hs[0])
 	}
+	now := q.now()
+	for _, ch := range chunks(len(hs)) {
+		if err := q.historyInsert(ctx, now, hs[ch[0]:ch[1]]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// historyInsert writes hs with one multi-row insert.
+func (q *Queries) historyInsert(ctx context.Context, now time.Time, hs []model.HistoryEntry) error {
+	if len(hs) == 1 {
+		return q.HistoryAdd(ctx, hs[0])
+	}
 	var b strings.Builder
 	b.WriteString(`INSERT INTO history (at, member, pool, action, from_pool, to_pool, reason, actor, code_id) VALUES `)
 	args := make([]any, 0, 9*len(hs))
-	now := q.now()
 	for i, h := range hs {
 		at := h.At
 		if at.IsZero() {

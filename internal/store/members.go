@@ -187,6 +187,7 @@ func (q *Queries) MembersClaim(ctx context.Context, ids []int64) (map[int64]bool
 	if len(ids) == 0 {
 		return out, nil
 	}
+	ids = padIDs(ids) // few distinct texts: see bulk.go
 	args := make([]any, len(ids))
 	ph := make([]string, len(ids))
 	for i, id := range ids {

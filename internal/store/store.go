@@ -67,6 +67,10 @@ type Store struct {
 	Read    *sql.DB
 	Dialect Dialect
 	DSN     string
+
+	// On SQLite, the prepared statements of DB and Read (stmtcache.go);
+	// nil on PostgreSQL, whose driver caches statements itself.
+	stmts, readStmts *stmtCache
 }
 
 // ParseDSN tells the dialect of a --db value: a file path, sqlite:PATH or
@@ -93,8 +97,20 @@ func Open(ctx context.Context, dsn string, seal Sealer) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.DB.SetMaxOpenConns(20)
-		s.Read = s.DB
+		// Writes (the placers' batches, jobs) and reads (the checks before
+		// any lock, status pages, listings, index rebuilds) get pools of
+		// their own, so a flood of reads — wrong codes by the thousand —
+		// never leaves a batch waiting for a connection.
+		// 16 + 8 connections a replica: three replicas stay well inside
+		// PostgreSQL's default max_connections (100).
+		s.DB.SetMaxOpenConns(16)
+		s.DB.SetMaxIdleConns(8)
+		if s.Read, err = sql.Open("pgx", target); err != nil {
+			s.DB.Close()
+			return nil, err
+		}
+		s.Read.SetMaxOpenConns(8)
+		s.Read.SetMaxIdleConns(8)
 	case SQLite:
 		if target == "" {
 			return nil, errors.New("empty SQLite path")
@@ -109,9 +125,16 @@ func Open(ctx context.Context, dsn string, seal Sealer) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.Read.SetMaxOpenConns(4)
+		// Readers (the checks before any lock, status pages, listings) run
+		// beside the writer in WAL mode. Idle connections are kept, so
+		// their prepared statements are (database/sql's default keeps 2
+		// and closes the rest after each use, preparing anew next time).
+		s.Read.SetMaxOpenConns(8)
+		s.Read.SetMaxIdleConns(8)
+		s.stmts = newStmtCache(s.DB, stmtCacheLimit)
+		s.readStmts = newStmtCache(s.Read, stmtCacheLimit)
 	}
-	s.Queries = Queries{db: s.DB, seal: seal, now: func() time.Time { return time.Now().UTC() }, dialect: dialect}
+	s.Queries = Queries{db: s.writer(), seal: seal, now: func() time.Time { return time.Now().UTC() }, dialect: dialect}
 	if err := s.DB.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
@@ -123,8 +146,12 @@ func Open(ctx context.Context, dsn string, seal Sealer) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the pools.
+// Close closes the cached statements and the pools.
 func (s *Store) Close() error {
+	if s.stmts != nil {
+		s.stmts.Close()
+		s.readStmts.Close()
+	}
 	if s.Read != nil && s.Read != s.DB {
 		s.Read.Close()
 	}
@@ -142,7 +169,51 @@ func (q *Queries) Now() time.Time { return q.now() }
 
 // Reader returns Queries that run on the read pool.
 func (s *Store) Reader() *Queries {
-	return &Queries{db: s.Read, seal: s.seal, now: s.now, dialect: s.Dialect}
+	var db dbtx = s.Read
+	if s.readStmts != nil {
+		db = s.readStmts
+	}
+	return &Queries{db: db, seal: s.seal, now: s.now, dialect: s.Dialect}
+}
+
+// writer is what the store's own Queries run on: the write pool, through
+// its statement cache on SQLite.
+func (s *Store) writer() dbtx {
+	if s.stmts != nil {
+		return s.stmts
+	}
+	return s.DB
+}
+
+// SetStmtCacheLimit sets how many distinct query strings each SQLite pool
+// keeps prepared; 0 turns the cache off (tests, benchmarks). Call it before
+// the store is used. No-op on PostgreSQL.
+func (s *Store) SetStmtCacheLimit(n int) {
+	if s.Dialect != SQLite {
+		return
+	}
+	if n <= 0 {
+		if s.stmts != nil {
+			s.stmts.Close()
+			s.readStmts.Close()
+			s.stmts, s.readStmts = nil, nil
+		}
+	} else if s.stmts == nil {
+		s.stmts, s.readStmts = newStmtCache(s.DB, n), newStmtCache(s.Read, n)
+	} else {
+		s.stmts.setLimit(n)
+		s.readStmts.setLimit(n)
+	}
+	s.Queries.db = s.writer()
+}
+
+// StmtCacheStats describes the statement caches of the write and the read
+// pool (zero on PostgreSQL, or with the cache off).
+func (s *Store) StmtCacheStats() (write, read StmtCacheStats) {
+	if s.stmts == nil {
+		return
+	}
+	return s.stmts.stats(), s.readStmts.stats()
 }
 
 // Tx is an open transaction. SQL gives River the same transaction so a job is
@@ -154,11 +225,20 @@ type Tx struct {
 
 // InTx runs fn in a transaction, committing when it returns nil.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if s.stmts != nil {
+		// Statements first met in an earlier transaction: they can only be
+		// prepared on the pool while no transaction holds its connection.
+		s.stmts.preparePending(ctx)
+	}
 	sqlTx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{Queries: Queries{db: sqlTx, seal: s.seal, now: s.now, dialect: s.Dialect}, SQL: sqlTx}
+	var db dbtx = sqlTx
+	if s.stmts != nil {
+		db = s.stmts.inTx(sqlTx)
+	}
+	tx := &Tx{Queries: Queries{db: db, seal: s.seal, now: s.now, dialect: s.Dialect}, SQL: sqlTx}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
