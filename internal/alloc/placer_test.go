@@ -190,18 +190,7 @@ func TestGroupCommitOneCallFails(t *testing.T) {
 					})
 				})
 			}
-			for deadline := time.Now().Add(10 * time.Second); ; {
-				p.qmu.Lock()
-				waiting := len(p.pending)
-				p.qmu.Unlock()
-				if waiting == n {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%d calls waiting, want %d", waiting, n)
-				}
-				time.Sleep(time.Millisecond)
-			}
+			waitPending(t, s, model.KindServer, n)
 			close(release)
 			wg.Wait()
 			if err := <-blocker; err != nil {

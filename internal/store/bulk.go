@@ -262,20 +262,7 @@ func (q *Queries) CodesLocked(ctx context.Context, ids []int64) ([]model.Code, e
 	if q.dialect == Postgres {
 		b.WriteString(` FOR UPDATE`)
 	}
-	rows, err := q.db.QueryContext(ctx, b.String(), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.Code
-	for rows.Next() {
-		c, err := q.scanCode(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return q.scanCodes(q.db.QueryContext(ctx, b.String(), args...))
 }
 
 // valuesTable is "(SELECT CAST($1 AS T1) AS c1, … UNION ALL SELECT …) AS

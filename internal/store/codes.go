@@ -144,8 +144,12 @@ func (q *Queries) CodeUpdate(ctx context.Context, c model.Code) error {
 // CodesDue lists codes not yet expired whose end has passed (disabled
 // ones too: their seats end like any other).
 func (q *Queries) CodesDue(ctx context.Context, now time.Time, limit int) ([]model.Code, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+codeColumns+` FROM codes
-		WHERE status IN ('bound', 'unused', 'disabled') AND ends_at > 0 AND ends_at <= $1 ORDER BY ends_at LIMIT $2`, micros(now), limit)
+	return q.scanCodes(q.db.QueryContext(ctx, `SELECT `+codeColumns+` FROM codes
+		WHERE status IN ('bound', 'unused', 'disabled') AND ends_at > 0 AND ends_at <= $1 ORDER BY ends_at LIMIT $2`, micros(now), limit))
+}
+
+// scanCodes reads the codes a query returned.
+func (q *Queries) scanCodes(rows *sql.Rows, err error) ([]model.Code, error) {
 	if err != nil {
 		return nil, err
 	}
