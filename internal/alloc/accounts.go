@@ -105,6 +105,7 @@ func (s *Service) ImportAccounts(ctx context.Context, p ImportParams) ([]Outcome
 		if err != nil {
 			return nil, err
 		}
+		crashpoint.Hit("import.after-store-chunk")
 		toPlace = append(toPlace, placeNow...)
 	}
 	// Phase 2: place the pending ones.

@@ -69,6 +69,10 @@ type crashVariant struct {
 	killWhen func(crashState) bool
 	// missed reports that the window for killing has passed.
 	missed func(crashState) bool
+	// crashAt, when set, arms the server's crash point instead
+	// (BERTH_CRASH_AT): a window too short to hit by watching the
+	// database (storing 250 accounts is one statement) is hit exactly.
+	crashAt string
 }
 
 func TestCrashMidBatchLosesNothing(t *testing.T) {
@@ -82,7 +86,7 @@ func TestCrashMidBatchLosesNothing(t *testing.T) {
 			// Phase 1 (store, 250 per transaction) is under way: some
 			// accounts are stored as pending, the rest never reached the
 			// database.
-			name: "kill-while-storing", latencyMS: 5,
+			name: "kill-while-storing", latencyMS: 5, crashAt: "import.after-store-chunk:2",
 			killWhen: func(s crashState) bool { return s.Members >= 2*250 && s.Members < crashAccounts && s.Seats == 0 },
 			missed:   func(s crashState) bool { return s.Members == crashAccounts || s.Seats > 0 },
 		},
@@ -119,7 +123,7 @@ func TestCrashMidBatchLosesNothing(t *testing.T) {
 
 func runCrash(t *testing.T, bin string, v crashVariant) {
 	dir := t.TempDir()
-	srv := &crashServer{t: t, bin: bin, dir: dir, db: filepath.Join(dir, "berth.db"), key: randomKey(t)}
+	srv := &crashServer{t: t, bin: bin, dir: dir, db: filepath.Join(dir, "berth.db"), key: randomKey(t), crashAt: v.crashAt}
 	srv.start()
 
 	for i, name := range crashPools {
@@ -161,7 +165,23 @@ func runCrash(t *testing.T, bin string, v crashVariant) {
 	// Watch the database and kill the server at the chosen moment.
 	var atKill crashState
 	deadline := time.Now().Add(30 * time.Second)
-	for {
+	if v.crashAt != "" {
+		// The crash point kills the server; the state must be the one
+		// killWhen describes.
+		select {
+		case <-srv.exited:
+			srv.running = false
+		case <-time.After(30 * time.Second):
+			srv.kill()
+			t.Fatalf("the crash point %s was not reached within 30s", v.crashAt)
+		}
+		s, err := snapshot(db)
+		if err != nil || !v.killWhen(s) {
+			t.Fatalf("killed at %s in state %s (%v), not the one the variant wants", v.crashAt, s, err)
+		}
+		atKill = s
+	}
+	for srv.running {
 		s, err := snapshot(db)
 		if err != nil {
 			t.Fatalf("snapshot: %v", err)
@@ -523,6 +543,7 @@ type crashServer struct {
 	bin     string
 	dir, db string
 	key     string
+	crashAt string // BERTH_CRASH_AT of the first start only
 	url     string
 	starts  int
 	cmd     *exec.Cmd
@@ -550,6 +571,9 @@ func (s *crashServer) start() {
 	}
 	cmd.Env = append(env, "BERTH_ADMIN_TOKEN="+crashToken, "BERTH_SECRET_KEY="+s.key,
 		"BERTH_JOB_TIMEOUT="+crashJobTimeout, "BERTH_JOB_RESCUE_AFTER="+crashRescueAfter)
+	if s.crashAt != "" && s.starts == 1 {
+		cmd.Env = append(cmd.Env, "BERTH_CRASH_AT="+s.crashAt)
+	}
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

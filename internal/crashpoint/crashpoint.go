@@ -32,6 +32,7 @@ var Points = []string{
 	"move.after-create",
 	"drainqueue.before-commit",
 	"deliveryfailed.before-commit",
+	"import.after-store-chunk",
 }
 
 var (
