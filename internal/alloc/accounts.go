@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 	"unicode"
 
@@ -207,7 +208,7 @@ func (s *Service) placeBulk(ctx context.Context, tx *store.Tx, ix *placement.Ind
 	}
 	var plans []plan
 	need := map[int64]int{}
-	var order []int64 // pools in first-use order, so replicas take row locks alike
+	var order []int64 // the pools chosen
 	for i, m := range members {
 		d := metrics.TimePlace(ix.Place, placement.Request{Kind: m.Kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Strategy: strategy})
 		if d.Pool == nil {
@@ -220,6 +221,9 @@ func (s *Service) placeBulk(ctx context.Context, tx *store.Tx, ix *placement.Ind
 		need[d.Pool.ID]++
 		plans = append(plans, plan{i: i, pool: *d.Pool, why: d.Explanation.String()})
 	}
+	// Pools in id order: replicas importing at once take the row locks in
+	// the same order, so their batches wait for each other, never deadlock.
+	slices.Sort(order)
 	refused := map[int64]bool{}
 	for _, id := range order {
 		ok, err := tx.PoolReserveN(ctx, id, need[id])
