@@ -103,10 +103,11 @@ func TestMemberPermanentFailureRejects(t *testing.T) {
 	h := apptest.Start(t, store.SQLite)
 	h.Pool("worker-01", "server", 1, 0)
 	sim.New("worker-01", sim.Config{}).SetFailNext(1, provider.MemberPermanent)
-	h.Import("A", apptest.Files("bad", 1, 1))
-	items := h.Import("A", apptest.Files("good", 1, 1))
-	if items[0].Status != "queued" {
-		t.Fatalf("second account with the pool full: %+v", items[0])
+	// One batch: bad1 takes the only seat and good1 queues, both before any
+	// delivery runs (two requests raced the first delivery's failure).
+	items := h.Import("A", append(apptest.Files("bad", 1, 1), apptest.Files("good", 1, 1)...))
+	if items[0].Status != "placed" || items[1].Status != "queued" {
+		t.Fatalf("with one seat: %+v, want bad1 placed and good1 queued", items)
 	}
 	apptest.Eventually(t, 10*time.Second, "queued account placed after the bad one failed", func() bool {
 		_, state := account(t, h, "good1")
