@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 	"unicode"
 
 	"github.com/berthhq/berth/internal/crashpoint"
-	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/placement"
 	"github.com/berthhq/berth/internal/store"
@@ -186,12 +184,10 @@ func (s *Service) placePending(ctx context.Context, kind model.Kind, members []m
 	return res, err
 }
 
-// placeBulk places members just claimed from pending the fast way: the
-// index decides for all of them in order, each pool's seats are reserved
-// with one guarded statement, and the seats, member states and history are
-// written with one statement each. A member whose pool the database
-// refused, or for whom the index has no room, is left with an empty
-// outcome for placeTx. Runs in a placer's batch.
+// placeBulk places members just claimed from pending set-wise (placeSet),
+// and writes their seats, member states and history with one statement
+// each. A member placeSet leaves out has an empty outcome, for placeTx.
+// Runs in a placer's batch.
 func (s *Service) placeBulk(ctx context.Context, tx *store.Tx, ix *placement.Index, members []model.Member, strategy placement.Strategy, actor string) ([]Outcome, error) {
 	out := make([]Outcome, len(members))
 	if len(members) == 0 {
@@ -201,54 +197,17 @@ func (s *Service) placeBulk(ctx context.Context, tx *store.Tx, ix *placement.Ind
 	if err != nil {
 		return nil, err
 	}
-	type plan struct {
-		i    int
-		pool placement.Pool
-		why  string
-	}
-	var plans []plan
-	need := map[int64]int{}
-	var order []int64 // the pools chosen
+	reqs := make([]placement.Request, len(members))
 	for i, m := range members {
-		d := metrics.TimePlace(ix.Place, placement.Request{Kind: m.Kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Strategy: strategy})
-		if d.Pool == nil {
-			continue
-		}
-		ix.Commit(d.Pool.ID, m.AffinityKey)
-		if need[d.Pool.ID] == 0 {
-			order = append(order, d.Pool.ID)
-		}
-		need[d.Pool.ID]++
-		plans = append(plans, plan{i: i, pool: *d.Pool, why: d.Explanation.String()})
+		reqs[i] = placement.Request{Kind: m.Kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Strategy: strategy}
 	}
-	// Pools in id order: replicas importing at once take the row locks in
-	// the same order, so their batches wait for each other, never deadlock.
-	slices.Sort(order)
-	refused := map[int64]bool{}
-	for _, id := range order {
-		ok, err := tx.PoolReserveN(ctx, id, need[id])
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			refused[id] = true
-		}
+	kept, err := s.placeSet(ctx, tx, ix, reqs)
+	if err != nil || len(kept) == 0 {
+		return out, err
 	}
-	crashpoint.Hit("place.after-reserve")
-	var seats []store.SeatParams
-	kept := plans[:0]
-	for _, pl := range plans {
-		if refused[pl.pool.ID] {
-			// Another request or replica took room there: these members go
-			// the slow way, which learns the pool's truth.
-			ix.Release(pl.pool.ID, members[pl.i].AffinityKey)
-			continue
-		}
-		kept = append(kept, pl)
-		seats = append(seats, store.SeatParams{MemberID: members[pl.i].ID, PoolID: pl.pool.ID, State: model.SeatProvisioning})
-	}
-	if len(kept) == 0 {
-		return out, nil
+	seats := make([]store.SeatParams, len(kept))
+	for k, pl := range kept {
+		seats[k] = store.SeatParams{MemberID: members[pl.i].ID, PoolID: pl.pool.ID, State: model.SeatProvisioning}
 	}
 	ids, err := tx.SeatCreateMany(ctx, seats)
 	if err != nil {

@@ -2,11 +2,7 @@ package alloc
 
 import (
 	"context"
-	"fmt"
-	"time"
 
-	"github.com/berthhq/berth/internal/crashpoint"
-	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/placement"
 	"github.com/berthhq/berth/internal/store"
@@ -58,57 +54,24 @@ func (s *Service) redeemBulk(ctx context.Context, tx *store.Tx, ix *placement.In
 		codes[c.ID] = c
 	}
 	now := tx.Now()
-	type plan struct {
-		it   *redeemItem
-		code model.Code
-		pool placement.Pool
-		why  string
-	}
-	var plans []plan
-	need := map[int64]int{}
+	var eligible []*redeemItem
+	var elig []model.Code
+	var reqs []placement.Request
 	for _, it := range cand {
 		c, ok := codes[it.codeID]
 		if !ok || c.BoundEmail != "" || c.Status != model.CodeUnused || s.expired(c, now) || c.UsedCount >= c.MaxUses {
 			continue // changed since the check, or not the common case
 		}
-		labels := map[string]string{}
-		if c.Group != "" {
-			labels["group"] = c.Group
-		}
-		d := metrics.TimePlace(ix.Place, placement.Request{Kind: model.KindTeam, Labels: labels})
-		if d.Pool == nil {
-			continue // the call queues it, after checking the database for room
-		}
-		ix.Commit(d.Pool.ID, "")
-		need[d.Pool.ID]++
-		plans = append(plans, plan{it: it, code: c, pool: *d.Pool, why: d.Explanation.String()})
+		eligible, elig = append(eligible, it), append(elig, c)
+		reqs = append(reqs, placement.Request{Kind: model.KindTeam, Labels: codeLabels(c)})
 	}
-	if len(plans) == 0 {
-		return nil
-	}
-	refused, err := tx.PoolReserveMany(ctx, need)
-	if err != nil {
+	kept, err := s.placeSet(ctx, tx, ix, reqs)
+	if err != nil || len(kept) == 0 {
 		return err
 	}
-	crashpoint.Hit("place.after-reserve")
-	kept := plans[:0]
-	for _, pl := range plans {
-		if refused[pl.pool.ID] {
-			ix.Release(pl.pool.ID, "") // the call learns the pool's truth
-			continue
-		}
-		kept = append(kept, pl)
-	}
-	if len(kept) == 0 {
-		return nil
-	}
 	params := make([]store.MemberCreateParams, len(kept))
-	for i, pl := range kept {
-		labels := map[string]string{}
-		if pl.code.Group != "" {
-			labels["group"] = pl.code.Group
-		}
-		params[i] = store.MemberCreateParams{Kind: model.KindTeam, ExternalID: pl.it.email, Labels: labels}
+	for k, pl := range kept {
+		params[k] = store.MemberCreateParams{Kind: model.KindTeam, ExternalID: eligible[pl.i].email, Labels: reqs[pl.i].Labels}
 	}
 	members, created, err := tx.MemberCreateMany(ctx, params)
 	if err != nil {
@@ -117,8 +80,8 @@ func (s *Service) redeemBulk(ctx context.Context, tx *store.Tx, ix *placement.In
 	placed := kept[:0]
 	var seats []store.SeatParams
 	var memberIDs []int64
-	for i, pl := range kept {
-		if !created[i] {
+	for k, pl := range kept {
+		if !created[k] {
 			// Seen before: its call runs alone (status, carry-over). Give
 			// the seat reserved for it back.
 			if err := tx.PoolGiveBack(ctx, pl.pool.ID); err != nil {
@@ -128,8 +91,8 @@ func (s *Service) redeemBulk(ctx context.Context, tx *store.Tx, ix *placement.In
 			continue
 		}
 		placed = append(placed, pl)
-		seats = append(seats, store.SeatParams{MemberID: members[i].ID, PoolID: pl.pool.ID, State: model.SeatProvisioning, CodeID: pl.code.ID})
-		memberIDs = append(memberIDs, members[i].ID)
+		seats = append(seats, store.SeatParams{MemberID: members[k].ID, PoolID: pl.pool.ID, State: model.SeatProvisioning, CodeID: elig[pl.i].ID})
+		memberIDs = append(memberIDs, members[k].ID)
 	}
 	if len(placed) == 0 {
 		return nil
@@ -140,24 +103,12 @@ func (s *Service) redeemBulk(ctx context.Context, tx *store.Tx, ix *placement.In
 	}
 	bound := make([]model.Code, len(placed))
 	hist := make([]model.HistoryEntry, 0, 3*len(placed))
-	for i, pl := range placed {
-		c := pl.code
-		c.BoundEmail, c.Status, c.ActivatedAt = pl.it.email, model.CodeBound, now
-		if c.ValidFor > 0 {
-			end := now.Add(time.Duration(c.ValidFor))
-			if c.EndsAt.IsZero() || end.Before(c.EndsAt) {
-				c.EndsAt = end
-			}
-		}
-		c.UsedCount++
-		bound[i] = c
-		hist = append(hist,
-			model.HistoryEntry{Member: pl.it.email, Action: model.ActCodeBound, CodeID: c.ID, Actor: pl.it.actor,
-				Reason: "code …" + c.Hint + " bound; ends " + fmtTime(c.EndsAt)},
-			model.HistoryEntry{Member: pl.it.email, Action: model.ActCodeUsed, CodeID: c.ID, Actor: pl.it.actor,
-				Reason: fmt.Sprintf("use %d of %d", c.UsedCount, c.MaxUses)},
-			model.HistoryEntry{Member: pl.it.email, Pool: pl.pool.Name, Action: model.ActPlaced, To: pl.pool.Name, Reason: pl.why,
-				Actor: pl.it.actor, CodeID: c.ID})
+	for k, pl := range placed {
+		c, it := elig[pl.i], eligible[pl.i]
+		hist = append(hist, bindCode(&c, it.email, now, it.actor), useCode(&c, it.email, it.actor),
+			model.HistoryEntry{Member: it.email, Pool: pl.pool.Name, Action: model.ActPlaced, To: pl.pool.Name, Reason: pl.why,
+				Actor: it.actor, CodeID: c.ID})
+		bound[k] = c
 	}
 	if err := tx.CodeUpdateMany(ctx, bound); err != nil {
 		return err
@@ -172,13 +123,13 @@ func (s *Service) redeemBulk(ctx context.Context, tx *store.Tx, ix *placement.In
 	if err != nil {
 		return err
 	}
-	for i, pl := range placed {
-		if err := p.deliverLater(ctx, tx, seatIDs[i]); err != nil {
+	for k, pl := range placed {
+		if err := p.deliverLater(ctx, tx, seatIDs[k]); err != nil {
 			return err
 		}
-		c := bound[i]
-		*pl.it.res = SeatStatus{State: "pending", Pool: pl.pool.Name, ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit}
-		pl.it.handled = true
+		it := eligible[pl.i]
+		*it.res = newSeatStatus(bound[k], pl.pool.Name)
+		it.handled = true
 	}
 	s.bulkRedeems.Add(int64(len(placed)))
 	return nil

@@ -287,26 +287,14 @@ func (s *Service) Redeem(ctx context.Context, emailIn, codeIn, actor string) (Se
 		case s.expired(c, now):
 			return ErrCodeExpired
 		}
-		labels := map[string]string{}
-		if c.Group != "" {
-			labels["group"] = c.Group
-		}
+		labels := codeLabels(c)
 		m, created, err := tx.MemberCreate(ctx, store.MemberCreateParams{Kind: model.KindTeam, ExternalID: email, Labels: labels})
 		if err != nil {
 			return err
 		}
 		var hist []model.HistoryEntry
 		if c.BoundEmail == "" {
-			// First use: bind the code to this email and start its clock.
-			c.BoundEmail, c.Status, c.ActivatedAt = email, model.CodeBound, now
-			if c.ValidFor > 0 {
-				end := now.Add(time.Duration(c.ValidFor))
-				if c.EndsAt.IsZero() || end.Before(c.EndsAt) {
-					c.EndsAt = end
-				}
-			}
-			hist = append(hist, model.HistoryEntry{Member: email, Action: model.ActCodeBound, CodeID: c.ID, Actor: actor,
-				Reason: "code …" + c.Hint + " bound; ends " + fmtTime(c.EndsAt)})
+			hist = append(hist, bindCode(&c, email, now, actor))
 		}
 		if !created {
 			cur, err := s.status(ctx, &tx.Queries, email, c)
@@ -325,12 +313,10 @@ func (s *Service) Redeem(ctx context.Context, emailIn, codeIn, actor string) (Se
 		if c.UsedCount >= c.MaxUses {
 			return ErrCodeUsedUp
 		}
-		c.UsedCount++
+		hist = append(hist, useCode(&c, email, actor))
 		if err := tx.CodeUpdate(ctx, c); err != nil {
 			return err
 		}
-		hist = append(hist, model.HistoryEntry{Member: email, Action: model.ActCodeUsed, CodeID: c.ID, Actor: actor,
-			Reason: fmt.Sprintf("use %d of %d", c.UsedCount, c.MaxUses)})
 		if !created {
 			if _, err := tx.MemberSetState(ctx, m.ID, model.MemberPending, ""); err != nil {
 				return err
@@ -343,19 +329,55 @@ func (s *Service) Redeem(ctx context.Context, emailIn, codeIn, actor string) (Se
 		if err != nil {
 			return err
 		}
-		res = SeatStatus{ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit}
 		switch o.Status {
 		case OutcomePlaced:
-			// A new seat is provisioning in a pool the guard found active.
-			res.State, res.Pool = "pending", o.Pool
+			res = newSeatStatus(c, o.Pool)
 		case OutcomeQueued:
-			res.State, res.Position = "queued", o.Position
+			res = SeatStatus{State: "queued", Position: o.Position, ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit}
 		default:
 			return fmt.Errorf("redeem: unexpected placement outcome %q", o.Status)
 		}
 		return nil
 	})
 	return res, err
+}
+
+// codeLabels are the labels a code gives its user: the group its team must
+// carry.
+func codeLabels(c model.Code) map[string]string {
+	labels := map[string]string{}
+	if c.Group != "" {
+		labels["group"] = c.Group
+	}
+	return labels
+}
+
+// bindCode binds an unbound code to email at its first use and starts its
+// clock (ends_at = now + valid_for, capped by expires_at); it returns the
+// history row.
+func bindCode(c *model.Code, email string, now time.Time, actor string) model.HistoryEntry {
+	c.BoundEmail, c.Status, c.ActivatedAt = email, model.CodeBound, now
+	if c.ValidFor > 0 {
+		end := now.Add(time.Duration(c.ValidFor))
+		if c.EndsAt.IsZero() || end.Before(c.EndsAt) {
+			c.EndsAt = end
+		}
+	}
+	return model.HistoryEntry{Member: email, Action: model.ActCodeBound, CodeID: c.ID, Actor: actor,
+		Reason: "code …" + c.Hint + " bound; ends " + fmtTime(c.EndsAt)}
+}
+
+// useCode takes one use of a code and returns the history row.
+func useCode(c *model.Code, email, actor string) model.HistoryEntry {
+	c.UsedCount++
+	return model.HistoryEntry{Member: email, Action: model.ActCodeUsed, CodeID: c.ID, Actor: actor,
+		Reason: fmt.Sprintf("use %d of %d", c.UsedCount, c.MaxUses)}
+}
+
+// newSeatStatus answers a redeem that got a new seat: it is provisioning
+// in a pool the guard found active.
+func newSeatStatus(c model.Code, pool string) SeatStatus {
+	return SeatStatus{State: "pending", Pool: pool, ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit}
 }
 
 // redeemPrecheck answers a redeem from the read pool when it can: a

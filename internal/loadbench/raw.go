@@ -21,7 +21,7 @@ import (
 // servers pools leaves behind, written into a fresh database of the same
 // engine in this process, with no HTTP, no decision, no claim and no guard
 // retry: per chunk of chunk accounts one transaction holding one multi-row
-// insert of the members (files sealed), one used+n per pool, one multi-row
+// insert of the members (files sealed), one guarded used+n for all the pools, one multi-row
 // insert of the seats, one of the member states, one of the history rows
 // and one River job delivering the chunk's seats. It returns the accounts
 // written per second.
@@ -87,10 +87,8 @@ func rawInsert(ctx context.Context, dbURL string, files []credFile, servers, cap
 					Reason: fmt.Sprintf("%s (holds script %s, %d/%d used; affinity pack) — %d pools: %d full", p.Name, importScript,
 						(lo+i)%capacity, capacity, len(pools), (lo+i)/capacity)}
 			}
-			for id, n := range need {
-				if _, err := tx.PoolReserveN(ctx, id, n); err != nil {
-					return err
-				}
+			if _, err := tx.PoolReserveMany(ctx, need); err != nil {
+				return err
 			}
 			seatIDs, err := tx.SeatCreateMany(ctx, seats)
 			if err != nil {

@@ -86,6 +86,12 @@ func formatErrors(m map[string]int) string {
 	if len(m) == 0 {
 		return "0"
 	}
+	return joinCounts(m, "%s×%d")
+}
+
+// joinCounts lists counts by key, keys sorted, each written with format
+// (a %s for the key, a %d for the count), comma-separated.
+func joinCounts(m map[string]int, format string) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -93,7 +99,7 @@ func formatErrors(m map[string]int) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s×%d", k, m[k])
+		parts[i] = fmt.Sprintf(format, k, m[k])
 	}
 	return strings.Join(parts, ", ")
 }

@@ -6,9 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/berthhq/berth/internal/codes"
@@ -186,19 +184,10 @@ func stateNote(users []user) string {
 			counts[u.state]++
 		}
 	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, counts[k])
-	}
-	if len(parts) == 0 {
+	if len(counts) == 0 {
 		return "no seat answered"
 	}
-	return "answered " + strings.Join(parts, ", ")
+	return "answered " + joinCounts(counts, "%s %d")
 }
 
 // redeemValid: every user redeems a fresh code; all fit.

@@ -147,18 +147,6 @@ func (q *Queries) MemberCreateMany(ctx context.Context, ps []MemberCreateParams)
 	return out, created, nil
 }
 
-// PoolReserveN takes n seats of a pool at once if it is active and has
-// room for all n (the capacity guard of PoolReserve, for a batch).
-func (q *Queries) PoolReserveN(ctx context.Context, id int64, n int) (bool, error) {
-	res, err := q.db.ExecContext(ctx, `UPDATE pools SET used = used + $2
-		WHERE id = $1 AND status = 'active' AND used + $2 <= capacity`, id, n)
-	if err != nil {
-		return false, err
-	}
-	rows, err := res.RowsAffected()
-	return rows == 1, err
-}
-
 // SeatParams is one new seat for SeatCreateMany.
 type SeatParams struct {
 	MemberID, PoolID int64
