@@ -22,7 +22,14 @@ type Bot struct {
 	Client *Client
 	Svc    *alloc.Service
 	Chats  map[int64]bool
-	Log    *slog.Logger
+	// Operators are the Telegram user ids that may run the commands that
+	// change state (/invite, /pause) from a group chat. In a private chat
+	// that is itself allowed in Chats the person is the chat (Telegram gives
+	// a private chat the user's id), so they may.
+	// Anyone else in an allowed group may only read (/status, /pools,
+	// /queue): being added to a group must not be enough to pause a pool.
+	Operators map[int64]bool
+	Log       *slog.Logger
 	// Alerter, when set, lists the active alerts in /status.
 	Alerter *Alerter
 	// PollTimeout is the long-polling wait of getUpdates.
@@ -85,10 +92,36 @@ func (b *Bot) handle(ctx context.Context, u Update) {
 		return
 	}
 	actor := fmt.Sprintf("telegram:%d", m.Chat.ID)
+	mayChange := false
 	if m.From != nil {
 		actor = fmt.Sprintf("telegram:%d:%d", m.Chat.ID, m.From.ID)
+		mayChange = m.Chat.Type == "private" || b.Operators[m.From.ID]
+	}
+	if !mayChange && changes(m.Text) {
+		b.Log.Warn("telegram: refused a changing command from a user who is not an operator", "chat", m.Chat.ID, "from", from,
+			"command", strings.SplitN(m.Text, " ", 2)[0])
+		id := int64(0)
+		if m.From != nil {
+			id = m.From.ID
+		}
+		b.reply(ctx, m.Chat.ID, fmt.Sprintf("Only operators may change things from a group chat. An operator can allow your user id (%d) in %s.", id, EnvOperators))
+		return
 	}
 	b.reply(ctx, m.Chat.ID, b.Answer(ctx, actor, m.Text))
+}
+
+// changes reports whether text is a command that changes state.
+func changes(text string) bool {
+	fields := strings.Fields(text)
+	if len(fields) == 0 {
+		return false
+	}
+	cmd, _, _ := strings.Cut(fields[0], "@")
+	switch strings.ToLower(cmd) {
+	case "/invite", "/pause":
+		return true
+	}
+	return false
 }
 
 func (b *Bot) reply(ctx context.Context, chat int64, text string) {
@@ -97,7 +130,8 @@ func (b *Bot) reply(ctx context.Context, chat int64, text string) {
 	}
 }
 
-// Answer runs one command from an allowed chat and returns the reply.
+// Answer runs one command from an allowed chat and returns the reply. The
+// caller has decided that actor may run it (handle checks Operators).
 // actor is recorded in history for the commands that change state.
 func (b *Bot) Answer(ctx context.Context, actor, text string) string {
 	fields := strings.Fields(text)

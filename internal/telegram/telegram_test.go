@@ -103,12 +103,15 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// say queues a message from a chat for getUpdates.
-func (f *fakeAPI) say(chat int64, text string) {
+// say queues a message from a private chat for getUpdates.
+func (f *fakeAPI) say(chat int64, text string) { f.sayAs(chat, "private", 5, text) }
+
+// sayAs queues a message from user in a chat of the given type.
+func (f *fakeAPI) sayAs(chat int64, typ string, user int64, text string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.updates = append(f.updates, telegram.Update{UpdateID: f.nextID, Message: &telegram.Message{MessageID: f.nextID,
-		Chat: telegram.Chat{ID: chat, Type: "private"}, From: &telegram.User{ID: 5, Username: "op"}, Text: text}})
+		Chat: telegram.Chat{ID: chat, Type: typ}, From: &telegram.User{ID: user, Username: fmt.Sprint("u", user)}, Text: text}})
 	f.nextID++
 }
 
@@ -165,12 +168,13 @@ func code(t *testing.T, h *apptest.Harness) string {
 
 const allowed, stranger = 111, 999
 
-func startBot(t *testing.T, h *apptest.Harness, api *fakeAPI, logs *logBuffer) *telegram.Service {
+func startBot(t *testing.T, h *apptest.Harness, api *fakeAPI, logs *logBuffer, operators ...int64) *telegram.Service {
 	t.Helper()
 	cfg, err := telegram.ParseConfig(token, fmt.Sprint(allowed), api.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Operators = operators
 	cfg.PollTimeout, cfg.AlertInterval = time.Second, time.Hour
 	svc, err := telegram.Start(context.Background(), cfg, h.App.Alloc, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
@@ -279,6 +283,42 @@ func TestBotCommands(t *testing.T) {
 	}
 	api.say(allowed, "/help")
 	api.waitFor(t, allowed, "/invite EMAIL CODE — redeem")
+}
+
+// In an allowed group chat anyone may read, but only the user ids named in
+// BERTH_TELEGRAM_OPERATORS may /pause or /invite: being in the group is not
+// enough to change the fleet.
+func TestBotGroupChangesOnlyByOperators(t *testing.T) {
+	const group, member, operator = allowed, 7, 8
+	h := apptest.Start(t, store.SQLite)
+	id := pool(t, h, "team-1", 5)
+	c := code(t, h)
+	api := newFakeAPI(t)
+	logs := &logBuffer{}
+	startBot(t, h, api, logs, operator)
+
+	api.sayAs(group, "group", member, "/pause team-1 because I can")
+	api.waitFor(t, group, "Only operators may change things from a group chat. An operator can allow your user id (7) in BERTH_TELEGRAM_OPERATORS.")
+	api.sayAs(group, "supergroup", member, "/invite someone@example.com "+c)
+	api.sayAs(group, "group", member, "/pools")
+	api.waitFor(t, group, "team-1 (team) active 0/5")
+	if n := len(api.messages(group)); n < 3 {
+		t.Fatalf("group got %d answers, want the two refusals and /pools", n)
+	}
+	var p struct{ Status string }
+	h.Do("GET", fmt.Sprintf("/api/v1/pools/%d", id), nil).MustStatus(t, 200).JSON(t, &p)
+	if p.Status != "active" {
+		t.Fatalf("a group member who is not an operator paused team-1: %s", p.Status)
+	}
+	if sim.Get("team-1") != nil && sim.Get("team-1").Has("someone@example.com") {
+		t.Fatal("a group member who is not an operator invited a user")
+	}
+	if !strings.Contains(logs.String(), "refused a changing command from a user who is not an operator") {
+		t.Errorf("refusal not logged:\n%s", logs.String())
+	}
+
+	api.sayAs(group, "group", operator, "/pause team-1 maintenance")
+	api.waitFor(t, group, "team-1 is paused (was active)")
 }
 
 // Alerts are sent once per key, resolved when they clear, retried when the
