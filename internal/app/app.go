@@ -49,6 +49,9 @@ type Config struct {
 	// SMTPURL configures expiry warnings by e-mail (BERTH_SMTP_URL), e.g.
 	// smtp://user:pass@mail.example.com:587?from=berth@example.com
 	SMTPURL string
+	// Front: trusted proxies, cookie security, per-address public limits
+	// (front.go).
+	Front Front
 }
 
 // App is a running berth.
@@ -127,6 +130,10 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:8080"
 	}
+	front, err := newFront(cfg.Front)
+	if err != nil {
+		return nil, err
+	}
 	st, newKey, err := OpenStore(ctx, &cfg)
 	if err != nil {
 		return nil, err
@@ -172,6 +179,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.API = api.New(a.Alloc, a.Auth, log)
+	front.limitAPI(a.API)
 	if err := a.Queue.Start(context.WithoutCancel(ctx)); err != nil {
 		st.Close()
 		return nil, err
@@ -195,8 +203,8 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	// /status and /assets/; the JSON API everything else.
 	mux := http.NewServeMux()
 	mux.Handle("/", a.API)
-	web.New(a.Alloc, a.Auth, log).Mount(mux)
-	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	front.limitWeb(web.New(a.Alloc, a.Auth, log)).Mount(mux)
+	a.srv = &http.Server{Handler: front.wrap(mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)

@@ -2,9 +2,12 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/berthhq/berth/internal/clientip"
 )
 
 // Helpers shared by the API and the web console so both set the same cookie
@@ -22,8 +25,8 @@ func (s *Service) Authenticate(r *http.Request) (User, error) {
 		}
 		return s.TokenUser(r.Context(), token)
 	}
-	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
-		return s.Session(r.Context(), c.Value)
+	if token := SessionToken(r); token != "" {
+		return s.Session(r.Context(), token)
 	}
 	return User{}, ErrNoCredentials
 }
@@ -38,19 +41,91 @@ func BearerToken(r *http.Request) (string, bool) {
 	return t, t != ""
 }
 
-// Secure reports whether r reached berth over TLS, directly or through a
-// proxy that says so (X-Forwarded-Proto: https). Session cookies are marked
-// Secure then.
+// CookieMode says when cookies are marked Secure (BERTH_COOKIE_SECURE).
+type CookieMode string
+
+// The cookie modes. CookieAuto (the default) marks cookies Secure when the
+// request came over TLS, or through a trusted proxy (BERTH_TRUSTED_PROXIES)
+// that says X-Forwarded-Proto: https; CookieAlways always; CookieNever
+// never (plain-HTTP tests and demos only).
+const (
+	CookieAuto   CookieMode = "auto"
+	CookieAlways CookieMode = "true"
+	CookieNever  CookieMode = "false"
+)
+
+// ParseCookieMode reads BERTH_COOKIE_SECURE; empty is CookieAuto.
+func ParseCookieMode(s string) (CookieMode, error) {
+	switch m := CookieMode(strings.ToLower(strings.TrimSpace(s))); m {
+	case "":
+		return CookieAuto, nil
+	case CookieAuto, CookieAlways, CookieNever:
+		return m, nil
+	}
+	return "", fmt.Errorf("BERTH_COOKIE_SECURE=%q: want auto, true or false", s)
+}
+
+type secureKey struct{}
+
+// HSTS is the Strict-Transport-Security header sent on secure requests.
+const HSTS = "max-age=31536000"
+
+// SecureCookies decides once per request whether it is secure (see
+// CookieMode; the forwarded protocol is believed only from a trusted proxy,
+// as package clientip resolved it) for Secure and the cookies, and sends
+// Strict-Transport-Security on secure requests. Wrap it inside the clientip
+// middleware.
+func SecureCookies(mode CookieMode, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secure := mode == CookieAlways
+		if mode == CookieAuto || mode == "" {
+			info, _ := clientip.From(r.Context())
+			secure = r.TLS != nil || info.HTTPS
+		}
+		if secure {
+			w.Header().Set("Strict-Transport-Security", HSTS)
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), secureKey{}, secure)))
+	})
+}
+
+// Secure reports whether cookies set in answer to r are marked Secure: as
+// SecureCookies decided, or, for a request that did not pass through it,
+// whether r came over TLS. A client's own X-Forwarded-Proto is never
+// believed.
 func Secure(r *http.Request) bool {
-	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	if v, ok := r.Context().Value(secureKey{}).(bool); ok {
+		return v
+	}
+	return r.TLS != nil
+}
+
+// SecureSessionCookie is the session cookie's name on secure requests: the
+// __Host- prefix makes browsers accept it only with Secure, Path=/ and no
+// Domain, so no sibling domain or plain-HTTP page can set or shadow it.
+const SecureSessionCookie = "__Host-" + SessionCookie
+
+// SessionCookieName is the session cookie's name for r: SecureSessionCookie
+// when Secure(r), SessionCookie otherwise.
+func SessionCookieName(r *http.Request) string {
+	if Secure(r) {
+		return SecureSessionCookie
+	}
+	return SessionCookie
 }
 
 // SessionCookieFor is the cookie carrying a session token: HttpOnly,
-// SameSite=Lax, Path=/, Secure behind TLS, and without Expires, so it ends
-// with the browser; the server ends the session itself after SessionIdle
-// without use or 7 days after sign-in.
+// SameSite=Lax, Path=/, no Domain, Secure and named with the __Host- prefix
+// on secure requests, and without Expires, so it ends with the browser; the
+// server ends the session itself after SessionIdle without use or 7 days
+// after sign-in.
 func SessionCookieFor(r *http.Request, token string) *http.Cookie {
-	return &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: Secure(r)}
+	secure := Secure(r)
+	name := SessionCookie
+	if secure {
+		name = SecureSessionCookie
+	}
+	return &http.Cookie{Name: name, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure}
 }
 
 // SetSessionCookie sets the session cookie after Login.
@@ -65,17 +140,20 @@ func ClearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, c)
 }
 
-// SessionToken returns the session cookie's token, if any.
+// SessionToken returns the session cookie's token, if any. On a secure
+// request only the __Host- cookie counts: a plain-named cookie could have
+// been planted over plain HTTP or by a sibling domain.
 func SessionToken(r *http.Request) string {
-	if c, err := r.Cookie(SessionCookie); err == nil {
+	if c, err := r.Cookie(SessionCookieName(r)); err == nil {
 		return c.Value
 	}
 	return ""
 }
 
-// RemoteIP is the client address of r: the host of RemoteAddr. Forwarded
-// headers are not trusted (a client could pick its own address to escape
-// the sign-in limit).
+// RemoteIP is the client address of r: the host of RemoteAddr, which the
+// clientip middleware (internal/clientip) has set to the client behind a
+// trusted proxy. A client's own forwarded headers are never believed (it
+// could pick its own address to escape the sign-in limit).
 func RemoteIP(r *http.Request) string {
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

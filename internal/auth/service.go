@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/berthhq/berth/internal/clientip"
 	"github.com/berthhq/berth/internal/ratelimit"
 	"github.com/berthhq/berth/internal/store"
 )
@@ -43,16 +44,18 @@ var (
 	ErrInvalid = errors.New("invalid")
 )
 
-// LockedError refuses a sign-in while the user is locked out after too many
-// wrong passwords.
+// LockedError refuses a sign-in with a user name from a client address that
+// sent too many wrong passwords for it. It says nothing of whether the user
+// exists (unknown names are counted alike) and holds back only that address:
+// the user signs in from any other.
 type LockedError struct{ Until time.Time }
 
 func (e *LockedError) Error() string {
-	return fmt.Sprintf("too many wrong passwords: this user is locked until %s UTC; try again then or ask an admin to set a new password",
+	return fmt.Sprintf("too many failed sign-ins with this user name from your address: wait until %s UTC before trying it again",
 		e.Until.UTC().Format("2006-01-02 15:04:05"))
 }
 
-// RetryAfter is how long until the lock ends.
+// RetryAfter is how long until the address may try again.
 func (e *LockedError) RetryAfter() time.Duration { return time.Until(e.Until) }
 
 // RateError refuses a sign-in from an address that tried too often.
@@ -85,9 +88,16 @@ type Config struct {
 	// SessionMax ends a session this long after sign-in whatever its use
 	// (default 7 days).
 	SessionMax time.Duration
-	// MaxFailures wrong passwords in a row lock a user (default 5) …
+	// MaxFailures failed sign-ins with one user name from one client
+	// address (default 5; IPv6 addresses count by /64) make that address
+	// wait before it may try that name again …
 	MaxFailures int
-	// … for Lockout (default 15 minutes).
+	// … a minute, doubling with every further failure up to Lockout
+	// (default 15 minutes). The counts live in the database (every replica
+	// sees them) and are forgotten a day after the last failure or at a
+	// good sign-in from that address. Other addresses, the owner's among
+	// them, are never held back, and unknown names are counted like known
+	// ones, so the answers do not tell which users exist.
 	Lockout time.Duration
 	// LoginPerMinute and LoginBurst limit sign-in attempts per client
 	// address (default 10 a minute, bursts of 10).
@@ -125,6 +135,7 @@ type Service struct {
 	hashing   chan struct{} // bounds concurrent argon2 runs (memory)
 	dummy     string        // hash verified for unknown users, so timing does not tell
 	dummyOnce sync.Once
+	purged    atomic.Int64 // unix seconds of the last purge of old sign-in failure counts
 	log       *slog.Logger
 	now       func() time.Time
 }
@@ -175,7 +186,8 @@ func (s *Service) SetLoginRate(perMinute float64, burst int) {
 // SetClock replaces the clock (tests).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
-// Policy returns the lockout rule: failures in a row lock a user for lockout.
+// Policy returns the sign-in throttle: failures from one address for one
+// name make that address wait, at most lockout.
 func (s *Service) Policy() (failures int, lockout time.Duration) { return s.fails, s.lockout }
 
 // SessionIdle is how long an unused session lives.
@@ -239,21 +251,33 @@ func CheckPassword(password string) error {
 // UserInfo is a user as the management API and pages show it: never the
 // password hash.
 type UserInfo struct {
-	ID           int64     `json:"id"`
-	Name         string    `json:"name"`
-	Role         Role      `json:"role"`
-	Disabled     bool      `json:"disabled"`
-	FailedLogins int       `json:"failed_logins"`
-	LockedUntil  time.Time `json:"locked_until,omitzero"`
-	CreatedAt    time.Time `json:"created_at"`
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	Role     Role   `json:"role"`
+	Disabled bool   `json:"disabled"`
+	// FailedLogins counts the failed sign-ins with this name in the last
+	// day, from every address.
+	FailedLogins int `json:"failed_logins"`
+	// LockedUntil is set while some address must wait before it may try
+	// this name again (the user still signs in from any other address).
+	LockedUntil time.Time `json:"locked_until,omitzero"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
-func (s *Service) info(u store.User) UserInfo {
-	i := UserInfo{ID: u.ID, Name: u.Name, Role: Role(u.Role), Disabled: u.Disabled, FailedLogins: u.FailedLogins, CreatedAt: u.CreatedAt}
-	if u.LockedUntil.After(s.now()) {
-		i.LockedUntil = u.LockedUntil
+func (s *Service) info(u store.User, th map[string]store.LoginThrottle) UserInfo {
+	i := UserInfo{ID: u.ID, Name: u.Name, Role: Role(u.Role), Disabled: u.Disabled, CreatedAt: u.CreatedAt}
+	if t, ok := th[u.Name]; ok {
+		i.FailedLogins = t.Failures
+		if t.BlockedUntil.After(s.now()) {
+			i.LockedUntil = t.BlockedUntil
+		}
 	}
 	return i
+}
+
+// throttles returns the recent sign-in failure counts per user name.
+func (s *Service) throttles(ctx context.Context) (map[string]store.LoginThrottle, error) {
+	return s.st.Reader().LoginThrottleSummary(ctx, s.now().Add(-throttleForget))
 }
 
 func caller(u store.User, via string) User {
@@ -262,56 +286,77 @@ func caller(u store.User, via string) User {
 
 // ---- sign-in and sessions --------------------------------------------------
 
+// throttleForget is how long a (name, address) failure count is kept after
+// its last failure.
+const throttleForget = 24 * time.Hour
+
 // Login checks a password and opens a session. Attempts are limited per
-// remoteIP; MaxFailures wrong passwords in a row lock the user for Lockout
-// (kept in the database, so every replica sees it). Sign-ins and failures
-// are written to the audit log.
+// client address (remoteIP; an IPv6 address counts by its /64), and failed
+// sign-ins are counted per (user name, address) in the database: after
+// MaxFailures that address waits before it may try that name again (see
+// Config.Lockout), while every other address, the owner's, goes on. Unknown
+// and disabled users are answered exactly as a wrong password (the same
+// error, the same argon2 work, the same counting), so the answers do not
+// tell which users exist. Sign-ins and failures are written to the audit
+// log.
 func (s *Service) Login(ctx context.Context, username, password, remoteIP string) (string, User, error) {
 	if s.st == nil {
 		return "", User{}, ErrBadCredentials
 	}
-	if ok, wait := s.limiter.Load().Allow(remoteIP, s.now()); !ok {
+	addr := clientip.Key(remoteIP)
+	if ok, wait := s.limiter.Load().Allow(addr, s.now()); !ok {
 		return "", User{}, &RateError{Wait: wait}
 	}
+	// The dummy hash is made on the first attempt of either kind, so its
+	// one-time cost does not tell unknown users apart either.
+	dummy := s.dummyHash()
 	name := NormalizeName(username)
 	if len(password) > MaxPasswordLen || len(name) > 64 {
 		// No stored password is this long: refuse without reading the user.
-		s.verify("", s.dummyHash())
+		s.verify("", dummy)
 		return "", User{}, ErrBadCredentials
 	}
-	u, err := s.st.UserByName(ctx, name)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
-		s.verify(password, s.dummyHash())
-		s.Audit(ctx, store.AuditEntry{Actor: "anonymous", Action: "auth.login_failed", RemoteIP: remoteIP, Status: 401,
-			After: jsonOf(map[string]any{"reason": "unknown or disabled user"})})
-		return "", User{}, ErrBadCredentials
-	}
+	now := s.now()
+	th, err := s.st.Reader().LoginThrottleGet(ctx, name, addr)
 	if err != nil {
 		return "", User{}, err
 	}
-	if u.LockedUntil.After(s.now()) {
-		s.Audit(ctx, store.AuditEntry{Actor: u.Name, Action: "auth.login_locked", Target: userTarget(u.ID), RemoteIP: remoteIP, Status: 429})
-		return "", User{}, &LockedError{Until: u.LockedUntil}
+	u, err := s.st.UserByName(ctx, name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", User{}, err
 	}
-	if !s.verify(password, u.PasswordHash) {
-		until, err := s.st.UserLoginFailed(ctx, u.ID, s.fails, s.now().Add(s.lockout))
+	known := err == nil && !u.Disabled
+	actor, target, reason, hash := "anonymous", "", "unknown or disabled user", dummy
+	if known {
+		actor, target, reason, hash = u.Name, userTarget(u.ID), "wrong password", u.PasswordHash
+	}
+	if th.BlockedUntil.After(now) {
+		s.Audit(ctx, store.AuditEntry{Actor: actor, Action: "auth.login_locked", Target: target, RemoteIP: remoteIP, Status: 429})
+		return "", User{}, &LockedError{Until: th.BlockedUntil}
+	}
+	// The password is checked against the dummy hash for an unknown user,
+	// and such a check never succeeds.
+	if ok := s.verify(password, hash); !ok || !known {
+		until, err := s.loginFailed(ctx, name, addr, now)
 		if err != nil {
 			return "", User{}, err
 		}
-		after := map[string]any{"reason": "wrong password"}
+		after, status := map[string]any{"reason": reason}, 401
 		if !until.IsZero() {
-			after["locked_until"] = until
-			s.log.Warn("user locked out after wrong passwords", "user", u.Name, "until", until, "remote_ip", remoteIP)
+			after["locked_until"], status = until, 429
+			s.log.Warn("an address is made to wait after failed sign-ins", "user", name, "remote_ip", remoteIP, "until", until)
 		}
-		s.Audit(ctx, store.AuditEntry{Actor: u.Name, Action: "auth.login_failed", Target: userTarget(u.ID), RemoteIP: remoteIP,
-			Status: 401, After: jsonOf(after)})
+		s.Audit(ctx, store.AuditEntry{Actor: actor, Action: "auth.login_failed", Target: target, RemoteIP: remoteIP,
+			Status: status, After: jsonOf(after)})
 		if !until.IsZero() {
 			return "", User{}, &LockedError{Until: until}
 		}
 		return "", User{}, ErrBadCredentials
 	}
-	if err := s.st.UserLoginOK(ctx, u.ID); err != nil {
-		return "", User{}, err
+	if th.Failures > 0 {
+		if err := s.st.LoginThrottleClear(ctx, name, addr); err != nil {
+			return "", User{}, err
+		}
 	}
 	if needsRehash(u.PasswordHash, s.params) {
 		if err := s.st.UserSetPassword(ctx, u.ID, s.hash(password)); err != nil {
@@ -319,7 +364,7 @@ func (s *Service) Login(ctx context.Context, username, password, remoteIP string
 		}
 	}
 	token := randomToken(32)
-	now := s.now()
+	now = s.now()
 	if err := s.st.SessionCreate(ctx, sha(token), u.ID, now.Add(s.idle)); err != nil {
 		return "", User{}, err
 	}
@@ -328,6 +373,36 @@ func (s *Service) Login(ctx context.Context, username, password, remoteIP string
 	}
 	s.Audit(ctx, store.AuditEntry{Actor: u.Name, Action: "auth.login", Target: userTarget(u.ID), RemoteIP: remoteIP, Status: 200})
 	return token, caller(u, "session"), nil
+}
+
+// loginFailed counts a failed sign-in of name from addr and, from the
+// MaxFailures-th on, makes addr wait: a minute, doubling with each further
+// failure, at most Lockout. It returns the end of that wait (zero: none).
+func (s *Service) loginFailed(ctx context.Context, name, addr string, now time.Time) (time.Time, error) {
+	n, err := s.st.LoginThrottleFail(ctx, name, addr, now, now.Add(-throttleForget))
+	if err != nil {
+		return time.Time{}, err
+	}
+	if last := s.purged.Load(); now.Unix()-last >= 600 && s.purged.CompareAndSwap(last, now.Unix()) {
+		if _, err := s.st.LoginThrottlePurge(ctx, now.Add(-throttleForget), now); err != nil {
+			s.log.Warn("purging old sign-in failure counts", "err", err)
+		}
+	}
+	if n < s.fails {
+		return time.Time{}, nil
+	}
+	until := now.Add(s.throttleWait(n))
+	return until, s.st.LoginThrottleBlock(ctx, name, addr, until)
+}
+
+// throttleWait is the wait after the failures-th failed sign-in (failures
+// >= MaxFailures).
+func (s *Service) throttleWait(failures int) time.Duration {
+	w := time.Minute
+	for i := s.fails; i < failures && w < s.lockout; i++ {
+		w *= 2
+	}
+	return min(w, s.lockout)
 }
 
 // Logout ends a session (a no-op for an unknown token) and audits it.
@@ -513,7 +588,12 @@ func (s *Service) CreateUser(ctx context.Context, name, password string, role Ro
 	if err != nil {
 		return UserInfo{}, err
 	}
-	return s.info(u), nil
+	// Failures counted for the name before it existed stay with the name.
+	th, err := s.throttles(ctx)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	return s.info(u, th), nil
 }
 
 // GetUser returns one user.
@@ -522,7 +602,11 @@ func (s *Service) GetUser(ctx context.Context, id int64) (UserInfo, error) {
 	if err != nil {
 		return UserInfo{}, err
 	}
-	return s.info(u), nil
+	th, err := s.throttles(ctx)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	return s.info(u, th), nil
 }
 
 // ListUsers lists every user by id.
@@ -531,21 +615,30 @@ func (s *Service) ListUsers(ctx context.Context) ([]UserInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	th, err := s.throttles(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]UserInfo, len(us))
 	for i, u := range us {
-		out[i] = s.info(u)
+		out[i] = s.info(u, th)
 	}
 	return out, nil
 }
 
-// SetPassword gives a user a new password, lifts its lockout and ends its
-// sessions.
+// SetPassword gives a user a new password, forgets the failed sign-ins with
+// its name (every address may try again) and ends its sessions.
 func (s *Service) SetPassword(ctx context.Context, id int64, password string) error {
 	if err := CheckPassword(password); err != nil {
 		return err
 	}
 	if err := s.st.UserSetPassword(ctx, id, s.hash(password)); err != nil {
 		return err
+	}
+	if u, err := s.st.UserGet(ctx, id); err == nil {
+		if err := s.st.LoginThrottleClear(ctx, u.Name, ""); err != nil {
+			return err
+		}
 	}
 	return s.st.SessionDeleteUser(ctx, id)
 }

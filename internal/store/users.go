@@ -18,21 +18,20 @@ type User struct {
 	Name         string
 	PasswordHash string
 	Role         string
-	FailedLogins int
-	LockedUntil  time.Time // zero when not locked
 	CreatedAt    time.Time
 	Disabled     bool
 }
 
-const userColumns = `id, name, password_hash, role, failed_logins, locked_until, created_at, disabled`
+// users.failed_logins and users.locked_until are no longer used: failed
+// sign-ins are counted per (name, address) in login_throttle (migration 004).
+const userColumns = `id, name, password_hash, role, created_at, disabled`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
-	var locked, created, disabled int64
-	if err := row.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Role, &u.FailedLogins, &locked, &created, &disabled); err != nil {
+	var created, disabled int64
+	if err := row.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Role, &created, &disabled); err != nil {
 		return u, err
 	}
-	u.LockedUntil = optMicros(locked)
 	u.CreatedAt = fromMicros(created)
 	u.Disabled = disabled != 0
 	return u, nil
@@ -122,10 +121,9 @@ func affected(res sql.Result, err error, what string) error {
 	return nil
 }
 
-// UserSetPassword replaces a user's password hash and clears its lockout.
+// UserSetPassword replaces a user's password hash.
 func (q *Queries) UserSetPassword(ctx context.Context, id int64, passwordHash string) error {
-	res, err := q.db.ExecContext(ctx, `UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = 0 WHERE id = $1`,
-		id, passwordHash)
+	res, err := q.db.ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, id, passwordHash)
 	return affected(res, err, fmt.Sprintf("user %d", id))
 }
 
@@ -171,30 +169,95 @@ func (q *Queries) userUpdateGuarded(ctx context.Context, id int64, query string,
 	return fmt.Errorf("user %d: %w", id, ErrLastAdmin)
 }
 
-// UserLoginFailed counts a failed password. The max-th failure in a row
-// locks the user until lockUntil and starts the count again; it returns the
-// user's lock time (zero when not locked).
-func (q *Queries) UserLoginFailed(ctx context.Context, id int64, max int, lockUntil time.Time) (time.Time, error) {
-	var locked int64
-	err := q.db.QueryRowContext(ctx, `
-		UPDATE users SET
-			locked_until  = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END,
-			failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END
-		WHERE id = $1 RETURNING locked_until`, id, max, micros(lockUntil)).Scan(&locked)
-	if err != nil {
-		return time.Time{}, notFound(err, fmt.Sprintf("user %d", id))
-	}
-	if t := optMicros(locked); t.After(q.now()) {
-		return t, nil
-	}
-	return time.Time{}, nil
+// LoginThrottle is the failed sign-ins of one user name from one client
+// address (package auth decides the waits).
+type LoginThrottle struct {
+	Failures     int
+	LastFailure  time.Time
+	BlockedUntil time.Time // zero when not blocked
 }
 
-// UserLoginOK clears a user's failed password count after a good one.
-func (q *Queries) UserLoginOK(ctx context.Context, id int64) error {
-	_, err := q.db.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = 0
-		WHERE id = $1 AND (failed_logins <> 0 OR locked_until <> 0)`, id)
+// LoginThrottleGet returns the failed sign-ins of name from addr (zero when
+// none).
+func (q *Queries) LoginThrottleGet(ctx context.Context, name, addr string) (LoginThrottle, error) {
+	var t LoginThrottle
+	var last, blocked int64
+	err := q.db.QueryRowContext(ctx, `SELECT failures, last_failure, blocked_until FROM login_throttle
+		WHERE name = $1 AND addr = $2`, name, addr).Scan(&t.Failures, &last, &blocked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return LoginThrottle{}, nil
+	}
+	t.LastFailure, t.BlockedUntil = fromMicros(last), optMicros(blocked)
+	return t, err
+}
+
+// LoginThrottleFail counts one failed sign-in of name from addr at now, in
+// one statement (concurrent failures all count, on every replica); a count
+// whose last failure is before forgetBefore starts again at 1. It returns
+// the new count.
+func (q *Queries) LoginThrottleFail(ctx context.Context, name, addr string, now, forgetBefore time.Time) (int, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `
+		INSERT INTO login_throttle (name, addr, failures, last_failure) VALUES ($1, $2, 1, $3)
+		ON CONFLICT (name, addr) DO UPDATE SET
+			failures      = CASE WHEN login_throttle.last_failure < $4 THEN 1 ELSE login_throttle.failures + 1 END,
+			blocked_until = CASE WHEN login_throttle.last_failure < $4 THEN 0 ELSE login_throttle.blocked_until END,
+			last_failure  = excluded.last_failure
+		RETURNING failures`, name, addr, micros(now), micros(forgetBefore)).Scan(&n)
+	return n, err
+}
+
+// LoginThrottleBlock makes addr wait until until before it may try name
+// again (a later block already set stays).
+func (q *Queries) LoginThrottleBlock(ctx context.Context, name, addr string, until time.Time) error {
+	_, err := q.db.ExecContext(ctx, `UPDATE login_throttle SET blocked_until = $3
+		WHERE name = $1 AND addr = $2 AND blocked_until < $3`, name, addr, micros(until))
 	return err
+}
+
+// LoginThrottleClear forgets the failed sign-ins of name: from addr only, or
+// from every address when addr is "".
+func (q *Queries) LoginThrottleClear(ctx context.Context, name, addr string) error {
+	var err error
+	if addr == "" {
+		_, err = q.db.ExecContext(ctx, `DELETE FROM login_throttle WHERE name = $1`, name)
+	} else {
+		_, err = q.db.ExecContext(ctx, `DELETE FROM login_throttle WHERE name = $1 AND addr = $2`, name, addr)
+	}
+	return err
+}
+
+// LoginThrottlePurge forgets counts whose last failure is before before and
+// that block nobody at now.
+func (q *Queries) LoginThrottlePurge(ctx context.Context, before, now time.Time) (int64, error) {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM login_throttle WHERE last_failure < $1 AND blocked_until <= $2`,
+		micros(before), micros(now))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// LoginThrottleSummary returns, per user name with failed sign-ins since
+// since, their number (all addresses) and the latest time any address must
+// wait until.
+func (q *Queries) LoginThrottleSummary(ctx context.Context, since time.Time) (map[string]LoginThrottle, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT name, CAST(SUM(failures) AS BIGINT), MAX(last_failure), MAX(blocked_until)
+		FROM login_throttle WHERE last_failure >= $1 GROUP BY name`, micros(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]LoginThrottle{}
+	for rows.Next() {
+		var name string
+		var n, last, blocked int64
+		if err := rows.Scan(&name, &n, &last, &blocked); err != nil {
+			return nil, err
+		}
+		out[name] = LoginThrottle{Failures: int(n), LastFailure: fromMicros(last), BlockedUntil: optMicros(blocked)}
+	}
+	return out, rows.Err()
 }
 
 // Session is a browser session as stored.
@@ -218,20 +281,20 @@ func (q *Queries) SessionCreate(ctx context.Context, tokenHash string, userID in
 // which may be disabled: the caller decides. ErrNotFound otherwise.
 func (q *Queries) SessionUser(ctx context.Context, tokenHash string, now time.Time) (User, Session, error) {
 	var s Session
-	var created, expires, seen, locked, ucreated, disabled int64
+	var created, expires, seen, ucreated, disabled int64
 	var u User
 	err := q.db.QueryRowContext(ctx, `
 		SELECT s.id, s.user_id, s.created_at, s.expires_at, s.last_seen,
-		       u.id, u.name, u.password_hash, u.role, u.failed_logins, u.locked_until, u.created_at, u.disabled
+		       u.id, u.name, u.password_hash, u.role, u.created_at, u.disabled
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = $1 AND s.expires_at > $2`, tokenHash, micros(now)).Scan(
 		&s.ID, &s.UserID, &created, &expires, &seen,
-		&u.ID, &u.Name, &u.PasswordHash, &u.Role, &u.FailedLogins, &locked, &ucreated, &disabled)
+		&u.ID, &u.Name, &u.PasswordHash, &u.Role, &ucreated, &disabled)
 	if err != nil {
 		return u, s, notFound(err, "session")
 	}
 	s.CreatedAt, s.ExpiresAt, s.LastSeen = fromMicros(created), fromMicros(expires), fromMicros(seen)
-	u.LockedUntil, u.CreatedAt, u.Disabled = optMicros(locked), fromMicros(ucreated), disabled != 0
+	u.CreatedAt, u.Disabled = fromMicros(ucreated), disabled != 0
 	return u, s, nil
 }
 

@@ -64,7 +64,7 @@ func New(svc *alloc.Service, authn auth.Authenticator, log *slog.Logger) *Web {
 		log = slog.Default()
 	}
 	w := &Web{svc: svc, st: svc.Store(), authn: authn, log: log, pages: map[string]*template.Template{},
-		public: newIPLimiter(5, 20)}
+		public: newIPLimiter(DefaultFormRate, DefaultFormBurst)}
 	if a, ok := authn.(Auditor); ok {
 		w.auditor = a
 	}
@@ -197,15 +197,15 @@ func (w *Web) sessionUser(r *http.Request) (auth.User, string, bool) {
 	if w.authn == nil {
 		return auth.User{}, "", false
 	}
-	c, err := r.Cookie(auth.SessionCookie)
-	if err != nil || c.Value == "" {
+	token := auth.SessionToken(r) // __Host-berth_session on secure requests
+	if token == "" {
 		return auth.User{}, "", false
 	}
-	u, err := w.authn.Session(r.Context(), c.Value)
+	u, err := w.authn.Session(r.Context(), token)
 	if err != nil || !u.Role.Valid() {
-		return auth.User{}, c.Value, false
+		return auth.User{}, token, false
 	}
-	return u, c.Value, true
+	return u, token, true
 }
 
 // requireRole admits signed-in users whose role allows need. A visitor
@@ -326,8 +326,8 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *Web) logout(rw http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(auth.SessionCookie); err == nil && c.Value != "" && w.authn != nil {
-		if err := w.authn.Logout(r.Context(), c.Value); err != nil {
+	if token := auth.SessionToken(r); token != "" && w.authn != nil {
+		if err := w.authn.Logout(r.Context(), token); err != nil {
 			w.log.Warn("web: sign-out", "err", err)
 		}
 	}
