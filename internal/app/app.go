@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/berthhq/berth/internal/alloc"
@@ -20,7 +19,6 @@ import (
 	"github.com/berthhq/berth/internal/jobs"
 	"github.com/berthhq/berth/internal/notify"
 	"github.com/berthhq/berth/internal/reqid"
-	"github.com/berthhq/berth/internal/secret"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/telegram"
 	"github.com/berthhq/berth/internal/web"
@@ -80,32 +78,10 @@ type App struct {
 	log *slog.Logger
 }
 
-// OpenStore opens (and migrates) the database with the configured key.
+// OpenStore opens (and migrates) the database with the configured key,
+// refusing a key that does not open its data (keys.go).
 func OpenStore(ctx context.Context, cfg *Config) (*store.Store, string, error) {
-	newKey := ""
-	seal := cfg.Sealer
-	if seal == nil {
-		keyFile := cfg.KeyFile
-		if keyFile == "" {
-			keyFile = "berth.key"
-			if d, path := store.ParseDSN(cfg.DB); d == store.SQLite {
-				keyFile = path + ".key"
-			}
-		}
-		key, created, err := secret.Load(cfg.SecretKey, keyFile)
-		if err != nil {
-			return nil, "", err
-		}
-		if created {
-			newKey, _ = filepath.Abs(keyFile)
-		}
-		box, err := secret.New(key)
-		if err != nil {
-			return nil, "", err
-		}
-		seal = box
-	}
-	st, err := store.Open(ctx, cfg.DB, seal)
+	st, newKey, err := openKeyed(ctx, cfg)
 	if err != nil {
 		return nil, "", err
 	}

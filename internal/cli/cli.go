@@ -23,6 +23,7 @@ func commands() []command {
 		{"serve", "run the server (--listen ADDR --db DSN)", runServe},
 		{"demo", "run a server on SQLite with a simulated fleet and a sample batch", runDemo},
 		{"migrate", "apply database migrations (--db DSN) and exit", runMigrate},
+		{"keys", keysUsage, runKeys},
 		{"accounts", "accounts import --script S FILES|DIR: upload credential files", runAccounts},
 		{"pools", "pools list | pools status --ids 1,2 --status S [--message M] | pools drain ID", runPools},
 		{"history", "history [--member ID] [--pool NAME]: show history", runHistory},

@@ -1,8 +1,13 @@
 // Package secret seals secrets and credential files at rest with AES-256-GCM.
 //
 // The key comes from BERTH_SECRET_KEY (base64 of 32 bytes) or from a key file
-// created on first run (0600) next to the database. Every sealed value starts
-// with a version byte so the format can change without ambiguity.
+// (0600) created on the first start of an empty database. Every sealed value
+// starts with a version byte so the format can change without ambiguity.
+//
+// A key has an id (KeyID) derived from it by a one-way hash: the database
+// records the id of the key its values are sealed under (store/keys.go), so a
+// start with another key is refused with both ids named instead of failing
+// later on every sealed value.
 package secret
 
 import (
@@ -16,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -26,6 +32,7 @@ const version byte = 1
 type Box struct {
 	aead   cipher.AEAD
 	macKey []byte
+	id     string
 }
 
 // New returns a Box for a 32-byte key.
@@ -42,8 +49,19 @@ func New(key []byte) (*Box, error) {
 		return nil, err
 	}
 	mk := sha256.Sum256(append([]byte("berth lookup v1\x00"), key...))
-	return &Box{aead: aead, macKey: mk[:]}, nil
+	return &Box{aead: aead, macKey: mk[:], id: KeyID(key)}, nil
 }
+
+// KeyID names a key without revealing it: "k1-" and 16 hex digits of a
+// SHA-256 of the key under a label of its own (unrelated to the sealing and
+// lookup keys). Two keys with the same id are the same key.
+func KeyID(key []byte) string {
+	h := sha256.Sum256(append([]byte("berth key id v1\x00"), key...))
+	return "k1-" + hex.EncodeToString(h[:8])
+}
+
+// KeyID is the id of the box's key.
+func (b *Box) KeyID() string { return b.id }
 
 // MAC returns HMAC-SHA256 of data under the lookup subkey, hex-encoded: a
 // value can be found by it without the database revealing the value.
@@ -81,39 +99,102 @@ func (b *Box) Open(sealed []byte) ([]byte, error) {
 	return plain, nil
 }
 
-// Load returns the key from env (BERTH_SECRET_KEY) or keyFile, creating the
-// file with a fresh random key when neither exists. created reports that a
-// new key file was written, so the caller can warn that it must be backed up.
-func Load(env, keyFile string) (key []byte, created bool, err error) {
-	if env != "" {
-		key, err = base64.StdEncoding.DecodeString(strings.TrimSpace(env))
-		if err != nil || len(key) != 32 {
-			return nil, false, errors.New("BERTH_SECRET_KEY must be the base64 encoding of 32 random bytes (try: head -c32 /dev/urandom | base64)")
-		}
-		return key, false, nil
+// Rotating seals and computes lookups under New and opens values sealed
+// under New or Old: the box of a key rotation (berth keys rotate), while the
+// database holds values under both keys.
+type Rotating struct{ New, Old *Box }
+
+// Seal seals under the new key.
+func (r Rotating) Seal(plain []byte) []byte { return r.New.Seal(plain) }
+
+// MAC is the lookup hash under the new key.
+func (r Rotating) MAC(data []byte) string { return r.New.MAC(data) }
+
+// Open opens a value sealed under either key.
+func (r Rotating) Open(sealed []byte) ([]byte, error) {
+	if p, err := r.New.Open(sealed); err == nil {
+		return p, nil
 	}
-	data, err := os.ReadFile(keyFile)
-	if err == nil {
-		key, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
-		if err != nil || len(key) != 32 {
-			return nil, false, fmt.Errorf("key file %s is not base64 of 32 bytes", keyFile)
-		}
-		return key, false, nil
+	return r.Old.Open(sealed)
+}
+
+// KeyID is the id of the new key.
+func (r Rotating) KeyID() string { return r.New.KeyID() }
+
+// ErrBadEnvKey is a BERTH_SECRET_KEY that is not base64 of 32 bytes.
+var ErrBadEnvKey = errors.New("BERTH_SECRET_KEY must be the base64 encoding of 32 random bytes (try: head -c32 /dev/urandom | base64)")
+
+// Parse reads BERTH_SECRET_KEY's format: base64 of 32 bytes.
+func Parse(env string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(env))
+	if err != nil || len(key) != 32 {
+		return nil, ErrBadEnvKey
 	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, false, fmt.Errorf("read key file: %w", err)
-	}
-	key = make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, false, err
-	}
-	f, err := os.OpenFile(keyFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	return key, nil
+}
+
+// ReadFile reads a key file. A missing file is an error that matches
+// os.ErrNotExist; berth never makes a key in its place unless the database
+// holds nothing sealed (app.OpenStore).
+func ReadFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, false, fmt.Errorf("create key file: %w", err)
+		return nil, fmt.Errorf("read key file: %w", err)
 	}
-	defer f.Close()
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("key file %s is not base64 of 32 bytes", path)
+	}
+	return key, nil
+}
+
+// NewKey returns 32 random bytes.
+func NewKey() []byte {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		panic("secret: no randomness: " + err.Error())
+	}
+	return key
+}
+
+// CreateFile writes a fresh random key to a new file (mode 0600; an
+// existing file is never replaced) and returns the key.
+func CreateFile(path string) ([]byte, error) {
+	key := NewKey()
+	return key, WriteFile(path, key)
+}
+
+// WriteFile writes key to a new file, mode 0600, and syncs the file and its
+// directory so the key is on disk before anything is sealed under it. It
+// fails if the file exists.
+func WriteFile(path string, key []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create key file: %w", err)
+	}
 	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
-		return nil, false, fmt.Errorf("write key file: %w", err)
+		f.Close()
+		return fmt.Errorf("write key file: %w", err)
 	}
-	return key, true, f.Sync()
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write key file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	return SyncDir(filepath.Dir(path))
+}
+
+// SyncDir makes a file's creation or renaming in dir durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
 }

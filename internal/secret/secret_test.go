@@ -39,21 +39,60 @@ func TestSealOpen(t *testing.T) {
 	}
 }
 
-func TestLoadCreatesKeyFileOnce(t *testing.T) {
+func TestKeyFileCreatedPrivateAndNeverReplaced(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "berth.key")
-	k1, created, err := Load("", path)
-	if err != nil || !created || len(k1) != 32 {
-		t.Fatalf("first load: %v created=%v", err, created)
+	if _, err := ReadFile(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing key file: %v, want ErrNotExist (never made by reading)", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("reading a missing key file made one")
+	}
+	k1, err := CreateFile(path)
+	if err != nil || len(k1) != 32 {
+		t.Fatalf("create: %v", err)
 	}
 	st, _ := os.Stat(path)
 	if st.Mode().Perm() != 0o600 {
 		t.Fatalf("key file mode %v, want 0600", st.Mode().Perm())
 	}
-	k2, created, err := Load("", path)
-	if err != nil || created || !bytes.Equal(k1, k2) {
-		t.Fatalf("second load: %v created=%v same=%v", err, created, bytes.Equal(k1, k2))
+	k2, err := ReadFile(path)
+	if err != nil || !bytes.Equal(k1, k2) {
+		t.Fatalf("read back: %v same=%v", err, bytes.Equal(k1, k2))
 	}
-	if _, _, err := Load("not base64!", path); err == nil {
+	if _, err := CreateFile(path); err == nil {
+		t.Fatal("an existing key file was replaced")
+	}
+	if k3, _ := ReadFile(path); !bytes.Equal(k1, k3) {
+		t.Fatal("key file changed")
+	}
+	if _, err := Parse("not base64!"); err == nil {
 		t.Fatal("bad env key accepted")
+	}
+}
+
+func TestKeyIDAndRotatingBox(t *testing.T) {
+	k1, k2 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	old, _ := New(k1)
+	nw, _ := New(k2)
+	if old.KeyID() != KeyID(k1) || old.KeyID() == nw.KeyID() || len(old.KeyID()) != 19 {
+		t.Fatalf("ids %q %q", old.KeyID(), nw.KeyID())
+	}
+	if bytes.Contains([]byte(old.KeyID()), []byte(old.MAC(nil)[:16])) {
+		t.Fatal("key id reveals the lookup key's output")
+	}
+	r := Rotating{New: nw, Old: old}
+	sealedOld := old.Seal([]byte("a"))
+	if p, err := r.Open(sealedOld); err != nil || string(p) != "a" {
+		t.Fatalf("rotating box cannot open the old key's value: %v", err)
+	}
+	sealedNew := r.Seal([]byte("b"))
+	if _, err := old.Open(sealedNew); err == nil {
+		t.Fatal("rotating box sealed under the old key")
+	}
+	if p, err := nw.Open(sealedNew); err != nil || string(p) != "b" {
+		t.Fatalf("new key cannot open: %v", err)
+	}
+	if r.MAC([]byte("x")) != nw.MAC([]byte("x")) || r.KeyID() != nw.KeyID() {
+		t.Fatal("rotating box does not hash and name with the new key")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -86,7 +87,11 @@ func ParseDSN(dsn string) (Dialect, string) {
 	}
 }
 
-// Open connects to dsn and applies pending migrations.
+// Open connects to dsn and applies pending migrations. A seal that names
+// its key (secret.Box) is checked against the database's data (UseKey:
+// a *KeyMismatchError when it is not the key the data is sealed under). A
+// nil seal opens the database for reading its key state only: UseKey must
+// be called before anything is sealed or opened (app.OpenStore does).
 func Open(ctx context.Context, dsn string, seal Sealer) (*Store, error) {
 	dialect, target := ParseDSN(dsn)
 	s := &Store{Dialect: dialect, DSN: dsn}
@@ -114,6 +119,9 @@ func Open(ctx context.Context, dsn string, seal Sealer) (*Store, error) {
 	case SQLite:
 		if target == "" {
 			return nil, errors.New("empty SQLite path")
+		}
+		if err := createPrivate(target); err != nil {
+			return nil, err
 		}
 		params := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 		s.DB, err = sql.Open("sqlite", "file:"+target+"?"+params)
@@ -143,7 +151,30 @@ func Open(ctx context.Context, dsn string, seal Sealer) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if seal != nil {
+		if err := s.UseKey(ctx, seal); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// createPrivate creates a new SQLite database file with mode 0600 (SQLite
+// would make it 0644); SQLite gives its -wal and -shm files the database
+// file's mode. An existing file is left as it is.
+func createPrivate(path string) error {
+	if path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create SQLite database: %w", err)
+	}
+	return f.Close()
 }
 
 // Close closes the cached statements and the pools.
