@@ -10,11 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthhq/berth/internal/egress"
 	"github.com/berthhq/berth/internal/provider"
 	"github.com/berthhq/berth/internal/provider/webhook"
 )
 
 const secret = "example-receiver-secret-0123456789"
+
+// loopback lets the provider reach the test receiver on 127.0.0.1, which
+// berth's default allow-list (external addresses only) refuses.
+var loopback = egress.MustParse(egress.Loopback)
 
 // harness runs the example receiver on a real loopback HTTP server and
 // records what it applied and the raw requests it got.
@@ -77,7 +82,7 @@ func (h *harness) send(t *testing.T, c captured) int {
 
 func berth(t *testing.T, url string) *webhook.Provider {
 	t.Helper()
-	p, err := webhook.New("team-7", webhook.Config{URL: url, Secret: secret, Timeout: 5 * time.Second})
+	p, err := webhook.New("team-7", webhook.Config{URL: url, Secret: secret, Timeout: 5 * time.Second, Egress: loopback})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +179,7 @@ func TestReceiverRejectsStaleRequest(t *testing.T) {
 
 func TestReceiverWithWrongSecretMakesTeamCredentialInvalid(t *testing.T) {
 	h := newHarness(t)
-	p, err := webhook.New("team-7", webhook.Config{URL: h.srv.URL, Secret: "a-different-secret-0123456789"})
+	p, err := webhook.New("team-7", webhook.Config{URL: h.srv.URL, Secret: "a-different-secret-0123456789", Egress: loopback})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/api"
 	"github.com/berthhq/berth/internal/auth"
+	"github.com/berthhq/berth/internal/egress"
 	"github.com/berthhq/berth/internal/jobs"
 	"github.com/berthhq/berth/internal/notify"
 	"github.com/berthhq/berth/internal/reqid"
@@ -50,6 +51,10 @@ type Config struct {
 	// Front: trusted proxies, cookie security, per-address public limits
 	// (front.go).
 	Front Front
+	// ProviderAllowedHosts is the allow-list of addresses providers (SCIM,
+	// webhook, SFTP) may connect to (BERTH_PROVIDER_ALLOWED_HOSTS, see
+	// package egress); empty means "external": public addresses only.
+	ProviderAllowedHosts string
 }
 
 // App is a running berth.
@@ -106,6 +111,14 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:8080"
 	}
+	// Every provider call runs in a context derived from ctx (the job
+	// workers) or from the HTTP server's base context (reconcile), and
+	// connects under the allow-list it carries.
+	egressPolicy, err := egress.Parse(cfg.ProviderAllowedHosts)
+	if err != nil {
+		return nil, err
+	}
+	ctx = egress.NewContext(ctx, egressPolicy)
 	front, err := newFront(cfg.Front)
 	if err != nil {
 		return nil, err
@@ -181,6 +194,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	mux.Handle("/", a.API)
 	front.limitWeb(web.New(a.Alloc, a.Auth, log)).Mount(mux)
 	a.srv = &http.Server{Handler: front.wrap(mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	a.srv.BaseContext = func(net.Listener) context.Context { return egress.NewContext(context.Background(), egressPolicy) }
 	go func() {
 		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)

@@ -48,6 +48,9 @@ func (f *flagSet) logger(errOut io.Writer) *slog.Logger {
 //	BERTH_JOB_RESCUE_AFTER  when a job left running by a process that died
 //	                        (crash, kill -9) is retried, a Go duration longer
 //	                        than the job timeout (default: job timeout + 30s)
+//	BERTH_PROVIDER_ALLOWED_HOSTS  addresses providers (SCIM, webhook, SFTP)
+//	                        may connect to: external (default), loopback,
+//	                        private, CIDRs, host names, * (package egress)
 //	BERTH_PPROF_LISTEN      serve Go's profiler on this loopback address
 //	                        (e.g. 127.0.0.1:6060); off when unset
 //
@@ -62,6 +65,7 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	cfg.AdminPassword = os.Getenv("BERTH_ADMIN_PASSWORD")
 	cfg.SecretKey = os.Getenv("BERTH_SECRET_KEY")
 	cfg.SMTPURL = os.Getenv("BERTH_SMTP_URL")
+	cfg.ProviderAllowedHosts = os.Getenv("BERTH_PROVIDER_ALLOWED_HOSTS")
 	var err error
 	if cfg.Telegram, err = telegram.ConfigFromEnv(); err != nil {
 		return err

@@ -1,11 +1,20 @@
 package provider
 
 import (
+	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
+
+	"github.com/berthhq/berth/internal/egress"
 )
 
 // RetryAfter parses a Retry-After value, in seconds or as an HTTP date
@@ -38,4 +47,110 @@ func IsLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// clients holds one *http.Client per allow-list (by its text), shared by the
+// SCIM and webhook providers so that connections are reused across the
+// providers the job workers open per job, and never across allow-lists.
+var clients sync.Map // string → *http.Client
+
+// HTTPClient returns the client for provider calls under the allow-list p
+// (nil: egress.Default). Its transport checks every address it connects to
+// against p, at connect time (egress.Policy.DialContext), so neither a name
+// resolving to an internal address nor DNS rebinding gets past it. It uses
+// no proxy from the environment: a proxy would connect to the target
+// itself, out of reach of that check. It never follows redirects: a
+// provider must be reached where it is configured, and a redirected POST
+// would turn into a GET.
+func HTTPClient(p *egress.Policy) *http.Client {
+	if p == nil {
+		p = egress.Default()
+	}
+	if c, ok := clients.Load(p.String()); ok {
+		return c.(*http.Client)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
+	t.DialContext = p.DialContext
+	t.MaxIdleConnsPerHost = 16
+	c, _ := clients.LoadOrStore(p.String(), &http.Client{
+		Transport:     t,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	})
+	return c.(*http.Client)
+}
+
+// Egress returns the allow-list a provider call connects under: the one
+// set in the provider's configuration (tests), else the one ctx carries
+// (app.Start puts BERTH_PROVIDER_ALLOWED_HOSTS there), else the default,
+// external addresses only.
+func Egress(ctx context.Context, set *egress.Policy) *egress.Policy {
+	if set != nil {
+		return set
+	}
+	return egress.FromContext(ctx)
+}
+
+// Refused returns a pool-permanent error for a connection the allow-list
+// refused, or nil when err is not one. Its message says which address was
+// refused and which setting allows it, nothing the server sent.
+func Refused(err error) error {
+	if re := egress.Refused(err); re != nil {
+		return &Error{Class: PoolPermanent, Err: re}
+	}
+	return nil
+}
+
+// Summary makes s, text a provider's server sent (a SCIM error's detail),
+// fit for an error that viewers read in a seat's last error and the
+// history: secret-looking runs (24 or more letters, digits or -_+/= in a
+// row: tokens, keys, hashes) are masked, control characters and runs of
+// spaces become one space, and the result is cut to max bytes.
+func Summary(s string, max int) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || !unicode.IsPrint(r)
+	}), " ")
+	s = secretRun.ReplaceAllString(s, "[…]")
+	if len(s) > max {
+		s = strings.ToValidUTF8(s[:max], "") + "…"
+	}
+	return s
+}
+
+var secretRun = regexp.MustCompile(`[A-Za-z0-9_+/=-]{24,}`)
+
+// TransportError returns err, a failure to get an answer from a provider's
+// server, with a message that keeps what berth saw (a refused or reset
+// connection, a failed look-up, a closed connection) and drops what the
+// server sent: Go's HTTP client quotes the first bytes of an answer that is
+// not HTTP (a Redis or SSH banner). It unwraps to err.
+func TransportError(err error) error {
+	var (
+		dns *net.DNSError
+		op  *net.OpError
+		msg string
+	)
+	switch {
+	case errors.As(err, &dns):
+		msg = dns.Error()
+	case errors.As(err, &op):
+		msg = op.Error()
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		msg = "the server closed the connection without an answer"
+	default:
+		var ue *url.Error
+		inner := err
+		if errors.As(err, &ue) {
+			inner = ue.Err
+		}
+		msg = inner.Error()
+		if i := strings.IndexAny(msg, "\"'`"); i >= 0 {
+			msg = strings.TrimRight(msg[:i], " :") + " (the answer is not HTTP)"
+		}
+		if i := strings.Index(msg, "malformed"); i >= 0 {
+			msg = msg[:i] + "malformed answer (not HTTP)"
+		}
+	}
+	return Scrubbed{Msg: Summary(msg, 200), Err: err}
 }

@@ -56,7 +56,9 @@ func Start(t testing.TB, d store.Dialect, mutate ...func(*app.Config)) *Harness 
 // StartOn runs another berth on an existing database (a second replica).
 func StartOn(t testing.TB, dsn string, mutate ...func(*app.Config)) *Harness {
 	t.Helper()
-	cfg := app.Config{DB: dsn, Listen: "127.0.0.1:0", AdminToken: Token, Sealer: storetest.Box(t), Jobs: FastJobs(),
+	// Test providers (SCIMMY, httptest receivers, sshd) listen on
+	// loopback, which the default allow-list refuses.
+	cfg := app.Config{DB: dsn, Listen: "127.0.0.1:0", AdminToken: Token, Sealer: storetest.Box(t), Jobs: FastJobs(), ProviderAllowedHosts: "loopback",
 		Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if os.Getenv("BERTH_TEST_VERBOSE") != "" {
 		cfg.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))

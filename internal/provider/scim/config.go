@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/berthhq/berth/internal/egress"
 	"github.com/berthhq/berth/internal/provider"
 )
 
@@ -43,6 +44,10 @@ type Config struct {
 
 	// Timeout bounds each HTTP request; zero means DefaultTimeout.
 	Timeout time.Duration `json:"-"`
+	// Egress, when set, is the allow-list of addresses the provider may
+	// connect to (tests); nil means the one the call's context carries
+	// (BERTH_PROVIDER_ALLOWED_HOSTS), by default external addresses only.
+	Egress *egress.Policy `json:"-"`
 }
 
 // String describes c without its token, so that a Config can be logged.

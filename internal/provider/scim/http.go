@@ -11,7 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
+	"regexp"
 	"time"
 
 	"github.com/berthhq/berth/internal/provider"
@@ -23,26 +23,15 @@ const mediaType = "application/scim+json"
 // maxBody caps what is read of one answer.
 const maxBody = 8 << 20
 
-// transport is shared by every provider so that connections to a SCIM
-// server are reused across the providers the job workers open per job.
-var transport = func() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 16
-	return t
-}()
-
-// client never follows redirects: a SCIM request must reach base_url as
-// configured, and a redirected POST would turn into a GET.
-var client = &http.Client{
-	Transport:     transport,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-}
+// maxDetail caps the SCIM error detail kept in an error, which viewers read
+// in a seat's last error and the history.
+const maxDetail = 120
 
 // httpError is a SCIM server's non-2xx answer.
 type httpError struct {
 	Status     int
 	ScimType   string        // the SCIM error's scimType, if any
-	Detail     string        // the SCIM error's detail, or the start of the body
+	Detail     string        // the SCIM error's detail, summarised; never the raw body
 	RetryAfter time.Duration // from Retry-After, if any
 	Location   string        // for redirects
 }
@@ -98,7 +87,10 @@ func (p *Provider) call(ctx context.Context, method, path string, q url.Values, 
 	if in != nil {
 		req.Header.Set("Content-Type", mediaType)
 	}
-	resp, err := client.Do(req)
+	// The connection is checked against the allow-list when dialed
+	// (provider.HTTPClient), so a base_url that is or resolves to an
+	// internal address is refused.
+	resp, err := provider.HTTPClient(provider.Egress(ctx, p.cfg.Egress)).Do(req)
 	if err != nil {
 		return p.transportError(ctx, rctx, err)
 	}
@@ -109,14 +101,18 @@ func (p *Provider) call(ctx context.Context, method, path string, q url.Values, 
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		he := &httpError{Status: resp.StatusCode, RetryAfter: provider.RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		// Only a SCIM error's type and a short summary of its detail are
+		// kept: any other body is left out (a server at a wrong address
+		// answers with its own page, not meant for viewers).
 		var se scimError
-		if json.Unmarshal(data, &se) == nil && (se.Detail != "" || se.ScimType != "") {
-			he.ScimType, he.Detail = clip(p.redact(se.ScimType)), clip(p.redact(se.Detail))
-		} else {
-			he.Detail = clip(p.redact(string(data)))
+		if json.Unmarshal(data, &se) == nil {
+			if scimType.MatchString(se.ScimType) {
+				he.ScimType = se.ScimType
+			}
+			he.Detail = provider.Summary(p.redact(se.Detail), maxDetail)
 		}
 		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-			he.Location = clip(p.redact(resp.Header.Get("Location")))
+			he.Location = provider.Summary(p.redact(resp.Header.Get("Location")), maxDetail)
 		}
 		return he
 	}
@@ -125,7 +121,7 @@ func (p *Provider) call(ctx context.Context, method, path string, q url.Values, 
 	}
 	if out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
-			return &provider.Error{Class: provider.Retryable, Err: fmt.Errorf("answer is not SCIM JSON: %s", clip(p.redact(err.Error())))}
+			return &provider.Error{Class: provider.Retryable, Err: fmt.Errorf("answer is not SCIM JSON: %s", provider.Summary(p.redact(err.Error()), maxDetail))}
 		}
 	}
 	return nil
@@ -133,6 +129,9 @@ func (p *Provider) call(ctx context.Context, method, path string, q url.Values, 
 
 // transportError classifies a failure to get an answer at all.
 func (p *Provider) transportError(ctx, rctx context.Context, err error) error {
+	if re := provider.Refused(err); re != nil {
+		return re
+	}
 	err = provider.Scrub(err, p.cfg.Token, "[token]", 300)
 	switch {
 	case ctx.Err() != nil:
@@ -149,7 +148,7 @@ func (p *Provider) transportError(ctx, rctx context.Context, err error) error {
 	if errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify) {
 		return &provider.Error{Class: provider.PoolPermanent, Err: fmt.Errorf("TLS certificate rejected: %w", err)}
 	}
-	return &provider.Error{Class: provider.Retryable, Err: err}
+	return &provider.Error{Class: provider.Retryable, Err: provider.Scrub(provider.TransportError(err), p.cfg.Token, "[token]", 300)}
 }
 
 // classify turns the failure of op into a classified provider error. A
@@ -199,11 +198,6 @@ func status(err error) int {
 	return 0
 }
 
-// clip shortens a server's message for an error string.
-func clip(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
-}
+// scimType is what a SCIM error's scimType looks like (RFC 7644 3.12:
+// invalidFilter, uniqueness, mutability, …); anything else is left out.
+var scimType = regexp.MustCompile(`^[A-Za-z]{1,40}$`)

@@ -25,6 +25,9 @@ func newProvider(t *testing.T, cfg Config) *Provider {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
+	if cfg.Egress == nil {
+		cfg.Egress = loopback // the test servers listen on 127.0.0.1
+	}
 	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

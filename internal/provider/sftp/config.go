@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/berthhq/berth/internal/egress"
 )
 
 // DefaultDialTimeout bounds the TCP connect, SSH handshake and authentication
@@ -48,6 +50,10 @@ type Config struct {
 	// DialTimeout bounds connecting, the handshake and authentication;
 	// zero means DefaultDialTimeout.
 	DialTimeout time.Duration `json:"-"`
+	// Egress, when set, is the allow-list of addresses the provider may
+	// connect to (tests); nil means the one the call's context carries
+	// (BERTH_PROVIDER_ALLOWED_HOSTS), by default external addresses only.
+	Egress *egress.Policy `json:"-"`
 }
 
 // String describes c without its secrets, so that a Config can be logged.

@@ -11,7 +11,9 @@
 // Errors are classified for the caller as provider.Error: a rejected host key,
 // rejected credentials or a directory the user may not write are
 // pool-permanent; a bad file name is member-permanent; network trouble and
-// cancelled contexts are retryable.
+// cancelled contexts are retryable. A host whose address the allow-list
+// (BERTH_PROVIDER_ALLOWED_HOSTS, package egress) does not allow is
+// pool-permanent.
 package sftp
 
 import (
@@ -21,7 +23,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path"
 	"slices"
@@ -32,6 +33,7 @@ import (
 	pkgsftp "github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/berthhq/berth/internal/egress"
 	"github.com/berthhq/berth/internal/provider"
 )
 
@@ -302,6 +304,9 @@ func (p *Provider) classify(ctx context.Context, op string, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return p.fail(op, provider.Retryable, fmt.Errorf("%w (%v)", cerr, err))
 	}
+	if re := egress.Refused(err); re != nil {
+		return p.fail(op, provider.PoolPermanent, re)
+	}
 	var hk *hostKeyError
 	switch {
 	case errors.As(err, &hk):
@@ -380,8 +385,9 @@ func (p *Provider) dial(ctx context.Context, hostKeyAlgos []string) (*ssh.Client
 	defer cancel()
 
 	addr := p.cfg.addr()
-	var d net.Dialer
-	conn, err := d.DialContext(dctx, "tcp", addr)
+	// The address connected to is checked against the allow-list
+	// (BERTH_PROVIDER_ALLOWED_HOSTS), after name resolution.
+	conn, err := provider.Egress(ctx, p.cfg.Egress).DialContext(dctx, "tcp", addr)
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("dial %s: timed out after %v", addr, timeout)

@@ -21,6 +21,9 @@ import (
 
 func newProvider(t *testing.T, cfg Config) *Provider {
 	t.Helper()
+	if cfg.Egress == nil {
+		cfg.Egress = loopback // the test sshd listens on 127.0.0.1
+	}
 	p, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)

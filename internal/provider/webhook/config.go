@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthhq/berth/internal/egress"
 	"github.com/berthhq/berth/internal/provider"
 )
 
@@ -29,6 +30,10 @@ type Config struct {
 
 	// Timeout bounds each delivery; zero means DefaultTimeout.
 	Timeout time.Duration `json:"-"`
+	// Egress, when set, is the allow-list of addresses the provider may
+	// connect to (tests); nil means the one the call's context carries
+	// (BERTH_PROVIDER_ALLOWED_HOSTS), by default external addresses only.
+	Egress *egress.Policy `json:"-"`
 }
 
 // String describes c without its secret, so that a Config can be logged.

@@ -33,27 +33,13 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/berthhq/berth/internal/egress"
 	"github.com/berthhq/berth/internal/provider"
 )
 
 // ErrNoList is what List returns: a webhook receiver has no way to say who
 // it holds, so reconciliation skips webhook teams (test with errors.Is).
 var ErrNoList = errors.New("webhook: a webhook receiver cannot be listed; reconciliation skips webhook teams")
-
-// transport and client are shared by every provider, so that connections to
-// a receiver are reused across the providers the job workers open per job.
-// Redirects are not followed: a redirected POST would turn into a GET.
-var (
-	transport = func() *http.Transport {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = 16
-		return t
-	}()
-	client = &http.Client{
-		Transport:     transport,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-)
 
 // Provider delivers the events of one team to its receiver. It implements
 // provider.Provider and is safe for concurrent use.
@@ -138,17 +124,23 @@ func (p *Provider) send(ctx context.Context, typ, member string) error {
 	req.Header.Set(EventHeader, typ)
 	req.Header.Set(DeliveryHeader, ev.Delivery)
 
-	resp, err := client.Do(req)
+	// The connection is checked against the allow-list when dialed
+	// (provider.HTTPClient), so a url that is or resolves to an internal
+	// address is refused. Redirects are not followed.
+	resp, err := provider.HTTPClient(provider.Egress(ctx, p.cfg.Egress)).Do(req)
 	if err != nil {
 		return p.transportError(ctx, rctx, typ, err)
 	}
 	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10)) // drained so the connection is reused
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // drained so the connection is reused
 	s := resp.StatusCode
 	if s >= 200 && s <= 299 {
 		return nil
 	}
-	msg := fmt.Errorf("HTTP %d: %s", s, clip(p.redact(string(answer))))
+	// The answer's body is never put in the error: viewers read it in a
+	// seat's last error and the history, and a receiver (or whatever
+	// answers at its address) may say anything there.
+	msg := fmt.Errorf("HTTP %d%s", s, statusText(s))
 	wait := provider.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	switch {
 	case s == http.StatusUnauthorized || s == http.StatusForbidden:
@@ -157,7 +149,7 @@ func (p *Provider) send(ctx context.Context, typ, member string) error {
 		return p.fail(typ, provider.Retryable, wait, msg)
 	case s >= 300 && s < 400:
 		return p.fail(typ, provider.PoolPermanent, 0, fmt.Errorf("redirected to %q (%w); set url to where the receiver really is",
-			clip(p.redact(resp.Header.Get("Location"))), msg))
+			provider.Summary(p.redact(resp.Header.Get("Location")), 120), msg))
 	case s >= 400 && s < 500 && typ != TypePing:
 		return p.fail(typ, provider.MemberPermanent, 0, msg)
 	case s >= 400 && s < 500:
@@ -172,6 +164,9 @@ func (p *Provider) fail(typ string, c provider.Class, wait time.Duration, err er
 
 // transportError classifies a failure to get an answer at all.
 func (p *Provider) transportError(ctx, rctx context.Context, typ string, err error) error {
+	if re := egress.Refused(err); re != nil {
+		return p.fail(typ, provider.PoolPermanent, 0, re)
+	}
 	err = provider.Scrub(err, p.cfg.Secret, "[secret]", 200)
 	switch {
 	case ctx.Err() != nil:
@@ -188,7 +183,7 @@ func (p *Provider) transportError(ctx, rctx context.Context, typ string, err err
 	if errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify) {
 		return p.fail(typ, provider.PoolPermanent, 0, fmt.Errorf("TLS certificate rejected: %w", err))
 	}
-	return p.fail(typ, provider.Retryable, 0, err)
+	return p.fail(typ, provider.Retryable, 0, provider.Scrub(provider.TransportError(err), p.cfg.Secret, "[secret]", 200))
 }
 
 // redact hides the secret in what the receiver sent: receivers know it, and
@@ -197,14 +192,10 @@ func (p *Provider) redact(s string) string {
 	return provider.Redact(s, p.cfg.Secret, "[secret]")
 }
 
-// clip shortens a receiver's answer for an error string.
-func clip(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
+// statusText is " " and the standard text of HTTP status s, or "".
+func statusText(s int) string {
+	if t := http.StatusText(s); t != "" {
+		return " " + t
 	}
-	if s == "" {
-		s = "(no body)"
-	}
-	return s
+	return ""
 }

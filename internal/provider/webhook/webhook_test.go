@@ -79,7 +79,7 @@ func (rc *recorder) resend(t *testing.T, d delivery) int {
 
 func newProvider(t *testing.T, url string) *Provider {
 	t.Helper()
-	p, err := New("team-7", Config{URL: url, Secret: testSecret, Timeout: 2 * time.Second})
+	p, err := New("team-7", Config{URL: url, Secret: testSecret, Timeout: 2 * time.Second, Egress: loopback})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +400,7 @@ func TestTimeoutAndConnectionFailureAreRetryable(t *testing.T) {
 	}))
 	defer slow.Close()
 	defer close(release)
-	p, err := New("team-7", Config{URL: slow.URL, Secret: testSecret, Timeout: 200 * time.Millisecond})
+	p, err := New("team-7", Config{URL: slow.URL, Secret: testSecret, Timeout: 200 * time.Millisecond, Egress: loopback})
 	if err != nil {
 		t.Fatal(err)
 	}
