@@ -13,10 +13,17 @@ package api
 //  2. Non-public routes need a caller (auth.Service.Authenticate): a bearer
 //     token — the bootstrap admin token or a personal API token — or else
 //     the session cookie. No caller: 401 with WWW-Authenticate. A caller
-//     whose role is below the route's Role (or what the route's escalate
-//     asks for the body): 403 naming the role needed. The caller goes in the
-//     request context (auth.WithUser), where actor() reads it.
-//  3. Non-public state-changing routes write an audit row once the handler
+//     whose role is below the route's Role: 403 naming the role needed. The
+//     caller goes in the request context (auth.WithUser), where actor()
+//     reads it. A handler whose decoded body asks for more (a pool's
+//     provider settings need admin) checks that itself with needRole, on
+//     the very value it acts on.
+//  3. A body of a type the route does not read is refused with 415 before
+//     the handler runs (checkBodyType): JSON routes take application/json
+//     (any +json type, or no Content-Type), the import takes
+//     multipart/form-data. The role check and the handler can then never
+//     read one body two ways.
+//  4. Non-public state-changing routes write an audit row once the handler
 //     is done: actor, "METHOD /route/{pattern}", the path values, the HTTP
 //     status, and before/after. Routes on one resource (snapshots below)
 //     store the resource as it was before and after, and the request body
@@ -47,6 +54,10 @@ import (
 func (s *Server) wrap(rt Route) http.Handler {
 	h := rt.handler
 	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkBodyType(rt, r); err != nil {
+			writeProblem(w, r, err)
+			return
+		}
 		if err := h(w, r); err != nil {
 			writeProblem(w, r, err)
 		}
@@ -100,23 +111,13 @@ func (s *Server) guard(rt Route, next http.Handler) http.Handler {
 		if rt.StateChanging() {
 			body = bufferJSONBody(r)
 		}
-		need := rt.Role
-		if rt.escalate != nil {
-			if more := rt.escalate(body); more.Valid() && !need.Allows(more) {
-				need = more
-			}
-		}
-		if !u.Role.Allows(need) {
+		if need := rt.Role; !u.Role.Allows(need) {
 			if audit {
 				s.auth.Audit(ctx, store.AuditEntry{Action: key, Target: pathTarget(r, rt.Path), Status: http.StatusForbidden,
 					Request: auth.Redact(body)})
 			}
-			why := ""
-			if need != rt.Role {
-				why = " (for this request body)"
-			}
-			writeProblem(w, r, errStatus(http.StatusForbidden, fmt.Sprintf("%s %s needs role %s%s; %s has role %s",
-				rt.Method, rt.Path, need, why, u.Name, u.Role)))
+			writeProblem(w, r, errStatus(http.StatusForbidden, fmt.Sprintf("%s %s needs role %s; %s has role %s",
+				rt.Method, rt.Path, need, u.Name, u.Role)))
 			return
 		}
 		if !audit {
@@ -168,17 +169,12 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // bufferJSONBody reads a JSON (or untyped) body of at most maxJSONBody+1
-// bytes for the audit row and the role check, and puts it back for the
-// handler. Other bodies (multipart uploads) are left alone: nil.
+// bytes for the audit row and the snapshots, and puts it back for the
+// handler. Other bodies (multipart uploads) are left alone: nil. It decides
+// no role: handlers do, on what they decoded (needRole).
 func bufferJSONBody(r *http.Request) []byte {
-	if r.Body == nil || r.Body == http.NoBody {
+	if r.Body == nil || r.Body == http.NoBody || !isJSONType(r.Header.Get("Content-Type")) {
 		return nil
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, _ := mime.ParseMediaType(ct)
-		if mt != "application/json" && !strings.HasSuffix(mt, "+json") && mt != "text/plain" {
-			return nil
-		}
 	}
 	buf, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
 	rest := r.Body
@@ -244,16 +240,63 @@ func pathTarget(r *http.Request, pattern string) string {
 	return strings.Join(parts, " ")
 }
 
-// providerNeedsAdmin: changing a pool's provider settings writes secrets,
-// which only admins may do.
-func providerNeedsAdmin(body []byte) auth.Role {
-	var in struct {
-		Provider json.RawMessage `json:"provider"`
+// needRole is the role check a handler makes on the body it decoded, when
+// what it is asked to do needs more than the route's role (Route.bodyRole).
+// what says why, e.g. "to change provider settings".
+func needRole(r *http.Request, need auth.Role, what string) error {
+	u, _ := auth.FromContext(r.Context())
+	if u.Role.Allows(need) {
+		return nil
 	}
-	if json.Unmarshal(body, &in) == nil && len(in.Provider) > 0 && string(in.Provider) != "null" {
-		return auth.RoleAdmin
+	return errStatus(http.StatusForbidden, fmt.Sprintf("%s needs role %s %s; %s has role %s", r.Pattern, need, what, u.Name, u.Role))
+}
+
+// isJSONType reports whether a Content-Type header names JSON:
+// application/json or any +json type, parameters allowed. A missing header
+// counts as JSON (scripts that send none); anything else does not.
+func isJSONType(ct string) bool {
+	if ct == "" {
+		return true
 	}
-	return ""
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// hasBody reports whether a request carries a body (of known or unknown
+// length).
+func hasBody(r *http.Request) bool {
+	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+}
+
+// checkBodyType refuses, with 415, a body of a type the route does not
+// read: JSON on every state-changing route but the multipart import, which
+// takes multipart/form-data. A form-encoded or text/plain JSON body is
+// refused rather than read: what a browser form can send is never acted on.
+func checkBodyType(rt Route, r *http.Request) error {
+	if !rt.StateChanging() || !hasBody(r) {
+		return nil
+	}
+	ct := r.Header.Get("Content-Type")
+	if rt.multipart {
+		if mt, _, err := mime.ParseMediaType(ct); err == nil && (mt == "multipart/form-data" || mt == "multipart/mixed") {
+			return nil
+		}
+		return errStatus(http.StatusUnsupportedMediaType, fmt.Sprintf("%s %s takes the files as multipart/form-data: "+
+			"send Content-Type: multipart/form-data; boundary=… (got %s)", rt.Method, rt.Path, quoteType(ct)))
+	}
+	if isJSONType(ct) {
+		return nil
+	}
+	return errStatus(http.StatusUnsupportedMediaType, fmt.Sprintf("%s %s takes a JSON body: send Content-Type: application/json (got %s)",
+		rt.Method, rt.Path, quoteType(ct)))
+}
+
+// quoteType quotes a Content-Type header for an error message, cut short.
+func quoteType(ct string) string {
+	if len(ct) > 80 {
+		ct = ct[:80] + "…"
+	}
+	return strconv.Quote(ct)
 }
 
 // snapshot returns a resource as the API shows it (secrets already hidden),

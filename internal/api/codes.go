@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/codes"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
@@ -51,21 +52,36 @@ func (s *Server) codeList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if !seesCodes(r) {
+		for i := range items {
+			items[i].Display = ""
+		}
+	}
 	if strings.Contains(r.Header.Get("Accept"), "text/csv") || q.Get("format") == "csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="berth-codes.csv"`)
 		cw := csv.NewWriter(w)
-		cw.Write([]string{"code", "group", "status", "max_uses", "used_count", "bound_email", "valid_for", "expires_at", "ends_at", "rebind_limit", "rebind_count", "batch", "created_at"})
+		// code is empty for viewers; hint (the last four characters) is
+		// there for everyone.
+		cw.Write([]string{"code", "group", "status", "max_uses", "used_count", "bound_email", "valid_for", "expires_at", "ends_at", "rebind_limit", "rebind_count", "batch", "created_at", "hint"})
 		for _, c := range items {
-			cw.Write([]string{c.Display, c.Group, string(c.Status), strconv.Itoa(c.MaxUses), strconv.Itoa(c.UsedCount), csvSafe(c.BoundEmail),
+			cw.Write([]string{c.Display, csvSafe(c.Group), string(c.Status), strconv.Itoa(c.MaxUses), strconv.Itoa(c.UsedCount), csvSafe(c.BoundEmail),
 				time.Duration(c.ValidFor).String(), csvTime(c.ExpiresAt), csvTime(c.EndsAt), strconv.Itoa(c.RebindLimit), strconv.Itoa(c.RebindCount),
-				csvSafe(c.Batch), csvTime(c.CreatedAt)})
+				csvSafe(c.Batch), csvTime(c.CreatedAt), c.Hint})
 		}
 		cw.Flush()
 		return cw.Error()
 	}
 	writeJSON(w, 200, map[string]any{"items": items})
 	return nil
+}
+
+// seesCodes reports whether the caller may read redeem codes in full:
+// operators and above (who hand them out). Viewers see the hint, the last
+// four characters, as the console shows them.
+func seesCodes(r *http.Request) bool {
+	u, _ := auth.FromContext(r.Context())
+	return u.Role.Allows(auth.RoleOperator)
 }
 
 // csvSafe defuses spreadsheet formulas in user-provided text.
@@ -95,6 +111,9 @@ func (s *Server) codeGet(w http.ResponseWriter, r *http.Request) error {
 	hist, err := s.st.Reader().HistoryList(r.Context(), store.HistoryFilter{CodeID: c.ID, Limit: 1000})
 	if err != nil {
 		return err
+	}
+	if !seesCodes(r) {
+		c.Display = ""
 	}
 	writeJSON(w, 200, map[string]any{"code": c, "history": hist})
 	return nil

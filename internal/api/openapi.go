@@ -537,11 +537,12 @@ var opSpecs = map[string]opSpec{
 	},
 	"GET /api/v1/codes": {
 		id: "listCodes", tag: "codes",
-		description: "Lists codes by id, oldest first, with the codes themselves; filters combine. To page on, pass the last id seen as after. " +
+		description: "Lists codes by id, oldest first, with the codes themselves for operators and admins (viewers get the hint, " +
+			"the last four characters, and no code); filters combine. To page on, pass the last id seen as after. " +
 			"With `Accept: text/csv` or format=csv the answer is a CSV file (berth-codes.csv) with the header row " +
-			"`code,group,status,max_uses,used_count,bound_email,valid_for,expires_at,ends_at,rebind_limit,rebind_count,batch,created_at`; " +
-			"times are RFC 3339 in UTC (empty when unset), and bound_email or batch starting with =, +, -, @, tab or CR is prefixed with ' " +
-			"so spreadsheets do not run it as a formula.",
+			"`code,group,status,max_uses,used_count,bound_email,valid_for,expires_at,ends_at,rebind_limit,rebind_count,batch,created_at,hint`; " +
+			"code is empty for viewers, times are RFC 3339 in UTC (empty when unset), and group, bound_email or batch starting with " +
+			"=, +, -, @, tab or CR is prefixed with ' so spreadsheets do not run it as a formula.",
 		params: []*oaParameter{
 			queryParam("status", "Only codes with this status; an unknown status gives an empty list.", jsRef("CodeStatus")),
 			queryParam("group", "Only codes of this group.", jsString("").ex("vip")),
@@ -557,7 +558,7 @@ var opSpecs = map[string]opSpec{
 			okJSON(200, "The codes (JSON), or a CSV file when asked for.", listOf("Code", "")),
 			{status: 200, description: "The codes as CSV, when asked for.", contentType: "text/csv",
 				schema: jsString("CSV with a header row: code, group, status, max_uses, used_count, bound_email, valid_for, " +
-					"expires_at, ends_at, rebind_limit, rebind_count, batch, created_at.")},
+					"expires_at, ends_at, rebind_limit, rebind_count, batch, created_at, hint.")},
 		},
 		errors: map[int]string{400: "limit or after is not a non-negative integer."},
 	},
@@ -1015,9 +1016,9 @@ func openAPISchemas() map[string]*jsonSchema {
 
 		"CodeStatus": jsString("Where a code is in its life: unused until its first redeem binds it to an email (bound); expired when its end " +
 			"has passed; disabled by an admin.").enum(strs(model.CodeUnused, model.CodeBound, model.CodeExpired, model.CodeDisabled)...),
-		"Code": jsObject("A redeem code, as admins see it.",
+		"Code": jsObject("A redeem code.",
 			reqProp("id", jsID("").readOnly()),
-			reqProp("code", jsString("The code as printed.").ex("VIP-7K2Q-M9XD-4TNE-B3WA")),
+			prop("code", jsString("The code as printed; for operators and admins only (absent for viewers).").ex("VIP-7K2Q-M9XD-4TNE-B3WA")),
 			reqProp("hint", jsString("The last four characters, for search.").ex("B3WA")),
 			reqProp("group", jsString("Redeemers are placed only on teams labelled group=<group>; empty for any team.")),
 			reqProp("max_uses", jsInt("How many seats the code can give, one at a time.").min(1)),
@@ -1365,7 +1366,7 @@ func operationErrors(rt Route, sp opSpec) map[int]string {
 	out := map[int]string{500: errorReasons[500]}
 	if !rt.Public {
 		out[401] = errorReasons[401]
-		if rt.Role != auth.RoleViewer || rt.escalate != nil {
+		if rt.Role != auth.RoleViewer || rt.bodyRole != "" {
 			out[403] = "The caller's role is below the one the route needs (see above)."
 		}
 	}
@@ -1374,6 +1375,12 @@ func operationErrors(rt Route, sp opSpec) map[int]string {
 			out[403] = crossSite
 		} else {
 			out[403] += " Or: " + lowerFirst(crossSite)
+		}
+		if rt.multipart {
+			out[415] = "The body is not multipart/form-data."
+		} else {
+			out[415] = "A body was sent with a Content-Type other than application/json (or another +json type); " +
+				"a body without Content-Type is read as JSON."
 		}
 	}
 	for st, why := range sp.errors {

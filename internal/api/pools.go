@@ -110,6 +110,16 @@ func (s *Server) poolUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, maxJSONBody, &in); err != nil {
 		return err
 	}
+	if string(in.Provider) == "null" {
+		in.Provider = nil // no change
+	}
+	// Provider settings hold secrets and say where members' data goes:
+	// admins only. Decided on the patch about to be applied.
+	if len(in.Provider) > 0 {
+		if err := needRole(r, auth.RoleAdmin, "to change provider settings"); err != nil {
+			return err
+		}
+	}
 	p, err := s.svc.UpdatePool(r.Context(), id, in, actor(r))
 	if err != nil {
 		return err

@@ -79,8 +79,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// decodeJSON reads a JSON body of at most max bytes, refusing unknown fields.
+// decodeJSON reads a JSON body of at most max bytes, refusing unknown fields
+// and a body of another type (415; checkBodyType refuses it first on every
+// route of the table).
 func decodeJSON(w http.ResponseWriter, r *http.Request, max int64, v any) error {
+	if ct := r.Header.Get("Content-Type"); !isJSONType(ct) {
+		return errStatus(http.StatusUnsupportedMediaType, "the body must be JSON: send Content-Type: application/json (got "+quoteType(ct)+")")
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, max)
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()

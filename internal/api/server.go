@@ -47,9 +47,15 @@ type Route struct {
 	handler func(http.ResponseWriter, *http.Request) error
 	// noAudit: the handler writes its own audit row.
 	noAudit bool
-	// escalate may ask for a higher role than Role after reading the JSON
-	// body (PATCH /api/v1/pools/{id} with provider settings needs admin).
-	escalate func(body []byte) auth.Role
+	// bodyRole is the higher role the handler asks for (needRole) when the
+	// body it decoded asks for more than Role allows: PATCH
+	// /api/v1/pools/{id} with provider settings needs admin. The check is
+	// made on what the handler decoded, never on a second reading of the
+	// body. Documentation only: it is the handler that refuses.
+	bodyRole auth.Role
+	// multipart routes take a multipart/form-data body; every other route
+	// takes JSON (see checkBodyType).
+	multipart bool
 }
 
 // StateChanging reports whether the route's method may change state (every
@@ -130,8 +136,8 @@ func New(svc *alloc.Service, authn *auth.Service, log *slog.Logger) *Server {
 // Routes is the route table: every route berth serves, in one place, with
 // the role each needs. Reads need viewer; changes need operator; users,
 // the audit log and provider secrets (creating a pool, or changing a pool's
-// provider settings: poolUpdate asks for admin when the body has a
-// provider) need admin. Personal tokens and the session are the caller's
+// provider settings: poolUpdate asks for admin when the body it decoded
+// has a provider) need admin. Personal tokens and the session are the caller's
 // own, so any signed-in role manages them.
 func (s *Server) Routes() []Route {
 	const (
@@ -149,12 +155,12 @@ func (s *Server) Routes() []Route {
 		{Method: "POST", Path: "/api/v1/pools", Role: admin, Summary: "create a pool", handler: s.poolCreate},
 		{Method: "GET", Path: "/api/v1/pools", Role: viewer, Summary: "list pools", handler: s.poolList},
 		{Method: "GET", Path: "/api/v1/pools/{id}", Role: viewer, Summary: "get a pool", handler: s.poolGet},
-		{Method: "PATCH", Path: "/api/v1/pools/{id}", Role: operator, Summary: "change a pool", handler: s.poolUpdate, escalate: providerNeedsAdmin},
+		{Method: "PATCH", Path: "/api/v1/pools/{id}", Role: operator, Summary: "change a pool", handler: s.poolUpdate, bodyRole: admin},
 		{Method: "PATCH", Path: "/api/v1/pools/status", Role: operator, Summary: "set the status of many pools", handler: s.poolStatus},
 		{Method: "POST", Path: "/api/v1/pools/{id}/drain", Role: operator, Summary: "move every member off a pool", handler: s.poolDrain},
 		{Method: "POST", Path: "/api/v1/pools/{id}/reconcile", Role: operator, Summary: "compare a team's provider with its seats", handler: s.poolReconcile},
 
-		{Method: "POST", Path: "/api/v1/accounts/batch", Role: operator, Summary: "import credential files and place the accounts", handler: s.accountBatch},
+		{Method: "POST", Path: "/api/v1/accounts/batch", Role: operator, Summary: "import credential files and place the accounts", handler: s.accountBatch, multipart: true},
 		{Method: "GET", Path: "/api/v1/accounts", Role: viewer, Summary: "list accounts", handler: s.accountList},
 		{Method: "GET", Path: "/api/v1/seats", Role: viewer, Summary: "list seats", handler: s.seatList},
 		{Method: "POST", Path: "/api/v1/seats/{id}/release", Role: operator, Summary: "release a seat", handler: s.seatRelease},
@@ -194,6 +200,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := reqid.FromClient(r.Header.Get("X-Request-Id"))
 	r = r.WithContext(reqid.With(r.Context(), id))
 	w.Header().Set("X-Request-Id", id)
+	if !cacheable(r.URL.Path) {
+		// Answers hold codes, sessions, tokens and pool state: no browser
+		// or proxy keeps them.
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: 200}
 	defer func() {
@@ -208,6 +219,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func requestID(r *http.Request) string { return reqid.From(r.Context()) }
+
+// cacheable: the only answers that may be kept are the API's own
+// documents, the same for everyone. Everything else is sent with
+// Cache-Control: no-store.
+func cacheable(path string) bool { return path == "/docs" || path == "/openapi.json" }
 
 type statusRecorder struct {
 	http.ResponseWriter

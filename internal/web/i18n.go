@@ -449,6 +449,7 @@ var catalogue = map[string][2]string{
 	"codes.new_note":        {"Copy them now or export the batch as CSV.", "请立即复制，或将本批次导出为 CSV。"},
 	"codes.export_batch":    {"Export this batch (CSV)", "导出本批次（CSV）"},
 	"codes.export":          {"Export CSV", "导出 CSV"},
+	"codes.export_hints":    {"Export CSV (last 4 characters only)", "导出 CSV（仅兑换码末 4 位）"},
 	"codes.filter":          {"Filter codes", "筛选兑换码"},
 	"codes.status":          {"Status", "状态"},
 	"codes.email":           {"Email", "邮箱"},
