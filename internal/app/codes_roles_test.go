@@ -116,6 +116,11 @@ func TestCodesInFullOnlyForOperators(t *testing.T) {
 		if full(page.Body) != c.full {
 			t.Fatalf("%s: full codes on the console's codes page: %v, want %v", c.name, !c.full, c.full)
 		}
+		for hint := range hints {
+			if !c.full && !bytes.Contains(page.Body, []byte("…"+hint)) {
+				t.Fatalf("%s: the codes page does not show the hint …%s", c.name, hint)
+			}
+		}
 		m := regexp.MustCompile(`href="(/api/v1/codes\?[^"]*format=csv[^"]*)"`).FindSubmatch(page.Body)
 		if m == nil {
 			t.Fatalf("%s: no export link on the codes page", c.name)
