@@ -19,7 +19,7 @@ func serverFlags(name string, errOut io.Writer, defDB string) (*flagSet, *app.Co
 	cfg := &app.Config{}
 	fs.StringVar(&cfg.Listen, "listen", envOr("BERTH_LISTEN", "127.0.0.1:8080"), "address to serve HTTP on")
 	fs.StringVar(&cfg.DB, "db", envOr("BERTH_DB", defDB), "database: a file path, sqlite:PATH or postgres://…")
-	fs.StringVar(&cfg.KeyFile, "key-file", os.Getenv("BERTH_KEY_FILE"), "secret key file (default: <db>.key; ignored when BERTH_SECRET_KEY is set)")
+	fs.StringVar(&cfg.KeyFile, "key-file", os.Getenv("BERTH_KEY_FILE"), "secret key file (default: <db>.key on SQLite; on PostgreSQL this or BERTH_SECRET_KEY is required; ignored when BERTH_SECRET_KEY is set)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	return &flagSet{fs, verbose}, cfg
 }
@@ -43,6 +43,8 @@ func (f *flagSet) logger(errOut io.Writer) *slog.Logger {
 //	BERTH_ADMIN_PASSWORD    the password of the user "admin" created on first
 //	                        start (empty: generated and printed once)
 //	BERTH_SECRET_KEY        base64 of the 32-byte key sealing credential files
+//	                        (or --key-file; one of them is required on
+//	                        PostgreSQL; berth keys rotate replaces the key)
 //	BERTH_JOB_TIMEOUT       how long one job may run, a Go duration such as
 //	                        "30s" (default 1m)
 //	BERTH_JOB_RESCUE_AFTER  when a job left running by a process that died

@@ -99,28 +99,6 @@ func (b *Box) Open(sealed []byte) ([]byte, error) {
 	return plain, nil
 }
 
-// Rotating seals and computes lookups under New and opens values sealed
-// under New or Old: the box of a key rotation (berth keys rotate), while the
-// database holds values under both keys.
-type Rotating struct{ New, Old *Box }
-
-// Seal seals under the new key.
-func (r Rotating) Seal(plain []byte) []byte { return r.New.Seal(plain) }
-
-// MAC is the lookup hash under the new key.
-func (r Rotating) MAC(data []byte) string { return r.New.MAC(data) }
-
-// Open opens a value sealed under either key.
-func (r Rotating) Open(sealed []byte) ([]byte, error) {
-	if p, err := r.New.Open(sealed); err == nil {
-		return p, nil
-	}
-	return r.Old.Open(sealed)
-}
-
-// KeyID is the id of the new key.
-func (r Rotating) KeyID() string { return r.New.KeyID() }
-
 // ErrBadEnvKey is a BERTH_SECRET_KEY that is not base64 of 32 bytes.
 var ErrBadEnvKey = errors.New("BERTH_SECRET_KEY must be the base64 encoding of 32 random bytes (try: head -c32 /dev/urandom | base64)")
 

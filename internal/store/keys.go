@@ -18,7 +18,7 @@ const (
 	settingKeyProgress = "secret_key_rotate_progress" // "<table> <last id>", or "done"
 )
 
-// KeyIdentifier is a Sealer that names its key (secret.Box, secret.Rotating).
+// KeyIdentifier is a Sealer that names its key (secret.Box).
 // Only such a Sealer is checked against the database.
 type KeyIdentifier interface{ KeyID() string }
 
@@ -95,18 +95,24 @@ func (s *Store) UseKey(ctx context.Context, seal Sealer) error {
 		return nil
 	}
 	have := ki.KeyID()
-	st, err := s.KeyState(ctx)
-	if err != nil {
+	var st KeyState
+	var err error
+	if st.KeyID, err = s.setting(ctx, settingKeyID); err != nil {
+		return fmt.Errorf("read the key check: %w", err)
+	}
+	if st.RotatingTo, err = s.setting(ctx, settingKeyRotating); err != nil {
 		return fmt.Errorf("read the key check: %w", err)
 	}
 	if st.RotatingTo != "" {
 		return &RotationUnfinishedError{From: st.KeyID, To: st.RotatingTo}
 	}
 	if st.KeyID == "" {
-		if st.Sealed {
-			if err := s.openSample(ctx, seal); err != nil {
-				return &KeyMismatchError{Have: have}
-			}
+		// A new database, or one from before key ids: every kind of sealed
+		// value it holds must open.
+		if opens, err := s.openSample(ctx, seal); err != nil {
+			return fmt.Errorf("read a sealed value: %w", err)
+		} else if !opens {
+			return &KeyMismatchError{Have: have}
 		}
 		if _, err := s.DB.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
 			settingKeyID, have); err != nil {
@@ -131,8 +137,8 @@ var sealedColumns = []struct{ table, column string }{
 	{"members", "file_data"},
 }
 
-// openSample opens the first sealed value of each kind with seal.
-func (s *Store) openSample(ctx context.Context, seal Sealer) error {
+// openSample reports whether seal opens the first sealed value of each kind.
+func (s *Store) openSample(ctx context.Context, seal Sealer) (bool, error) {
 	for _, c := range sealedColumns {
 		var v []byte
 		err := s.DB.QueryRowContext(ctx, `SELECT `+c.column+` FROM `+c.table+` WHERE `+c.column+` IS NOT NULL ORDER BY id LIMIT 1`).Scan(&v)
@@ -140,13 +146,13 @@ func (s *Store) openSample(ctx context.Context, seal Sealer) error {
 			continue
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		if _, err := seal.Open(v); err != nil {
-			return fmt.Errorf("%s.%s: %w", c.table, c.column, err)
+			return false, nil
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // RotateBegin records that the data sealed under key from is being
