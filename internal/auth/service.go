@@ -48,7 +48,10 @@ var (
 // sent too many wrong passwords for it. It says nothing of whether the user
 // exists (unknown names are counted alike) and holds back only that address:
 // the user signs in from any other.
-type LockedError struct{ Until time.Time }
+type LockedError struct {
+	Until time.Time
+	Wait  time.Duration // Until less the time of the refusal
+}
 
 func (e *LockedError) Error() string {
 	return fmt.Sprintf("too many failed sign-ins with this user name from your address: wait until %s UTC before trying it again",
@@ -56,7 +59,12 @@ func (e *LockedError) Error() string {
 }
 
 // RetryAfter is how long until the address may try again.
-func (e *LockedError) RetryAfter() time.Duration { return time.Until(e.Until) }
+func (e *LockedError) RetryAfter() time.Duration {
+	if e.Wait > 0 {
+		return e.Wait
+	}
+	return time.Until(e.Until)
+}
 
 // RateError refuses a sign-in from an address that tried too often.
 type RateError struct{ Wait time.Duration }
@@ -332,7 +340,7 @@ func (s *Service) Login(ctx context.Context, username, password, remoteIP string
 	}
 	if th.BlockedUntil.After(now) {
 		s.Audit(ctx, store.AuditEntry{Actor: actor, Action: "auth.login_locked", Target: target, RemoteIP: remoteIP, Status: 429})
-		return "", User{}, &LockedError{Until: th.BlockedUntil}
+		return "", User{}, &LockedError{Until: th.BlockedUntil, Wait: th.BlockedUntil.Sub(now)}
 	}
 	// The password is checked against the dummy hash for an unknown user,
 	// and such a check never succeeds.
@@ -349,7 +357,7 @@ func (s *Service) Login(ctx context.Context, username, password, remoteIP string
 		s.Audit(ctx, store.AuditEntry{Actor: actor, Action: "auth.login_failed", Target: target, RemoteIP: remoteIP,
 			Status: status, After: jsonOf(after)})
 		if !until.IsZero() {
-			return "", User{}, &LockedError{Until: until}
+			return "", User{}, &LockedError{Until: until, Wait: until.Sub(now)}
 		}
 		return "", User{}, ErrBadCredentials
 	}

@@ -53,6 +53,8 @@ func (f *flagSet) logger(errOut io.Writer) *slog.Logger {
 //	BERTH_PROVIDER_ALLOWED_HOSTS  addresses providers (SCIM, webhook, SFTP)
 //	                        may connect to: external (default), loopback,
 //	                        private, CIDRs, host names, * (package egress)
+//	BERTH_TRUSTED_PROXIES, BERTH_COOKIE_SECURE, BERTH_PUBLIC_RATE/_BURST,
+//	BERTH_FORM_RATE/_BURST, BERTH_LOGIN_RATE/_BURST: see front.go
 //	BERTH_PPROF_LISTEN      serve Go's profiler on this loopback address
 //	                        (e.g. 127.0.0.1:6060); off when unset
 //
@@ -67,6 +69,9 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	cfg.AdminPassword = os.Getenv("BERTH_ADMIN_PASSWORD")
 	cfg.SecretKey = os.Getenv("BERTH_SECRET_KEY")
 	cfg.SMTPURL = os.Getenv("BERTH_SMTP_URL")
+	if err := frontFromEnv(cfg); err != nil { // BERTH_TRUSTED_PROXIES, _COOKIE_SECURE, the limits: front.go
+		return err
+	}
 	cfg.ProviderAllowedHosts = os.Getenv("BERTH_PROVIDER_ALLOWED_HOSTS")
 	var err error
 	if cfg.Telegram, err = telegram.ConfigFromEnv(); err != nil {
