@@ -27,7 +27,10 @@
 // 409 and 422 answered to a member's request are member-permanent; 429
 // (with its Retry-After, in seconds or as an HTTP date), 408, 5xx, timeouts
 // and connection failures are retryable. The bearer token is never logged
-// nor put in an error.
+// nor put in an error. Of an error answer only the status, the scimType and
+// a short cleaned summary of the SCIM detail are kept, never the body. The
+// server's address must be allowed by BERTH_PROVIDER_ALLOWED_HOSTS (package
+// egress, checked when connecting); a refused one is pool-permanent.
 package scim
 
 import (

@@ -16,6 +16,11 @@
 // 5xx, timeouts and connection failures are retryable; any other 4xx is
 // member-permanent for a provision or deprovision, pool-permanent for the
 // ping of Check. A receiver cannot be listed: List returns ErrNoList.
+//
+// An error names the answer's status, never its body: errors end up in a
+// seat's last error and the history, which viewers read. The receiver's
+// address must be allowed by BERTH_PROVIDER_ALLOWED_HOSTS (package egress,
+// checked when connecting); a refused one is pool-permanent.
 package webhook
 
 import (
