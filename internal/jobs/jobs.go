@@ -240,8 +240,18 @@ func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= f.min && f.Handler.Enabled(ctx, l)
 }
 
-// Start runs the workers and periodic jobs until Stop.
-func (q *Queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+// Start runs the workers and periodic jobs until Stop. On SQLite it first
+// retries the jobs a process that ended left running (recover.go).
+func (q *Queue) Start(ctx context.Context) error {
+	n, err := retryOrphans(ctx, q.st)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		q.log.Info("retrying jobs left running by a berth process that ended", "jobs", n)
+	}
+	return q.client.Start(ctx)
+}
 
 // Stop waits for running jobs to finish.
 func (q *Queue) Stop(ctx context.Context) error { return q.client.Stop(ctx) }

@@ -72,6 +72,10 @@ type Store struct {
 	// On SQLite, the prepared statements of DB and Read (stmtcache.go);
 	// nil on PostgreSQL, whose driver caches statements itself.
 	stmts, readStmts *stmtCache
+
+	// On SQLite, the process's lock on the database (lock.go).
+	unlock func()
+	owner  bool
 }
 
 // ParseDSN tells the dialect of a --db value: a file path, sqlite:PATH or
@@ -120,7 +124,11 @@ func Open(ctx context.Context, dsn string, seal Sealer) (*Store, error) {
 		if target == "" {
 			return nil, errors.New("empty SQLite path")
 		}
+		if s.unlock, s.owner, err = lockSQLite(target); err != nil {
+			return nil, err
+		}
 		if err := createPrivate(target); err != nil {
+			s.unlock()
 			return nil, err
 		}
 		params := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
@@ -179,6 +187,9 @@ func createPrivate(path string) error {
 
 // Close closes the cached statements and the pools.
 func (s *Store) Close() error {
+	if s.unlock != nil {
+		defer s.unlock() // after the pools are closed
+	}
 	if s.stmts != nil {
 		s.stmts.Close()
 		s.readStmts.Close()

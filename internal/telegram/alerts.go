@@ -44,7 +44,9 @@ type Alert struct {
 // a key's condition no longer holds. With a Store, every alert sent and
 // resolved is also a history row (actor "monitor").
 //
-// Its state is in memory: run the monitor on one replica.
+// Its state is in memory, read back from history when the monitor starts
+// (Restore); on PostgreSQL only the replica holding the leader lock runs
+// the monitor (leader.go).
 type Alerter struct {
 	Client *Client
 	Chats  []int64

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/store"
 )
 
 // Environment variables of the Telegram integration.
@@ -19,6 +20,9 @@ const (
 	EnvToken = "BERTH_TELEGRAM_TOKEN" // the bot's token (secret); empty: Telegram is off
 	EnvChats = "BERTH_TELEGRAM_CHATS" // comma-separated chat ids: alerts go to each; the bot answers only them
 	EnvAPI   = "BERTH_TELEGRAM_API"   // Bot API base URL (default https://api.telegram.org)
+	// EnvOperators lists the Telegram user ids that may /invite and /pause
+	// from a group chat (comma-separated). Others in an allowed group read.
+	EnvOperators = "BERTH_TELEGRAM_OPERATORS"
 )
 
 // Config configures alerts and the operator bot.
@@ -26,6 +30,8 @@ type Config struct {
 	Token string
 	Chats []int64
 	API   string
+	// Operators may run the changing commands from group chats.
+	Operators []int64
 	// AlertInterval is how often alert conditions are evaluated (1m).
 	AlertInterval time.Duration
 	// PollTimeout is the getUpdates long-polling wait (30s).
@@ -33,6 +39,10 @@ type Config struct {
 	// NoBot sends alerts only (another process answers the bot: Telegram
 	// gives one bot's updates to one poller).
 	NoBot bool
+	// LeaderInterval: on PostgreSQL only the replica holding the leader
+	// lock runs the monitor and the bot (leader.go); the others try to take
+	// it over this often (DefaultLeaderInterval).
+	LeaderInterval time.Duration
 }
 
 // Enabled reports whether a token is set.
@@ -46,18 +56,33 @@ func (c Config) String() string {
 // ConfigFromEnv reads BERTH_TELEGRAM_TOKEN, BERTH_TELEGRAM_CHATS and
 // BERTH_TELEGRAM_API. Without a token Telegram is off (Enabled is false).
 func ConfigFromEnv() (Config, error) {
-	return ParseConfig(os.Getenv(EnvToken), os.Getenv(EnvChats), os.Getenv(EnvAPI))
+	c, err := ParseConfig(os.Getenv(EnvToken), os.Getenv(EnvChats), os.Getenv(EnvAPI))
+	if err != nil {
+		return c, err
+	}
+	c.Operators, err = parseIDs(EnvOperators, os.Getenv(EnvOperators), "a user id (a number)")
+	return c, err
+}
+
+// parseIDs reads a comma-, space- or semicolon-separated list of ids.
+func parseIDs(env, list, want string) ([]int64, error) {
+	var ids []int64
+	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' || r == ';' }) {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not %s", env, f, want)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // ParseConfig validates the three settings.
 func ParseConfig(token, chats, api string) (Config, error) {
 	c := Config{Token: strings.TrimSpace(token), API: strings.TrimSpace(api)}
-	for _, f := range strings.FieldsFunc(chats, func(r rune) bool { return r == ',' || r == ' ' || r == ';' }) {
-		id, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return c, fmt.Errorf("%s: %q is not a chat id (a number, negative for groups)", EnvChats, f)
-		}
-		c.Chats = append(c.Chats, id)
+	var err error
+	if c.Chats, err = parseIDs(EnvChats, chats, "a chat id (a number, negative for groups)"); err != nil {
+		return c, err
 	}
 	if c.Token == "" {
 		return c, nil
@@ -111,26 +136,60 @@ func Start(ctx context.Context, cfg Config, svc *alloc.Service, log *slog.Logger
 	st := svc.Store()
 	s := &Service{Alerter: &Alerter{Client: client, Chats: cfg.Chats, Store: st, Log: log}}
 	s.Monitor = &Monitor{Store: st, Alerter: s.Alerter, Interval: cfg.AlertInterval, Log: log}
-	ctx, s.cancel = context.WithCancel(ctx)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		s.Monitor.Run(ctx)
-	}()
 	if !cfg.NoBot {
 		allowed := map[int64]bool{}
 		for _, id := range cfg.Chats {
 			allowed[id] = true
 		}
-		s.Bot = &Bot{Client: client, Svc: svc, Chats: allowed, Log: log, Alerter: s.Alerter, PollTimeout: cfg.PollTimeout}
-		s.wg.Add(1)
+		operators := map[int64]bool{}
+		for _, id := range cfg.Operators {
+			operators[id] = true
+		}
+		s.Bot = &Bot{Client: client, Svc: svc, Chats: allowed, Operators: operators, Log: log, Alerter: s.Alerter, PollTimeout: cfg.PollTimeout}
+	}
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.wg.Add(1)
+	if st.Dialect == store.Postgres {
+		// Replicas share the database: only the leader runs them.
+		if cfg.LeaderInterval <= 0 {
+			cfg.LeaderInterval = DefaultLeaderInterval
+		}
 		go func() {
 			defer s.wg.Done()
+			lead(ctx, st.DSN, cfg.LeaderInterval, log, s.run)
+		}()
+		log.Info("telegram: alerts and operator bot start on the replica holding the leader lock", "api", client.api, "chats", len(cfg.Chats), "bot", !cfg.NoBot)
+		return s, nil
+	}
+	// SQLite: this process owns the database (store/lock.go).
+	go func() {
+		defer s.wg.Done()
+		s.run(ctx)
+	}()
+	log.Info("telegram: alerts and operator bot started", "api", client.api, "chats", len(cfg.Chats), "bot", !cfg.NoBot)
+	return s, nil
+}
+
+// run runs the monitor and the bot until ctx ends, the monitor going on
+// from the alerts history says are active.
+func (s *Service) run(ctx context.Context) {
+	if err := s.Alerter.Restore(ctx); err != nil && ctx.Err() == nil {
+		s.Monitor.Log.Error("telegram: read the active alerts from history", "err", err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.Monitor.Run(ctx)
+	}()
+	if s.Bot != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			s.Bot.Run(ctx)
 		}()
 	}
-	log.Info("telegram: alerts and operator bot started", "api", client.api, "chats", len(cfg.Chats), "bot", !cfg.NoBot)
-	return s, nil
+	wg.Wait()
 }
 
 // Stop ends the monitor and the bot and waits for them.
