@@ -7,9 +7,37 @@ import (
 	"github.com/berthhq/berth/internal/model"
 )
 
+// Queue order and positions (one definition, used by every answer that
+// tells a member where it waits).
+//
+// A kind's queue is served moves first (is_move = 1), then new members, each
+// group by ticket (queue.seq), id breaking ties (rows migrated from before
+// tickets have seq = id). An enqueue takes its kind's next ticket from the
+// kind's queue_seq row with an UPDATE … RETURNING and, on PostgreSQL, keeps
+// that row locked until its transaction ends (on SQLite one writer runs at
+// a time anyway). So enqueues of one kind take turns — within one replica
+// and across replicas — and their tickets follow the order they commit in.
+//
+// A member's position is 1 + the number of entries of its kind, still
+// queued, served before it. QueuePush counts it in a statement of its own
+// after taking the ticket: under PostgreSQL's READ COMMITTED a statement
+// sees every transaction committed before it began, and every transaction
+// holding an earlier ticket committed before this one could take the lock,
+// so the count misses nobody ahead; nobody can enqueue behind (or ahead)
+// until this transaction ends. Several enqueues in one transaction (a
+// placer batch) each see the earlier ones. The position told is therefore
+// exact when counted and nobody else's: two enqueues never hear the same
+// number unless entries ahead left in between. It can only change later
+// because entries ahead leave (a drain, a cancel — including a removal
+// that commits while this transaction runs: the number then falls by one
+// at once) or a move is queued ahead of a new member (it rises by one).
+// Counting the queue in an enqueuer's own snapshot without the lock, as
+// before, told two replicas' users the same place (docs/architecture.md,
+// Queue).
+
 // QueuePush puts a member at the back of its kind's queue (moves go ahead of
-// new members) and returns its position, 1-based. A member already queued
-// keeps its place.
+// new members) and returns its position, 1-based (see above). A member
+// already queued keeps its place (and its ticket).
 func (q *Queries) QueuePush(ctx context.Context, e model.QueueEntry) (int, error) {
 	var from any
 	if e.FromSeat != 0 {
@@ -19,25 +47,36 @@ func (q *Queries) QueuePush(ctx context.Context, e model.QueueEntry) (int, error
 	if e.IsMove {
 		move = 1
 	}
-	_, err := q.db.ExecContext(ctx, `INSERT INTO queue (member_id, kind, is_move, from_seat, reason, enqueued_at)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (member_id) DO UPDATE SET reason = excluded.reason`,
-		e.MemberID, e.Kind, move, from, e.Reason, micros(q.now()))
+	// The ticket and the kind's lock, held until the transaction ends. The
+	// migration made a row for every kind; the upsert covers a new one.
+	var seq int64
+	if err := q.db.QueryRowContext(ctx, `INSERT INTO queue_seq (kind, n) VALUES ($1, 1)
+		ON CONFLICT (kind) DO UPDATE SET n = queue_seq.n + 1 RETURNING n`, e.Kind).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("queue ticket: %w", err)
+	}
+	_, err := q.db.ExecContext(ctx, `INSERT INTO queue (member_id, kind, is_move, from_seat, reason, enqueued_at, seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (member_id) DO UPDATE SET reason = excluded.reason`,
+		e.MemberID, e.Kind, move, from, e.Reason, micros(q.now()), seq)
 	if err != nil {
 		return 0, err
 	}
 	return q.QueuePosition(ctx, e.MemberID)
 }
 
-// QueuePosition returns a member's 1-based place in its queue, 0 if absent.
+// QueuePosition returns a member's 1-based place in its queue, 0 if absent:
+// the entries of its kind still queued and served before it, plus one (see
+// QueuePush for why the count is exact where a position is told).
 func (q *Queries) QueuePosition(ctx context.Context, memberID int64) (int, error) {
 	var pos int
 	err := q.db.QueryRowContext(ctx, `
 		SELECT COUNT(*) FROM queue o JOIN queue me ON me.member_id = $1
-		WHERE o.kind = me.kind AND (o.is_move > me.is_move OR (o.is_move = me.is_move AND o.id <= me.id))`, memberID).Scan(&pos)
+		WHERE o.kind = me.kind AND (o.is_move > me.is_move OR (o.is_move = me.is_move
+			AND (o.seq < me.seq OR (o.seq = me.seq AND o.id <= me.id))))`, memberID).Scan(&pos)
 	return pos, err
 }
 
-// QueueList returns a kind's queue in service order.
+// QueueList returns a kind's queue in service order (QueuePush), each
+// entry with its position.
 func (q *Queries) QueueList(ctx context.Context, kind model.Kind, limit int) ([]model.QueueEntry, error) {
 	if limit <= 0 {
 		limit = 100000
@@ -45,7 +84,7 @@ func (q *Queries) QueueList(ctx context.Context, kind model.Kind, limit int) ([]
 	rows, err := q.db.QueryContext(ctx, `
 		SELECT q.id, q.member_id, m.external_id, q.kind, q.is_move, COALESCE(q.from_seat, 0), q.reason, q.enqueued_at
 		FROM queue q JOIN members m ON m.id = q.member_id
-		WHERE ($1 = '' OR q.kind = $1) ORDER BY q.kind, q.is_move DESC, q.id LIMIT $2`, string(kind), limit)
+		WHERE ($1 = '' OR q.kind = $1) ORDER BY q.kind, q.is_move DESC, q.seq, q.id LIMIT $2`, string(kind), limit)
 	if err != nil {
 		return nil, err
 	}
