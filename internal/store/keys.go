@@ -306,6 +306,12 @@ func (s *Store) resealBatch(ctx context.Context, newKey, oldKey Sealer, table st
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		type update struct {
+			id     int64
+			value  []byte
+			lookup string
+		}
+		var ups []update
 		for _, r := range rs {
 			if _, err := newKey.Open(r.value); err == nil {
 				continue
@@ -314,19 +320,56 @@ func (s *Store) resealBatch(ctx context.Context, newKey, oldKey Sealer, table st
 			if err != nil {
 				return fmt.Errorf("%s %d: the value opens under neither the old nor the new key: %w", table, r.id, err)
 			}
+			u := update{id: r.id, value: newKey.Seal(plain)}
 			if table == "codes" {
 				norm, err := codes.Normalize(string(plain))
 				if err != nil {
 					return fmt.Errorf("code %d: %w", r.id, err)
 				}
-				_, err = tx.SQL.ExecContext(ctx, `UPDATE codes SET sealed = $2, lookup = $3 WHERE id = $1`, r.id, newKey.Seal(plain), newKey.MAC([]byte(norm)))
-				if err != nil {
-					return err
+				u.lookup = newKey.MAC([]byte(norm))
+			}
+			ups = append(ups, u)
+		}
+		changed = len(ups)
+		set := col + ` = $2`
+		if table == "codes" {
+			set += `, lookup = $3`
+		}
+		if s.Dialect == Postgres && len(ups) > 0 {
+			// One statement a batch: a round trip per row was most of the time.
+			var b strings.Builder
+			args := make([]any, 0, 3*len(ups))
+			for i, u := range ups {
+				if i > 0 {
+					b.WriteString(", ")
 				}
-			} else if _, err := tx.SQL.ExecContext(ctx, `UPDATE `+table+` SET `+col+` = $2 WHERE id = $1`, r.id, newKey.Seal(plain)); err != nil {
+				n := len(args)
+				if table == "codes" {
+					fmt.Fprintf(&b, "($%d::bigint, $%d::bytea, $%d::text)", n+1, n+2, n+3)
+					args = append(args, u.id, u.value, u.lookup)
+				} else {
+					fmt.Fprintf(&b, "($%d::bigint, $%d::bytea, ''::text)", n+1, n+2)
+					args = append(args, u.id, u.value)
+				}
+			}
+			set := col + ` = v.value`
+			if table == "codes" {
+				set += `, lookup = v.lookup`
+			}
+			if _, err := tx.SQL.ExecContext(ctx, `UPDATE `+table+` SET `+set+` FROM (VALUES `+b.String()+`) AS v (id, value, lookup)
+				WHERE `+table+`.id = v.id`, args...); err != nil {
 				return err
 			}
-			changed++
+		} else {
+			for _, u := range ups {
+				args := []any{u.id, u.value}
+				if table == "codes" {
+					args = append(args, u.lookup)
+				}
+				if _, err := tx.SQL.ExecContext(ctx, `UPDATE `+table+` SET `+set+` WHERE id = $1`, args...); err != nil {
+					return err
+				}
+			}
 		}
 		switch {
 		case len(rs) == batch:
