@@ -655,7 +655,8 @@ var opSpecs = map[string]opSpec{
 		ok: []okResponse{okJSON(200, "Signed in; Set-Cookie carries the session.", jsRef("SessionInfo"))},
 		errors: map[int]string{400: errBadJSON, 401: "Unknown user, disabled user or wrong password (one answer for all).",
 			413: "The body is larger than 16 KiB.", 422: "username or password is empty.",
-			429: "Too many attempts from this address, or the user is locked after 5 wrong passwords in a row. " + errRetryAfter},
+			429: "Too many attempts from this address, or too many failed sign-ins with this user name from this address " +
+				"(the same answer whether the user exists or not; other addresses are not held back). " + errRetryAfter},
 	},
 	"GET /api/v1/session": {
 		id: "whoAmI", tag: "auth",
@@ -686,7 +687,7 @@ var opSpecs = map[string]opSpec{
 	"PATCH /api/v1/users/{id}": {
 		id: "updateUser", tag: "auth",
 		description: "Changes a user's role, password or access; fields left out stay. A new role applies from the user's " +
-			"next request. A new password lifts a lockout and ends the user's sessions. Disabling ends the user's sessions " +
+			"next request. A new password lets every address that was made to wait try the name again, and ends the user's sessions. Disabling ends the user's sessions " +
 			"and stops its tokens (until it is enabled again). The last enabled admin cannot be demoted or disabled.",
 		params: []*oaParameter{pathParam("id", "The user's id.", jsID("").min(1))},
 		body:   jsonBody("The fields to change.", jsRef("UserPatch"), json.RawMessage(`{"role": "viewer", "disabled": false}`)),
@@ -1183,8 +1184,9 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("name", jsString("").ex("alice")),
 			reqProp("role", jsRef("Role")),
 			reqProp("disabled", jsBool("A disabled user cannot sign in and its tokens do not work.")),
-			reqProp("failed_logins", jsInt("Wrong passwords in a row since the last good one or lockout.")),
-			prop("locked_until", jsTime("Set while the user is locked out after 5 wrong passwords in a row.")),
+			reqProp("failed_logins", jsInt("Failed sign-ins with this name in the last day, from every address.")),
+			prop("locked_until", jsTime("Set while some address must wait before it may try this name again "+
+				"(after 5 failures from that address); the user still signs in from any other address.")),
 			reqProp("created_at", jsTime("")),
 		),
 		"UserCreateRequest": jsObject("A new user.",
@@ -1308,8 +1310,11 @@ const authDescription = "Every route not marked public needs a caller, and a rol
 	"(Sec-Fetch-Site or Origin); clients that send neither header, such as curl, are not affected."
 
 // loginLimits describes the sign-in limits of package auth.
-const loginLimits = "Each client address may try 10 times a minute (bursts of 10); 5 wrong passwords in a row lock the " +
-	"user for 15 minutes (an admin setting a new password lifts the lock). Both answer 429 with Retry-After."
+const loginLimits = "Each client address may try 10 times a minute (bursts of 10; BERTH_LOGIN_RATE, BERTH_LOGIN_BURST). " +
+	"After 5 failed sign-ins with one user name from one address, that address waits before it may try that name again: " +
+	"a minute, doubling with each further failure, at most 15 minutes; every other address, the owner's, goes on, and " +
+	"unknown names are answered exactly like known ones. Both answer 429 with Retry-After. An admin setting a new " +
+	"password ends the waits."
 
 const crossSite = "A browser request from a page of another site (Sec-Fetch-Site: cross-site, or an Origin that is not this host)."
 
