@@ -60,15 +60,11 @@ func countContaining(msgs []string, want string) int {
 	return n
 }
 
-// Two replicas on one PostgreSQL, both with Telegram configured: only the
-// one holding the leader lock polls the bot and sends alerts, so a command
-// is answered once and an alert sent once. When the leader stops, the
-// other takes over within a bounded time and goes on from the alerts the
-// first one sent (no repeat; the resolution is sent once).
-func TestTelegramOnTheLeaderReplicaOnly(t *testing.T) {
-	api := newFakeAPI(t)
-	front := newReplicaFront(t, api)
-	const leaderInterval = 200 * time.Millisecond
+// twoReplicas starts two berths on one PostgreSQL database, each with
+// Telegram configured against api behind front, and returns them by name
+// ("r1", "r2") and the one that polls (the leader).
+func twoReplicas(t *testing.T, api *fakeAPI, front *replicaFront, leaderInterval time.Duration) (map[string]*apptest.Harness, string) {
+	t.Helper()
 	withTelegram := func(rep string) func(*app.Config) {
 		return func(c *app.Config) {
 			tc, err := telegram.ParseConfig(token, fmt.Sprint(allowed), front.URL+"/"+rep)
@@ -81,9 +77,6 @@ func TestTelegramOnTheLeaderReplicaOnly(t *testing.T) {
 	}
 	h1 := apptest.Start(t, store.Postgres, withTelegram("r1"))
 	h2 := apptest.StartOn(t, h1.DSN, withTelegram("r2"))
-	replicas := map[string]*apptest.Harness{"r1": h1, "r2": h2}
-
-	// Exactly one replica polls.
 	var leader string
 	apptest.Eventually(t, 10*time.Second, "a replica polling getUpdates", func() bool {
 		for rep, n := range front.pollCounts() {
@@ -94,6 +87,19 @@ func TestTelegramOnTheLeaderReplicaOnly(t *testing.T) {
 		}
 		return false
 	})
+	return map[string]*apptest.Harness{"r1": h1, "r2": h2}, leader
+}
+
+// Two replicas on one PostgreSQL, both with Telegram configured: only the
+// one holding the leader lock polls the bot and sends alerts, so a command
+// is answered once and an alert sent once. When the leader stops, the
+// other takes over within a bounded time and goes on from the alerts the
+// first one sent (no repeat; the resolution is sent once).
+func TestTelegramOnTheLeaderReplicaOnly(t *testing.T) {
+	api := newFakeAPI(t)
+	front := newReplicaFront(t, api)
+	const leaderInterval = 200 * time.Millisecond
+	replicas, leader := twoReplicas(t, api, front, leaderInterval)
 	follower := map[string]string{"r1": "r2", "r2": "r1"}[leader]
 	time.Sleep(2 * time.Second) // two poll timeouts and ten leader intervals
 	if polls := front.pollCounts(); polls[follower] != 0 {
@@ -156,5 +162,44 @@ func TestTelegramOnTheLeaderReplicaOnly(t *testing.T) {
 	}
 	if n := front.pollCounts()[leader]; n != afterStop {
 		t.Errorf("the stopped replica polled %d more times", n-afterStop)
+	}
+}
+
+// The leader's session ends under it (a network cut, an administrator's
+// pg_terminate_backend): PostgreSQL frees the lock, the leader sees its
+// session gone and stops polling, and the other replica takes over.
+func TestTelegramLeaderSessionLost(t *testing.T) {
+	api := newFakeAPI(t)
+	front := newReplicaFront(t, api)
+	const leaderInterval = 200 * time.Millisecond
+	replicas, leader := twoReplicas(t, api, front, leaderInterval)
+	follower := map[string]string{"r1": "r2", "r2": "r1"}[leader]
+	var ended bool
+	err := replicas[leader].App.Store.DB.QueryRow(`SELECT pg_terminate_backend(l.pid) FROM pg_locks l,
+		(SELECT hashtextextended('berth.telegram.leader:' || current_schema(), 0) AS k) key
+		WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+		AND l.classid = ((key.k >> 32) & 4294967295)::oid AND l.objid = (key.k & 4294967295)::oid`).Scan(&ended)
+	if err != nil || !ended {
+		t.Fatalf("end the leader lock's session: %v %v", ended, err)
+	}
+	cut := time.Now()
+	before := front.pollCounts()[follower]
+	apptest.Eventually(t, 5*time.Second, "the other replica polling", func() bool {
+		return front.pollCounts()[follower] > before
+	})
+	t.Logf("the other replica polls %s after the leader's session ended", time.Since(cut).Round(time.Millisecond))
+	// The old leader has stopped: its poll count stands still (a poll in
+	// flight ends within the 1s poll timeout).
+	time.Sleep(1500 * time.Millisecond)
+	stood := front.pollCounts()[leader]
+	time.Sleep(2 * time.Second)
+	if n := front.pollCounts()[leader]; n != stood {
+		t.Fatalf("the replica that lost its session still polls (%d more polls)", n-stood)
+	}
+	api.say(allowed, "/status")
+	api.waitFor(t, allowed, "berth status")
+	time.Sleep(time.Second)
+	if n := countContaining(api.messages(allowed), "berth status"); n != 1 {
+		t.Fatalf("/status answered %d times", n)
 	}
 }
