@@ -13,8 +13,8 @@ import (
 // A kind's queue is served moves first (is_move = 1), then new members, each
 // group by ticket (queue.seq), id breaking ties (rows migrated from before
 // tickets have seq = id). An enqueue takes its kind's next ticket from the
-// kind's queue_seq row with an UPDATE … RETURNING and, on PostgreSQL, keeps
-// that row locked until its transaction ends (on SQLite one writer runs at
+// kind's queue_seq row (an upsert … RETURNING that adds one) and, on
+// PostgreSQL, keeps that row locked until its transaction ends (on SQLite one writer runs at
 // a time anyway). So enqueues of one kind take turns — within one replica
 // and across replicas — and their tickets follow the order they commit in.
 //
@@ -32,8 +32,14 @@ import (
 // that commits while this transaction runs: the number then falls by one
 // at once) or a move is queued ahead of a new member (it rises by one).
 // Counting the queue in an enqueuer's own snapshot without the lock, as
-// before, told two replicas' users the same place (docs/architecture.md,
-// Queue).
+// before, told two replicas' users the same place.
+//
+// The lock lasts as long as the enqueuing transaction, a placer batch:
+// another replica's batch that queues a member of the kind waits for its
+// commit. A batch that queues and then reserves a pool can meet one that
+// reserved that pool and then queues; PostgreSQL ends that deadlock and the
+// placer runs the calls again alone (alloc/placer.go, settle), as for two
+// batches reserving the same pools in different orders.
 
 // QueuePush puts a member at the back of its kind's queue (moves go ahead of
 // new members) and returns its position, 1-based (see above). A member
