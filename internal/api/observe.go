@@ -2,11 +2,36 @@ package api
 
 import (
 	"errors"
+	"net/http"
 
 	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/store"
 )
+
+// SetMetrics configures /metrics: who may read it (cfg.AllowedNets, by
+// default loopback, or a bearer cfg.Token) and its per-pool series cap and
+// cache. New starts with metrics.Config{} (the defaults).
+func (s *Server) SetMetrics(cfg metrics.Config) {
+	h := metrics.NewHandler(s.st, s.log, cfg)
+	s.metricsHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The client address: the host of r.RemoteAddr, which the
+		// clientip middleware has set from X-Forwarded-For when the peer
+		// is a trusted proxy.
+		if err := cfg.Permit(auth.RemoteIP(r), r.Header.Get("Authorization")); err != nil {
+			writeProblem(w, r, errStatus(http.StatusForbidden, err.Error()))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// metrics serves GET /metrics to the clients SetMetrics allows.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
+	s.metricsHandler.ServeHTTP(w, r)
+	return nil
+}
 
 // The outcomes of the public routes, named for the metrics (package
 // metrics cannot import alloc, which it times).

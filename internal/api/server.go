@@ -117,7 +117,7 @@ func New(svc *alloc.Service, authn *auth.Service, log *slog.Logger) *Server {
 		log = slog.Default()
 	}
 	s := &Server{svc: svc, st: svc.Store(), auth: authn, log: log, Limits: DefaultUploadLimits}
-	s.metricsHandler = metrics.Handler(s.st, log)
+	s.SetMetrics(metrics.Config{}) // observe.go: loopback only until configured
 	s.public = ratelimit.New(20, 40, 10*time.Minute)
 	s.cop = auth.NewCrossOriginProtection(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, errStatus(http.StatusForbidden, "cross-site request refused: state-changing requests must come from "+
@@ -233,11 +233,6 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
-}
-
-func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
-	s.metricsHandler.ServeHTTP(w, r)
-	return nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/egress"
 	"github.com/berthhq/berth/internal/jobs"
+	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/notify"
 	"github.com/berthhq/berth/internal/reqid"
 	"github.com/berthhq/berth/internal/store"
@@ -55,6 +56,10 @@ type Config struct {
 	// webhook, SFTP) may connect to (BERTH_PROVIDER_ALLOWED_HOSTS, see
 	// package egress); empty means "external": public addresses only.
 	ProviderAllowedHosts string
+	// Metrics: who may read /metrics (BERTH_METRICS_ALLOWED_NETS, default
+	// loopback; BERTH_METRICS_TOKEN) and the per-pool series cap
+	// (BERTH_METRICS_POOL_SERIES).
+	Metrics metrics.Config
 }
 
 // App is a running berth.
@@ -168,6 +173,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.API = api.New(a.Alloc, a.Auth, log)
+	a.API.SetMetrics(cfg.Metrics)
 	front.limitAPI(a.API)
 	if err := a.Queue.Start(context.WithoutCancel(ctx)); err != nil {
 		st.Close()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/app"
+	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/telegram"
 )
@@ -55,6 +56,9 @@ func (f *flagSet) logger(errOut io.Writer) *slog.Logger {
 //	                        private, CIDRs, host names, * (package egress)
 //	BERTH_TRUSTED_PROXIES, BERTH_COOKIE_SECURE, BERTH_PUBLIC_RATE/_BURST,
 //	BERTH_FORM_RATE/_BURST, BERTH_LOGIN_RATE/_BURST: see front.go
+//	BERTH_METRICS_ALLOWED_NETS, BERTH_METRICS_TOKEN, BERTH_METRICS_POOL_SERIES:
+//	                        who may read /metrics (default loopback) and
+//	                        the per-pool series cap (metrics.ConfigFromEnv)
 //	BERTH_PPROF_LISTEN      serve Go's profiler on this loopback address
 //	                        (e.g. 127.0.0.1:6060); off when unset
 //
@@ -75,6 +79,9 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	cfg.ProviderAllowedHosts = os.Getenv("BERTH_PROVIDER_ALLOWED_HOSTS")
 	var err error
 	if cfg.Telegram, err = telegram.ConfigFromEnv(); err != nil {
+		return err
+	}
+	if cfg.Metrics, err = metrics.ConfigFromEnv(); err != nil {
 		return err
 	}
 	if cfg.Jobs.JobTimeout, err = envDuration("BERTH_JOB_TIMEOUT"); err != nil {

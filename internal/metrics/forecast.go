@@ -73,55 +73,67 @@ type fcKey struct {
 }
 
 // ComputeForecast forecasts every kind and group that has pools, as of now.
+// The pools, placements and expiries are aggregated in the database (by
+// kind and group), so a fleet of 100,000 pools is not loaded.
 func ComputeForecast(ctx context.Context, st *store.Store, now time.Time, opts ForecastOptions) ([]Forecast, error) {
 	opts = opts.withDefaults()
-	pools, err := st.Reader().PoolList(ctx, "")
+	group := groupExpr(st.Dialect, "p.labels")
+	byKey := map[fcKey]*Forecast{}
+	allCap := map[fcKey][2]int{} // capacity, pools of every status (average size)
+	rows, err := st.Read.QueryContext(ctx, `SELECT p.kind, `+group+`, CASE WHEN p.status = 'active' THEN 1 ELSE 0 END, COUNT(*),
+		CAST(COALESCE(SUM(p.capacity), 0) AS BIGINT), CAST(COALESCE(SUM(CASE WHEN p.used < p.capacity THEN p.capacity - p.used ELSE 0 END), 0) AS BIGINT)
+		FROM pools p GROUP BY p.kind, `+group+`, CASE WHEN p.status = 'active' THEN 1 ELSE 0 END`)
 	if err != nil {
 		return nil, err
 	}
-	byKey := map[fcKey]*Forecast{}
-	allCap := map[fcKey][2]int{} // capacity, pools of every status (average size)
-	poolKey := map[int64]fcKey{}
-	poolByName := map[string]fcKey{}
-	active := map[int64]bool{}
-	for _, p := range pools {
-		k := fcKey{p.Kind, p.Labels["group"]}
-		poolKey[p.ID], poolByName[p.Name] = k, k
+	for rows.Next() {
+		var kind, grp string
+		var active, n, capacity, free int
+		if err := rows.Scan(&kind, &grp, &active, &n, &capacity, &free); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		k := fcKey{model.Kind(kind), grp}
 		f := byKey[k]
 		if f == nil {
 			f = &Forecast{Kind: k.kind, Group: k.group}
 			byKey[k] = f
 		}
 		c := allCap[k]
-		allCap[k] = [2]int{c[0] + p.Capacity, c[1] + 1}
-		if p.Status == model.StatusActive {
-			active[p.ID] = true
-			f.Capacity += p.Capacity
-			f.Free += p.Free()
-			f.ActivePools++
+		allCap[k] = [2]int{c[0] + capacity, c[1] + n}
+		if active == 1 {
+			f.Capacity += capacity
+			f.Free += free
+			f.ActivePools += n
 		}
 	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 
-	// Placements of new members in the window, by the pool they went to.
+	// Placements of new members in the window, by the kind and group of the
+	// pool they went to (placements into pools since deleted are not counted).
 	since := now.Add(-opts.Window)
 	from, err := firstHistoryID(ctx, st, since)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := st.Read.QueryContext(ctx, `SELECT pool, COUNT(*) FROM history WHERE id >= $1 AND at >= $2 AND action = $3 GROUP BY pool`,
+	rows, err = st.Read.QueryContext(ctx, `SELECT p.kind, `+group+`, COUNT(*) FROM history h JOIN pools p ON p.name = h.pool
+		WHERE h.id >= $1 AND h.at >= $2 AND h.action = $3 GROUP BY p.kind, `+group,
 		from, since.UnixMicro(), model.ActPlaced)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
-		var pool string
+		var kind, grp string
 		var n int
-		if err := rows.Scan(&pool, &n); err != nil {
+		if err := rows.Scan(&kind, &grp, &n); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		if k, ok := poolByName[pool]; ok {
-			byKey[k].RatePerHour += float64(n) / opts.Window.Hours()
+		if f := byKey[fcKey{model.Kind(kind), grp}]; f != nil {
+			f.RatePerHour += float64(n) / opts.Window.Hours()
 		}
 	}
 	rows.Close()
@@ -130,23 +142,21 @@ func ComputeForecast(ctx context.Context, st *store.Store, now time.Time, opts F
 	}
 
 	// Seats that known code expiries will free in the active pools.
-	rows, err = st.Read.QueryContext(ctx, `SELECT s.pool_id, c.ends_at FROM seats s JOIN codes c ON c.id = s.code_id
-		WHERE s.state IN ('reserved', 'provisioning', 'active') AND c.ends_at > $1 AND c.ends_at <= $2`,
+	rows, err = st.Read.QueryContext(ctx, `SELECT p.kind, `+group+`, c.ends_at FROM seats s JOIN codes c ON c.id = s.code_id JOIN pools p ON p.id = s.pool_id
+		WHERE s.state IN ('reserved', 'provisioning', 'active') AND c.ends_at > $1 AND c.ends_at <= $2 AND p.status = 'active'`,
 		now.UnixMicro(), now.Add(opts.Horizon).UnixMicro())
 	if err != nil {
 		return nil, err
 	}
 	releases := map[fcKey][]time.Duration{}
 	for rows.Next() {
-		var poolID, endsAt int64
-		if err := rows.Scan(&poolID, &endsAt); err != nil {
+		var kind, grp string
+		var endsAt int64
+		if err := rows.Scan(&kind, &grp, &endsAt); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		if !active[poolID] {
-			continue
-		}
-		k := poolKey[poolID]
+		k := fcKey{model.Kind(kind), grp}
 		releases[k] = append(releases[k], time.UnixMicro(endsAt).Sub(now))
 	}
 	rows.Close()

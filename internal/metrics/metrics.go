@@ -19,77 +19,93 @@ import (
 
 const ns = "berth"
 
+// perPoolNote is the help text's note on the per-pool series.
+const perPoolNote = " Per-pool series (berth_pool_capacity, berth_pool_used, berth_pool_status) are exported only while the fleet has " +
+	"at most BERTH_METRICS_POOL_SERIES pools (default 1000; 0: never; see berth_pool_series_exported); berth_capacity, " +
+	"berth_capacity_used and berth_pools (by kind, status and group) are always there."
+
 var (
-	poolCapacity = prometheus.NewDesc(ns+"_pool_capacity", "Capacity of a pool.", []string{"pool", "kind", "group"}, nil)
-	poolUsed     = prometheus.NewDesc(ns+"_pool_used", "Seats counted against a pool's capacity.", []string{"pool", "kind", "group"}, nil)
-	poolStatus   = prometheus.NewDesc(ns+"_pool_status", "1 for the pool's current status.", []string{"pool", "kind", "status"}, nil)
+	poolCapacity = prometheus.NewDesc(ns+"_pool_capacity", "Capacity of a pool."+perPoolNote, []string{"pool", "kind", "group"}, nil)
+	poolUsed     = prometheus.NewDesc(ns+"_pool_used", "Seats counted against a pool's capacity."+perPoolNote, []string{"pool", "kind", "group"}, nil)
+	poolStatus   = prometheus.NewDesc(ns+"_pool_status", "1 for the pool's current status."+perPoolNote, []string{"pool", "kind", "status"}, nil)
+	poolSeriesOn = prometheus.NewDesc(ns+"_pool_series_exported", "1 when this scrape has the per-pool series (berth_pool_capacity, berth_pool_used, "+
+		"berth_pool_status); 0 when the fleet has more pools than BERTH_METRICS_POOL_SERIES (default 1000) or the setting is 0.", nil, nil)
+	stateAge = prometheus.NewDesc(ns+"_state_age_seconds", "Age of the read of the database the pool, seat, queue and job gauges of this scrape come from "+
+		"(one read serves the scrapes of 10 s).", nil, nil)
 	seats        = prometheus.NewDesc(ns+"_seats", "Seats by state.", []string{"state"}, nil)
 	queueDepth   = prometheus.NewDesc(ns+"_queue_depth", "Members waiting for room.", []string{"kind"}, nil)
 	scrapeErrors = prometheus.NewDesc(ns+"_scrape_error", "1 when reading the database for this scrape failed.", nil, nil)
 )
 
-type collector struct {
-	st  *store.Store
-	log *slog.Logger
-}
+// collector reports the per-pool series and the totals by seat state and
+// queue kind, from the state collector's cached read of the fleet.
+type collector struct{ s *stateCollector }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{poolCapacity, poolUsed, poolStatus, seats, queueDepth, scrapeErrors} {
+	for _, d := range []*prometheus.Desc{poolCapacity, poolUsed, poolStatus, poolSeriesOn, stateAge, seats, queueDepth, scrapeErrors} {
 		ch <- d
 	}
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	now := c.s.now()
+	f := c.s.fleet.get(ctx, now)
 	failed := 0.0
-	if err := c.collect(ctx, ch); err != nil {
-		c.log.Error("metrics scrape", "err", err)
-		failed = 1
+	for _, err := range []error{f.poolsErr, f.seatsErr, f.queueErr} {
+		if err != nil {
+			failed = 1
+		}
 	}
 	ch <- prometheus.MustNewConstMetric(scrapeErrors, prometheus.GaugeValue, failed)
-}
-
-func (c collector) collect(ctx context.Context, ch chan<- prometheus.Metric) error {
-	q := c.st.Reader()
-	pools, err := q.PoolList(ctx, "")
-	if err != nil {
-		return err
+	gauge(ch, stateAge, max(0, now.Sub(f.at).Seconds()))
+	on := 0.0
+	if f.poolsErr == nil && f.perPool != nil {
+		on = 1
 	}
-	for _, p := range pools {
-		ch <- prometheus.MustNewConstMetric(poolCapacity, prometheus.GaugeValue, float64(p.Capacity), p.Name, string(p.Kind), p.Labels["group"])
-		ch <- prometheus.MustNewConstMetric(poolUsed, prometheus.GaugeValue, float64(p.Used), p.Name, string(p.Kind), p.Labels["group"])
+	gauge(ch, poolSeriesOn, on)
+	for _, p := range f.perPool {
+		gauge(ch, poolCapacity, float64(p.capacity), p.name, p.kind, p.group)
+		gauge(ch, poolUsed, float64(p.used), p.name, p.kind, p.group)
 		for _, s := range model.PoolStatuses() {
 			v := 0.0
-			if p.Status == s {
+			if p.status == string(s) {
 				v = 1
 			}
-			ch <- prometheus.MustNewConstMetric(poolStatus, prometheus.GaugeValue, v, p.Name, string(p.Kind), string(s))
+			gauge(ch, poolStatus, v, p.name, p.kind, string(s))
 		}
 	}
-	counts, err := q.SeatCountByState(ctx)
-	if err != nil {
-		return err
-	}
-	for _, s := range model.SeatStates() {
-		ch <- prometheus.MustNewConstMetric(seats, prometheus.GaugeValue, float64(counts[s]), string(s))
-	}
-	for _, k := range model.Kinds() {
-		n, err := q.QueueLen(ctx, k)
-		if err != nil {
-			return err
+	if f.seatsErr == nil {
+		for _, s := range model.SeatStates() {
+			n := 0
+			for _, k := range model.Kinds() {
+				n += f.seats[[2]string{string(k), string(s)}]
+			}
+			gauge(ch, seats, float64(n), string(s))
 		}
-		ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(n), string(k))
 	}
-	return nil
+	if f.queueErr == nil {
+		for _, k := range model.Kinds() {
+			gauge(ch, queueDepth, float64(f.queue[queueKey{string(k), false}]+f.queue[queueKey{string(k), true}]), string(k))
+		}
+	}
 }
 
-// Handler serves /metrics: berth's gauges read from the database (this
-// file and state.go), the process's event counters (Events, events.go) and
-// the Go runtime's.
-func Handler(st *store.Store, log *slog.Logger) http.Handler {
+// Handler serves /metrics with the default Config; package api uses
+// NewHandler with the configured one and checks Config.Permit first.
+func Handler(st *store.Store, log *slog.Logger) http.Handler { return NewHandler(st, log, Config{}) }
+
+// NewHandler serves /metrics: berth's gauges read from the database (this
+// file, state.go and fleet.go), the process's event counters (Events,
+// events.go) and the Go runtime's. It does not check who asks.
+func NewHandler(st *store.Store, log *slog.Logger, cfg Config) http.Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	sc := newStateCollectorConfig(st, log, cfg)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collector{st: st, log: log}, newStateCollector(st, log),
+	reg.MustRegister(collector{sc}, sc,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(prometheus.Gatherers{reg, Events}, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)})
 }

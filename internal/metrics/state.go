@@ -17,8 +17,10 @@ import (
 
 // The gauges below are read from the database at scrape time, like those of
 // metrics.go: every replica reports the same numbers, so aggregate them with
-// max (not sum) across instances. The expensive ones (the integrity check,
-// move totals, the capacity forecast) are cached for SlowTTL.
+// max (not sum) across instances. The pools, seats, queue and jobs are read
+// in one aggregated read shared by the scrapes of Config.TTL (fleet.go); the
+// expensive ones (the integrity check, move totals, the capacity forecast)
+// are cached for SlowTTL.
 
 // SlowTTL is how long the result of the integrity check, the move totals
 // and the capacity forecast are reused between scrapes.
@@ -56,10 +58,11 @@ var stateDescs = []*prometheus.Desc{seatsByKind, queueWaiting, queueOldestAge, c
 
 // stateCollector reads the gauges of state.go at scrape time.
 type stateCollector struct {
-	st  *store.Store
-	log *slog.Logger
-	ttl time.Duration
-	now func() time.Time
+	st    *store.Store
+	log   *slog.Logger
+	ttl   time.Duration
+	now   func() time.Time
+	fleet *fleetCache
 
 	mu   sync.Mutex
 	slow *slowState
@@ -77,7 +80,13 @@ type slowState struct {
 }
 
 func newStateCollector(st *store.Store, log *slog.Logger) *stateCollector {
-	return &stateCollector{st: st, log: log, ttl: SlowTTL, now: time.Now}
+	return newStateCollectorConfig(st, log, Config{})
+}
+
+func newStateCollectorConfig(st *store.Store, log *slog.Logger, cfg Config) *stateCollector {
+	cfg = cfg.withDefaults()
+	return &stateCollector{st: st, log: log, ttl: SlowTTL, now: time.Now,
+		fleet: &fleetCache{st: st, log: log, ttl: cfg.TTL, poolSeries: cfg.PoolSeries}}
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -89,16 +98,24 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// The slow part (cached for SlowTTL) is computed beside the fleet read.
+	slow := make(chan *slowState, 1)
+	go func() { slow <- c.slowState(ctx) }()
+	f := c.fleet.get(ctx, c.now())
 	parts := []struct {
 		name string
-		fn   func(context.Context, chan<- prometheus.Metric) error
+		err  error
+		emit func(*fleet, chan<- prometheus.Metric)
 	}{
-		{"seats", c.seats}, {"queue", c.queue}, {"capacity", c.capacity}, {"jobs", c.jobs},
+		{"seats", f.seatsErr, c.seats}, {"queue", f.queueErr, c.queue}, {"capacity", f.poolsErr, c.capacity}, {"jobs", f.jobsErr, c.jobs},
 	}
 	for _, p := range parts {
-		c.report(ch, p.name, p.fn(ctx, ch))
+		c.report(ch, p.name, p.err)
+		if p.err == nil {
+			p.emit(f, ch)
+		}
 	}
-	s := c.slowState(ctx)
+	s := <-slow
 	c.report(ch, "integrity", s.intErr)
 	if s.intErr == nil {
 		r := s.integrity
@@ -165,105 +182,46 @@ func (c *stateCollector) slowState(ctx context.Context) *slowState {
 	return s
 }
 
-func (c *stateCollector) seats(ctx context.Context, ch chan<- prometheus.Metric) error {
-	rows, err := c.st.Read.QueryContext(ctx, `SELECT p.kind, s.state, COUNT(*) FROM seats s JOIN pools p ON p.id = s.pool_id GROUP BY p.kind, s.state`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	counts := map[[2]string]int{}
-	for rows.Next() {
-		var kind, state string
-		var n int
-		if err := rows.Scan(&kind, &state, &n); err != nil {
-			return err
-		}
-		counts[[2]string{kind, state}] = n
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
+func (c *stateCollector) seats(f *fleet, ch chan<- prometheus.Metric) {
 	for _, k := range model.Kinds() {
 		for _, s := range model.SeatStates() {
-			gauge(ch, seatsByKind, float64(counts[[2]string{string(k), string(s)}]), string(k), string(s))
+			gauge(ch, seatsByKind, float64(f.seats[[2]string{string(k), string(s)}]), string(k), string(s))
 		}
 	}
-	return nil
 }
 
-func (c *stateCollector) queue(ctx context.Context, ch chan<- prometheus.Metric) error {
-	rows, err := c.st.Read.QueryContext(ctx, `SELECT kind, is_move, COUNT(*), MIN(enqueued_at) FROM queue GROUP BY kind, is_move`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	type key struct {
-		kind string
-		move bool
-	}
-	counts := map[key]int{}
-	oldest := map[string]int64{}
-	for rows.Next() {
-		var kind string
-		var move, n int
-		var at int64
-		if err := rows.Scan(&kind, &move, &n, &at); err != nil {
-			return err
-		}
-		counts[key{kind, move == 1}] = n
-		if o, ok := oldest[kind]; !ok || at < o {
-			oldest[kind] = at
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
+func (c *stateCollector) queue(f *fleet, ch chan<- prometheus.Metric) {
 	now := c.st.Now()
 	for _, k := range model.Kinds() {
-		gauge(ch, queueWaiting, float64(counts[key{string(k), false}]), string(k), "new")
-		gauge(ch, queueWaiting, float64(counts[key{string(k), true}]), string(k), "move")
+		gauge(ch, queueWaiting, float64(f.queue[queueKey{string(k), false}]), string(k), "new")
+		gauge(ch, queueWaiting, float64(f.queue[queueKey{string(k), true}]), string(k), "move")
 		age := 0.0
-		if at, ok := oldest[string(k)]; ok {
+		if at, ok := f.oldest[string(k)]; ok {
 			age = max(0, now.Sub(time.UnixMicro(at)).Seconds())
 		}
 		gauge(ch, queueOldestAge, age, string(k))
 	}
-	return nil
 }
 
 // capKey aggregates pools.
 type capKey struct{ kind, status, group string }
 
-func (c *stateCollector) capacity(ctx context.Context, ch chan<- prometheus.Metric) error {
-	pools, err := c.st.Reader().PoolList(ctx, "")
-	if err != nil {
-		return err
-	}
-	type agg struct{ capacity, used, n int }
-	sums := map[capKey]*agg{}
+func (c *stateCollector) capacity(f *fleet, ch chan<- prometheus.Metric) {
+	sums := map[capKey]capAgg{}
 	// Every kind × status exists (group ""), so alerts see zeros, not gaps.
 	for _, k := range model.Kinds() {
 		for _, s := range model.PoolStatuses() {
-			sums[capKey{string(k), string(s), ""}] = &agg{}
+			sums[capKey{string(k), string(s), ""}] = capAgg{}
 		}
 	}
-	for _, p := range pools {
-		k := capKey{string(p.Kind), string(p.Status), p.Labels["group"]}
-		a := sums[k]
-		if a == nil {
-			a = &agg{}
-			sums[k] = a
-		}
-		a.capacity += p.Capacity
-		a.used += p.Used
-		a.n++
+	for k, a := range f.caps {
+		sums[k] = a
 	}
 	for k, a := range sums {
 		gauge(ch, capacityTotal, float64(a.capacity), k.kind, k.status, k.group)
 		gauge(ch, capacityUsed, float64(a.used), k.kind, k.status, k.group)
 		gauge(ch, poolsCount, float64(a.n), k.kind, k.status, k.group)
 	}
-	return nil
 }
 
 // jobKinds are the job kinds of package jobs, reported even when absent.
@@ -272,68 +230,25 @@ var jobKinds = []string{"deliver", "deliver_batch", "remove", "drain_queue", "pr
 // jobStates are the River job states reported (all but completed).
 var jobStates = []string{"available", "scheduled", "running", "retryable", "pending", "discarded", "cancelled"}
 
-func (c *stateCollector) jobs(ctx context.Context, ch chan<- prometheus.Metric) error {
-	rows, err := c.st.Read.QueryContext(ctx, `SELECT kind, state, COUNT(*) FROM river_job WHERE state <> 'completed' GROUP BY kind, state`)
-	if err != nil {
-		return err
-	}
-	counts := map[[2]string]int{}
+func (c *stateCollector) jobs(f *fleet, ch chan<- prometheus.Metric) {
 	kinds := map[string]bool{}
 	for _, k := range jobKinds {
 		kinds[k] = true
 	}
-	for rows.Next() {
-		var kind, state string
-		var n int
-		if err := rows.Scan(&kind, &state, &n); err != nil {
-			rows.Close()
-			return err
-		}
-		counts[[2]string{kind, state}] = n
-		kinds[kind] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for k := range kinds {
-		for _, s := range jobStates {
-			gauge(ch, jobsByState, float64(counts[[2]string{k, s}]), k, s)
-		}
-	}
-
-	// MIN of a timestamp comes back as a time on PostgreSQL and as River's
-	// text form on SQLite.
-	rows, err = c.st.Read.QueryContext(ctx, `SELECT kind, MIN(scheduled_at) FROM river_job WHERE state = 'available' GROUP BY kind`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	oldest := map[string]time.Time{}
-	for rows.Next() {
-		var kind string
-		var at any
-		if err := rows.Scan(&kind, &at); err != nil {
-			return err
-		}
-		t, err := dbTime(at)
-		if err != nil {
-			return fmt.Errorf("river_job.scheduled_at: %w", err)
-		}
-		oldest[kind] = t
-	}
-	if err := rows.Err(); err != nil {
-		return err
+	for k := range f.jobs {
+		kinds[k[0]] = true
 	}
 	now := time.Now()
 	for k := range kinds {
+		for _, s := range jobStates {
+			gauge(ch, jobsByState, float64(f.jobs[[2]string{k, s}]), k, s)
+		}
 		age := 0.0
-		if t, ok := oldest[k]; ok {
+		if t, ok := f.jobsOldest[k]; ok {
 			age = max(0, now.Sub(t).Seconds())
 		}
 		gauge(ch, jobsOldest, age, k)
 	}
-	return nil
 }
 
 // dbTime reads a timestamp the driver returned as a time or as text.
