@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +26,7 @@ import (
 	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/placement"
+	"github.com/berthhq/berth/internal/provider"
 	"github.com/berthhq/berth/internal/store"
 )
 
@@ -55,8 +58,11 @@ type Service struct {
 	// IndexTTL bounds how stale the index may get when other replicas change
 	// the database; the database guard stays the authority either way.
 	IndexTTL time.Duration
-	// FailedPoolWindow: pools where a member's delivery failed within this
-	// window are excluded when it is placed again.
+	// FailedPoolWindow: a pool that refused a member outright
+	// (member-permanent) is excluded for that member this long; then a
+	// queue drain tries it again. Retryable failures exclude nothing, and
+	// a pool-permanent one excludes the pool for everyone through its
+	// status (credential_invalid) until an admin fixes it.
 	FailedPoolWindow time.Duration
 }
 
@@ -342,21 +348,55 @@ func (s *Service) recount(ctx context.Context, tx *store.Tx, ix *placement.Index
 	return changed, nil
 }
 
-// recentFailures lists pools where the member's delivery failed recently.
+// memberRefusal prefixes the last error of a seat a pool refused
+// member-permanently (DeliveryFailed writes it so): such a seat excludes
+// its pool for the member until FailedPoolWindow has passed.
+var memberRefusal = provider.MemberPermanent.String() + ": "
+
+// recentFailures lists the pools excluded for the member now: those that
+// refused it member-permanently within FailedPoolWindow. Each exclusion
+// lapses on its own (issue 11, finding 9: a retryable failure used to
+// exclude the team for an hour, and a member whose only team it was
+// stayed queued beside 41 free seats).
 func (s *Service) recentFailures(ctx context.Context, q *store.Queries, memberID int64) ([]int64, error) {
-	seats, err := q.SeatList(ctx, store.SeatFilter{MemberID: memberID, States: []model.SeatState{model.SeatFailed,
-		model.SeatReleasing, model.SeatReleased, model.SeatReleaseFailed}, Limit: 50})
+	seats, err := q.SeatList(ctx, store.SeatFilter{MemberID: memberID, States: []model.SeatState{model.SeatFailed}, Limit: 50})
 	if err != nil {
 		return nil, err
 	}
 	var out []int64
-	cutoff := time.Now().Add(-s.FailedPoolWindow)
+	cutoff := q.Now().Add(-s.FailedPoolWindow)
 	for _, seat := range seats {
-		if seat.LastError != "" && seat.UpdatedAt.After(cutoff) {
+		if strings.HasPrefix(seat.LastError, memberRefusal) && seat.UpdatedAt.After(cutoff) {
 			out = append(out, seat.PoolID)
 		}
 	}
 	return out, nil
+}
+
+// elsewhere tells whether a pool of the member's kind and labels exists
+// beyond those in exclude (whatever its room or status now): a member
+// refused by its pool waits for such a pool rather than being rejected.
+func (s *Service) elsewhere(ctx context.Context, q *store.Queries, m model.Member, exclude []int64) (bool, error) {
+	pools, err := q.PoolList(ctx, m.Kind)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range pools {
+		if slices.Contains(exclude, p.ID) {
+			continue
+		}
+		fits := true
+		for k, v := range m.Labels {
+			if pv, ok := p.Labels[k]; !ok || pv != v {
+				fits = false
+				break
+			}
+		}
+		if fits {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // ErrInvalid marks a request the caller must fix.

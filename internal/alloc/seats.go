@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/berthhq/berth/internal/crashpoint"
@@ -155,10 +156,12 @@ func (s *Service) DeliveryAttempt(ctx context.Context, seatID int64, cause error
 	return s.st.SeatAttempt(ctx, seatID, cause.Error())
 }
 
-// DeliveryFailed ends a seat whose delivery cannot succeed. For a
-// member-level permanent error the member is rejected; otherwise (retries
-// spent, or the pool refused our credentials) it is placed again, excluding
-// the failing pool, or queued.
+// DeliveryFailed ends a seat whose delivery cannot succeed: the member is
+// placed again, excluding the failing pool, or queued. After a member-level
+// permanent error the pool stays excluded for the member until
+// FailedPoolWindow passes, and the member is rejected (its code use given
+// back) when no other pool could take it. (The jobs package calls this for
+// a retryable failure only when the retries are spent: DeliveryRetryFor.)
 func (s *Service) DeliveryFailed(ctx context.Context, seatID int64, class provider.Class, cause error) error {
 	seat, err := s.st.SeatGet(ctx, seatID)
 	if err != nil {
@@ -186,8 +189,13 @@ func (s *Service) DeliveryFailed(ctx context.Context, seatID int64, class provid
 				return err
 			}
 		} else {
-			// Refused outright: nothing reached the pool.
-			ok, err := tx.SeatTransition(ctx, seatID, model.SeatFailed, cause.Error(), model.SeatProvisioning, model.SeatReserved)
+			// Refused outright: nothing reached the pool. A member-level
+			// refusal is written so that recentFailures finds it.
+			text := cause.Error()
+			if class == provider.MemberPermanent && !strings.HasPrefix(text, memberRefusal) {
+				text = memberRefusal + text
+			}
+			ok, err := tx.SeatTransition(ctx, seatID, model.SeatFailed, text, model.SeatProvisioning, model.SeatReserved)
 			if err != nil || !ok {
 				return err
 			}
@@ -207,6 +215,22 @@ func (s *Service) DeliveryFailed(ctx context.Context, seatID int64, class provid
 		if class == provider.MemberPermanent {
 			if seat.MoveFrom != 0 { // the member keeps its old seat
 				return s.finishMove(ctx, tx, seat.MoveFrom, model.MoveFailed, cause.Error())
+			}
+			// This pool refused this member, not everyone: it is excluded
+			// for the member until FailedPoolWindow passes (recentFailures
+			// finds the failed seat), and the member goes to another pool
+			// of its kind, or waits for one in the queue. Only when no
+			// other pool could take it is it rejected and its use given back.
+			exclude, err := s.recentFailures(ctx, &tx.Queries, m.ID)
+			if err != nil {
+				return err
+			}
+			exclude = append(exclude, seat.PoolID)
+			if other, err := s.elsewhere(ctx, &tx.Queries, m, exclude); err != nil {
+				return err
+			} else if other {
+				_, err = s.placeTx(ctx, tx, ix, placeReq{member: m, exclude: exclude, codeID: seat.CodeID, actor: "system", queueOnMiss: true})
+				return err
 			}
 			if err := s.refundUse(ctx, tx, seat, cause.Error()); err != nil {
 				return err
@@ -231,7 +255,7 @@ func (s *Service) DeliveryFailed(ctx context.Context, seatID int64, class provid
 			}
 			exclude = append(exclude, old.PoolID)
 		}
-		_, err = s.placeTx(ctx, tx, ix, placeReq{member: m, exclude: exclude, moveFrom: seat.MoveFrom, actor: "system", queueOnMiss: true})
+		_, err = s.placeTx(ctx, tx, ix, placeReq{member: m, exclude: exclude, moveFrom: seat.MoveFrom, codeID: seat.CodeID, actor: "system", queueOnMiss: true})
 		return err
 	})
 }
@@ -258,8 +282,9 @@ func (s *Service) DrainQueue(ctx context.Context, kind model.Kind) (int, error) 
 		chunkStart := time.Now()
 		chunk := entries[start:min(start+placeChunk, len(entries))]
 		n := 0
+		held := false // an entry of the chunk had pools excluded for it
 		err := s.withIndex(ctx, kind, len(chunk), func(ctx context.Context, tx *store.Tx, ix *placement.Index) error {
-			n = 0
+			n, held = 0, false
 			if start == 0 {
 				// Room appeared (that is why a drain runs): make sure the
 				// index sees all of it, whoever made it.
@@ -286,6 +311,7 @@ func (s *Service) DrainQueue(ctx context.Context, kind model.Kind) (int, error) 
 				if err != nil {
 					return err
 				}
+				held = held || len(exclude) > 0
 				if e.FromSeat != 0 {
 					old, err := tx.SeatGet(ctx, e.FromSeat)
 					if err != nil {
@@ -319,8 +345,11 @@ func (s *Service) DrainQueue(ctx context.Context, kind model.Kind) (int, error) 
 		}
 		placed += n
 		chunkTime = max(chunkTime, time.Since(chunkStart))
-		if n == 0 {
-			break // nothing fit in a whole chunk: the rest waits for room
+		if n == 0 && !held {
+			// Nothing fit in a whole chunk: the rest waits for room. (A
+			// chunk whose members had pools excluded says nothing about
+			// the room the entries behind it need.)
+			break
 		}
 	}
 	return placed, nil

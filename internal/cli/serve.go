@@ -51,6 +51,10 @@ func (f *flagSet) logger(errOut io.Writer) *slog.Logger {
 //	BERTH_JOB_RESCUE_AFTER  when a job left running by a process that died
 //	                        (crash, kill -9) is retried, a Go duration longer
 //	                        than the job timeout (default: job timeout + 30s)
+//	BERTH_DELIVERY_RETRY_FOR  how long a seat's delivery is retried while its
+//	                        provider answers 5xx, 429 or times out (tries at
+//	                        most a minute apart), the seat keeping its room,
+//	                        before the member is placed elsewhere (default 6h)
 //	BERTH_PROVIDER_ALLOWED_HOSTS  addresses providers (SCIM, webhook, SFTP)
 //	                        may connect to: external (default), loopback,
 //	                        private, CIDRs, host names, * (package egress)
@@ -88,6 +92,9 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	}
 	if cfg.Jobs.RescueAfter, err = envDuration("BERTH_JOB_RESCUE_AFTER"); err != nil {
+		return err
+	}
+	if cfg.Jobs.DeliveryRetryFor, err = envDuration("BERTH_DELIVERY_RETRY_FOR"); err != nil {
 		return err
 	}
 	if r := cfg.Jobs.RescueAfter; r > 0 {

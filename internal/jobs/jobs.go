@@ -38,8 +38,20 @@ import (
 
 // Config tunes the queue; zero fields take defaults.
 type Config struct {
-	// MaxDeliveryAttempts before a member is placed on another pool.
+	// MaxDeliveryAttempts: a seat whose delivery keeps failing with a
+	// retryable answer (5xx, 429, timeout) gets at least this many attempts,
+	// and is retried for DeliveryRetryFor, before its member is placed on
+	// another pool. Permanent answers end it at once.
 	MaxDeliveryAttempts int
+	// DeliveryRetryFor is how long retryable failures of one seat's
+	// delivery are retried (default 6h), the seat keeping its room
+	// meanwhile: a provider that is down or flaky for a while strands
+	// nobody (issue 11, finding 9).
+	DeliveryRetryFor time.Duration
+	// DeliveryRetryMaxDelay caps the wait between two delivery attempts,
+	// a provider's Retry-After included (default 1m), so members are
+	// seated soon after the provider recovers.
+	DeliveryRetryMaxDelay time.Duration
 	// MaxRemoveAttempts before a seat becomes release_failed (alert).
 	MaxRemoveAttempts int
 	// Backoff gives the wait before retry n (1-based).
@@ -80,6 +92,12 @@ func (c *Config) defaults() {
 	}
 	if c.Backoff == nil {
 		c.Backoff = ExpBackoff(time.Second, 5*time.Minute)
+	}
+	if c.DeliveryRetryMaxDelay <= 0 {
+		c.DeliveryRetryMaxDelay = time.Minute
+	}
+	if c.DeliveryRetryFor <= 0 {
+		c.DeliveryRetryFor = 6 * time.Hour
 	}
 	if c.ProbeInterval <= 0 {
 		c.ProbeInterval = 30 * time.Second
@@ -305,6 +323,10 @@ func (q *Queue) DrainQueue(ctx context.Context, tx *store.Tx, kind model.Kind) e
 type DeliverArgs struct {
 	SeatID int64 `json:"seat_id"`
 	Prior  int   `json:"prior,omitempty"`
+	// NotBefore: the job is inserted available and waits (snoozes) until
+	// then. A job inserted scheduled waited for River's scheduler too,
+	// which runs every 5 s: a hand-off's first retry came up to 5 s late.
+	NotBefore time.Time `json:"not_before,omitzero"`
 }
 
 // Kind implements river.JobArgs.
@@ -391,11 +413,35 @@ type deliverWorker struct {
 }
 
 func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
-	return time.Now().Add(w.q.cfg.Backoff(job.Attempt + job.Args.Prior))
+	return time.Now().Add(min(w.q.cfg.Backoff(job.Attempt+job.Args.Prior), w.q.cfg.DeliveryRetryMaxDelay))
+}
+
+// giveUp tells whether a seat's delivery ends after attempt (1-based)
+// failed with class, its retries having begun at since: at once for a
+// permanent answer; for a retryable one only when MaxDeliveryAttempts and
+// DeliveryRetryFor are both spent. Until then the seat keeps its room and
+// the user is told it is being set up (a flaky provider used to lose the
+// seat after 5 failures in about 15 s: issue 11, finding 9).
+func (q *Queue) giveUp(class provider.Class, attempt int, since time.Time) bool {
+	return class != provider.Retryable || (attempt >= q.cfg.MaxDeliveryAttempts && time.Since(since) >= q.cfg.DeliveryRetryFor)
+}
+
+// retryDelay is the wait after failed delivery attempt n (1-based): the
+// backoff, or the provider's Retry-After, at most DeliveryRetryMaxDelay.
+func (q *Queue) retryDelay(n int, err error) time.Duration {
+	d := q.cfg.Backoff(n)
+	var pe *provider.Error
+	if errors.As(err, &pe) && pe.RetryAfter > 0 {
+		d = pe.RetryAfter
+	}
+	return min(d, q.cfg.DeliveryRetryMaxDelay)
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	q := w.q
+	if wait := time.Until(job.Args.NotBefore); wait > 0 {
+		return river.JobSnooze(wait)
+	}
 	seat, p, m, err := q.seatJob(ctx, job.Args.SeatID, model.SeatProvisioning, model.SeatReserved)
 	if seat.ID == 0 {
 		return err // gone, or delivered, failed or released meanwhile
@@ -409,19 +455,21 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return q.svc.Delivered(ctx, seat.ID)
 	}
 	class := provider.Classify(err)
-	attempt := job.Attempt + job.Args.Prior
+	// A snoozed job's attempt does not grow (River takes a snooze back);
+	// the seat counts every failed attempt.
+	attempt := max(job.Attempt+job.Args.Prior, seat.Attempts+1)
 	q.log.WarnContext(ctx, "delivery failed", "seat", seat.ID, "member", seat.Member, "pool", seat.Pool, "attempt", attempt, "class", class, "err", err)
-	if aerr := q.svc.DeliveryAttempt(ctx, seat.ID, err); aerr != nil {
+	// The job's deadline may be what cut the call; the bookkeeping runs anyway.
+	bctx := context.WithoutCancel(ctx)
+	if aerr := q.svc.DeliveryAttempt(bctx, seat.ID, err); aerr != nil {
 		return aerr
 	}
-	if class != provider.Retryable || attempt >= q.cfg.MaxDeliveryAttempts {
-		return q.svc.DeliveryFailed(ctx, seat.ID, class, err)
+	if q.giveUp(class, attempt, job.CreatedAt) {
+		return q.svc.DeliveryFailed(bctx, seat.ID, class, err)
 	}
-	var pe *provider.Error
-	if errors.As(err, &pe) && pe.RetryAfter > 0 {
-		return river.JobSnooze(pe.RetryAfter)
-	}
-	return err
+	// A snooze is not a failure to River (nor an attempt): the job lasts
+	// the whole span (DeliveryRetryFor) however many tries that takes.
+	return river.JobSnooze(q.retryDelay(attempt, err))
 }
 
 // deliverBatchWorker makes the first attempt of each seat of a placement
@@ -496,18 +544,16 @@ func (q *Queue) deliverFirst(ctx context.Context, seatID int64) (delivered bool,
 	}
 	class := provider.Classify(err)
 	q.log.WarnContext(ctx, "delivery failed", "seat", seat.ID, "member", seat.Member, "pool", seat.Pool, "attempt", 1, "class", class, "err", err)
-	if aerr := q.svc.DeliveryAttempt(ctx, seat.ID, err); aerr != nil {
+	// The job's deadline may be what cut the call; the bookkeeping and the
+	// hand-off run anyway (else the seat waited for this job's retry).
+	bctx := context.WithoutCancel(ctx)
+	if aerr := q.svc.DeliveryAttempt(bctx, seat.ID, err); aerr != nil {
 		return false, aerr
 	}
-	if class != provider.Retryable || q.cfg.MaxDeliveryAttempts <= 1 {
-		return false, q.svc.DeliveryFailed(ctx, seat.ID, class, err)
+	if q.giveUp(class, 1, time.Now()) {
+		return false, q.svc.DeliveryFailed(bctx, seat.ID, class, err)
 	}
-	wait := q.cfg.Backoff(1)
-	var pe *provider.Error
-	if errors.As(err, &pe) && pe.RetryAfter > 0 {
-		wait = pe.RetryAfter
-	}
-	return false, q.handOff(ctx, []int64{seat.ID}, 1, wait)
+	return false, q.handOff(bctx, []int64{seat.ID}, 1, q.retryDelay(1, err))
 }
 
 // handOff gives seats deliver jobs of their own, to run after wait, prior
@@ -518,8 +564,8 @@ func (q *Queue) handOff(ctx context.Context, seatIDs []int64, prior int, wait ti
 	}
 	params := make([]river.InsertManyParams, len(seatIDs))
 	for i, id := range seatIDs {
-		params[i] = river.InsertManyParams{Args: DeliverArgs{SeatID: id, Prior: prior}, InsertOpts: &river.InsertOpts{
-			MaxAttempts: q.cfg.MaxDeliveryAttempts + attemptHeadroom, ScheduledAt: time.Now().Add(wait)}}
+		params[i] = river.InsertManyParams{Args: DeliverArgs{SeatID: id, Prior: prior, NotBefore: time.Now().Add(wait)},
+			InsertOpts: &river.InsertOpts{MaxAttempts: q.cfg.MaxDeliveryAttempts + attemptHeadroom}}
 	}
 	return q.st.InTx(ctx, func(tx *store.Tx) error {
 		_, err := q.client.InsertManyTx(ctx, tx.SQL, params)

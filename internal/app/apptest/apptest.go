@@ -37,7 +37,8 @@ type Harness struct {
 // FastJobs retries quickly so tests do not wait on production backoffs.
 func FastJobs() jobs.Config {
 	return jobs.Config{
-		MaxDeliveryAttempts: 3, MaxRemoveAttempts: 3,
+		// 3 delivery attempts, then a re-placement (production: 6 hours of them).
+		MaxDeliveryAttempts: 3, MaxRemoveAttempts: 3, DeliveryRetryFor: time.Millisecond,
 		Backoff:       func(int) time.Duration { return 20 * time.Millisecond },
 		ProbeInterval: time.Hour, SweepInterval: time.Hour,
 		PollInterval: 20 * time.Millisecond,
