@@ -50,7 +50,9 @@ func (f *flagSet) logger(errOut io.Writer) *slog.Logger {
 //	                        "30s" (default 1m)
 //	BERTH_JOB_RESCUE_AFTER  when a job left running by a process that died
 //	                        (crash, kill -9) is retried, a Go duration longer
-//	                        than the job timeout (default: job timeout + 30s)
+//	                        than the job timeout (default: job timeout + 30s);
+//	                        PostgreSQL only: on SQLite berth owns the file
+//	                        and retries them at its next start
 //	BERTH_DELIVERY_RETRY_FOR  how long a seat's delivery is retried while its
 //	                        provider answers 5xx, 429 or times out (tries at
 //	                        most a minute apart), the seat keeping its room,
