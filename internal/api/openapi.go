@@ -357,8 +357,9 @@ var opSpecs = map[string]opSpec{
 	},
 	"GET /metrics": {
 		id: "metrics", tag: "health",
-		description: "Prometheus text exposition: berth_pool_capacity, berth_pool_used and berth_pool_status per pool, berth_seats by state, berth_queue_depth by kind, and Go runtime metrics. Read from the database at scrape time.",
+		description: "Prometheus text exposition: pools, capacity and seats by kind, status and group, the queue, jobs, integrity, the capacity forecast, event counters and Go runtime metrics; per-pool series (berth_pool_capacity, berth_pool_used, berth_pool_status) while the fleet has at most BERTH_METRICS_POOL_SERIES pools (default 1000). Read from the database at most every 10 s. Answered only to clients in BERTH_METRICS_ALLOWED_NETS (default loopback) or with Authorization: Bearer <BERTH_METRICS_TOKEN>.",
 		ok:          []okResponse{{status: 200, description: "Metrics.", contentType: "text/plain; version=0.0.4", schema: jsString("")}},
+		errors:      map[int]string{403: "The client is outside BERTH_METRICS_ALLOWED_NETS and sent no valid metrics token."},
 	},
 	"GET /openapi.json": {
 		id: "openapi", tag: "docs",
