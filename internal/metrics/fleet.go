@@ -3,7 +3,6 @@ package metrics
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -50,7 +49,6 @@ type poolRow struct {
 // while a read runs wait for it and share its result (single flight).
 type fleetCache struct {
 	st         *store.Store
-	log        *slog.Logger
 	ttl        time.Duration
 	poolSeries int // < 0: never
 

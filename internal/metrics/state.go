@@ -86,7 +86,7 @@ func newStateCollector(st *store.Store, log *slog.Logger) *stateCollector {
 func newStateCollectorConfig(st *store.Store, log *slog.Logger, cfg Config) *stateCollector {
 	cfg = cfg.withDefaults()
 	return &stateCollector{st: st, log: log, ttl: SlowTTL, now: time.Now,
-		fleet: &fleetCache{st: st, log: log, ttl: cfg.TTL, poolSeries: cfg.PoolSeries}}
+		fleet: &fleetCache{st: st, ttl: cfg.TTL, poolSeries: cfg.PoolSeries}}
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
