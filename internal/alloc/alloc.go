@@ -121,6 +121,9 @@ type placeReq struct {
 	// history: the caller's rows, written with the placement's own in one
 	// statement.
 	history []model.HistoryEntry
+	// excludedUntil: when the last exclusion from recentFailures lapses
+	// (zero: none), said in the reason of a queued member.
+	excludedUntil time.Time
 }
 
 // maxGuardRetries bounds how many candidates one placement tries after the
@@ -260,6 +263,9 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 	if contended {
 		reason = fmt.Sprintf("the database refused %d pools in a row (other replicas placing): %s", maxGuardRetries, reason)
 	}
+	if !r.excludedUntil.IsZero() && d.Explanation.Filtered[placement.ReasonExcluded] > 0 {
+		reason += fmt.Sprintf(" (a pool that refused the member is excluded until %s)", r.excludedUntil.UTC().Format("2006-01-02 15:04 MST"))
+	}
 	if !r.queueOnMiss {
 		return Outcome{Member: m, Status: OutcomeQueued, Reason: reason}, nil
 	}
@@ -359,18 +365,26 @@ var memberRefusal = provider.MemberPermanent.String() + ": "
 // exclude the team for an hour, and a member whose only team it was
 // stayed queued beside 41 free seats).
 func (s *Service) recentFailures(ctx context.Context, q *store.Queries, memberID int64) ([]int64, error) {
+	ids, _, err := s.exclusions(ctx, q, memberID)
+	return ids, err
+}
+
+// exclusions is recentFailures with the time the last of them lapses.
+func (s *Service) exclusions(ctx context.Context, q *store.Queries, memberID int64) (ids []int64, until time.Time, err error) {
 	seats, err := q.SeatList(ctx, store.SeatFilter{MemberID: memberID, States: []model.SeatState{model.SeatFailed}, Limit: 50})
 	if err != nil {
-		return nil, err
+		return nil, until, err
 	}
-	var out []int64
 	cutoff := q.Now().Add(-s.FailedPoolWindow)
 	for _, seat := range seats {
 		if strings.HasPrefix(seat.LastError, memberRefusal) && seat.UpdatedAt.After(cutoff) {
-			out = append(out, seat.PoolID)
+			ids = append(ids, seat.PoolID)
+			if end := seat.UpdatedAt.Add(s.FailedPoolWindow); end.After(until) {
+				until = end
+			}
 		}
 	}
-	return out, nil
+	return ids, until, nil
 }
 
 // elsewhere tells whether a pool of the member's kind and labels exists

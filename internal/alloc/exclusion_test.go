@@ -56,7 +56,8 @@ func TestExclusionLapsesAndQueueRetries(t *testing.T) {
 				t.Fatal(err)
 			}
 			e, ok := queued(refused.Member)
-			if !ok || !strings.Contains(e.Reason, "excluded") {
+			until := now.Add(s.FailedPoolWindow).Format("2006-01-02 15:04 MST")
+			if !ok || !strings.Contains(e.Reason, "excluded until "+until) {
 				m, _ := s.st.MemberGet(ctx, refused.Member.ID)
 				t.Fatalf("after the refusal: queued %v (%q), member %s %q; want queued with the pool excluded", ok, e.Reason, m.State, m.Reason)
 			}

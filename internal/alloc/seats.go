@@ -221,7 +221,7 @@ func (s *Service) DeliveryFailed(ctx context.Context, seatID int64, class provid
 			// finds the failed seat), and the member goes to another pool
 			// of its kind, or waits for one in the queue. Only when no
 			// other pool could take it is it rejected and its use given back.
-			exclude, err := s.recentFailures(ctx, &tx.Queries, m.ID)
+			exclude, until, err := s.exclusions(ctx, &tx.Queries, m.ID)
 			if err != nil {
 				return err
 			}
@@ -229,7 +229,7 @@ func (s *Service) DeliveryFailed(ctx context.Context, seatID int64, class provid
 			if other, err := s.elsewhere(ctx, &tx.Queries, m, exclude); err != nil {
 				return err
 			} else if other {
-				_, err = s.placeTx(ctx, tx, ix, placeReq{member: m, exclude: exclude, codeID: seat.CodeID, actor: "system", queueOnMiss: true})
+				_, err = s.placeTx(ctx, tx, ix, placeReq{member: m, exclude: exclude, codeID: seat.CodeID, actor: "system", queueOnMiss: true, excludedUntil: until})
 				return err
 			}
 			if err := s.refundUse(ctx, tx, seat, cause.Error()); err != nil {
