@@ -56,6 +56,8 @@ type Config struct {
 	// webhook, SFTP) may connect to (BERTH_PROVIDER_ALLOWED_HOSTS, see
 	// package egress); empty means "external": public addresses only.
 	ProviderAllowedHosts string
+	// HTTP bounds connections and request bodies.
+	HTTP HTTPConfig
 	// Metrics: who may read /metrics (BERTH_METRICS_ALLOWED_NETS, default
 	// loopback; BERTH_METRICS_TOKEN) and the per-pool series cap
 	// (BERTH_METRICS_POOL_SERIES).
@@ -199,7 +201,9 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/", a.API)
 	front.limitWeb(web.New(a.Alloc, a.Auth, log)).Mount(mux)
-	a.srv = &http.Server{Handler: front.wrap(mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hc := cfg.HTTP.withDefaults()
+	a.ln = newLimitListener(a.ln, hc.MaxConnections)
+	a.srv = &http.Server{Handler: bodyDeadline(hc.BodyTimeout, front.wrap(mux)), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	a.srv.BaseContext = func(net.Listener) context.Context { return egress.NewContext(context.Background(), egressPolicy) }
 	go func() {
 		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/berthhq/berth/internal/app"
@@ -57,6 +58,9 @@ func (f *flagSet) logger(errOut io.Writer) *slog.Logger {
 //	                        provider answers 5xx, 429 or times out (tries at
 //	                        most a minute apart), the seat keeping its room,
 //	                        before the member is placed elsewhere (default 6h)
+//	BERTH_HTTP_BODY_TIMEOUT time a request body may take to arrive, plus a
+//	                        second per 32 KiB (default 15s)
+//	BERTH_HTTP_MAX_CONNECTIONS  open connections at most (default 4096)
 //	BERTH_PROVIDER_ALLOWED_HOSTS  addresses providers (SCIM, webhook, SFTP)
 //	                        may connect to: external (default), loopback,
 //	                        private, CIDRs, host names, * (package egress)
@@ -88,6 +92,12 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	}
 	if cfg.Metrics, err = metrics.ConfigFromEnv(); err != nil {
+		return err
+	}
+	if cfg.HTTP.BodyTimeout, err = envDuration("BERTH_HTTP_BODY_TIMEOUT"); err != nil {
+		return err
+	}
+	if cfg.HTTP.MaxConnections, err = envInt("BERTH_HTTP_MAX_CONNECTIONS"); err != nil {
 		return err
 	}
 	if cfg.Jobs.JobTimeout, err = envDuration("BERTH_JOB_TIMEOUT"); err != nil {
@@ -134,6 +144,20 @@ func envDuration(name string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s=%q: want a positive duration such as 30s or 2m", name, v)
 	}
 	return d, nil
+}
+
+// envInt reads a positive integer from the environment; unset or empty is
+// zero (the default applies).
+func envInt(name string) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive whole number", name, v)
+	}
+	return n, nil
 }
 
 func printStart(out io.Writer, a *app.App) {
