@@ -589,6 +589,11 @@ func (s *crashServer) start() {
 		}
 	}
 	cmd.Env = append(env, "BERTH_ADMIN_TOKEN="+crashToken, "BERTH_SECRET_KEY="+s.key)
+	if strings.HasPrefix(s.db, "postgres") {
+		// On PostgreSQL a running job may be a live replica's, so a killed
+		// process's jobs wait for River's rescue window: shortened here.
+		cmd.Env = append(cmd.Env, "BERTH_JOB_TIMEOUT="+crashJobTimeout, "BERTH_JOB_RESCUE_AFTER="+crashRescueAfter)
+	}
 	if s.crashAt != "" && s.starts == 1 {
 		cmd.Env = append(cmd.Env, "BERTH_CRASH_AT="+s.crashAt)
 	}

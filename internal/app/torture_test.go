@@ -121,8 +121,13 @@ func (r *tReplica) start(crashAt string) (died bool, err error) {
 			env = append(env, kv)
 		}
 	}
+	// A retryable delivery failure is retried for BERTH_DELIVERY_RETRY_FOR
+	// (6h by default) before the seat is given up; the harness shortens it
+	// so srv-0's failures (70 %) still run out within the run and the
+	// "delivery failed, placed elsewhere" path is exercised under kills.
 	cmd.Env = append(env, "BERTH_ADMIN_TOKEN="+tortureToken, "BERTH_SECRET_KEY="+r.key,
-		"BERTH_JOB_TIMEOUT="+crashJobTimeout, "BERTH_JOB_RESCUE_AFTER="+crashRescueAfter)
+		"BERTH_JOB_TIMEOUT="+crashJobTimeout, "BERTH_JOB_RESCUE_AFTER="+crashRescueAfter,
+		"BERTH_DELIVERY_RETRY_FOR=10s")
 	if crashAt != "" {
 		cmd.Env = append(cmd.Env, crashpoint.Env+"="+crashAt)
 	}
