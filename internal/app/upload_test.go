@@ -87,9 +87,9 @@ func TestBatchRequestErrors(t *testing.T) {
 			t.Errorf("%s: %d %s", c.name, r.Status, r.Body)
 		}
 	}
-	// Not multipart at all.
+	// Not multipart at all: 415, saying what to send.
 	r := h.Do("POST", "/api/v1/accounts/batch", map[string]string{"script": "A"})
-	if r.Status != 400 || !strings.Contains(string(r.Body), "multipart/form-data") {
+	if r.Status != 415 || !strings.Contains(string(r.Body), "multipart/form-data") {
 		t.Errorf("json body: %d %s", r.Status, r.Body)
 	}
 	// ids override file names.
