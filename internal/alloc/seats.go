@@ -260,6 +260,21 @@ func (s *Service) DeliveryFailed(ctx context.Context, seatID int64, class provid
 	})
 }
 
+// queuedCode is the code a queued user's new seat rests on: the code bound
+// to the e-mail that is valid now (the one redeemed when the user was
+// queued, or one redeemed since), so the seat ends when the code does. A
+// move carries its code itself (startMove); servers have none.
+func (s *Service) queuedCode(ctx context.Context, tx *store.Tx, m model.Member, fromSeat int64) (int64, error) {
+	if m.Kind != model.KindTeam || fromSeat != 0 {
+		return 0, nil
+	}
+	c, err := tx.CodeValidForEmail(ctx, m.ExternalID, 0, tx.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	return c.ID, err
+}
+
 // DrainQueue places waiting members of a kind, in queue order, while room
 // exists; it returns how many it placed.
 func (s *Service) DrainQueue(ctx context.Context, kind model.Kind) (int, error) {
@@ -329,7 +344,11 @@ func (s *Service) DrainQueue(ctx context.Context, kind model.Kind) (int, error) 
 					}
 					exclude = append(exclude, old.PoolID)
 				}
-				o, err := s.placeTx(ctx, tx, ix, placeReq{member: m, exclude: exclude, moveFrom: e.FromSeat, actor: "system"})
+				codeID, err := s.queuedCode(ctx, tx, m, e.FromSeat)
+				if err != nil {
+					return err
+				}
+				o, err := s.placeTx(ctx, tx, ix, placeReq{member: m, exclude: exclude, moveFrom: e.FromSeat, codeID: codeID, actor: "system"})
 				if err != nil {
 					return err
 				}

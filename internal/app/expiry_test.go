@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/berthhq/berth/internal/app/apptest"
 	"github.com/berthhq/berth/internal/provider/sim"
 	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/store/storetest"
 )
 
 func fastExpiry(c *app.Config) { c.Jobs.ExpireInterval = 100 * time.Millisecond }
@@ -32,6 +34,33 @@ func TestExpiryReleasesSeat(t *testing.T) {
 	// An expired code cannot be redeemed again.
 	if _, r := redeem(t, h, "user@example.com", code); r.Status != 410 {
 		t.Fatalf("redeem after expiry: %d %s", r.Status, r.Body)
+	}
+}
+
+// A user queued at redeem and seated later by a queue drain gets a seat that
+// rests on the code: when the code ends, the seat is released. (Before, the
+// drain made a seat with no code, which no expiry ever found.)
+func TestQueuedRedeemSeatExpiresWithCode(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			h := apptest.Start(t, d, fastExpiry)
+			teams(h, 1, 1)
+			first := genCodes(t, h, 1, nil)[0]
+			redeem(t, h, "first@example.com", first)
+			waitActive(t, h, "first@example.com", first, "team-1")
+			late := genCodes(t, h, 1, map[string]any{"valid_for": "4s"})[0]
+			if s, r := redeem(t, h, "late@example.com", late); r.Status != 200 || s.State != "queued" {
+				t.Fatalf("second redeem on a full team: %d %+v", r.Status, s)
+			}
+			var seats struct{ Items []struct{ ID int64 } }
+			h.Do("GET", "/api/v1/seats?email=first@example.com&state=active", nil).JSON(t, &seats)
+			h.Do("POST", fmt.Sprintf("/api/v1/seats/%d/release", seats.Items[0].ID), nil).MustStatus(t, 202)
+			waitActive(t, h, "late@example.com", late, "team-1")
+			apptest.Eventually(t, 20*time.Second, "the drained seat released when its code ends", func() bool {
+				s := publicStatus(t, h, "late@example.com", late)
+				return s.State == "expired" && !sim.Get("team-1").Has("late@example.com")
+			})
+		})
 	}
 }
 
