@@ -175,7 +175,7 @@ var catalogue = map[string][2]string{
 	"login.missing":      {"Enter your user name and password.", "请输入用户名和密码。"},
 	"login.failed":       {"Wrong user name or password, or too many attempts. Try again later.", "用户名或密码错误，或尝试次数过多，请稍后再试。"},
 	"login.rate":         {"Too many sign-in attempts. Try again in %d seconds.", "登录尝试次数过多，请在 %d 秒后重试。"},
-	"login.wait_minutes": {"Too many wrong passwords: sign-in is locked. Try again in about %d minutes, or ask an administrator.", "密码错误次数过多，登录已被锁定。请约 %d 分钟后重试，或联系管理员。"},
+	"login.wait_minutes": {"Too many failed sign-ins from this address. Try again in about %d minutes, or ask an administrator.", "此地址登录失败次数过多。请约 %d 分钟后重试，或联系管理员。"},
 	"login.unavailable":  {"Sign-in is not available on this server.", "此服务器未开启登录。"},
 
 	// public pages
@@ -541,7 +541,7 @@ var catalogue = map[string][2]string{
 	"users.enable":            {"enabled", "启用"},
 	"users.disable":           {"disabled (cannot sign in)", "停用（无法登录）"},
 	"users.new_password":      {"New password", "新密码"},
-	"users.new_password_help": {"Leave empty to keep the password. A new one also lifts a lockout and signs the user out everywhere.", "留空则不修改。设置新密码还会解除锁定，并让该用户在所有地方退出登录。"},
+	"users.new_password_help": {"Leave empty to keep the password. A new one also lets addresses held back by failed sign-ins try again, and signs the user out everywhere.", "留空则不修改。设置新密码还会让因登录失败而被暂停的地址重新尝试，并让该用户在所有地方退出登录。"},
 	"users.save":              {"Save", "保存"},
 	"users.changed":           {"User changed.", "已修改用户。"},
 	"users.failed":            {"Not saved: {detail}", "未保存：{detail}"},
@@ -550,7 +550,7 @@ var catalogue = map[string][2]string{
 	"users.col_created":       {"Created", "创建时间"},
 	"users.col_disabled":      {"Disabled", "已停用"},
 	"users.col_failed":        {"Wrong passwords", "密码错误次数"},
-	"users.col_locked":        {"Locked until", "锁定至"},
+	"users.col_locked":        {"An address waits until", "有地址需等待至"},
 
 	// integrity
 	"integrity.title":          {"Integrity", "一致性检查"},

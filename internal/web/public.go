@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/clientip"
 	"github.com/berthhq/berth/internal/store"
 )
 
@@ -29,7 +30,7 @@ type statusView struct {
 // per-address limit. It answers the request itself when it returns false.
 func (w *Web) publicForm(rw http.ResponseWriter, r *http.Request, name, titleKey string) (*publicData, bool) {
 	l := w.lang(r)
-	if ok, wait := w.public.Allow(remoteIP(r), time.Now()); !ok {
+	if ok, wait := w.public.Allow(clientip.Key(remoteIP(r)), time.Now()); !ok { // IPv6 by its /64, as the API counts
 		rw.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		w.render(rw, r, http.StatusTooManyRequests, name, titleKey, &publicData{Error: l.T("err.too_many")})
 		return nil, false
