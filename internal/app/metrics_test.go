@@ -1,9 +1,13 @@
 package app_test
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/berthhq/berth/internal/app"
 	"github.com/berthhq/berth/internal/app/apptest"
 	"github.com/berthhq/berth/internal/store"
 )
@@ -28,4 +32,28 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+}
+
+// A seat whose provider keeps failing is retried for hours, keeping its
+// room; berth_seats_provisioning_oldest_age_seconds says how long the oldest
+// has waited, so the alert SeatsStuckProvisioning can page.
+func TestMetricPendingSeatAge(t *testing.T) {
+	h := apptest.Start(t, store.SQLite, func(c *app.Config) { c.Jobs.DeliveryRetryFor = time.Hour })
+	h.Do("POST", "/api/v1/pools", map[string]any{"name": "flaky", "kind": "server", "capacity": 5,
+		"provider": map[string]any{"type": "sim", "fail_rate": 1}}).MustStatus(t, 201)
+	age := func() float64 {
+		body := string(h.DoAuth("GET", "/metrics", nil, "").MustStatus(t, 200).Body)
+		m := regexp.MustCompile(`(?m)^berth_seats_provisioning_oldest_age_seconds\{kind="server"\} (\S+)$`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no berth_seats_provisioning_oldest_age_seconds for servers in:\n%s", body)
+		}
+		v, _ := strconv.ParseFloat(m[1], 64)
+		return v
+	}
+	if a := age(); a != 0 {
+		t.Fatalf("age with no seat being set up: %v", a)
+	}
+	h.Import("A", apptest.Files("acct", 1, 1))
+	// The fleet read is reused for 10 s: wait it out.
+	apptest.Eventually(t, 20*time.Second, "a pending seat's age", func() bool { return age() > 0 })
 }

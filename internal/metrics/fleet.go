@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
 )
 
@@ -22,6 +23,7 @@ type fleet struct {
 	poolsErr error
 
 	seats    map[[2]string]int // (kind, state) → seats
+	pending  map[string]int64  // kind → created_at (µs) of its oldest provisioning seat
 	seatsErr error
 
 	queue    map[queueKey]int
@@ -165,19 +167,23 @@ func (c *fleetCache) readPools(ctx context.Context, f *fleet) error {
 }
 
 func (c *fleetCache) readSeats(ctx context.Context, f *fleet) error {
-	rows, err := c.st.Read.QueryContext(ctx, `SELECT p.kind, s.state, COUNT(*) FROM seats s JOIN pools p ON p.id = s.pool_id GROUP BY p.kind, s.state`)
+	rows, err := c.st.Read.QueryContext(ctx, `SELECT p.kind, s.state, COUNT(*), MIN(s.created_at) FROM seats s JOIN pools p ON p.id = s.pool_id GROUP BY p.kind, s.state`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	f.seats = map[[2]string]int{}
+	f.seats, f.pending = map[[2]string]int{}, map[string]int64{}
 	for rows.Next() {
 		var kind, state string
 		var n int
-		if err := rows.Scan(&kind, &state, &n); err != nil {
+		var oldest int64
+		if err := rows.Scan(&kind, &state, &n, &oldest); err != nil {
 			return err
 		}
 		f.seats[[2]string{kind, state}] = n
+		if state == string(model.SeatProvisioning) {
+			f.pending[kind] = oldest
+		}
 	}
 	return rows.Err()
 }

@@ -28,6 +28,9 @@ const SlowTTL = 30 * time.Second
 
 var (
 	seatsByKind = prometheus.NewDesc(ns+"_seats_by_kind", "Seats by pool kind and state.", []string{"kind", "state"}, nil)
+	// A retryable delivery failure is retried for hours (BERTH_DELIVERY_RETRY_FOR)
+	// with the seat kept: this says how long the oldest such seat has waited.
+	seatsPendingAge = prometheus.NewDesc(ns+"_seats_provisioning_oldest_age_seconds", "Age of the oldest seat being set up (placed, not yet delivered: the provider is being retried), by kind; 0 when none is.", []string{"kind"}, nil)
 
 	queueWaiting   = prometheus.NewDesc(ns+"_queue_waiting", "Entries waiting in the queue by kind and type (new: a member without a seat; move: a member waiting to move, keeping its seat).", []string{"kind", "type"}, nil)
 	queueOldestAge = prometheus.NewDesc(ns+"_queue_oldest_age_seconds", "Age of the oldest entry in the kind's queue; 0 when the queue is empty.", []string{"kind"}, nil)
@@ -52,7 +55,7 @@ var (
 	partError = prometheus.NewDesc(ns+"_scrape_part_error", "1 when reading this part of the state for the scrape failed (the log has the error).", []string{"part"}, nil)
 )
 
-var stateDescs = []*prometheus.Desc{seatsByKind, queueWaiting, queueOldestAge, capacityTotal, capacityUsed, poolsCount,
+var stateDescs = []*prometheus.Desc{seatsByKind, seatsPendingAge, queueWaiting, queueOldestAge, capacityTotal, capacityUsed, poolsCount,
 	jobsByState, jobsOldest, orphanUsers, zombieMoves, overbooked, drift, integrityTrunc, integrityAge,
 	movesFinished, movesPending, forecastFullIn, forecastRate, forecastReleases, forecastPools, partError}
 
@@ -187,6 +190,11 @@ func (c *stateCollector) seats(f *fleet, ch chan<- prometheus.Metric) {
 		for _, s := range model.SeatStates() {
 			gauge(ch, seatsByKind, float64(f.seats[[2]string{string(k), string(s)}]), string(k), string(s))
 		}
+		age := 0.0
+		if at, ok := f.pending[string(k)]; ok {
+			age = max(0, c.st.Now().Sub(time.UnixMicro(at)).Seconds())
+		}
+		gauge(ch, seatsPendingAge, age, string(k))
 	}
 }
 
