@@ -1,4 +1,4 @@
-// Package integrity checks the invariants of DESIGN.md against the database
+// Package integrity checks the invariants of docs/design.md against the database
 // and repairs orphans.
 //
 // Check reports:

@@ -22,7 +22,7 @@ func Kinds() []Kind { return []Kind{KindServer, KindTeam} }
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool { return k == KindServer || k == KindTeam }
 
-// PoolStatus is the one status field of a pool (DESIGN.md "pool status").
+// PoolStatus is the one status field of a pool (docs/design.md, "Pool status").
 type PoolStatus string
 
 const (
@@ -206,7 +206,7 @@ const (
 	ActHealthOffline   = "health.offline"
 	ActHealthRecovered = "health.recovered"
 
-	// Teams and codes. Invariant 3 of DESIGN.md: a code's used_count equals
+	// Teams and codes. Invariant 3 of docs/design.md: a code's used_count equals
 	// its code.used minus code.refunded rows, its rebind_count its
 	// rebind.charged minus rebind.refunded rows.
 	ActCodesCreated   = "codes.created"

@@ -2,7 +2,7 @@
 //
 // It is a pure engine: no I/O, no clock and no randomness, so the same pools
 // and the same request always give the same [Decision]. A decision is made in
-// three steps (DESIGN.md "Placement"):
+// three steps (docs/design.md, "Placement"):
 //
 //  1. filter: the pool has the request's kind, is active, has free room,
 //     carries every label the request asks for and is not excluded;

@@ -100,7 +100,7 @@ func (p *partition) loadTree() *tree {
 }
 
 // Orders. Each ends with priority (lower first), name and id, so it is a
-// strict total order and ties are broken the way DESIGN.md asks.
+// strict total order and ties are broken the way docs/design.md asks.
 
 func cmpTie(a, b *entry) int {
 	if c := cmp.Compare(a.pool.Priority, b.pool.Priority); c != 0 {

@@ -11,7 +11,7 @@ import (
 )
 
 // reference is a naive model of the index: a map of pools and a plain scan
-// per request, written straight from the rules in DESIGN.md. The index must
+// per request, written straight from the rules in docs/design.md. The index must
 // agree with it on every request.
 type reference struct {
 	pools map[int64]*refPool

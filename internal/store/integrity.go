@@ -154,7 +154,7 @@ type CodeCount struct {
 }
 
 // CodeCountsWrong returns the codes, by id, whose used_count or
-// rebind_count disagrees with their history (DESIGN.md invariant 3), at
+// rebind_count disagrees with their history (docs/design.md, invariant 3), at
 // most limit of them.
 func (q *Queries) CodeCountsWrong(ctx context.Context, limit int) ([]CodeCount, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT c.id, c.used_count, COALESCE(h.used, 0), c.rebind_count, COALESCE(h.rebind, 0)

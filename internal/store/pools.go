@@ -196,7 +196,7 @@ func (q *Queries) PoolSetStatus(ctx context.Context, id int64, st model.PoolStat
 }
 
 // PoolReserve takes one unit of a pool's room. It is the capacity guard of
-// DESIGN.md: the increment only happens while the pool is active and has
+// docs/design.md: the increment only happens while the pool is active and has
 // room, atomically, so concurrent requests and replicas can never overbook.
 func (q *Queries) PoolReserve(ctx context.Context, id int64) (bool, error) {
 	res, err := q.db.ExecContext(ctx, `UPDATE pools SET used = used + 1
