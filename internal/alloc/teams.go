@@ -263,7 +263,16 @@ func (s *Service) Status(ctx context.Context, emailIn, codeIn string) (SeatStatu
 // any lock or write transaction, so a flood of wrong codes never touches
 // the write path. The checks that matter under a race run again, cheaply,
 // in the write transaction.
+//
+// Every redeem is counted in berth_redeem_requests_total here, whichever
+// front end (API, console, Telegram) asked.
 func (s *Service) Redeem(ctx context.Context, emailIn, codeIn, actor string) (SeatStatus, error) {
+	res, err := s.redeem(ctx, emailIn, codeIn, actor)
+	metrics.RedeemRequest(redeemOutcome(res, err))
+	return res, err
+}
+
+func (s *Service) redeem(ctx context.Context, emailIn, codeIn, actor string) (SeatStatus, error) {
 	res, item, err := s.redeemPrecheck(ctx, emailIn, codeIn)
 	if item == nil || err != nil {
 		return res, err
@@ -443,7 +452,16 @@ const RebindPerMinute = 3
 // transaction as the move, in the team placer's next batch; a refusal after
 // that (rate, limit, no seat) commits the rate event, so refused requests
 // count.
+//
+// Every move request is counted in rebind_requests_total here, whichever
+// front end asked.
 func (s *Service) Rebind(ctx context.Context, emailIn, codeIn, actor string) (RebindResult, error) {
+	res, err := s.rebind(ctx, emailIn, codeIn, actor)
+	metrics.RebindRequest(rebindStatus(err), res.Free)
+	return res, err
+}
+
+func (s *Service) rebind(ctx context.Context, emailIn, codeIn, actor string) (RebindResult, error) {
 	if _, c, err := s.checkCode(ctx, s.st.Reader(), emailIn, codeIn, false); err != nil || c.BoundEmail == "" {
 		reason := "not_valid"
 		switch {

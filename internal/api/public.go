@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/berthhq/berth/internal/metrics"
 )
 
 // PublicRequest is the body of the public redeem and rebind routes.
@@ -32,7 +30,6 @@ func (s *Server) publicRedeem(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := s.svc.Redeem(r.Context(), in.Email, in.Code, "public")
-	metrics.RedeemRequest(redeemOutcome(res, err))
 	if err != nil {
 		return err
 	}
@@ -62,7 +59,6 @@ func (s *Server) publicRebind(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := s.svc.Rebind(r.Context(), in.Email, in.Code, "public")
-	metrics.RebindRequest(rebindStatus(err), res.Free)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -56,4 +58,39 @@ func TestMetricPendingSeatAge(t *testing.T) {
 	h.Import("A", apptest.Files("acct", 1, 1))
 	// The fleet read is reused for 10 s: wait it out.
 	apptest.Eventually(t, 20*time.Second, "a pending seat's age", func() bool { return age() > 0 })
+}
+
+// Redeems and moves made on the console's public pages are counted as the
+// API's are (they are counted in the service, whoever asks).
+func TestConsoleRedeemsCounted(t *testing.T) {
+	h := apptest.Start(t, store.SQLite)
+	teams(h, 1, 5)
+	code := genCodes(t, h, 1, nil)[0]
+	count := func(series string) float64 {
+		body := string(h.DoAuth("GET", "/metrics", nil, "").MustStatus(t, 200).Body)
+		m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindStringSubmatch(body)
+		if m == nil {
+			return 0
+		}
+		v, _ := strconv.ParseFloat(m[1], 64)
+		return v
+	}
+	const seated, rejected = `berth_redeem_requests_total{outcome="seated"}`, `rebind_requests_total{free="false",status="rejected"}`
+	before, beforeRejected := count(seated), count(rejected)
+	form := func(path string, vals url.Values) {
+		t.Helper()
+		resp, err := http.Post(h.App.URL+path, "application/x-www-form-urlencoded", strings.NewReader(vals.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	form("/redeem", url.Values{"email": {"user@example.com"}, "code": {code}})
+	form("/status/move", url.Values{"email": {"nobody@example.com"}, "code": {code}})
+	if got := count(seated) - before; got != 1 {
+		t.Errorf("a console redeem added %v to %s, want 1", got, seated)
+	}
+	if got := count(rejected) - beforeRejected; got != 1 {
+		t.Errorf("a console move with another's code added %v to %s, want 1", got, rejected)
+	}
 }
