@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/crashpoint"
+	"github.com/berthhq/berth/internal/integrity"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/placement"
 	"github.com/berthhq/berth/internal/provider"
@@ -87,19 +88,39 @@ func (s *Service) startRelease(ctx context.Context, tx *store.Tx, seat model.Sea
 
 // Release takes a member's seat away (admin action).
 func (s *Service) Release(ctx context.Context, seatID int64, actor string) error {
-	return s.st.InTx(ctx, func(tx *store.Tx) error {
-		seat, err := tx.SeatGet(ctx, seatID)
-		if err != nil {
-			return err
-		}
-		switch seat.State {
-		case model.SeatReleasing, model.SeatReleased, model.SeatReleaseFailed:
-			return nil // already being released: repeating the request is a no-op
-		case model.SeatFailed:
-			return invalidf("seat %d failed; it holds nothing to release", seatID)
-		}
-		return s.startRelease(ctx, tx, seat, "released by "+actor)
-	})
+	return s.st.InTx(ctx, func(tx *store.Tx) error { return s.ReleaseTx(ctx, tx, seatID, actor) })
+}
+
+// ReleaseTx starts releasing a seat in the caller's transaction (the
+// orphan repair's, which writes its history row in the same one).
+func (s *Service) ReleaseTx(ctx context.Context, tx *store.Tx, seatID int64, actor string) error {
+	seat, err := tx.SeatGet(ctx, seatID)
+	if err != nil {
+		return err
+	}
+	switch seat.State {
+	case model.SeatReleasing, model.SeatReleased, model.SeatReleaseFailed:
+		return nil // already being released: repeating the request is a no-op
+	case model.SeatFailed:
+		return invalidf("seat %d failed; it holds nothing to release", seatID)
+	}
+	return s.startRelease(ctx, tx, seat, "released by "+actor)
+}
+
+// RepairOrphans checks the database (on the read pool) and repairs the
+// orphans found, starting at most limit seat releases: each orphan's
+// releases and its history row in one transaction (integrity.Repair).
+// It returns the report it repaired from.
+func (s *Service) RepairOrphans(ctx context.Context, opt integrity.Options, limit int, actor string) (integrity.Report, integrity.RepairResult, error) {
+	if limit <= 0 || limit > integrity.MaxRepair {
+		return integrity.Report{}, integrity.RepairResult{Kept: []int64{}, Errors: []string{}}, fmt.Errorf("%w: %w, got %d", ErrInvalid, integrity.ErrLimit, limit)
+	}
+	rep, err := integrity.Check(ctx, s.st.Reader(), opt)
+	if err != nil {
+		return rep, integrity.RepairResult{}, err
+	}
+	res, err := integrity.Repair(ctx, s.st, s, rep, limit, actor)
+	return rep, res, err
 }
 
 // Released records that a releasing seat's member is out of its pool: the

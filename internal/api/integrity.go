@@ -64,11 +64,7 @@ func (s *Server) integrityRepair(w http.ResponseWriter, r *http.Request) error {
 	if in.Grace < 0 {
 		return errStatus(http.StatusUnprocessableEntity, "grace must not be negative")
 	}
-	rep, err := integrity.Check(r.Context(), s.st.Reader(), integrity.Options{Grace: time.Duration(in.Grace)})
-	if err != nil {
-		return err
-	}
-	res, err := integrity.Repair(r.Context(), &s.st.Queries, s.svc, rep, in.Limit, actor(r))
+	_, res, err := s.svc.RepairOrphans(r.Context(), integrity.Options{Grace: time.Duration(in.Grace)}, in.Limit, actor(r))
 	if err != nil {
 		return err
 	}

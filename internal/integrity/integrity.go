@@ -249,9 +249,10 @@ func toOrphan(seats []store.LiveSeat) Orphan {
 	return o
 }
 
-// Releaser starts releasing a live seat; alloc.Service is one.
+// Releaser starts releasing a live seat inside the caller's transaction;
+// alloc.Service is one.
 type Releaser interface {
-	Release(ctx context.Context, seatID int64, actor string) error
+	ReleaseTx(ctx context.Context, tx *store.Tx, seatID int64, actor string) error
 }
 
 // ErrLimit is returned for a repair limit outside 1..MaxRepair.
@@ -277,12 +278,12 @@ type RepairResult struct {
 // most limit releases (1..MaxRepair) through rel. For each orphan it keeps
 // the newest live seat in an active pool (else the newest live seat) and
 // releases the others, after reading the member's seats again: an orphan
-// that has changed since the check is left alone. Each repaired orphan gets
-// an orphan.repaired history row naming the kept seat.
-//
-// q must be able to write (history). Repair opens no transaction of its own
-// around rel, which opens its own.
-func Repair(ctx context.Context, q *store.Queries, rel Releaser, report Report, limit int, actor string) (RepairResult, error) {
+// that has changed since the check is left alone. Each orphan is repaired
+// in one transaction of st: its seats read again, the releases started and
+// the orphan.repaired history row naming the kept seat written together, so
+// a release that fails leaves that orphan as it was (reported in Errors)
+// and the others go on.
+func Repair(ctx context.Context, st *store.Store, rel Releaser, report Report, limit int, actor string) (RepairResult, error) {
 	res := RepairResult{Kept: []int64{}, Errors: []string{}}
 	if limit <= 0 || limit > MaxRepair {
 		return res, fmt.Errorf("%w, got %d", ErrLimit, limit)
@@ -299,47 +300,59 @@ func Repair(ctx context.Context, q *store.Queries, rel Releaser, report Report, 
 			res.Skipped += len(o.Seats) - 1
 			continue
 		}
-		seats, err := q.LiveSeatsOf(ctx, []int64{o.MemberID})
-		if err != nil {
-			return res, fmt.Errorf("re-read seats of %s: %w", o.Member, err)
-		}
-		if !isOrphan(seats) || !subsetOf(seats, o.Seats) {
-			res.Changed++
-			continue
-		}
-		keep := keeper(seats)
-		var released, failed []string
-		for _, s := range seats {
-			if s.ID == keep.ID {
-				continue
+		var (
+			changed  bool
+			keep     store.LiveSeat
+			released []string
+			skipped  int
+			failed   string
+		)
+		err := st.InTx(ctx, func(tx *store.Tx) error {
+			changed, released, skipped, failed = false, nil, 0, ""
+			seats, err := tx.LiveSeatsOf(ctx, []int64{o.MemberID})
+			if err != nil {
+				return fmt.Errorf("re-read seats of %s: %w", o.Member, err)
 			}
-			if budget == 0 {
-				res.Skipped++
-				continue
+			if !isOrphan(seats) || !subsetOf(seats, o.Seats) {
+				changed = true
+				return nil
 			}
-			budget--
-			if err := rel.Release(ctx, s.ID, actor); err != nil {
-				if ctx.Err() != nil {
-					return res, ctx.Err()
+			keep = keeper(seats)
+			n := budget
+			for _, s := range seats {
+				if s.ID == keep.ID {
+					continue
 				}
-				res.Errors = append(res.Errors, fmt.Sprintf("member %s: seat %d on %s: %v", o.Member, s.ID, s.Pool, err))
-				failed = append(failed, fmt.Sprintf("%d (%s)", s.ID, s.Pool))
-				continue
+				if n == 0 {
+					skipped++
+					continue
+				}
+				n--
+				if err := rel.ReleaseTx(ctx, tx, s.ID, actor); err != nil {
+					failed = fmt.Sprintf("seat %d on %s", s.ID, s.Pool)
+					return err
+				}
+				released = append(released, fmt.Sprintf("%d (%s)", s.ID, s.Pool))
 			}
-			res.Released++
-			released = append(released, fmt.Sprintf("%d (%s)", s.ID, s.Pool))
-		}
-		if len(released) == 0 {
-			continue
-		}
-		res.Kept = append(res.Kept, keep.ID)
-		reason := fmt.Sprintf("orphan: kept seat %d (%s, pool %s); released %s", keep.ID, keep.State, keep.PoolStatus, strings.Join(released, ", "))
-		if len(failed) > 0 {
-			reason += "; release failed for " + strings.Join(failed, ", ")
-		}
-		if err := q.HistoryAdd(ctx, model.HistoryEntry{Member: o.Member, Pool: keep.Pool, Action: model.ActOrphanRepaired,
-			Reason: reason, Actor: actor}); err != nil {
-			return res, err
+			reason := fmt.Sprintf("orphan: kept seat %d (%s, pool %s); released %s", keep.ID, keep.State, keep.PoolStatus, strings.Join(released, ", "))
+			return tx.HistoryAdd(ctx, model.HistoryEntry{Member: o.Member, Pool: keep.Pool, Action: model.ActOrphanRepaired,
+				Reason: reason, Actor: actor})
+		})
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return res, ctx.Err()
+		case err != nil && failed == "":
+			return res, err // reading or writing history failed: the database, not the seat
+		case err != nil:
+			budget--
+			res.Errors = append(res.Errors, fmt.Sprintf("member %s: %s: %v (nothing of this member changed)", o.Member, failed, err))
+		case changed:
+			res.Changed++
+		default:
+			budget -= len(released)
+			res.Released += len(released)
+			res.Skipped += skipped
+			res.Kept = append(res.Kept, keep.ID)
 		}
 	}
 	return res, nil

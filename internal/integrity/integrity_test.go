@@ -124,7 +124,7 @@ type fakeReleaser struct {
 	fail  map[int64]error
 }
 
-func (f *fakeReleaser) Release(ctx context.Context, seatID int64, actor string) error {
+func (f *fakeReleaser) ReleaseTx(ctx context.Context, tx *store.Tx, seatID int64, actor string) error {
 	f.calls = append(f.calls, seatID)
 	return f.fail[seatID]
 }
@@ -480,7 +480,7 @@ func TestRepair_KeepsActivePool(t *testing.T) {
 			t.Errorf("pool_status of the banned seat = %s", st)
 		}
 		rel := &fakeReleaser{}
-		res, err := integrity.Repair(e.ctx, &e.st.Queries, rel, rep, 10, "alice")
+		res, err := integrity.Repair(e.ctx, e.st, rel, rep, 10, "alice")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -502,7 +502,7 @@ func TestRepair_KeepsActivePool(t *testing.T) {
 
 		// A failed release is reported and does not stop the others.
 		rel = &fakeReleaser{fail: map[int64]error{drop: errors.New("boom")}}
-		res, err = integrity.Repair(e.ctx, &e.st.Queries, rel, rep, 10, "alice")
+		res, err = integrity.Repair(e.ctx, e.st, rel, rep, 10, "alice")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -526,7 +526,7 @@ func TestRepair_AllocService(t *testing.T) {
 			t.Fatalf("orphans = %+v", rep.Orphans)
 		}
 		svc := alloc.New(e.st, noopJobs{}, nil)
-		res, err := integrity.Repair(e.ctx, &e.st.Queries, svc, rep, 1000, "admin")
+		res, err := integrity.Repair(e.ctx, e.st, svc, rep, 1000, "admin")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -543,9 +543,68 @@ func TestRepair_AllocService(t *testing.T) {
 			t.Errorf("after repair: %+v", rep)
 		}
 		// Repairing the same (now stale) report again changes nothing.
-		res, err = integrity.Repair(e.ctx, &e.st.Queries, svc, rep, 1000, "admin")
+		res, err = integrity.Repair(e.ctx, e.st, svc, rep, 1000, "admin")
 		if err != nil || res.Released != 0 || res.Changed != 1 {
 			t.Errorf("second repair: %+v, %v", res, err)
+		}
+	})
+}
+
+// failSecond releases through alloc but fails the second seat it is asked
+// to release.
+type failSecond struct {
+	svc   *alloc.Service
+	calls int
+}
+
+func (f *failSecond) ReleaseTx(ctx context.Context, tx *store.Tx, seatID int64, actor string) error {
+	f.calls++
+	if f.calls == 2 {
+		return errors.New("boom")
+	}
+	return f.svc.ReleaseTx(ctx, tx, seatID, actor)
+}
+
+// An orphan is repaired in one transaction: when its second release fails,
+// the first is undone too and no history row claims a repair, so the next
+// check finds the orphan as it was and a repair can run again.
+func TestRepair_OneTransactionPerOrphan(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		e := newEnv(t, d)
+		a, b, c := e.pool("a", 5), e.pool("b", 5), e.pool("c", 5)
+		m := e.member("m1")
+		keep := e.seat(m, a, model.SeatActive, 0)
+		e.advance(time.Second)
+		x := e.seat(m, b, model.SeatActive, 0)
+		e.advance(time.Second)
+		y := e.seat(m, c, model.SeatActive, 0)
+		e.setStatus(b, model.StatusBanned)
+		e.setStatus(c, model.StatusBanned)
+		e.advance(time.Hour)
+		rep := e.check(integrity.Options{})
+		svc := alloc.New(e.st, noopJobs{}, nil)
+		res, err := integrity.Repair(e.ctx, e.st, &failSecond{svc: svc}, rep, 10, "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Released != 0 || len(res.Kept) != 0 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "boom") {
+			t.Fatalf("result = %+v", res)
+		}
+		for _, id := range []int64{keep, x, y} {
+			if st := e.seatState(id); st != model.SeatActive {
+				t.Errorf("seat %d is %s after a repair that failed half-way, want active", id, st)
+			}
+		}
+		if h, err := e.st.HistoryList(e.ctx, store.HistoryFilter{Member: "m1", Action: model.ActOrphanRepaired}); err != nil || len(h) != 0 {
+			t.Errorf("history after a failed repair = %+v, %v", h, err)
+		}
+		// Run again without the failure: both extra seats go, one row.
+		res, err = integrity.Repair(e.ctx, e.st, svc, e.check(integrity.Options{}), 10, "admin")
+		if err != nil || res.Released != 2 || !slices.Equal(res.Kept, []int64{keep}) {
+			t.Fatalf("second repair: %+v, %v", res, err)
+		}
+		if h, err := e.st.HistoryList(e.ctx, store.HistoryFilter{Member: "m1", Action: model.ActOrphanRepaired}); err != nil || len(h) != 1 {
+			t.Errorf("history after the repair = %+v, %v", h, err)
 		}
 	})
 }
@@ -568,12 +627,12 @@ func TestRepair_Limit(t *testing.T) {
 		}
 		for _, bad := range []int{0, -1, integrity.MaxRepair + 1} {
 			rel := &fakeReleaser{}
-			if _, err := integrity.Repair(e.ctx, &e.st.Queries, rel, rep, bad, "admin"); !errors.Is(err, integrity.ErrLimit) || len(rel.calls) != 0 {
+			if _, err := integrity.Repair(e.ctx, e.st, rel, rep, bad, "admin"); !errors.Is(err, integrity.ErrLimit) || len(rel.calls) != 0 {
 				t.Errorf("limit %d: err %v, calls %v", bad, err, rel.calls)
 			}
 		}
 		rel := &fakeReleaser{}
-		res, err := integrity.Repair(e.ctx, &e.st.Queries, rel, rep, 3, "admin")
+		res, err := integrity.Repair(e.ctx, e.st, rel, rep, 3, "admin")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -612,7 +671,7 @@ func TestRepair_Rechecks(t *testing.T) {
 		}
 		e.seat(grew, c, model.SeatProvisioning, 0)
 		rel := &fakeReleaser{}
-		res, err := integrity.Repair(e.ctx, &e.st.Queries, rel, rep, 10, "admin")
+		res, err := integrity.Repair(e.ctx, e.st, rel, rep, 10, "admin")
 		if err != nil {
 			t.Fatal(err)
 		}

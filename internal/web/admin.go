@@ -770,12 +770,7 @@ func (w *Web) integrityRepair(rw http.ResponseWriter, r *http.Request) {
 		w.renderIntegrity(rw, r, nil, flash{"error", l.T("integrity.bad_limit", integrity.MaxRepair)})
 		return
 	}
-	report, err := integrity.Check(r.Context(), w.st.Reader(), integrity.Options{})
-	if err != nil {
-		w.fail(rw, r, err)
-		return
-	}
-	res, err := integrity.Repair(r.Context(), &w.st.Queries, w.svc, report, limit, actor(r))
+	_, res, err := w.svc.RepairOrphans(r.Context(), integrity.Options{}, limit, actor(r))
 	note(r).after = res
 	if err != nil {
 		w.fail(rw, r, err)
