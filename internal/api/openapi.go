@@ -793,36 +793,32 @@ var opSpecs = map[string]opSpec{
 
 // ---- schemas -------------------------------------------------------------
 
-// documentedProviders holds the settings schema of every provider type the
-// API contract names. Only the types this build knows (providers.Types())
-// are put in the document.
-var documentedProviders = map[string]*jsonSchema{
-	"sim": jsObject("The built-in simulated provider, for trials and tests.",
-		prop("latency_ms", jsInt("Added to every call, in milliseconds.").min(0).def(0)),
-		prop("fail_rate", jsNumber("Probability from 0 to 1 that a delivery or removal fails with a retryable error.").min(0).max(1).def(0)),
-		prop("down", jsBool("Makes the pool unreachable: every call fails.").def(false)),
-	),
-	"sftp": jsObject("Delivers credential files to a server over SFTP. Set exactly one of private_key and password, "+
-		"and exactly one of host_key and known_hosts.",
-		reqProp("host", jsString("Host name or IP address, without a port.").ex("10.0.0.5")),
-		prop("port", jsInt("SSH port.").min(1).max(65535).def(22)),
-		reqProp("user", jsString("Account the files are delivered as.").ex("ubuntu")),
-		prop("private_key", jsString("Unencrypted private key, OpenSSH or PEM. Write-only: reads \"(set)\".").writeOnly()),
-		prop("password", jsString("Password. Write-only: reads \"(set)\".").writeOnly()),
-		prop("host_key", jsString("SHA256 fingerprint of one of the server's host keys.").ex("SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s")),
-		prop("known_hosts", jsString("Contents of a known_hosts file naming the server.")),
-		reqProp("dir", jsString("Absolute, clean directory the files go into; created with mode 0700.").ex("/home/ubuntu/sessions")),
-	),
-	"scim": jsObject("Provisions users on a team through SCIM 2.0.",
-		reqProp("base_url", jsString("SCIM base URL.").ex("https://example.com/scim/v2")),
-		reqProp("token", jsString("Bearer token. Write-only: reads \"(set)\".").writeOnly()),
-		prop("deprovision", jsString("What removing a user does.").enum("delete", "deactivate")),
-		prop("group", jsString("Group the users are added to.")),
-	),
-	"webhook": jsObject("Calls a URL for every delivery and removal.",
-		reqProp("url", jsString("URL to call.").ex("https://example.com/hook")),
-		prop("secret", jsString("Signing secret. Write-only: reads \"(set)\".").writeOnly()),
-	),
+// providerSettingsSchema is the settings schema of one provider type,
+// built from its entry in the provider type table
+// (internal/provider/providers/types.go): "type" first, then its fields.
+func providerSettingsSchema(t providers.Type) *jsonSchema {
+	props := schemaProps{reqProp("type", jsString("").enum(t.Name))}
+	for _, f := range t.Fields {
+		s := &jsonSchema{Type: f.Kind, Description: f.Description, Minimum: f.Min, Maximum: f.Max, Default: f.Default}
+		if f.Enum != nil {
+			s.enum(strs(f.Enum...)...)
+		}
+		if f.Example != nil {
+			s.ex(f.Example)
+		}
+		if f.Secret {
+			s.Description += ` Write-only: reads "(set)".`
+			s.writeOnly()
+		}
+		props = append(props, schemaProp{Name: f.Name, Schema: s, Required: f.Required})
+	}
+	s := jsObject(t.Description, props...)
+	var example map[string]any
+	if json.Unmarshal([]byte(t.Example), &example) == nil {
+		example["type"] = t.Name
+		s.ex(example)
+	}
+	return s
 }
 
 // historyActions lists every history action of package model, for the
@@ -886,8 +882,8 @@ func openAPISchemas() map[string]*jsonSchema {
 		),
 		"ProviderView": {
 			Type: "object",
-			Description: "The pool's provider settings as stored, with its type. Secrets (private_key, password, token, secret) " +
-				"are never returned: when set they read \"(set)\".",
+			Description: "The pool's provider settings as stored, with its type. Secrets (" +
+				strings.Join(providers.SecretFields(), ", ") + ") are never returned: when set they read \"(set)\".",
 			Properties:           schemaProps{reqProp("type", jsString("").enum(strs(types...)...))},
 			Required:             []string{"type"},
 			AdditionalProperties: true,
@@ -1262,16 +1258,11 @@ func openAPISchemas() map[string]*jsonSchema {
 
 	var oneOf []*jsonSchema
 	mapping := map[string]string{}
-	for _, typ := range types {
-		fields, ok := documentedProviders[typ]
-		if !ok {
-			continue // openapi_test.go reports it
-		}
-		name := providerSchemaName(typ)
-		s := jsObject(fields.Description, append(schemaProps{reqProp("type", jsString("").enum(typ))}, fields.Properties...)...)
-		sc[name] = s
+	for _, t := range providers.All() {
+		name := providerSchemaName(t.Name)
+		sc[name] = providerSettingsSchema(t)
 		oneOf = append(oneOf, jsRef(name))
-		mapping[typ] = "#/components/schemas/" + name
+		mapping[t.Name] = "#/components/schemas/" + name
 	}
 	sc["ProviderSettings"] = &jsonSchema{
 		Description:   "Where members of the pool are delivered: the provider type and its settings. Secrets are write-only.",

@@ -303,16 +303,53 @@ func TestOpenAPI_Schemas(t *testing.T) {
 	}
 }
 
-// Every provider type this build knows has a documented settings schema.
+// Every provider type of the table (internal/provider/providers/types.go)
+// has a settings schema in the document with each of its fields, its
+// required ones required and its secrets write-only, and is a variant of
+// ProviderSettings.
 func TestOpenAPI_ProviderTypesDocumented(t *testing.T) {
-	for _, typ := range providers.Types() {
-		if _, ok := documentedProviders[typ]; !ok {
-			t.Errorf("provider type %q has no schema in documentedProviders (openapi.go)", typ)
-		}
-	}
-	settings := openAPISchemas()["ProviderSettings"]
+	sc := openAPISchemas()
+	settings := sc["ProviderSettings"]
 	if len(settings.OneOf) != len(providers.Types()) {
 		t.Errorf("ProviderSettings has %d variants, providers.Types() has %d", len(settings.OneOf), len(providers.Types()))
+	}
+	for _, typ := range providers.All() {
+		name := providerSchemaName(typ.Name)
+		s, ok := sc[name]
+		if !ok {
+			t.Errorf("provider type %q has no schema %s", typ.Name, name)
+			continue
+		}
+		if settings.Discriminator.Mapping[typ.Name] != "#/components/schemas/"+name {
+			t.Errorf("ProviderSettings maps %q to %q", typ.Name, settings.Discriminator.Mapping[typ.Name])
+		}
+		props := map[string]*jsonSchema{}
+		for _, p := range s.Properties {
+			props[p.Name] = p.Schema
+		}
+		if tp := props["type"]; tp == nil || !slices.Equal(tp.Enum, []any{typ.Name}) || !slices.Contains(s.Required, "type") {
+			t.Errorf("%s: type is not required to be %q", name, typ.Name)
+		}
+		if len(s.Properties) != len(typ.Fields)+1 {
+			t.Errorf("%s has %d properties, want type and %d fields", name, len(s.Properties), len(typ.Fields))
+		}
+		for _, f := range typ.Fields {
+			p := props[f.Name]
+			if p == nil {
+				t.Errorf("%s has no property %s", name, f.Name)
+				continue
+			}
+			if p.Type != f.Kind || p.WriteOnly != f.Secret || slices.Contains(s.Required, f.Name) != f.Required {
+				t.Errorf("%s.%s = type %s writeOnly %v required %v, want %s %v %v", name, f.Name,
+					p.Type, p.WriteOnly, slices.Contains(s.Required, f.Name), f.Kind, f.Secret, f.Required)
+			}
+		}
+	}
+	view := sc["ProviderView"].Description
+	for _, k := range providers.SecretFields() {
+		if !strings.Contains(view, k) {
+			t.Errorf("ProviderView's description does not name the secret %s: %s", k, view)
+		}
 	}
 }
 

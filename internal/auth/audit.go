@@ -4,21 +4,31 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 
+	"github.com/berthhq/berth/internal/provider/providers"
 	"github.com/berthhq/berth/internal/store"
 )
 
 // Redacted replaces secret values in audit rows.
 const Redacted = "(redacted)"
 
+// providerSecrets are the secret settings of every provider type, from the
+// provider type table (internal/provider/providers/types.go).
+var providerSecrets = providers.SecretFields()
+
 // secretKey reports whether a JSON key names a secret: password, token,
-// secret, private_key and known_hosts, and any key containing password,
-// secret, token, passphrase or private_key (new_password, api_token, …).
+// secret, private_key and known_hosts, every provider type's secret settings
+// (providers.SecretFields), and any key containing password, secret, token,
+// passphrase or private_key (new_password, api_token, …).
 func secretKey(k string) bool {
 	k = strings.ToLower(k)
 	switch k {
 	case "password", "token", "secret", "private_key", "known_hosts", "authorization", "cookie":
+		return true
+	}
+	if slices.Contains(providerSecrets, k) {
 		return true
 	}
 	for _, part := range []string{"password", "secret", "token", "passphrase", "private_key"} {

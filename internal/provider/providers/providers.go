@@ -1,21 +1,55 @@
 // Package providers turns a pool's stored provider settings into a working
 // provider.Provider, and validates settings given by an operator.
+//
+// Every provider type is one entry of the table in types.go. Validation,
+// opening, the list of types, the secret fields (write-only on display,
+// redacted in the audit log by internal/auth) and the OpenAPI schema of the
+// settings (internal/api/openapi.go) all derive from that entry, so a new
+// type is added there and nowhere else.
 package providers
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/berthhq/berth/internal/provider"
-	"github.com/berthhq/berth/internal/provider/scim"
-	"github.com/berthhq/berth/internal/provider/sftp"
-	"github.com/berthhq/berth/internal/provider/sim"
-	"github.com/berthhq/berth/internal/provider/webhook"
 )
 
-// Types lists the provider types this build knows.
-func Types() []string { return []string{"sim", "sftp", "scim", "webhook"} }
+// Types lists the provider types this build knows, in the table's order.
+func Types() []string {
+	out := make([]string, len(table))
+	for i, t := range table {
+		out[i] = t.Name
+	}
+	return out
+}
+
+// All returns the provider type table (types.go), in order.
+func All() []Type { return slices.Clone(table) }
+
+// Lookup returns the provider type named name.
+func Lookup(name string) (Type, bool) {
+	for _, t := range table {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Type{}, false
+}
+
+// SecretFields lists, sorted and once each, the setting names that are
+// secret in some provider type: Public shows them as "(set)" and the audit
+// log (internal/auth) redacts them.
+func SecretFields() []string {
+	var out []string
+	for _, t := range table {
+		out = append(out, t.Secrets()...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
 
 func decode(raw []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -42,87 +76,40 @@ func Validate(raw json.RawMessage) (typ string, cfg []byte, err error) {
 	}
 	delete(m, "type")
 	body, _ := json.Marshal(m)
-	switch head.Type {
-	case "sim":
-		var c sim.Config
-		if err := decode(body, &c); err != nil {
-			return "", nil, fmt.Errorf("provider sim: %v", err)
-		}
-		if err := c.Validate(); err != nil {
-			return "", nil, err
-		}
-		cfg, err = json.Marshal(c)
-	case "sftp":
-		var c sftp.Config
-		if err := decode(body, &c); err != nil {
-			return "", nil, fmt.Errorf("provider sftp: %v", err)
-		}
-		if err := c.Validate(); err != nil {
-			return "", nil, err
-		}
-		cfg, err = json.Marshal(c)
-	case "scim":
-		var c scim.Config
-		if err := decode(body, &c); err != nil {
-			return "", nil, fmt.Errorf("provider scim: %v", err)
-		}
-		if err := c.Validate(); err != nil {
-			return "", nil, err
-		}
-		cfg, err = json.Marshal(c)
-	case "webhook":
-		var c webhook.Config
-		if err := decode(body, &c); err != nil {
-			return "", nil, fmt.Errorf("provider webhook: %v", err)
-		}
-		if err := c.Validate(); err != nil {
-			return "", nil, err
-		}
-		cfg, err = json.Marshal(c)
-	case "":
+	if head.Type == "" {
 		return "", nil, fmt.Errorf(`provider.type is required: one of %v`, Types())
-	default:
+	}
+	t, ok := Lookup(head.Type)
+	if !ok {
 		return "", nil, fmt.Errorf("provider.type %q is not known: use one of %v", head.Type, Types())
 	}
-	return head.Type, cfg, err
+	cfg, err = t.validate(body)
+	if err != nil {
+		return "", nil, err
+	}
+	return t.Name, cfg, nil
 }
 
 // Open builds the provider of a pool from its stored settings.
 func Open(poolName, typ string, cfg []byte) (provider.Provider, error) {
-	switch typ {
-	case "sim":
-		var c sim.Config
-		if err := json.Unmarshal(cfg, &c); err != nil {
-			return nil, err
-		}
-		return sim.New(poolName, c), nil
-	case "sftp":
-		var c sftp.Config
-		if err := json.Unmarshal(cfg, &c); err != nil {
-			return nil, err
-		}
-		return sftp.New(c)
-	case "scim":
-		var c scim.Config
-		if err := json.Unmarshal(cfg, &c); err != nil {
-			return nil, err
-		}
-		return scim.New(c)
-	case "webhook":
-		var c webhook.Config
-		if err := json.Unmarshal(cfg, &c); err != nil {
-			return nil, err
-		}
-		return webhook.New(poolName, c)
+	t, ok := Lookup(typ)
+	if !ok {
+		return nil, provider.Errorf(provider.PoolPermanent, "unknown provider type %q", typ)
 	}
-	return nil, provider.Errorf(provider.PoolPermanent, "unknown provider type %q", typ)
+	return t.open(poolName, cfg)
 }
 
-// Public returns the settings an admin may see: secrets are write-only.
+// Public returns the settings an admin may see: the type's secrets (every
+// type's, SecretFields, for a type this build does not know) are write-only
+// and read "(set)".
 func Public(typ string, cfg []byte) map[string]any {
 	out := map[string]any{}
 	_ = json.Unmarshal(cfg, &out)
-	for _, k := range []string{"private_key", "password", "token", "secret"} {
+	secrets := SecretFields()
+	if t, ok := Lookup(typ); ok {
+		secrets = t.Secrets()
+	}
+	for _, k := range secrets {
 		if _, ok := out[k]; ok {
 			out[k] = "(set)"
 		}
