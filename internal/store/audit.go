@@ -76,41 +76,36 @@ func (q *Queries) AuditList(ctx context.Context, f AuditFilter) ([]AuditEntry, e
 	case f.Limit > 100000:
 		f.Limit = 100000
 	}
-	var since, until int64
-	if !f.Since.IsZero() {
-		since = micros(f.Since)
+	var w where
+	if f.Actor != "" {
+		w.add("actor = ?", f.Actor)
 	}
-	if !f.Until.IsZero() {
-		until = micros(f.Until)
-	}
-	action := ""
 	if f.Action != "" {
-		action = "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(f.Action) + "%"
+		w.add(`LOWER(action) LIKE LOWER(?) ESCAPE '\'`, "%"+strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(f.Action)+"%")
 	}
-	rows, err := q.db.QueryContext(ctx, `
-		SELECT id, at, actor, action, target, "before", "after", remote_ip, status, request FROM audit
-		WHERE ($1 = '' OR actor = $1)
-		  AND ($2 = '' OR LOWER(action) LIKE LOWER($2) ESCAPE '\')
-		  AND ($3 = '' OR target = $3)
-		  AND ($4 = 0 OR at >= $4)
-		  AND ($5 = 0 OR at < $5)
-		  AND ($6 = 0 OR id < $6)
-		ORDER BY id DESC LIMIT $7`, f.Actor, action, f.Target, since, until, f.BeforeID, f.Limit)
-	if err != nil {
-		return nil, err
+	if f.Target != "" {
+		w.add("target = ?", f.Target)
 	}
-	defer rows.Close()
-	out := []AuditEntry{}
-	for rows.Next() {
+	if since := micros(f.Since); !f.Since.IsZero() && since != 0 {
+		w.add("at >= ?", since)
+	}
+	if until := micros(f.Until); !f.Until.IsZero() && until != 0 {
+		w.add("at < ?", until)
+	}
+	if f.BeforeID != 0 {
+		w.add("id < ?", f.BeforeID)
+	}
+	rows, err := q.db.QueryContext(ctx, `SELECT id, at, actor, action, target, "before", "after", remote_ip, status, request FROM audit`+
+		w.String()+` ORDER BY id DESC LIMIT `+w.arg(f.Limit), w.args...)
+	return scanAll(rows, err, func(r rowScanner) (AuditEntry, error) {
 		var e AuditEntry
 		var at int64
 		var before, after, request string
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &before, &after, &e.RemoteIP, &e.Status, &request); err != nil {
-			return nil, err
+		if err := r.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &before, &after, &e.RemoteIP, &e.Status, &request); err != nil {
+			return e, err
 		}
 		e.At = fromMicros(at)
 		e.Before, e.After, e.Request = textRaw(before), textRaw(after), textRaw(request)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, nil
+	})
 }

@@ -250,7 +250,8 @@ func (q *Queries) CodesLocked(ctx context.Context, ids []int64) ([]model.Code, e
 	if q.dialect == Postgres {
 		b.WriteString(` FOR UPDATE`)
 	}
-	return q.scanCodes(q.db.QueryContext(ctx, b.String(), args...))
+	rows, err := q.db.QueryContext(ctx, b.String(), args...)
+	return scanAll(rows, err, q.scanCode)
 }
 
 // valuesTable is "(SELECT CAST($1 AS T1) AS c1, … UNION ALL SELECT …) AS

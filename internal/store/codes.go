@@ -118,19 +118,7 @@ func (q *Queries) CodeList(ctx context.Context, f CodeFilter) ([]model.Code, err
 	w.add("id > ?", f.After)
 	query := `SELECT ` + codeColumns + ` FROM codes` + w.String() + ` ORDER BY id LIMIT ` + w.arg(f.Limit)
 	rows, err := q.db.QueryContext(ctx, query, w.args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []model.Code{}
-	for rows.Next() {
-		c, err := q.scanCode(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, q.scanCode)
 }
 
 // CodeUpdate writes a code's mutable fields.
@@ -144,44 +132,16 @@ func (q *Queries) CodeUpdate(ctx context.Context, c model.Code) error {
 // CodesDue lists codes not yet expired whose end has passed (disabled
 // ones too: their seats end like any other).
 func (q *Queries) CodesDue(ctx context.Context, now time.Time, limit int) ([]model.Code, error) {
-	return q.scanCodes(q.db.QueryContext(ctx, `SELECT `+codeColumns+` FROM codes
-		WHERE status IN ('bound', 'unused', 'disabled') AND ends_at > 0 AND ends_at <= $1 ORDER BY ends_at LIMIT $2`, micros(now), limit))
-}
-
-// scanCodes reads the codes a query returned.
-func (q *Queries) scanCodes(rows *sql.Rows, err error) ([]model.Code, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.Code
-	for rows.Next() {
-		c, err := q.scanCode(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	rows, err := q.db.QueryContext(ctx, `SELECT `+codeColumns+` FROM codes
+		WHERE status IN ('bound', 'unused', 'disabled') AND ends_at > 0 AND ends_at <= $1 ORDER BY ends_at LIMIT $2`, micros(now), limit)
+	return scanAll(rows, err, q.scanCode)
 }
 
 // CodesEnding lists bound codes ending between from and to (expiry warnings).
 func (q *Queries) CodesEnding(ctx context.Context, from, to time.Time) ([]model.Code, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT `+codeColumns+` FROM codes
 		WHERE status = 'bound' AND ends_at > $1 AND ends_at <= $2 ORDER BY ends_at`, micros(from), micros(to))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.Code
-	for rows.Next() {
-		c, err := q.scanCode(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, q.scanCode)
 }
 
 // CodeValidForEmail returns the email's bound, unexpired code with the

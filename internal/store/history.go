@@ -110,21 +110,12 @@ func (q *Queries) HistoryList(ctx context.Context, f HistoryFilter) ([]model.His
 	query := `SELECT id, at, member, pool, action, from_pool, to_pool, reason, actor, code_id FROM history` +
 		w.String() + ` ORDER BY id DESC LIMIT ` + w.arg(f.Limit)
 	rows, err := q.db.QueryContext(ctx, query, w.args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []model.HistoryEntry{}
-	for rows.Next() {
-		var h model.HistoryEntry
+	return scanAll(rows, err, func(r rowScanner) (h model.HistoryEntry, err error) {
 		var at int64
-		if err := rows.Scan(&h.ID, &at, &h.Member, &h.Pool, &h.Action, &h.From, &h.To, &h.Reason, &h.Actor, &h.CodeID); err != nil {
-			return nil, err
-		}
+		err = r.Scan(&h.ID, &at, &h.Member, &h.Pool, &h.Action, &h.From, &h.To, &h.Reason, &h.Actor, &h.CodeID)
 		h.At = fromMicros(at)
-		out = append(out, h)
-	}
-	return out, rows.Err()
+		return h, err
+	})
 }
 
 // SettingGet reads a setting; ErrNotFound when unset.

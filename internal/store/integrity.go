@@ -36,19 +36,10 @@ func (q *Queries) OrphanMembers(ctx context.Context, before time.Time, limit int
 		GROUP BY s.member_id
 		HAVING COUNT(*) - COUNT(DISTINCT mv.id) >= 2 AND MAX(s.created_at) < $1
 		ORDER BY s.member_id LIMIT $2`, micros(before), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, func(r rowScanner) (id int64, err error) {
+		err = r.Scan(&id)
+		return id, err
+	})
 }
 
 // LiveSeat is a live seat as the integrity checker sees it.
@@ -86,25 +77,17 @@ func (q *Queries) LiveSeatsOf(ctx context.Context, memberIDs []int64) ([]LiveSea
 			FROM seats s JOIN members m ON m.id = s.member_id JOIN pools p ON p.id = s.pool_id`+explainedJoin+`
 			WHERE s.state IN `+liveStates+` AND s.member_id IN (`+strings.Join(marks, ", ")+`)
 			ORDER BY s.member_id, s.created_at DESC, s.id DESC`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var s LiveSeat
+		seats, err := scanAll(rows, err, func(r rowScanner) (s LiveSeat, err error) {
 			var created int64
-			if err := rows.Scan(&s.ID, &s.MemberID, &s.Member, &s.Kind, &s.PoolID, &s.Pool, &s.PoolStatus, &s.State,
-				&s.MoveFrom, &s.MoveID, &created); err != nil {
-				rows.Close()
-				return nil, err
-			}
+			err = r.Scan(&s.ID, &s.MemberID, &s.Member, &s.Kind, &s.PoolID, &s.Pool, &s.PoolStatus, &s.State,
+				&s.MoveFrom, &s.MoveID, &created)
 			s.CreatedAt = fromMicros(created)
-			out = append(out, s)
-		}
-		err = rows.Err()
-		rows.Close()
+			return s, err
+		})
 		if err != nil {
 			return nil, err
 		}
+		out = append(out, seats...)
 	}
 	return out, nil
 }
@@ -128,19 +111,10 @@ func (q *Queries) PoolCountsWrong(ctx context.Context, limit int) ([]PoolCount, 
 		  ON c.pool_id = p.id
 		WHERE p.used > p.capacity OR COALESCE(c.n, 0) > p.capacity OR p.used <> COALESCE(c.n, 0)
 		ORDER BY p.id LIMIT $1`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []PoolCount
-	for rows.Next() {
-		var c PoolCount
-		if err := rows.Scan(&c.PoolID, &c.Pool, &c.Capacity, &c.Used, &c.Counted); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, func(r rowScanner) (c PoolCount, err error) {
+		err = r.Scan(&c.PoolID, &c.Pool, &c.Capacity, &c.Used, &c.Counted)
+		return c, err
+	})
 }
 
 // CodeCount is a code's recorded counters beside what its history says.
@@ -167,38 +141,17 @@ func (q *Queries) CodeCountsWrong(ctx context.Context, limit int) ([]CodeCount, 
 		WHERE c.used_count <> COALESCE(h.used, 0) OR c.rebind_count <> COALESCE(h.rebind, 0)
 		ORDER BY c.id LIMIT $5`,
 		model.ActCodeUsed, model.ActCodeRefunded, model.ActRebindCharged, model.ActRebindRefunded, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []CodeCount
-	for rows.Next() {
-		var c CodeCount
-		if err := rows.Scan(&c.CodeID, &c.UsedCount, &c.UsedDerived, &c.RebindCount, &c.RebindDerived); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, func(r rowScanner) (c CodeCount, err error) {
+		err = r.Scan(&c.CodeID, &c.UsedCount, &c.UsedDerived, &c.RebindCount, &c.RebindDerived)
+		return c, err
+	})
 }
 
 // ZombieMoves returns the moves still pending that were created before
 // before, oldest first, at most limit of them.
 func (q *Queries) ZombieMoves(ctx context.Context, before time.Time, limit int) ([]model.Move, error) {
-	// Not MoveList: its "$2 = 0" makes PostgreSQL type the time as int4.
+	// Not MoveList: it orders newest first and takes an age, not a time.
 	rows, err := q.db.QueryContext(ctx, moveSelect+` WHERE mv.state = 'pending' AND mv.created_at < $1
 		ORDER BY mv.created_at, mv.id LIMIT $2`, micros(before), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []model.Move{}
-	for rows.Next() {
-		mv, err := scanMove(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, mv)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, scanMove)
 }

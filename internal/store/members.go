@@ -98,19 +98,7 @@ func (q *Queries) MemberSetState(ctx context.Context, id int64, state model.Memb
 // MembersByState lists up to limit members of a kind in a state, oldest first.
 func (q *Queries) MembersByState(ctx context.Context, kind model.Kind, state model.MemberState, limit int) ([]model.Member, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT `+memberColumns+` FROM members WHERE kind = $1 AND state = $2 ORDER BY id LIMIT $3`, kind, state, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.Member
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, scanMember)
 }
 
 // Account is one row of the accounts listing.
@@ -135,26 +123,25 @@ func (q *Queries) AccountList(ctx context.Context, f AccountFilter) ([]Account, 
 	if f.Limit <= 0 {
 		f.Limit = 1000
 	}
+	var w where
+	w.conds = append(w.conds, "m.kind = 'server'")
+	if f.Script != "" {
+		w.add("m.affinity_key = ?", f.Script)
+	}
+	if f.Pool != "" {
+		w.add("p.name = ?", f.Pool)
+	}
+	w.add("m.id > ?", f.AfterID)
 	rows, err := q.db.QueryContext(ctx, `
 		SELECT m.external_id, m.affinity_key, COALESCE(p.name, ''), COALESCE(s.state, m.state), m.reason
 		FROM members m
 		LEFT JOIN seats s ON s.id = (SELECT MAX(s2.id) FROM seats s2 WHERE s2.member_id = m.id AND s2.state NOT IN ('released', 'failed'))
-		LEFT JOIN pools p ON p.id = s.pool_id
-		WHERE m.kind = 'server' AND ($1 = '' OR m.affinity_key = $1) AND ($2 = '' OR p.name = $2) AND m.id > $3
-		ORDER BY m.id LIMIT $4`, f.Script, f.Pool, f.AfterID, f.Limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Account{}
-	for rows.Next() {
-		var a Account
-		if err := rows.Scan(&a.Account, &a.Script, &a.Pool, &a.State, &a.Reason); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		LEFT JOIN pools p ON p.id = s.pool_id`+w.String()+`
+		ORDER BY m.id LIMIT `+w.arg(f.Limit), w.args...)
+	return scanAll(rows, err, func(r rowScanner) (a Account, err error) {
+		err = r.Scan(&a.Account, &a.Script, &a.Pool, &a.State, &a.Reason)
+		return a, err
+	})
 }
 
 // inClause appends "AND col IN ($n, …)" for vals to a query; nothing when

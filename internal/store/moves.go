@@ -75,23 +75,15 @@ func (q *Queries) MoveList(ctx context.Context, state model.MoveState, olderThan
 	if limit <= 0 {
 		limit = 1000
 	}
-	before := int64(0)
+	var w where
+	if state != "" {
+		w.add("mv.state = ?", string(state))
+	}
 	if olderThan > 0 {
-		before = micros(q.now().Add(-olderThan))
-	}
-	rows, err := q.db.QueryContext(ctx, moveSelect+` WHERE ($1 = '' OR mv.state = $1) AND (CAST($2 AS BIGINT) = 0 OR mv.created_at < $2)
-		ORDER BY mv.id DESC LIMIT $3`, string(state), before, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []model.Move{}
-	for rows.Next() {
-		mv, err := scanMove(rows)
-		if err != nil {
-			return nil, err
+		if before := micros(q.now().Add(-olderThan)); before != 0 {
+			w.add("mv.created_at < ?", before)
 		}
-		out = append(out, mv)
 	}
-	return out, rows.Err()
+	rows, err := q.db.QueryContext(ctx, moveSelect+w.String()+` ORDER BY mv.id DESC LIMIT `+w.arg(limit), w.args...)
+	return scanAll(rows, err, scanMove)
 }

@@ -83,28 +83,14 @@ func (q *Queries) PoolGetByName(ctx context.Context, name string) (model.Pool, e
 	return p, notFound(err, fmt.Sprintf("pool %q", name))
 }
 
-// scanPools reads the pools a query returned.
-func scanPools(rows *sql.Rows, err error) ([]model.Pool, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []model.Pool{}
-	for rows.Next() {
-		p, err := scanPool(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
 // PoolList returns pools of a kind ("" = all) by priority, then name.
 func (q *Queries) PoolList(ctx context.Context, kind model.Kind) ([]model.Pool, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+poolColumns+` FROM pools
-		WHERE ($1 = '' OR kind = $1) ORDER BY priority, name`, string(kind))
-	return scanPools(rows, err)
+	var w where
+	if kind != "" {
+		w.add("kind = ?", string(kind))
+	}
+	rows, err := q.db.QueryContext(ctx, `SELECT `+poolColumns+` FROM pools`+w.String()+` ORDER BY priority, name`, w.args...)
+	return scanAll(rows, err, scanPool)
 }
 
 // PoolProvider returns a pool's provider type and opened settings.
@@ -186,8 +172,14 @@ func (q *Queries) PoolSetStatus(ctx context.Context, id int64, st model.PoolStat
 	if err != nil {
 		return before, false, err
 	}
-	res, err := q.db.ExecContext(ctx, `UPDATE pools SET status = $2, status_message = $3, status_changed_at = $4, status_actor = $5,
-		probe_failures = 0 WHERE id = $1 AND ($6 = '' OR status = $6)`, id, st, message, micros(q.now()), actor, string(expect))
+	query := `UPDATE pools SET status = $2, status_message = $3, status_changed_at = $4, status_actor = $5,
+		probe_failures = 0 WHERE id = $1`
+	args := []any{id, st, message, micros(q.now()), actor}
+	if expect != "" {
+		query += ` AND status = $6`
+		args = append(args, string(expect))
+	}
+	res, err := q.db.ExecContext(ctx, query, args...)
 	if err != nil {
 		return before, false, err
 	}
@@ -214,7 +206,7 @@ func (q *Queries) PoolReserve(ctx context.Context, id int64) (bool, error) {
 func (q *Queries) PoolsWithRoom(ctx context.Context, kind model.Kind, limit int) ([]model.Pool, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT `+poolColumns+` FROM pools
 		WHERE kind = $1 AND status = 'active' AND used < capacity ORDER BY id LIMIT $2`, string(kind), limit)
-	return scanPools(rows, err)
+	return scanAll(rows, err, scanPool)
 }
 
 // PoolLoad is the part of a pool that changes with every placement.
@@ -228,19 +220,10 @@ type PoolLoad struct {
 // the placement index uses to catch up after another replica filled pools.
 func (q *Queries) PoolLoads(ctx context.Context, kind model.Kind) ([]PoolLoad, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT id, used, capacity, status FROM pools WHERE kind = $1`, string(kind))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []PoolLoad
-	for rows.Next() {
-		var c PoolLoad
-		if err := rows.Scan(&c.ID, &c.Used, &c.Capacity, &c.Status); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, func(r rowScanner) (c PoolLoad, err error) {
+		err = r.Scan(&c.ID, &c.Used, &c.Capacity, &c.Status)
+		return c, err
+	})
 }
 
 // PoolGiveBack returns one unit of room (a seat left the counted states).

@@ -87,27 +87,25 @@ func (q *Queries) QueueList(ctx context.Context, kind model.Kind, limit int) ([]
 	if limit <= 0 {
 		limit = 100000
 	}
+	var w where
+	if kind != "" {
+		w.add("q.kind = ?", string(kind))
+	}
 	rows, err := q.db.QueryContext(ctx, `
 		SELECT q.id, q.member_id, m.external_id, q.kind, q.is_move, COALESCE(q.from_seat, 0), q.reason, q.enqueued_at
-		FROM queue q JOIN members m ON m.id = q.member_id
-		WHERE ($1 = '' OR q.kind = $1) ORDER BY q.kind, q.is_move DESC, q.seq, q.id LIMIT $2`, string(kind), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []model.QueueEntry{}
-	for rows.Next() {
-		var e model.QueueEntry
+		FROM queue q JOIN members m ON m.id = q.member_id`+w.String()+`
+		ORDER BY q.kind, q.is_move DESC, q.seq, q.id LIMIT `+w.arg(limit), w.args...)
+	out, err := scanAll(rows, err, func(r rowScanner) (e model.QueueEntry, err error) {
 		var move int
 		var at int64
-		if err := rows.Scan(&e.ID, &e.MemberID, &e.Member, &e.Kind, &move, &e.FromSeat, &e.Reason, &at); err != nil {
-			return nil, err
-		}
+		err = r.Scan(&e.ID, &e.MemberID, &e.Member, &e.Kind, &move, &e.FromSeat, &e.Reason, &at)
 		e.IsMove, e.EnqueuedAt = move == 1, fromMicros(at)
-		e.Position = len(out) + 1
-		out = append(out, e)
+		return e, err
+	})
+	for i := range out {
+		out[i].Position = i + 1
 	}
-	return out, rows.Err()
+	return out, err
 }
 
 // QueueRemove takes a member out of the queue; it reports whether it was there.

@@ -39,19 +39,7 @@ func (q *Queries) SeatSetCode(ctx context.Context, seatID, codeID int64) error {
 // SeatsByCode lists the live seats resting on a code.
 func (q *Queries) SeatsByCode(ctx context.Context, codeID int64) ([]model.Seat, error) {
 	rows, err := q.db.QueryContext(ctx, seatSelect+` WHERE s.code_id = $1 AND s.state IN ('reserved', 'provisioning', 'active')`, codeID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.Seat
-	for rows.Next() {
-		s, err := scanSeat(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, scanSeat)
 }
 
 // SeatGet returns a seat by id.
@@ -105,19 +93,7 @@ func (q *Queries) SeatList(ctx context.Context, f SeatFilter) ([]model.Seat, err
 	}
 	query := seatSelect + w.String() + ` ORDER BY s.id DESC LIMIT ` + w.arg(f.Limit)
 	rows, err := q.db.QueryContext(ctx, query, w.args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []model.Seat{}
-	for rows.Next() {
-		s, err := scanSeat(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, scanSeat)
 }
 
 // CountedSeats returns, per pool, how many seats count against capacity; the
@@ -172,17 +148,5 @@ func (q *Queries) SeatCountByState(ctx context.Context) (map[model.SeatState]int
 func (q *Queries) SeatsStuck(ctx context.Context, before time.Time, limit int, states ...model.SeatState) ([]model.Seat, error) {
 	args := []any{micros(before), limit}
 	rows, err := q.db.QueryContext(ctx, seatSelect+` WHERE s.updated_at < $1`+inClause("s.state", states, &args)+` ORDER BY s.id LIMIT $2`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.Seat
-	for rows.Next() {
-		s, err := scanSeat(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, scanSeat)
 }

@@ -92,19 +92,7 @@ func (q *Queries) UserByName(ctx context.Context, name string) (User, error) {
 // UserList returns every user by id.
 func (q *Queries) UserList(ctx context.Context) ([]User, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, scanUser)
 }
 
 func affected(res sql.Result, err error, what string) error {
@@ -360,19 +348,7 @@ func (q *Queries) TokenCreate(ctx context.Context, tokenHash string, userID int6
 // TokenList returns a user's tokens by id.
 func (q *Queries) TokenList(ctx context.Context, userID int64) ([]APIToken, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = $1 ORDER BY id`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []APIToken{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, scanToken)
 }
 
 // TokenDelete revokes a token of a user; ErrNotFound when the user has no
