@@ -433,12 +433,21 @@ var opSpecs = map[string]opSpec{
 			"pending (seats still being provisioned). With repair, missing members are provisioned again; with " +
 			"remove_unknown, unknown members are removed, but only when they are at most max_remove_share (default 0.1) " +
 			"of the team's capacity. Unhealthy teams and providers that cannot list (webhooks) are skipped, saying why. " +
-			"The same comparison runs periodically, report only.",
+			"The same comparison runs periodically, report only. The comparison runs as a job: the answer (202) names " +
+			"the run and, in `report` and the `Location` header, where to read its report once done.",
 		params: []*oaParameter{pPoolID},
 		body:   jsonBody("What to repair (all optional).", jsRef("ReconcileRequest"), json.RawMessage(`{"repair": true}`)),
-		ok:     []okResponse{okJSON(200, "The drift found, and what was repaired.", jsRef("ReconcileReport"))},
+		ok:     []okResponse{okJSON(202, "The run has started; where to read its report.", jsRef("ReconcileStarted"))},
 		errors: map[int]string{400: "id is not a positive integer, or " + errBadJSON, 404: "No pool has this id.", 413: errTooLarge,
-			422: "max_remove_share is not between 0 and 1."},
+			422: "max_remove_share is not between 0 and 1.", 503: "The job queue is not running."},
+	},
+	"GET /api/v1/pools/{id}/reconcile/{run}": {
+		id: "getReconcileRun", tag: "pools",
+		description: "A reconcile run started by POST /api/v1/pools/{id}/reconcile: its state (queued, running, done, failed), " +
+			"the options it was asked with and, once done, its report; a failed run says why in `error`.",
+		params: []*oaParameter{pPoolID, pathParam("run", "The run's id.", jsID("").min(1))},
+		ok:     []okResponse{okJSON(200, "The run.", jsRef("ReconcileRun"))},
+		errors: map[int]string{400: "id or run is not a positive integer.", 404: "This pool has no run with this id."},
 	},
 
 	"POST /api/v1/accounts/batch": {
@@ -931,6 +940,23 @@ func openAPISchemas() map[string]*jsonSchema {
 			prop("repair", jsBool("Provision missing members again.")),
 			prop("remove_unknown", jsBool("Remove members the provider holds that berth does not know.")),
 			prop("max_remove_share", jsNumber("The largest share of the team's capacity one run may remove (default 0.1).")),
+		),
+		"ReconcileStarted": jsObject("A reconcile run that has started.",
+			reqProp("run", jsInt("The run's id.")),
+			reqProp("state", jsString("queued.")),
+			reqProp("report", jsString("Where to read the run and its report (also the Location header).")),
+		),
+		"ReconcileRun": jsObject("A reconcile run.",
+			reqProp("run", jsInt("The run's id.")),
+			reqProp("pool_id", jsInt("")),
+			reqProp("pool", jsString("The pool's name.")),
+			reqProp("state", jsString("").enum("queued", "running", "done", "failed")),
+			reqProp("options", jsRef("ReconcileRequest")),
+			prop("report", jsRef("ReconcileReport")),
+			prop("error", jsString("Why the run failed.")),
+			reqProp("actor", jsString("Who asked for the run.")),
+			reqProp("created_at", jsTime("")),
+			prop("finished_at", jsTime("")),
 		),
 		"ReconcileReport": jsObject("One team's drift.",
 			reqProp("pool", jsString("The pool's name.")),

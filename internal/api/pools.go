@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/provider/providers"
 	"github.com/berthhq/berth/internal/reconcile"
+	"github.com/berthhq/berth/internal/store"
 )
 
 const maxJSONBody = 1 << 20
@@ -193,11 +195,42 @@ func (s *Server) poolReconcile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := reconcile.Run(r.Context(), s.st, reconcile.OpenProvider(s.st), s.svc, p,
-		reconcile.Options{Repair: in.Repair, RemoveUnknown: in.RemoveUnknown, MaxRemoveShare: in.MaxRemoveShare})
+	if s.reconciler == nil {
+		return errStatus(http.StatusServiceUnavailable, "the job queue is not running")
+	}
+	// The provider is called by the run's job, never in the request: the
+	// answer says where the report will be.
+	run, err := reconcile.Start(r.Context(), s.st, s.reconciler, p,
+		reconcile.Options{Repair: in.Repair, RemoveUnknown: in.RemoveUnknown, MaxRemoveShare: in.MaxRemoveShare}, actor(r))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, rep)
+	report := fmt.Sprintf("/api/v1/pools/%d/reconcile/%d", p.ID, run.ID)
+	w.Header().Set("Location", report)
+	writeJSON(w, http.StatusAccepted, map[string]any{"run": run.ID, "state": run.State, "report": report})
+	return nil
+}
+
+// SetReconciler wires the job queue that works reconcile runs (app does,
+// once the queue exists); without it POST /pools/{id}/reconcile answers 503.
+func (s *Server) SetReconciler(e reconcile.Enqueuer) { s.reconciler = e }
+
+func (s *Server) poolReconcileRun(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	runID, err := strconv.ParseInt(r.PathValue("run"), 10, 64)
+	if err != nil || runID <= 0 {
+		return badRequest("run id must be a positive integer, got " + strconv.Quote(r.PathValue("run")))
+	}
+	run, err := s.st.ReconcileRunGet(r.Context(), runID)
+	if err == nil && run.PoolID != id {
+		err = fmt.Errorf("reconcile run %d of pool %d: %w", runID, id, store.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, run)
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/ratelimit"
+	"github.com/berthhq/berth/internal/reconcile"
 	"github.com/berthhq/berth/internal/reqid"
 	"github.com/berthhq/berth/internal/store"
 )
@@ -34,6 +35,8 @@ type Server struct {
 
 	metricsHandler http.Handler
 	public         *ratelimit.PerKey
+	// reconciler enqueues reconcile runs' jobs (SetReconciler).
+	reconciler reconcile.Enqueuer
 }
 
 // Route is one entry of the route table.
@@ -158,7 +161,8 @@ func (s *Server) Routes() []Route {
 		{Method: "PATCH", Path: "/api/v1/pools/{id}", Role: operator, Summary: "change a pool", handler: s.poolUpdate, bodyRole: admin},
 		{Method: "PATCH", Path: "/api/v1/pools/status", Role: operator, Summary: "set the status of many pools", handler: s.poolStatus},
 		{Method: "POST", Path: "/api/v1/pools/{id}/drain", Role: operator, Summary: "move every member off a pool", handler: s.poolDrain},
-		{Method: "POST", Path: "/api/v1/pools/{id}/reconcile", Role: operator, Summary: "compare a team's provider with its seats", handler: s.poolReconcile},
+		{Method: "POST", Path: "/api/v1/pools/{id}/reconcile", Role: operator, Summary: "compare a team's provider with its seats (a job)", handler: s.poolReconcile},
+		{Method: "GET", Path: "/api/v1/pools/{id}/reconcile/{run}", Role: operator, Summary: "a reconcile run and its report", handler: s.poolReconcileRun},
 
 		{Method: "POST", Path: "/api/v1/accounts/batch", Role: operator, Summary: "import credential files and place the accounts", handler: s.accountBatch, multipart: true},
 		{Method: "GET", Path: "/api/v1/accounts", Role: viewer, Summary: "list accounts", handler: s.accountList},

@@ -175,6 +175,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.API = api.New(a.Alloc, a.Auth, log)
+	a.API.SetReconciler(a.Queue)
 	a.API.SetMetrics(cfg.Metrics)
 	front.limitAPI(a.API)
 	if err := a.Queue.Start(context.WithoutCancel(ctx)); err != nil {

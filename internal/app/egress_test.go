@@ -69,9 +69,10 @@ func TestProviderAllowListDefaultRefusesLoopback(t *testing.T) {
 	}
 }
 
-// TestProviderAllowListReconcileUsesSetting: the reconcile endpoint opens
-// the team's SCIM provider in a request's context; it connects under the
-// configured allow-list: refused under the default, answered with loopback.
+// TestProviderAllowListReconcileUsesSetting: a reconcile run asked for
+// through the API opens the team's SCIM provider in its job; it connects
+// under the configured allow-list: refused under the default (the run
+// fails, saying so), answered with loopback.
 func TestProviderAllowListReconcileUsesSetting(t *testing.T) {
 	var hits atomic.Int64
 	scimSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -93,18 +94,21 @@ func TestProviderAllowListReconcileUsesSetting(t *testing.T) {
 		var p struct{ ID int64 }
 		h.Do("POST", "/api/v1/pools", map[string]any{"name": "team-1", "kind": "team", "capacity": 10,
 			"provider": map[string]any{"type": "scim", "base_url": scimSrv.URL + "/scim/v2", "token": "tok"}}).MustStatus(t, 201).JSON(t, &p)
-		resp := h.Do("POST", fmt.Sprintf("/api/v1/pools/%d/reconcile", p.ID), nil)
+		var started struct{ Report string }
+		h.Do("POST", fmt.Sprintf("/api/v1/pools/%d/reconcile", p.ID), nil).MustStatus(t, 202).JSON(t, &started)
+		var run struct{ State, Error string }
+		apptest.Eventually(t, 10*time.Second, "the reconcile run ended", func() bool {
+			h.Do("GET", started.Report, nil).MustStatus(t, 200).JSON(t, &run)
+			return run.State == "done" || run.State == "failed"
+		})
 		if tc.ok {
-			resp.MustStatus(t, 200)
-			if hits.Load() == 0 {
-				t.Fatal("reconcile under loopback did not reach the server")
+			if run.State != "done" || hits.Load() == 0 {
+				t.Fatalf("reconcile under loopback did not reach the server: %+v", run)
 			}
 			continue
 		}
-		// (The API answers a provider failure here with a 500; the log
-		// line names the refusal.)
-		if resp.Status == 200 {
-			t.Fatalf("reconcile under the default: HTTP %d %s", resp.Status, resp.Body)
+		if run.State != "failed" || !strings.Contains(run.Error, "is not allowed") {
+			t.Fatalf("reconcile under the default: %+v", run)
 		}
 		if n := hits.Load(); n != 0 {
 			t.Fatalf("the server on loopback got %d requests under the default", n)

@@ -201,6 +201,7 @@ func New(ctx context.Context, st *store.Store, svc *alloc.Service, cfg Config, l
 		return cfg.Warner.Run(ctx, time.Now())
 	}})
 	river.AddWorker(workers, &reconcileWorker{q: q})
+	river.AddWorker(workers, &reconcilePoolWorker{q: q})
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(cfg.ProbeInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return ProbeArgs{}, nil }, nil),
@@ -370,17 +371,33 @@ type SweepArgs struct{}
 // Kind implements river.JobArgs.
 func (SweepArgs) Kind() string { return "sweep" }
 
+// openPool opens a pool's provider from its stored settings, instrumented
+// (provider metrics count every call). Every job that calls a provider
+// (delivery, removal, probe, reconcile) opens it here. A failure to open
+// the settings is pool-permanent.
+func (q *Queue) openPool(ctx context.Context, poolID int64, name string) (provider.Provider, error) {
+	typ, cfg, err := q.st.PoolProvider(ctx, poolID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := providers.Open(name, typ, cfg)
+	if err != nil {
+		return nil, &provider.Error{Class: provider.PoolPermanent, Err: err}
+	}
+	return metrics.InstrumentProvider(typ, p), nil
+}
+
+// openTeam is openPool as a reconcile.Opener.
+func (q *Queue) openTeam(ctx context.Context, p model.Pool) (provider.Provider, error) {
+	return q.openPool(ctx, p.ID, p.Name)
+}
+
 // seatProvider opens the provider and member of a seat.
 func (q *Queue) seatProvider(ctx context.Context, seat model.Seat) (provider.Provider, provider.Member, error) {
-	typ, cfg, err := q.st.PoolProvider(ctx, seat.PoolID)
+	p, err := q.openPool(ctx, seat.PoolID, seat.Pool)
 	if err != nil {
 		return nil, provider.Member{}, err
 	}
-	p, err := providers.Open(seat.Pool, typ, cfg)
-	if err != nil {
-		return nil, provider.Member{}, &provider.Error{Class: provider.PoolPermanent, Err: err}
-	}
-	p = metrics.InstrumentProvider(typ, p)
 	name, data, err := q.st.MemberFile(ctx, seat.MemberID)
 	if err != nil {
 		return nil, provider.Member{}, err
@@ -739,11 +756,35 @@ type reconcileWorker struct {
 }
 
 func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs]) error {
-	reports, err := reconcile.All(ctx, w.q.st, w.q.svc)
+	reports, err := reconcile.All(ctx, w.q.st, w.q.openTeam, w.q.svc)
 	for _, r := range reports {
 		if !r.Clean() {
 			w.q.log.WarnContext(ctx, "team drift", "pool", r.Pool, "unknown", len(r.Unknown), "missing", len(r.Missing), "pending", len(r.Pending))
 		}
 	}
 	return err
+}
+
+// ReconcilePoolArgs works one reconcile run asked for through the API
+// (reconcile.Start recorded it; the report is written to it).
+type ReconcilePoolArgs struct {
+	RunID int64 `json:"run_id"`
+}
+
+// Kind implements river.JobArgs.
+func (ReconcilePoolArgs) Kind() string { return "reconcile_pool" }
+
+// ReconcilePool implements reconcile.Enqueuer.
+func (q *Queue) ReconcilePool(ctx context.Context, tx *store.Tx, runID int64) error {
+	_, err := q.client.InsertTx(ctx, tx.SQL, ReconcilePoolArgs{RunID: runID}, nil)
+	return err
+}
+
+type reconcilePoolWorker struct {
+	river.WorkerDefaults[ReconcilePoolArgs]
+	q *Queue
+}
+
+func (w *reconcilePoolWorker) Work(ctx context.Context, job *river.Job[ReconcilePoolArgs]) error {
+	return reconcile.Execute(ctx, w.q.st, w.q.openTeam, w.q.svc, job.Args.RunID)
 }

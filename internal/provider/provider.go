@@ -68,6 +68,11 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Class, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
 
+// ErrCannotList is wrapped by what List returns when the provider has no
+// way to say who its pool holds (a webhook receiver): reconciliation skips
+// such teams (test with errors.Is).
+var ErrCannotList = errors.New("the provider cannot list its members")
+
 // Classify returns the class of err; unclassified errors are retryable.
 func Classify(err error) Class {
 	var pe *Error

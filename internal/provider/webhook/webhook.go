@@ -43,8 +43,10 @@ import (
 )
 
 // ErrNoList is what List returns: a webhook receiver has no way to say who
-// it holds, so reconciliation skips webhook teams (test with errors.Is).
-var ErrNoList = errors.New("webhook: a webhook receiver cannot be listed; reconciliation skips webhook teams")
+// it holds, so reconciliation skips webhook teams (test with errors.Is). It
+// wraps provider.ErrCannotList, which is what callers outside this package
+// test for.
+var ErrNoList = fmt.Errorf("webhook: a webhook receiver cannot be listed; reconciliation skips webhook teams (%w)", provider.ErrCannotList)
 
 // Provider delivers the events of one team to its receiver. It implements
 // provider.Provider and is safe for concurrent use.

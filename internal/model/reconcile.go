@@ -1,0 +1,54 @@
+package model
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// ReconcileState is where a reconcile run (one team's comparison of its
+// provider's members with its seats, run as a job) is.
+type ReconcileState string
+
+const (
+	// ReconcileQueued: the run's job waits for a worker.
+	ReconcileQueued ReconcileState = "queued"
+	// ReconcileRunning: a worker is comparing.
+	ReconcileRunning ReconcileState = "running"
+	// ReconcileDone: the report is written.
+	ReconcileDone ReconcileState = "done"
+	// ReconcileFailed: the run ended with an error (Error says which).
+	ReconcileFailed ReconcileState = "failed"
+)
+
+// ReconcileRun is one reconcile run asked for through the API: the options
+// it was asked with and, once done, its report (package reconcile's Report,
+// kept as JSON).
+type ReconcileRun struct {
+	ID         int64           `json:"run"`
+	PoolID     int64           `json:"pool_id"`
+	Pool       string          `json:"pool"`
+	State      ReconcileState  `json:"state"`
+	Options    json.RawMessage `json:"options"`
+	Report     json.RawMessage `json:"report,omitempty"`
+	Error      string          `json:"error,omitempty"`
+	Actor      string          `json:"actor"`
+	CreatedAt  time.Time       `json:"created_at"`
+	FinishedAt time.Time       `json:"finished_at,omitzero"`
+}
+
+// History actions of reconciliation.
+const (
+	// ActReconcileDrift: the periodic comparison found drift on a team.
+	ActReconcileDrift = "reconcile.drift"
+	// ActReconcileRedeliver: a member the provider lacked is provisioned again.
+	ActReconcileRedeliver = "reconcile.redeliver"
+)
+
+// Actors of changes berth makes by itself (HistoryEntry.Actor, a pool's
+// StatusActor).
+const (
+	// ActorSystem: berth's own jobs and sweeps.
+	ActorSystem = "system"
+	// ActorMonitor: the health monitor and the alerts.
+	ActorMonitor = "monitor"
+)
