@@ -272,7 +272,7 @@ func (s *Service) SweepPending(ctx context.Context) (int, error) {
 			if len(members) == 0 {
 				break
 			}
-			if _, err := s.placePending(ctx, kind, members, "", "system"); err != nil {
+			if _, err := s.placePending(ctx, kind, members, "", model.ActorSystem); err != nil {
 				return total, err
 			}
 			total += len(members)

@@ -11,7 +11,7 @@ import (
 )
 
 // MonitorActor is the actor of status changes made by the health monitor.
-const MonitorActor = "monitor"
+const MonitorActor = model.ActorMonitor
 
 // ProbeResult is one pool's probe outcome.
 type ProbeResult struct {

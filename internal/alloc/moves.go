@@ -149,9 +149,17 @@ type MigrationPlanItem struct {
 	SeatID int64  `json:"seat_id"`
 	From   string `json:"from"`
 	To     string `json:"to,omitempty"`
-	Status string `json:"status"` // planned | queued | moving | failed
+	Status string `json:"status"` // one of the Migration* statuses below
 	Reason string `json:"reason,omitempty"`
 }
+
+// The statuses of a MigrationPlanItem.
+const (
+	MigrationPlanned = "planned" // a dry run's choice
+	MigrationQueued  = "queued"  // no pool has room: waiting in the queue
+	MigrationMoving  = "moving"  // a new seat is being set up
+	MigrationFailed  = "failed"  // Reason says why
+)
 
 // MigrationResult answers a batch migration.
 type MigrationResult struct {
@@ -223,9 +231,9 @@ func (s *Service) Migrate(ctx context.Context, from []string, to string, dryRun 
 					return err
 				}
 				d := ix.Place(placement.Request{Kind: kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Exclude: exclude})
-				it := MigrationPlanItem{Member: seat.Member, SeatID: seat.ID, From: seat.Pool, Status: "planned", Reason: d.Explanation.String()}
+				it := MigrationPlanItem{Member: seat.Member, SeatID: seat.ID, From: seat.Pool, Status: MigrationPlanned, Reason: d.Explanation.String()}
 				if d.Pool == nil {
-					it.Status, it.Reason = "queued", d.Explanation.Summary()
+					it.Status, it.Reason = MigrationQueued, d.Explanation.Summary()
 					res.Queued++
 				} else {
 					it.To = d.Pool.Name
@@ -266,22 +274,22 @@ func (s *Service) Migrate(ctx context.Context, from []string, to string, dryRun 
 				return err
 			}
 			it.To, it.Reason = o.Pool, o.Reason
-			it.Status = "moving"
+			it.Status = MigrationMoving
 			if o.Status != OutcomePlaced {
-				it.Status = "queued"
+				it.Status = MigrationQueued
 			}
 			return nil
 		})
 		if err != nil {
 			if errors.Is(err, ErrMoveInProgress) || errors.Is(err, ErrInvalid) {
-				it.Status, it.Reason = "failed", err.Error()
+				it.Status, it.Reason = MigrationFailed, err.Error()
 				res.Failed++
 				res.Items = append(res.Items, it)
 				continue
 			}
 			return res, err
 		}
-		if it.Status == "moving" {
+		if it.Status == MigrationMoving {
 			res.Moving++
 		} else {
 			res.Queued++

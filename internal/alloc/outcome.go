@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/berthhq/berth/internal/metrics"
+	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
 )
 
@@ -41,7 +42,7 @@ func rebindStatus(err error) string {
 // redeemOutcome is the outcome label of berth_redeem_requests_total.
 func redeemOutcome(res SeatStatus, err error) string {
 	switch {
-	case err == nil && res.State == "queued":
+	case err == nil && res.State == model.TeamSeatQueued:
 		return metrics.RedeemQueued
 	case err == nil:
 		return metrics.RedeemSeated

@@ -202,9 +202,9 @@ func (s *Service) setStatus(ctx context.Context, id int64, st model.PoolStatus, 
 		changed = true
 		action := model.ActPoolStatus
 		switch {
-		case actor == "monitor" && st == model.StatusOffline:
+		case actor == MonitorActor && st == model.StatusOffline:
 			action = model.ActHealthOffline
-		case actor == "monitor" && st == model.StatusActive:
+		case actor == MonitorActor && st == model.StatusActive:
 			action = model.ActHealthRecovered
 		}
 		if err := tx.HistoryAdd(ctx, model.HistoryEntry{Pool: before.Name, Action: action, From: string(before.Status), To: string(st),

@@ -250,7 +250,7 @@ func (s *Service) DeliveryFailed(ctx context.Context, seatID int64, class provid
 			if other, err := s.elsewhere(ctx, &tx.Queries, m, exclude); err != nil {
 				return err
 			} else if other {
-				_, err = s.placeTx(ctx, tx, ix, placeReq{member: m, exclude: exclude, codeID: seat.CodeID, actor: "system", queueOnMiss: true, excludedUntil: until})
+				_, err = s.placeTx(ctx, tx, ix, placeReq{member: m, exclude: exclude, codeID: seat.CodeID, actor: model.ActorSystem, queueOnMiss: true, excludedUntil: until})
 				return err
 			}
 			if err := s.refundUse(ctx, tx, seat, cause.Error()); err != nil {
@@ -276,7 +276,7 @@ func (s *Service) DeliveryFailed(ctx context.Context, seatID int64, class provid
 			}
 			exclude = append(exclude, old.PoolID)
 		}
-		_, err = s.placeTx(ctx, tx, ix, placeReq{member: m, exclude: exclude, moveFrom: seat.MoveFrom, codeID: seat.CodeID, actor: "system", queueOnMiss: true})
+		_, err = s.placeTx(ctx, tx, ix, placeReq{member: m, exclude: exclude, moveFrom: seat.MoveFrom, codeID: seat.CodeID, actor: model.ActorSystem, queueOnMiss: true})
 		return err
 	})
 }
@@ -369,7 +369,7 @@ func (s *Service) DrainQueue(ctx context.Context, kind model.Kind) (int, error) 
 				if err != nil {
 					return err
 				}
-				o, err := s.placeTx(ctx, tx, ix, placeReq{member: m, exclude: exclude, moveFrom: e.FromSeat, codeID: codeID, actor: "system"})
+				o, err := s.placeTx(ctx, tx, ix, placeReq{member: m, exclude: exclude, moveFrom: e.FromSeat, codeID: codeID, actor: model.ActorSystem})
 				if err != nil {
 					return err
 				}
@@ -458,7 +458,7 @@ func (s *Service) Redeliver(ctx context.Context, seatID int64, reason string) er
 		if err := s.jobs.Deliver(ctx, tx, seatID); err != nil {
 			return err
 		}
-		return tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: "reconcile.redeliver", To: seat.Pool, Reason: reason})
+		return tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActReconcileRedeliver, To: seat.Pool, Reason: reason})
 	})
 }
 

@@ -151,13 +151,13 @@ func (s *Service) SetCodeStatus(ctx context.Context, code string, status model.C
 
 // SeatStatus is what a user sees of their seat.
 type SeatStatus struct {
-	State       string    `json:"state"` // pending | active | queued | expired | released
-	Pool        string    `json:"pool,omitempty"`
-	Position    int       `json:"position"`
-	ExpiresAt   time.Time `json:"expires_at,omitzero"`
-	RebindCount int       `json:"rebind_count"`
-	RebindLimit int       `json:"rebind_limit"`
-	Moving      bool      `json:"moving,omitempty"`
+	State       model.TeamSeatState `json:"state"`
+	Pool        string              `json:"pool,omitempty"`
+	Position    int                 `json:"position"`
+	ExpiresAt   time.Time           `json:"expires_at,omitzero"`
+	RebindCount int                 `json:"rebind_count"`
+	RebindLimit int                 `json:"rebind_limit"`
+	Moving      bool                `json:"moving,omitempty"`
 	// FreeMove tells whether a move now would be free (the team is unhealthy).
 	FreeMove bool   `json:"free_move"`
 	Message  string `json:"message,omitempty"`
@@ -206,9 +206,9 @@ func (s *Service) status(ctx context.Context, q *store.Queries, email string, c 
 	switch {
 	case err == nil:
 		st.Pool = seat.Pool
-		st.State = "pending"
+		st.State = model.TeamSeatPending
 		if seat.State == model.SeatActive {
-			st.State = "active"
+			st.State = model.TeamSeatActive
 		}
 		if st.Moving, err = s.moving(ctx, q, seat); err != nil {
 			return st, err
@@ -231,11 +231,11 @@ func (s *Service) status(ctx context.Context, q *store.Queries, email string, c 
 	}
 	switch {
 	case pos > 0:
-		st.State, st.Position = "queued", pos
+		st.State, st.Position = model.TeamSeatQueued, pos
 	case s.expired(c, q.Now()):
-		st.State = "expired"
+		st.State = model.TeamSeatExpired
 	default:
-		st.State = "released"
+		st.State = model.TeamSeatReleased
 	}
 	return st, nil
 }
@@ -310,7 +310,7 @@ func (s *Service) redeem(ctx context.Context, emailIn, codeIn, actor string) (Se
 			if err != nil {
 				return err
 			}
-			if cur.State == "pending" || cur.State == "active" || cur.State == "queued" {
+			if cur.State.Live() {
 				// Idempotent: the email already has its seat (or place).
 				res = cur
 				if err := tx.HistoryAddMany(ctx, hist...); err != nil {
@@ -342,7 +342,7 @@ func (s *Service) redeem(ctx context.Context, emailIn, codeIn, actor string) (Se
 		case OutcomePlaced:
 			res = newSeatStatus(c, o.Pool)
 		case OutcomeQueued:
-			res = SeatStatus{State: "queued", Position: o.Position, ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit}
+			res = SeatStatus{State: model.TeamSeatQueued, Position: o.Position, ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit}
 		default:
 			return fmt.Errorf("redeem: unexpected placement outcome %q", o.Status)
 		}
@@ -386,7 +386,7 @@ func useCode(c *model.Code, email, actor string) model.HistoryEntry {
 // newSeatStatus answers a redeem that got a new seat: it is provisioning
 // in a pool the guard found active.
 func newSeatStatus(c model.Code, pool string) SeatStatus {
-	return SeatStatus{State: "pending", Pool: pool, ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit}
+	return SeatStatus{State: model.TeamSeatPending, Pool: pool, ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit}
 }
 
 // redeemPrecheck answers a redeem from the read pool when it can: a
@@ -416,7 +416,7 @@ func (s *Service) redeemPrecheck(ctx context.Context, emailIn, codeIn string) (r
 		if err != nil {
 			return cur, nil, err
 		}
-		if cur.State == "pending" || cur.State == "active" || cur.State == "queued" {
+		if cur.State.Live() {
 			metrics.RefusedEarly("redeem", "repeat")
 			return cur, nil, nil
 		}
@@ -429,13 +429,13 @@ func (s *Service) redeemPrecheck(ctx context.Context, emailIn, codeIn string) (r
 
 // RebindResult answers a move request.
 type RebindResult struct {
-	Free        bool   `json:"free"`
-	Message     string `json:"message"`
-	State       string `json:"state"`
-	Pool        string `json:"pool,omitempty"`
-	Position    int    `json:"position,omitempty"`
-	RebindCount int    `json:"rebind_count"`
-	RebindLimit int    `json:"rebind_limit"`
+	Free        bool                `json:"free"`
+	Message     string              `json:"message"`
+	State       model.TeamSeatState `json:"state"`
+	Pool        string              `json:"pool,omitempty"`
+	Position    int                 `json:"position,omitempty"`
+	RebindCount int                 `json:"rebind_count"`
+	RebindLimit int                 `json:"rebind_limit"`
 }
 
 // RebindPerMinute is how many move requests one code may make a minute.
@@ -529,7 +529,7 @@ func (s *Service) rebindTx(ctx context.Context, tx *store.Tx, ix *placement.Inde
 			return nil, err
 		}
 		if pos > 0 {
-			res.State, res.Position, res.Message = "queued", pos, "you are waiting for a seat; there is nothing to move yet"
+			res.State, res.Position, res.Message = model.TeamSeatQueued, pos, "you are waiting for a seat; there is nothing to move yet"
 			return nil, nil
 		}
 		return ErrNoSeat, nil
@@ -540,7 +540,7 @@ func (s *Service) rebindTx(ctx context.Context, tx *store.Tx, ix *placement.Inde
 	if moving, err := s.moving(ctx, &tx.Queries, seat); err != nil {
 		return nil, err
 	} else if moving {
-		res.State, res.Pool, res.Message = "pending", seat.Pool, "a move is already in progress; nothing was charged"
+		res.State, res.Pool, res.Message = model.TeamSeatPending, seat.Pool, "a move is already in progress; nothing was charged"
 		return nil, nil
 	}
 	pool, err := tx.PoolGet(ctx, seat.PoolID)
@@ -573,10 +573,10 @@ func (s *Service) rebindTx(ctx context.Context, tx *store.Tx, ix *placement.Inde
 	}
 	res.RebindCount = c.RebindCount
 	if o.Status == OutcomePlaced {
-		res.State, res.Pool = "pending", o.Pool
+		res.State, res.Pool = model.TeamSeatPending, o.Pool
 		res.Message = "moving you to " + o.Pool + " (" + how + "); you stay in " + pool.Name + " until the new seat is ready"
 	} else {
-		res.State, res.Position = "queued", o.Position
+		res.State, res.Position = model.TeamSeatQueued, o.Position
 		res.Message = "no other team has room now; you are queued to move (" + how + ") and keep your current seat meanwhile"
 	}
 	return nil, nil

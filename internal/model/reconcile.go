@@ -52,3 +52,26 @@ const (
 	// ActorMonitor: the health monitor and the alerts.
 	ActorMonitor = "monitor"
 )
+
+// TeamSeatState is what a team member is told of their seat (the state of
+// alloc.SeatStatus and alloc.RebindResult): coarser than SeatState, and
+// including the queue.
+type TeamSeatState string
+
+const (
+	// TeamSeatPending: a seat is being set up (reserved or provisioning).
+	TeamSeatPending TeamSeatState = "pending"
+	// TeamSeatActive: the member is in the team.
+	TeamSeatActive TeamSeatState = "active"
+	// TeamSeatQueued: waiting in the queue for room.
+	TeamSeatQueued TeamSeatState = "queued"
+	// TeamSeatExpired: the code's time is up.
+	TeamSeatExpired TeamSeatState = "expired"
+	// TeamSeatReleased: the seat was given up.
+	TeamSeatReleased TeamSeatState = "released"
+)
+
+// Live reports whether the member holds or waits for a seat.
+func (s TeamSeatState) Live() bool {
+	return s == TeamSeatPending || s == TeamSeatActive || s == TeamSeatQueued
+}

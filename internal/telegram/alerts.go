@@ -145,7 +145,7 @@ func (a *Alerter) record(ctx context.Context, action string, al Alert, reason st
 		return
 	}
 	if err := a.Store.HistoryAdd(ctx, model.HistoryEntry{Pool: al.Pool, Action: action, To: string(al.Severity),
-		Reason: truncate(al.Key+": "+reason, 1000), Actor: "monitor"}); err != nil && a.Log != nil {
+		Reason: truncate(al.Key+": "+reason, 1000), Actor: model.ActorMonitor}); err != nil && a.Log != nil {
 		a.Log.Error("telegram: record alert in history", "key", al.Key, "err", err)
 	}
 }

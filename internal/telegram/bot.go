@@ -312,7 +312,7 @@ func (b *Bot) invite(ctx context.Context, actor, email, code string) (string, er
 		return "", err
 	}
 	switch res.State {
-	case "queued":
+	case model.TeamSeatQueued:
 		return fmt.Sprintf("%s is queued at position %d: no team has room now", email, res.Position), nil
 	default:
 		ends := ""

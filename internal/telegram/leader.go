@@ -163,7 +163,7 @@ func (a *Alerter) Restore(ctx context.Context) error {
 			return err
 		}
 		for _, h := range hs {
-			if h.Actor != "monitor" {
+			if h.Actor != model.ActorMonitor {
 				continue
 			}
 			key, _, _ := strings.Cut(h.Reason, ": ")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/clientip"
+	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
 )
 
@@ -68,7 +69,7 @@ func (w *Web) redeem(rw http.ResponseWriter, r *http.Request) {
 	}
 	d.View = &statusView{Email: d.Email, Code: d.Code, S: st}
 	switch st.State {
-	case "queued":
+	case model.TeamSeatQueued:
 		d.Done = l.T("redeem.done_queued", st.Position)
 	default:
 		d.Done = l.T("redeem.done")
