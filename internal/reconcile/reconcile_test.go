@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,4 +178,17 @@ func providerCalls(t *testing.T, op string) float64 {
 		}
 	}
 	return n
+}
+
+// TestReconcileSkipsWebhookTeams: a webhook receiver cannot be listed
+// (provider.ErrCannotList); the run ends done, saying the team was skipped.
+func TestReconcileSkipsWebhookTeams(t *testing.T) {
+	h := apptest.Start(t, store.SQLite)
+	var p struct{ ID int64 }
+	h.Do("POST", "/api/v1/pools", map[string]any{"name": "hook-team", "kind": "team", "capacity": 10,
+		"provider": map[string]any{"type": "webhook", "url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef0123456789abcdef"}}).MustStatus(t, 201).JSON(t, &p)
+	r := reconcileNow(t, h, p.ID, nil)
+	if !strings.Contains(r.Skipped, "cannot list") || !r.Clean() {
+		t.Fatalf("webhook team: %+v", r)
+	}
 }

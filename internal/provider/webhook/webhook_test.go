@@ -436,8 +436,8 @@ func TestMemberAndListErrors(t *testing.T) {
 			t.Errorf("Put(%q) = %v, want member-permanent", id, err)
 		}
 	}
-	if _, err := p.List(context.Background()); !errors.Is(err, ErrNoList) {
-		t.Errorf("List = %v, want ErrNoList", err)
+	if _, err := p.List(context.Background()); !errors.Is(err, ErrNoList) || !errors.Is(err, provider.ErrCannotList) {
+		t.Errorf("List = %v, want ErrNoList (provider.ErrCannotList)", err)
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
