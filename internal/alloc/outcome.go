@@ -5,21 +5,12 @@ import (
 
 	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/model"
-	"github.com/berthhq/berth/internal/store"
 )
 
 // The outcomes of redeems and move requests, named for the metrics
 // (package metrics cannot import alloc, which it times). They are counted
 // in Redeem and Rebind, so the API, the console's public pages and the
 // Telegram bot are counted alike.
-
-// refusal reports whether err refuses the caller's request (a 4xx answer),
-// as opposed to berth failing to serve it.
-func refusal(err error) bool {
-	return errors.Is(err, ErrCodeNotValid) || errors.Is(err, ErrCodeDisabled) ||
-		errors.Is(err, ErrCodeExpired) || errors.Is(err, ErrCodeUsedUp) || errors.Is(err, ErrNoSeat) ||
-		errors.Is(err, ErrMoveInProgress) || errors.Is(err, ErrInvalid) || errors.Is(err, store.ErrNotFound)
-}
 
 // rebindStatus is the status label of rebind_requests_total for a move
 // request that ended with err.
@@ -33,7 +24,7 @@ func rebindStatus(err error) string {
 		return metrics.RebindRateLimited
 	case errors.As(err, &le):
 		return metrics.RebindLimit
-	case refusal(err):
+	case Refused(err):
 		return metrics.RebindRejected
 	}
 	return metrics.RebindFailed

@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/berthhq/berth/internal/alloc"
-	"github.com/berthhq/berth/internal/store"
 )
 
 // Problem is an RFC 9457 problem detail.
@@ -38,30 +37,16 @@ func badRequest(detail string) error { return errStatus(http.StatusBadRequest, d
 func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	status, detail := http.StatusInternalServerError, "internal error; the server log has details (request id "+requestID(r)+")"
 	var he *httpError
-	var le *alloc.LimitError
 	var re *alloc.RateError
-	switch {
-	case errors.As(err, &he):
+	if errors.As(err, &he) {
 		status, detail = he.status, he.detail
-	case errors.As(err, &re):
-		status, detail = http.StatusTooManyRequests, re.Error()
-		w.Header().Set("Retry-After", strconv.Itoa(int(re.RetryAfter.Seconds()+0.999)))
-	case errors.As(err, &le):
-		status, detail = http.StatusConflict, le.Error()
-	case errors.Is(err, alloc.ErrCodeNotValid), errors.Is(err, alloc.ErrCodeDisabled):
-		status, detail = http.StatusForbidden, err.Error()
-	case errors.Is(err, alloc.ErrCodeExpired):
-		status, detail = http.StatusGone, err.Error()
-	case errors.Is(err, alloc.ErrCodeUsedUp), errors.Is(err, alloc.ErrMoveInProgress):
-		status, detail = http.StatusConflict, err.Error()
-	case errors.Is(err, alloc.ErrNoSeat):
-		status, detail = http.StatusNotFound, err.Error()
-	case errors.Is(err, alloc.ErrInvalid):
-		status, detail = http.StatusUnprocessableEntity, err.Error()
-	case errors.Is(err, store.ErrNotFound):
-		status, detail = http.StatusNotFound, err.Error()
-	case errors.Is(err, store.ErrConflict):
-		status, detail = http.StatusConflict, err.Error()
+	} else if k := alloc.KindOf(err); k != alloc.KindInternal {
+		// The service's error vocabulary, classified in one place
+		// (alloc/errkind.go) for the API, the console and the metrics.
+		status, detail = k.HTTPStatus(), err.Error()
+		if errors.As(err, &re) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(re.RetryAfter.Seconds()+0.999)))
+		}
 	}
 	if status >= 500 {
 		slog.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)

@@ -94,3 +94,32 @@ func TestConsoleRedeemsCounted(t *testing.T) {
 		t.Errorf("a console move with another's code added %v to %s, want 1", got, rejected)
 	}
 }
+
+// The same refusal gets the same status from the JSON API and the console's
+// public form: both classify the service's error in one place
+// (alloc/errkind.go).
+func TestRefusalsAnsweredAlikeByAPIAndConsole(t *testing.T) {
+	h := apptest.Start(t, store.SQLite)
+	teams(h, 1, 10)
+	codes := genCodes(t, h, 3, nil)
+	redeem(t, h, "owner@example.com", codes[0])
+	h.Do("PATCH", "/api/v1/codes/"+codes[2], map[string]string{"status": "disabled"}).MustStatus(t, 200)
+	cases := []struct{ email, code string }{
+		{"other@example.com", codes[0]},          // bound to another e-mail: 403
+		{"a@example.com", codes[2]},              // disabled: 403
+		{"a@example.com", "ZZZZ-ZZZZ-ZZZZ-ZZZZ"}, // unknown: 403
+		{"not-an-email", codes[1]},               // invalid: 422
+	}
+	for _, c := range cases {
+		_, api := redeem(t, h, c.email, c.code)
+		resp, err := http.Post(h.App.URL+"/redeem", "application/x-www-form-urlencoded",
+			strings.NewReader(url.Values{"email": {c.email}, "code": {c.code}}.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if api.Status < 400 || resp.StatusCode != api.Status {
+			t.Errorf("redeem %s with %s: API %d, console %d", c.email, c.code, api.Status, resp.StatusCode)
+		}
+	}
+}

@@ -152,33 +152,39 @@ func (w *Web) moveMessage(r *http.Request, res alloc.RebindResult) string {
 // generic failure with the request id: never internal detail.
 func (w *Web) describe(r *http.Request, err error) (int, string) {
 	l := w.lang(r)
+	kind := alloc.KindOf(err) // the status, as the API answers it (alloc/errkind.go)
+	if kind == alloc.KindInternal {
+		w.log.Error("web: request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)
+		return http.StatusInternalServerError, l.T("err.internal", requestID(r))
+	}
+	return kind.HTTPStatus(), refusalText(l, err)
+}
+
+// refusalText says a refusal in the reader's language.
+func refusalText(l lang, err error) string {
 	var le *alloc.LimitError
 	var re *alloc.RateError
 	switch {
 	case errors.As(err, &re):
-		return http.StatusTooManyRequests, l.T("err.rate", int(re.RetryAfter.Seconds()+0.999))
+		return l.T("err.rate", int(re.RetryAfter.Seconds()+0.999))
 	case errors.As(err, &le):
-		return http.StatusConflict, l.T("err.limit", le.Count, le.Limit)
+		return l.T("err.limit", le.Count, le.Limit)
 	case errors.Is(err, alloc.ErrCodeNotValid):
-		return http.StatusForbidden, l.T("err.code_not_valid")
+		return l.T("err.code_not_valid")
 	case errors.Is(err, alloc.ErrCodeDisabled):
-		return http.StatusForbidden, l.T("err.code_disabled")
+		return l.T("err.code_disabled")
 	case errors.Is(err, alloc.ErrCodeExpired):
-		return http.StatusGone, l.T("err.code_expired")
+		return l.T("err.code_expired")
 	case errors.Is(err, alloc.ErrCodeUsedUp):
-		return http.StatusConflict, l.T("err.code_used_up")
+		return l.T("err.code_used_up")
 	case errors.Is(err, alloc.ErrMoveInProgress):
-		return http.StatusConflict, l.T("err.move_in_progress")
+		return l.T("err.move_in_progress")
 	case errors.Is(err, alloc.ErrNoSeat):
-		return http.StatusNotFound, l.T("err.no_seat")
+		return l.T("err.no_seat")
 	case errors.Is(err, alloc.ErrInvalid):
-		detail := strings.TrimPrefix(err.Error(), alloc.ErrInvalid.Error()+": ")
-		return http.StatusUnprocessableEntity, l.T("err.invalid", detail)
+		return l.T("err.invalid", strings.TrimPrefix(err.Error(), alloc.ErrInvalid.Error()+": "))
 	case errors.Is(err, store.ErrNotFound):
-		return http.StatusNotFound, l.T("err.not_found")
-	case errors.Is(err, store.ErrConflict):
-		return http.StatusConflict, l.T("err.conflict")
+		return l.T("err.not_found")
 	}
-	w.log.Error("web: request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)
-	return http.StatusInternalServerError, l.T("err.internal", requestID(r))
+	return l.T("err.conflict")
 }

@@ -1,0 +1,84 @@
+package alloc
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/berthhq/berth/internal/store"
+)
+
+// Kind is what a service error means to whoever asked: one vocabulary that
+// the JSON API (problem+json), the console and the metrics classify by, so
+// the same refusal gets the same answer on every front end.
+type Kind int
+
+const (
+	// KindInternal: berth failed to serve the request (a 500; logged).
+	KindInternal Kind = iota
+	// KindInvalid: the request is malformed or asks for something
+	// impossible (ErrInvalid).
+	KindInvalid
+	// KindNotFound: what it names does not exist (store.ErrNotFound,
+	// ErrNoSeat).
+	KindNotFound
+	// KindConflict: the state does not allow it now (a move in progress, a
+	// code used up, a duplicate).
+	KindConflict
+	// KindLimit: a count the request would pass is reached (LimitError).
+	KindLimit
+	// KindRate: too many requests in a window (RateError).
+	KindRate
+	// KindForbidden: the code cannot be used with this e-mail, or is
+	// disabled.
+	KindForbidden
+	// KindGone: the code has ended.
+	KindGone
+)
+
+// KindOf classifies err.
+func KindOf(err error) Kind {
+	var le *LimitError
+	var re *RateError
+	switch {
+	case err == nil:
+		return KindInternal
+	case errors.As(err, &re):
+		return KindRate
+	case errors.As(err, &le):
+		return KindLimit
+	case errors.Is(err, ErrCodeNotValid), errors.Is(err, ErrCodeDisabled):
+		return KindForbidden
+	case errors.Is(err, ErrCodeExpired):
+		return KindGone
+	case errors.Is(err, ErrCodeUsedUp), errors.Is(err, ErrMoveInProgress), errors.Is(err, store.ErrConflict):
+		return KindConflict
+	case errors.Is(err, ErrNoSeat), errors.Is(err, store.ErrNotFound):
+		return KindNotFound
+	case errors.Is(err, ErrInvalid):
+		return KindInvalid
+	}
+	return KindInternal
+}
+
+// HTTPStatus is the status a front end answers an error of kind k with.
+func (k Kind) HTTPStatus() int {
+	switch k {
+	case KindInvalid:
+		return http.StatusUnprocessableEntity
+	case KindNotFound:
+		return http.StatusNotFound
+	case KindConflict, KindLimit:
+		return http.StatusConflict
+	case KindRate:
+		return http.StatusTooManyRequests
+	case KindForbidden:
+		return http.StatusForbidden
+	case KindGone:
+		return http.StatusGone
+	}
+	return http.StatusInternalServerError
+}
+
+// Refused reports whether err refuses the caller's request (a 4xx answer),
+// as opposed to berth failing to serve it.
+func Refused(err error) bool { return err != nil && KindOf(err) != KindInternal }
