@@ -80,7 +80,7 @@ func (s *Server) accountList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items, err := s.st.Reader().AccountList(r.Context(), store.AccountFilter{Script: q.Get("script"), Pool: q.Get("pool"), Limit: limit})
+	items, err := s.rd.AccountList(r.Context(), store.AccountFilter{Script: q.Get("script"), Pool: q.Get("pool"), Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func (s *Server) seatList(w http.ResponseWriter, r *http.Request) error {
 		if q.Get("email") != "" {
 			kind = model.KindTeam
 		}
-		m, err := s.st.MemberGetByExternal(r.Context(), kind, member)
+		m, err := s.rd.MemberGetByExternal(r.Context(), kind, member)
 		if err != nil {
 			writeJSON(w, 200, map[string]any{"items": []model.Seat{}})
 			return nil
@@ -108,7 +108,7 @@ func (s *Server) seatList(w http.ResponseWriter, r *http.Request) error {
 		f.MemberID = m.ID
 	}
 	if pool := q.Get("pool"); pool != "" {
-		p, err := s.st.PoolGetByName(r.Context(), pool)
+		p, err := s.rd.PoolGetByName(r.Context(), pool)
 		if err != nil {
 			return err
 		}
@@ -117,7 +117,7 @@ func (s *Server) seatList(w http.ResponseWriter, r *http.Request) error {
 	if st := q.Get("state"); st != "" {
 		f.States = []model.SeatState{model.SeatState(st)}
 	}
-	items, err := s.st.Reader().SeatList(r.Context(), f)
+	items, err := s.rd.SeatList(r.Context(), f)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (s *Server) seatRelease(w http.ResponseWriter, r *http.Request) error {
 	if err := s.svc.Release(r.Context(), id, actor(r)); err != nil {
 		return err
 	}
-	seat, err := s.st.SeatGet(r.Context(), id)
+	seat, err := s.rd.SeatGet(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (s *Server) queueList(w http.ResponseWriter, r *http.Request) error {
 	if kind != "" && !kind.Valid() {
 		return badRequest("kind must be server or team")
 	}
-	items, err := s.st.Reader().QueueList(r.Context(), kind, 10000)
+	items, err := s.rd.QueueList(r.Context(), kind, 10000)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func (s *Server) historyList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items, err := s.st.Reader().HistoryList(r.Context(), store.HistoryFilter{Member: q.Get("member"), Pool: q.Get("pool"),
+	items, err := s.rd.HistoryList(r.Context(), store.HistoryFilter{Member: q.Get("member"), Pool: q.Get("pool"),
 		Action: q.Get("action"), BeforeID: int64(before), Limit: limit})
 	if err != nil {
 		return err

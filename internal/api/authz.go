@@ -318,7 +318,7 @@ func (s *Server) snapshots() map[string]snapshot {
 		if err != nil {
 			return nil
 		}
-		st, err := s.st.SeatGet(r.Context(), id)
+		st, err := s.rd.SeatGet(r.Context(), id)
 		if err != nil {
 			return nil
 		}
@@ -347,7 +347,7 @@ func (s *Server) snapshots() map[string]snapshot {
 			if err != nil {
 				return nil
 			}
-			c, err := s.st.CodeByLookup(r.Context(), norm, false)
+			c, err := s.rd.CodeByLookup(r.Context(), norm, false)
 			if err != nil {
 				return nil
 			}
@@ -368,7 +368,7 @@ func (s *Server) snapshots() map[string]snapshot {
 }
 
 func (s *Server) poolSnapshot(r *http.Request, id int64) any {
-	p, err := s.st.PoolGet(r.Context(), id)
+	p, err := s.rd.PoolGet(r.Context(), id)
 	if err != nil {
 		return nil
 	}

@@ -48,7 +48,7 @@ func (s *Server) codeList(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Hint = norm[len(norm)-4:]
 	}
-	items, err := s.st.Reader().CodeList(r.Context(), f)
+	items, err := s.rd.CodeList(r.Context(), f)
 	if err != nil {
 		return err
 	}
@@ -104,11 +104,11 @@ func (s *Server) codeGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest(err.Error())
 	}
-	c, err := s.st.CodeByLookup(r.Context(), norm, false)
+	c, err := s.rd.CodeByLookup(r.Context(), norm, false)
 	if err != nil {
 		return err
 	}
-	hist, err := s.st.Reader().HistoryList(r.Context(), store.HistoryFilter{CodeID: c.ID, Limit: 1000})
+	hist, err := s.rd.HistoryList(r.Context(), store.HistoryFilter{CodeID: c.ID, Limit: 1000})
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func (s *Server) moveList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items, err := s.st.Reader().MoveList(r.Context(), model.MoveState(r.URL.Query().Get("state")), 0, limit)
+	items, err := s.rd.MoveList(r.Context(), model.MoveState(r.URL.Query().Get("state")), 0, limit)
 	if err != nil {
 		return err
 	}

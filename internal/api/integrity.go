@@ -34,7 +34,7 @@ func (s *Server) integrityGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := integrity.Check(r.Context(), s.st.Reader(), integrity.Options{Grace: grace, ZombieAfter: zombie})
+	rep, err := integrity.Check(r.Context(), s.rd, integrity.Options{Grace: grace, ZombieAfter: zombie})
 	if err != nil {
 		return err
 	}

@@ -25,13 +25,13 @@ type PoolView struct {
 
 func (s *Server) poolView(r *http.Request, p model.Pool, withKeys bool) (PoolView, error) {
 	v := PoolView{Pool: p, Free: p.Free()}
-	typ, cfg, err := s.st.PoolProvider(r.Context(), p.ID)
+	typ, cfg, err := s.rd.PoolProvider(r.Context(), p.ID)
 	if err != nil {
 		return v, err
 	}
 	v.Provider = providers.Public(typ, cfg)
 	if withKeys {
-		if v.Scripts, err = s.st.PoolKeys(r.Context(), p.ID); err != nil {
+		if v.Scripts, err = s.rd.PoolKeys(r.Context(), p.ID); err != nil {
 			return v, err
 		}
 	}
@@ -70,7 +70,7 @@ func (s *Server) poolList(w http.ResponseWriter, r *http.Request) error {
 	if kind != "" && !kind.Valid() {
 		return badRequest("kind must be server or team")
 	}
-	pools, err := s.st.Reader().PoolList(r.Context(), kind)
+	pools, err := s.rd.PoolList(r.Context(), kind)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (s *Server) poolGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.st.PoolGet(r.Context(), id)
+	p, err := s.rd.PoolGet(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func (s *Server) poolReconcile(w http.ResponseWriter, r *http.Request) error {
 	if in.MaxRemoveShare < 0 || in.MaxRemoveShare > 1 {
 		return errStatus(http.StatusUnprocessableEntity, "max_remove_share must be between 0 and 1")
 	}
-	p, err := s.st.PoolGet(r.Context(), id)
+	p, err := s.rd.PoolGet(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -224,7 +224,7 @@ func (s *Server) poolReconcileRun(w http.ResponseWriter, r *http.Request) error 
 	if err != nil || runID <= 0 {
 		return badRequest("run id must be a positive integer, got " + strconv.Quote(r.PathValue("run")))
 	}
-	run, err := s.st.ReconcileRunGet(r.Context(), runID)
+	run, err := s.rd.ReconcileRunGet(r.Context(), runID)
 	if err == nil && run.PoolID != id {
 		err = fmt.Errorf("reconcile run %d of pool %d: %w", runID, id, store.ErrNotFound)
 	}

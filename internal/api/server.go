@@ -25,8 +25,11 @@ import (
 
 // Server is the HTTP API.
 type Server struct {
-	svc    *alloc.Service
+	svc *alloc.Service
+	// st is the whole store, for /metrics and readiness only; handlers
+	// read through rd (the read pool) and write through svc.
 	st     *store.Store
+	rd     *store.Queries
 	auth   *auth.Service
 	log    *slog.Logger
 	Limits UploadLimits
@@ -120,6 +123,9 @@ func New(svc *alloc.Service, authn *auth.Service, log *slog.Logger) *Server {
 		log = slog.Default()
 	}
 	s := &Server{svc: svc, st: svc.Store(), auth: authn, log: log, Limits: DefaultUploadLimits}
+	if s.st != nil { // nil only in tests that serve the documents alone
+		s.rd = s.st.Reader()
+	}
 	s.SetMetrics(metrics.Config{}) // observe.go: loopback only until configured
 	s.public = ratelimit.New(20, 40, 10*time.Minute)
 	s.cop = auth.NewCrossOriginProtection(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -62,7 +62,7 @@ type dashData struct {
 
 func (w *Web) dashboard(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	q := w.st.Reader()
+	q := w.rd
 	d := &dashData{}
 	pools, err := q.PoolList(ctx, "")
 	if err != nil {
@@ -113,7 +113,7 @@ func (w *Web) dashboard(rw http.ResponseWriter, r *http.Request) {
 // alerts are the newest history rows that need an operator: pools the
 // monitor took offline, pools set unhealthy, removals that gave up.
 func (w *Web) alerts(r *http.Request, n int) ([]alert, error) {
-	q := w.st.Reader()
+	q := w.rd
 	var out []alert
 	for _, a := range []struct{ action, kind string }{
 		{model.ActHealthOffline, "offline"}, {model.ActPoolStatus, "unhealthy"}, {model.ActReleaseFailed, "release_failed"},
@@ -164,7 +164,7 @@ func (w *Web) pools(kind string) http.HandlerFunc {
 }
 
 func (w *Web) renderPools(rw http.ResponseWriter, r *http.Request, kind string, bulk *bulkView, fl ...flash) {
-	q := w.st.Reader()
+	q := w.rd
 	pools, err := q.PoolList(r.Context(), model.Kind(kind))
 	if err != nil {
 		w.fail(rw, r, err)
@@ -264,7 +264,7 @@ func (w *Web) poolStatus(kind string) http.HandlerFunc {
 
 func (w *Web) poolNames(r *http.Request) map[int64]string {
 	out := map[int64]string{}
-	pools, err := w.st.Reader().PoolList(r.Context(), "")
+	pools, err := w.rd.PoolList(r.Context(), "")
 	if err != nil {
 		return out
 	}
@@ -310,7 +310,7 @@ const accountsLimit = 500
 
 func (w *Web) accounts(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	q := w.st.Reader()
+	q := w.rd
 	d := &accountsData{Script: strings.TrimSpace(r.URL.Query().Get("script")), Pool: strings.TrimSpace(r.URL.Query().Get("server")), Limit: accountsLimit}
 	items, err := q.AccountList(ctx, store.AccountFilter{Script: d.Script, Pool: d.Pool, Limit: accountsLimit + 1})
 	if err != nil {
@@ -364,7 +364,7 @@ func (w *Web) seats(rw http.ResponseWriter, r *http.Request) {
 
 func (w *Web) renderSeats(rw http.ResponseWriter, r *http.Request, fl ...flash) {
 	ctx := r.Context()
-	q := w.st.Reader()
+	q := w.rd
 	v := r.URL.Query()
 	if r.Method == http.MethodPost {
 		v = r.PostForm
@@ -527,7 +527,7 @@ func (w *Web) renderCodes(rw http.ResponseWriter, r *http.Request, d *codesData,
 			f.Hint = codes.Hint(norm)
 		}
 	}
-	items, err := w.st.Reader().CodeList(r.Context(), f)
+	items, err := w.rd.CodeList(r.Context(), f)
 	if err != nil {
 		w.fail(rw, r, err)
 		return
@@ -588,7 +588,7 @@ func (w *Web) codesGenerate(rw http.ResponseWriter, r *http.Request) {
 		spec.ValidFor = model.Duration(v)
 	}
 	if spec.Batch == "" {
-		spec.Batch = w.st.Now().Format("20060102-150405")
+		spec.Batch = w.rd.Now().Format("20060102-150405")
 	}
 	n := note(r)
 	n.target, n.request = "batch="+spec.Batch, spec
@@ -646,7 +646,7 @@ func (w *Web) renderQueue(rw http.ResponseWriter, r *http.Request, fl ...flash) 
 	if !kind.Valid() {
 		kind = ""
 	}
-	items, err := w.st.Reader().QueueList(r.Context(), kind, 1000)
+	items, err := w.rd.QueueList(r.Context(), kind, 1000)
 	if err != nil {
 		w.fail(rw, r, err)
 		return
@@ -666,8 +666,8 @@ func (w *Web) queueCancel(rw http.ResponseWriter, r *http.Request) {
 	}
 	n := note(r)
 	n.target = "member=" + member
-	if m, err := w.st.MemberGetByExternal(r.Context(), kind, member); err == nil {
-		if e, err := w.st.QueueGet(r.Context(), m.ID); err == nil {
+	if m, err := w.rd.MemberGetByExternal(r.Context(), kind, member); err == nil {
+		if e, err := w.rd.QueueGet(r.Context(), m.ID); err == nil {
 			n.before = e
 		}
 	}
@@ -711,7 +711,7 @@ func (w *Web) history(rw http.ResponseWriter, r *http.Request) {
 		MoveState: q.Get("move_state"), Actions: slices.Sorted(slices.Values(historyActions)),
 		MoveStates: []model.MoveState{model.MovePending, model.MoveDone, model.MoveFailed, model.MoveCancelled}}
 	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
-	reader := w.st.Reader()
+	reader := w.rd
 	items, err := reader.HistoryList(r.Context(), store.HistoryFilter{Member: d.Member, Pool: d.Pool, Action: d.Action, BeforeID: before, Limit: historyPage + 1})
 	if err != nil {
 		w.fail(rw, r, err)
@@ -752,7 +752,7 @@ func (w *Web) integrity(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *Web) renderIntegrity(rw http.ResponseWriter, r *http.Request, rep *integrity.RepairResult, fl ...flash) {
-	report, err := integrity.Check(r.Context(), w.st.Reader(), integrity.Options{})
+	report, err := integrity.Check(r.Context(), w.rd, integrity.Options{})
 	if err != nil {
 		w.fail(rw, r, err)
 		return
@@ -792,7 +792,7 @@ func joinIDs(ids []int64) string {
 func (w *Web) poolSnapshots(r *http.Request, ids []int64) []model.Pool {
 	out := []model.Pool{}
 	for _, id := range ids {
-		if p, err := w.st.PoolGet(r.Context(), id); err == nil {
+		if p, err := w.rd.PoolGet(r.Context(), id); err == nil {
 			out = append(out, p)
 		}
 	}
@@ -800,7 +800,7 @@ func (w *Web) poolSnapshots(r *http.Request, ids []int64) []model.Pool {
 }
 
 func (w *Web) seatSnapshot(r *http.Request, id int64) any {
-	s, err := w.st.SeatGet(r.Context(), id)
+	s, err := w.rd.SeatGet(r.Context(), id)
 	if err != nil {
 		return nil
 	}
@@ -813,7 +813,7 @@ func (w *Web) codeSnapshot(r *http.Request, code string) any {
 	if err != nil {
 		return nil
 	}
-	c, err := w.st.CodeByLookup(r.Context(), norm, false)
+	c, err := w.rd.CodeByLookup(r.Context(), norm, false)
 	if err != nil {
 		return nil
 	}

@@ -36,8 +36,10 @@ var assetFS embed.FS
 
 // Web is the browser console.
 type Web struct {
-	svc   *alloc.Service
-	st    *store.Store
+	svc *alloc.Service
+	// rd is the store's read pool: the console reads through it and
+	// writes through svc.
+	rd    *store.Queries
 	authn auth.Authenticator
 	// auditor is authn when it also writes the audit log.
 	auditor Auditor
@@ -63,7 +65,7 @@ func New(svc *alloc.Service, authn auth.Authenticator, log *slog.Logger) *Web {
 	if log == nil {
 		log = slog.Default()
 	}
-	w := &Web{svc: svc, st: svc.Store(), authn: authn, log: log, pages: map[string]*template.Template{},
+	w := &Web{svc: svc, rd: svc.Store().Reader(), authn: authn, log: log, pages: map[string]*template.Template{},
 		public: newIPLimiter(DefaultFormRate, DefaultFormBurst)}
 	if a, ok := authn.(Auditor); ok {
 		w.auditor = a
