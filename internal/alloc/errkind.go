@@ -2,14 +2,14 @@ package alloc
 
 import (
 	"errors"
-	"net/http"
 
 	"github.com/berthhq/berth/internal/store"
 )
 
 // Kind is what a service error means to whoever asked: one vocabulary that
 // the JSON API (problem+json), the console and the metrics classify by, so
-// the same refusal gets the same answer on every front end.
+// the same refusal gets the same answer on every front end. Which HTTP
+// status a kind is lives with the front ends (package httpx).
 type Kind int
 
 const (
@@ -58,25 +58,6 @@ func KindOf(err error) Kind {
 		return KindInvalid
 	}
 	return KindInternal
-}
-
-// HTTPStatus is the status a front end answers an error of kind k with.
-func (k Kind) HTTPStatus() int {
-	switch k {
-	case KindInvalid:
-		return http.StatusUnprocessableEntity
-	case KindNotFound:
-		return http.StatusNotFound
-	case KindConflict, KindLimit:
-		return http.StatusConflict
-	case KindRate:
-		return http.StatusTooManyRequests
-	case KindForbidden:
-		return http.StatusForbidden
-	case KindGone:
-		return http.StatusGone
-	}
-	return http.StatusInternalServerError
 }
 
 // Refused reports whether err refuses the caller's request (a 4xx answer),

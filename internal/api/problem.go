@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/httpx"
 )
 
 // Problem is an RFC 9457 problem detail.
@@ -40,10 +41,10 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	var re *alloc.RateError
 	if errors.As(err, &he) {
 		status, detail = he.status, he.detail
-	} else if k := alloc.KindOf(err); k != alloc.KindInternal {
-		// The service's error vocabulary, classified in one place
-		// (alloc/errkind.go) for the API, the console and the metrics.
-		status, detail = k.HTTPStatus(), err.Error()
+	} else if k, st := httpx.ErrorStatus(err); k != alloc.KindInternal {
+		// The service's error vocabulary (alloc/errkind.go), its status
+		// given in one place for the API and the console (package httpx).
+		status, detail = st, err.Error()
 		if errors.As(err, &re) {
 			w.Header().Set("Retry-After", strconv.Itoa(int(re.RetryAfter.Seconds()+0.999)))
 		}

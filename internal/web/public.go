@@ -9,6 +9,7 @@ import (
 
 	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/clientip"
+	"github.com/berthhq/berth/internal/httpx"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
 )
@@ -152,12 +153,12 @@ func (w *Web) moveMessage(r *http.Request, res alloc.RebindResult) string {
 // generic failure with the request id: never internal detail.
 func (w *Web) describe(r *http.Request, err error) (int, string) {
 	l := w.lang(r)
-	kind := alloc.KindOf(err) // the status, as the API answers it (alloc/errkind.go)
+	kind, status := httpx.ErrorStatus(err) // the status the API answers too
 	if kind == alloc.KindInternal {
 		w.log.Error("web: request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)
 		return http.StatusInternalServerError, l.T("err.internal", requestID(r))
 	}
-	return kind.HTTPStatus(), refusalText(l, err)
+	return status, refusalText(l, err)
 }
 
 // refusalText says a refusal in the reader's language.

@@ -1,0 +1,83 @@
+package httpx
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The import rules of docs/architecture.md, checked with go list: a request
+// goes one way (handler → service → store/placement → job → provider), the
+// placement core stays pure, and nothing imports upward. A change that
+// breaks a rule fails here, naming the import.
+func TestImportRules(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	out, err := exec.Command(goBin, "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "github.com/berthhq/berth/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const mod = "github.com/berthhq/berth/"
+	imports := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkg := strings.TrimPrefix(f[0], mod)
+		for _, imp := range f[1:] {
+			imports[pkg] = append(imports[pkg], strings.TrimPrefix(imp, mod))
+		}
+	}
+	if len(imports) < 20 {
+		t.Fatalf("go list found %d packages", len(imports))
+	}
+	io := []string{"database/sql", "net", "net/http", "os", "os/exec", "io/fs", "syscall"}
+	internal := func(names ...string) []string {
+		out := make([]string, len(names))
+		for i, n := range names {
+			out[i] = "internal/" + n
+		}
+		return out
+	}
+	rules := []struct {
+		pkg    string
+		forbid []string
+		why    string
+	}{
+		{"internal/placement", append(internal("store", "alloc", "provider", "jobs", "metrics"), io...), "the placement core is pure: no I/O"},
+		{"internal/model", internal("store", "alloc", "placement", "provider", "api", "web"), "the domain types depend on nothing of berth"},
+		{"internal/store", internal("alloc", "jobs", "api", "web", "app", "provider", "metrics", "telegram"), "storage knows no service above it"},
+		{"internal/alloc", append(internal("api", "web", "jobs", "app", "cli", "telegram", "auth", "httpx",
+			"provider/scim", "provider/sftp", "provider/webhook", "provider/sim"), "net/http"), "the service knows no front end, no job runner, no provider implementation"},
+		{"internal/api", internal("jobs", "app", "web", "telegram", "provider/scim", "provider/sftp", "provider/webhook", "provider/sim"), "handlers call the service, not jobs or providers"},
+		{"internal/web", internal("jobs", "app", "api", "telegram", "reconcile", "provider/scim", "provider/sftp", "provider/webhook", "provider/sim"), "the console calls the service, not jobs or providers"},
+		{"internal/metrics", internal("alloc", "api", "web", "jobs"), "instrumentation is imported by the service, not the other way"},
+		{"internal/provider", internal("store", "alloc", "jobs", "api", "web"), "providers know nothing of berth's state"},
+		{"internal/reconcile", internal("provider/webhook", "provider/scim", "provider/sftp", "api", "web"), "reconcile classifies provider errors by the provider package's classes"},
+		{"internal/integrity", internal("alloc", "api", "web", "jobs"), "the checker reads the store; the service applies repairs"},
+	}
+	for _, r := range rules {
+		if _, ok := imports[r.pkg]; !ok {
+			t.Errorf("package %s not found by go list", r.pkg)
+			continue
+		}
+		for _, imp := range imports[r.pkg] {
+			for _, f := range r.forbid {
+				if imp == f {
+					t.Errorf("%s imports %s: %s", r.pkg, imp, r.why)
+				}
+			}
+		}
+	}
+	// Only the command and the composition roots import app and cli.
+	for pkg, imps := range imports {
+		for _, imp := range imps {
+			if imp == "internal/cli" && pkg != "cmd/berth" {
+				t.Errorf("%s imports internal/cli: only cmd/berth may", pkg)
+			}
+			if imp == "internal/app" && pkg != "internal/cli" && pkg != "internal/app/apptest" {
+				t.Errorf("%s imports internal/app: only cli and apptest may", pkg)
+			}
+		}
+	}
+}
