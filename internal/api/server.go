@@ -111,6 +111,13 @@ func EnsureAdminToken(ctx context.Context, st *store.Store, env string) (token s
 	return "", hash, false, nil
 }
 
+// Default per-address limit of the public routes (BERTH_PUBLIC_RATE,
+// BERTH_PUBLIC_BURST change it).
+const (
+	DefaultPublicRate  = 20 // a second
+	DefaultPublicBurst = 40
+)
+
 // SetPublicRate sets the per-address limit of the public routes.
 func (s *Server) SetPublicRate(perSecond float64, burst int) {
 	s.public = ratelimit.New(perSecond, burst, 10*time.Minute)
@@ -127,7 +134,7 @@ func New(svc *alloc.Service, authn *auth.Service, log *slog.Logger) *Server {
 		s.rd = s.st.Reader()
 	}
 	s.SetMetrics(metrics.Config{}) // observe.go: loopback only until configured
-	s.public = ratelimit.New(20, 40, 10*time.Minute)
+	s.SetPublicRate(DefaultPublicRate, DefaultPublicBurst)
 	s.cop = auth.NewCrossOriginProtection(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, errStatus(http.StatusForbidden, "cross-site request refused: state-changing requests must come from "+
 			"berth's own pages (same origin) or from a client that sends no Origin or Sec-Fetch-Site header"))

@@ -32,12 +32,6 @@ type Front struct {
 	FormBurst int
 }
 
-// Default per-address limits of the public API routes.
-const (
-	DefaultPublicRate  = 20 // a second
-	DefaultPublicBurst = 40
-)
-
 // front is a parsed Front.
 type front struct {
 	cfg      Front
@@ -61,7 +55,7 @@ func newFront(cfg Front) (*front, error) {
 // limitAPI applies the public API routes' limit when set.
 func (f *front) limitAPI(s *api.Server) {
 	if f.cfg.PublicRate > 0 || f.cfg.PublicBurst > 0 {
-		s.SetPublicRate(orF(f.cfg.PublicRate, DefaultPublicRate), orI(f.cfg.PublicBurst, DefaultPublicBurst))
+		s.SetPublicRate(orF(f.cfg.PublicRate, api.DefaultPublicRate), orI(f.cfg.PublicBurst, api.DefaultPublicBurst))
 	}
 }
 

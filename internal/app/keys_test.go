@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,15 +20,11 @@ import (
 
 // startKeyed starts berth with its real key handling (no test Sealer).
 func startKeyed(t *testing.T, dsn string, mutate func(*app.Config)) (*app.App, error) {
-	t.Helper()
-	cfg := app.Config{DB: dsn, Listen: "127.0.0.1:0", AdminToken: apptest.Token, Jobs: apptest.FastJobs(),
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
-	mutate(&cfg)
-	a, err := app.Start(context.Background(), cfg)
-	if err == nil {
-		a.API.SetPublicRate(1e6, 1e6)
+	h, err := apptest.StartKeyed(t, dsn, mutate)
+	if err != nil {
+		return nil, err
 	}
-	return a, err
+	return h.App, nil
 }
 
 // keySettings reads the settings rows about the key, straight from the

@@ -55,15 +55,11 @@ func runKeysStatus(ctx context.Context, args []string, out, errOut io.Writer) er
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.DB, nil)
+	st, ks, err := openKeyState(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	ks, err := st.KeyState(ctx)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(out, "database expects key  %s\n", orNone(ks.KeyID))
 	if ks.RotatingTo != "" {
 		fmt.Fprintf(out, "unfinished rotation to %s: run berth keys rotate again\n", ks.RotatingTo)
@@ -78,6 +74,21 @@ func runKeysStatus(ctx context.Context, args []string, out, errOut io.Writer) er
 		return fmt.Errorf("the configured key is not the database's key")
 	}
 	return nil
+}
+
+// openKeyState opens the database without a key (the key check reads no
+// sealed value) and reads what it records of its key.
+func openKeyState(ctx context.Context, db string) (*store.Store, store.KeyState, error) {
+	st, err := store.Open(ctx, db, nil)
+	if err != nil {
+		return nil, store.KeyState{}, err
+	}
+	ks, err := st.KeyState(ctx)
+	if err != nil {
+		st.Close()
+		return nil, store.KeyState{}, err
+	}
+	return st, ks, nil
 }
 
 func orNone(s string) string {
@@ -134,15 +145,11 @@ func runKeysRotate(ctx context.Context, args []string, out, errOut io.Writer) er
 		}
 		*newFile = keyFile + ".new"
 	}
-	st, err := store.Open(ctx, cfg.DB, nil)
+	st, ks, err := openKeyState(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	ks, err := st.KeyState(ctx)
-	if err != nil {
-		return err
-	}
 
 	// Every key this configuration can reach, by id.
 	keys := map[string][]byte{}

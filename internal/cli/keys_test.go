@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,19 +19,6 @@ import (
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/store/storetest"
 )
-
-func startKeyed(t *testing.T, dsn string, mutate func(*app.Config)) (*apptest.Harness, error) {
-	t.Helper()
-	cfg := app.Config{DB: dsn, Listen: "127.0.0.1:0", AdminToken: apptest.Token, Jobs: apptest.FastJobs(),
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
-	mutate(&cfg)
-	a, err := app.Start(context.Background(), cfg)
-	if err != nil {
-		return nil, err
-	}
-	a.API.SetPublicRate(1e6, 1e6)
-	return &apptest.Harness{T: t, App: a, DSN: dsn}, nil
-}
 
 // fillSealed makes every kind of sealed value: provider settings (pools),
 // credential files (two of three accounts wait in the queue, their files
@@ -103,7 +89,7 @@ func TestKeysRotate(t *testing.T) {
 		dsn := storetest.DSN(t, d)
 		kf := filepath.Join(t.TempDir(), "berth.key")
 		withFile := func(c *app.Config) { c.KeyFile = kf }
-		h, err := startKeyed(t, dsn, withFile)
+		h, err := apptest.StartKeyed(t, dsn, withFile)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +111,7 @@ func TestKeysRotate(t *testing.T) {
 			t.Fatalf("new key file mode %v", st.Mode().Perm())
 		}
 		for _, k := range []string{kf, kf + ".new"} {
-			_, err := startKeyed(t, dsn, func(c *app.Config) { c.KeyFile = k })
+			_, err := apptest.StartKeyed(t, dsn, func(c *app.Config) { c.KeyFile = k })
 			if err == nil || !strings.Contains(err.Error(), "did not finish") || !strings.Contains(err.Error(), newID) {
 				t.Fatalf("start during a rotation with %s: %v", k, err)
 			}
@@ -152,11 +138,11 @@ func TestKeysRotate(t *testing.T) {
 		}
 
 		// The old key is refused, and the message names where it is not.
-		if _, err := startKeyed(t, dsn, func(c *app.Config) { c.KeyFile = kf + ".old" }); err == nil ||
+		if _, err := apptest.StartKeyed(t, dsn, func(c *app.Config) { c.KeyFile = kf + ".old" }); err == nil ||
 			!strings.Contains(err.Error(), "the database expects "+newID) {
 			t.Fatalf("start with the old key: %v", err)
 		}
-		h, err = startKeyed(t, dsn, withFile)
+		h, err = apptest.StartKeyed(t, dsn, withFile)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +158,7 @@ func TestKeysRotateWithEnvKey(t *testing.T) {
 		sim.Reset()
 		dsn := storetest.DSN(t, d)
 		oldKey := base64.StdEncoding.EncodeToString(secret.NewKey())
-		h, err := startKeyed(t, dsn, func(c *app.Config) { c.SecretKey = oldKey })
+		h, err := apptest.StartKeyed(t, dsn, func(c *app.Config) { c.SecretKey = oldKey })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,11 +176,11 @@ func TestKeysRotateWithEnvKey(t *testing.T) {
 			t.Fatalf("rotate: %d\n%s\n%s", code, out, errOut)
 		}
 		newKey, _ := os.ReadFile(nf)
-		if _, err := startKeyed(t, dsn, func(c *app.Config) { c.SecretKey = oldKey }); err == nil ||
+		if _, err := apptest.StartKeyed(t, dsn, func(c *app.Config) { c.SecretKey = oldKey }); err == nil ||
 			!strings.Contains(err.Error(), "set BERTH_SECRET_KEY to the key that was made with it") {
 			t.Fatalf("start with the old key: %v", err)
 		}
-		h, err = startKeyed(t, dsn, func(c *app.Config) { c.SecretKey = strings.TrimSpace(string(newKey)) })
+		h, err = apptest.StartKeyed(t, dsn, func(c *app.Config) { c.SecretKey = strings.TrimSpace(string(newKey)) })
 		if err != nil {
 			t.Fatal(err)
 		}

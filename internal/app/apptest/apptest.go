@@ -54,6 +54,22 @@ func Start(t testing.TB, d store.Dialect, mutate ...func(*app.Config)) *Harness 
 	return StartOn(t, storetest.DSN(t, d), mutate...)
 }
 
+// StartKeyed starts berth on dsn with its real key handling (no test
+// Sealer, so the key check and key files run as in production) and returns
+// the error of a start that was refused. The caller closes h.App.
+func StartKeyed(t testing.TB, dsn string, mutate func(*app.Config)) (*Harness, error) {
+	t.Helper()
+	cfg := app.Config{DB: dsn, Listen: "127.0.0.1:0", AdminToken: Token, Jobs: FastJobs(),
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
+	mutate(&cfg)
+	a, err := app.Start(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.API.SetPublicRate(1e6, 1e6)
+	return &Harness{T: t, App: a, DSN: dsn}, nil
+}
+
 // StartOn runs another berth on an existing database (a second replica).
 func StartOn(t testing.TB, dsn string, mutate ...func(*app.Config)) *Harness {
 	t.Helper()
