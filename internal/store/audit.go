@@ -70,12 +70,7 @@ type AuditFilter struct {
 
 // AuditList returns entries newest first.
 func (q *Queries) AuditList(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
-	switch {
-	case f.Limit <= 0:
-		f.Limit = 500
-	case f.Limit > 100000:
-		f.Limit = 100000
-	}
+	f.Limit = pageLimit(f.Limit, 500, 100000)
 	var w where
 	if f.Actor != "" {
 		w.add("actor = ?", f.Actor)

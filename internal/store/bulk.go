@@ -94,23 +94,17 @@ func (q *Queries) MemberCreateMany(ctx context.Context, ps []MemberCreateParams)
 		}
 		b.WriteString(` ON CONFLICT (kind, external_id) DO NOTHING RETURNING ` + memberColumns)
 		rows, err := q.db.QueryContext(ctx, b.String(), args...)
-		if err != nil {
-			return nil, nil, err
-		}
-		for rows.Next() {
-			m, err := scanMember(rows)
+		err = scanEach(rows, err, func(r rowScanner) error {
+			m, err := scanMember(r)
 			if err != nil {
-				rows.Close()
-				return nil, nil, err
+				return err
 			}
 			i := at[m.ExternalID]
 			out[i], created[i] = m, true
 			found++
-		}
-		if err := rows.Close(); err != nil {
-			return nil, nil, err
-		}
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, nil, err
 		}
 	}
@@ -126,19 +120,16 @@ func (q *Queries) MemberCreateMany(ctx context.Context, ps []MemberCreateParams)
 	}
 	args := []any{ps[0].Kind}
 	rows, err := q.db.QueryContext(ctx, `SELECT `+memberColumns+` FROM members WHERE kind = $1 AND `+inList("external_id", missing, &args), args...)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		m, err := scanMember(rows)
+	err = scanEach(rows, err, func(r rowScanner) error {
+		m, err := scanMember(r)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		out[at[m.ExternalID]] = m
 		found++
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, nil, err
 	}
 	if found != len(ps) {
@@ -184,22 +175,16 @@ func (q *Queries) SeatCreateMany(ctx context.Context, ss []SeatParams) ([]int64,
 		}
 		b.WriteString(` RETURNING id, member_id`)
 		rows, err := q.db.QueryContext(ctx, b.String(), args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+		err = scanEach(rows, err, func(r rowScanner) error {
 			var id, member int64
-			if err := rows.Scan(&id, &member); err != nil {
-				rows.Close()
-				return nil, err
+			if err := r.Scan(&id, &member); err != nil {
+				return err
 			}
 			ids[at[member]] = id
 			n++
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -85,12 +85,7 @@ type HistoryFilter struct {
 
 // HistoryList returns entries newest first.
 func (q *Queries) HistoryList(ctx context.Context, f HistoryFilter) ([]model.HistoryEntry, error) {
-	switch {
-	case f.Limit <= 0:
-		f.Limit = 500
-	case f.Limit > 10000:
-		f.Limit = 10000
-	}
+	f.Limit = pageLimit(f.Limit, 500, 10000)
 	var w where
 	if f.Member != "" {
 		w.add("member = ?", f.Member)

@@ -285,25 +285,17 @@ func (s *Store) resealBatch(ctx context.Context, newKey, oldKey Sealer, table st
 		if s.Dialect == Postgres {
 			query += ` FOR UPDATE`
 		}
-		rows, err := tx.SQL.QueryContext(ctx, query, last, batch)
-		if err != nil {
-			return err
-		}
 		type row struct {
 			id    int64
 			value []byte
 		}
-		var rs []row
-		for rows.Next() {
+		rows, err := tx.SQL.QueryContext(ctx, query, last, batch)
+		rs, err := scanAll(rows, err, func(sc rowScanner) (row, error) {
 			var r row
-			if err := rows.Scan(&r.id, &r.value); err != nil {
-				rows.Close()
-				return err
-			}
-			rs = append(rs, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			err := sc.Scan(&r.id, &r.value)
+			return r, err
+		})
+		if err != nil {
 			return err
 		}
 		type update struct {

@@ -48,6 +48,18 @@ func sealedData(t *testing.T, s *store.Store, n int) []string {
 	return out
 }
 
+// sealedDB opens the database at dsn under key, fills it with sealedData
+// and closes it again; it returns the codes' display forms.
+func sealedDB(t *testing.T, dsn string, key *secret.Box, n int) []string {
+	t.Helper()
+	s, err := store.Open(context.Background(), dsn, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	return sealedData(t, s, n)
+}
+
 // checkAllOpen reads every sealed value back through the store's own
 // methods (as delivery, redeem and provider opening do).
 func checkAllOpen(t *testing.T, s *store.Store, n int, displays []string) {
@@ -85,21 +97,16 @@ func TestKeyCheckRefusesAnotherKey(t *testing.T) {
 		ctx := context.Background()
 		a, b := box(t, 1), box(t, 2)
 		dsn := storetest.DSN(t, d)
-		s, err := store.Open(ctx, dsn, a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		displays := sealedData(t, s, 2)
-		s.Close()
+		displays := sealedDB(t, dsn, a, 2)
 
-		_, err = store.Open(ctx, dsn, b)
+		_, err := store.Open(ctx, dsn, b)
 		var mm *store.KeyMismatchError
 		if !errors.As(err, &mm) || mm.Have != b.KeyID() || mm.Want != a.KeyID() {
 			t.Fatalf("open with another key: %v, want a mismatch naming %s and %s", err, b.KeyID(), a.KeyID())
 		}
 
 		// A database from before key ids: sealed rows, no check value.
-		s, err = store.Open(ctx, dsn, nil)
+		s, err := store.Open(ctx, dsn, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,15 +142,10 @@ func TestResealInterruptedThenFinished(t *testing.T) {
 		ctx := context.Background()
 		a, b := box(t, 1), box(t, 2)
 		dsn := storetest.DSN(t, d)
-		s, err := store.Open(ctx, dsn, a)
-		if err != nil {
-			t.Fatal(err)
-		}
 		const n = 5
-		displays := sealedData(t, s, n)
-		s.Close()
+		displays := sealedDB(t, dsn, a, n)
 
-		s, err = store.Open(ctx, dsn, nil)
+		s, err := store.Open(ctx, dsn, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -120,9 +120,7 @@ type AccountFilter struct {
 // AccountList lists server members with their live seat (if any). State is
 // the seat's state when placed, otherwise the member's (queued, pending, failed).
 func (q *Queries) AccountList(ctx context.Context, f AccountFilter) ([]Account, error) {
-	if f.Limit <= 0 {
-		f.Limit = 1000
-	}
+	f.Limit = pageLimit(f.Limit, 1000, 0)
 	var w where
 	w.conds = append(w.conds, "m.kind = 'server'")
 	if f.Script != "" {
@@ -183,16 +181,16 @@ func (q *Queries) MembersClaim(ctx context.Context, ids []int64) (map[int64]bool
 	}
 	rows, err := q.db.QueryContext(ctx, `UPDATE members SET state = 'queued', reason = 'placing'
 		WHERE state = 'pending' AND id IN (`+strings.Join(ph, ", ")+`) RETURNING id`, args...)
+	err = scanEach(rows, err, func(r rowScanner) error {
+		var id int64
+		if err := r.Scan(&id); err != nil {
+			return err
+		}
+		out[id] = true
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out[id] = true
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -72,9 +72,7 @@ func (q *Queries) MoveFinish(ctx context.Context, id int64, state model.MoveStat
 // MoveList lists moves, newest first; olderThan > 0 keeps pending moves
 // created before now-olderThan (zombies).
 func (q *Queries) MoveList(ctx context.Context, state model.MoveState, olderThan time.Duration, limit int) ([]model.Move, error) {
-	if limit <= 0 {
-		limit = 1000
-	}
+	limit = pageLimit(limit, 1000, 0)
 	var w where
 	if state != "" {
 		w.add("mv.state = ?", string(state))

@@ -253,24 +253,24 @@ func (q *Queries) PoolAffinity(ctx context.Context, kind model.Kind) (map[int64]
 		FROM seats s JOIN members m ON m.id = s.member_id
 		WHERE m.kind = $1 AND s.state NOT IN ('released', 'failed') AND m.affinity_key <> ''
 		GROUP BY s.pool_id, m.affinity_key`, kind)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	out := map[int64]map[string]int{}
-	for rows.Next() {
+	err = scanEach(rows, err, func(r rowScanner) error {
 		var id int64
 		var key string
 		var n int
-		if err := rows.Scan(&id, &key, &n); err != nil {
-			return nil, err
+		if err := r.Scan(&id, &key, &n); err != nil {
+			return err
 		}
 		if out[id] == nil {
 			out[id] = map[string]int{}
 		}
 		out[id][key] = n
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // PoolKeys lists the affinity keys (scripts) a pool holds, with counts.
@@ -278,18 +278,5 @@ func (q *Queries) PoolKeys(ctx context.Context, id int64) (map[string]int, error
 	rows, err := q.db.QueryContext(ctx, `
 		SELECT m.affinity_key, COUNT(*) FROM seats s JOIN members m ON m.id = s.member_id
 		WHERE s.pool_id = $1 AND s.state NOT IN ('released', 'failed') GROUP BY m.affinity_key`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var k string
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, err
-		}
-		out[k] = n
-	}
-	return out, rows.Err()
+	return scanCounts[string](rows, err)
 }

@@ -84,9 +84,7 @@ func (q *Queries) QueuePosition(ctx context.Context, memberID int64) (int, error
 // QueueList returns a kind's queue in service order (QueuePush), each
 // entry with its position.
 func (q *Queries) QueueList(ctx context.Context, kind model.Kind, limit int) ([]model.QueueEntry, error) {
-	if limit <= 0 {
-		limit = 100000
-	}
+	limit = pageLimit(limit, 100000, 0)
 	var w where
 	if kind != "" {
 		w.add("q.kind = ?", string(kind))

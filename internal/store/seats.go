@@ -78,9 +78,7 @@ type SeatFilter struct {
 
 // SeatList lists seats.
 func (q *Queries) SeatList(ctx context.Context, f SeatFilter) ([]model.Seat, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100000
-	}
+	f.Limit = pageLimit(f.Limit, 100000, 0)
 	var w where
 	if f.MemberID != 0 {
 		w.add("s.member_id = ?", f.MemberID)
@@ -100,20 +98,7 @@ func (q *Queries) SeatList(ctx context.Context, f SeatFilter) ([]model.Seat, err
 // integrity checker compares it with pools.used.
 func (q *Queries) CountedSeats(ctx context.Context) (map[int64]int, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT pool_id, COUNT(*) FROM seats WHERE state NOT IN ('released', 'failed') GROUP BY pool_id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[int64]int{}
-	for rows.Next() {
-		var id int64
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, err
-		}
-		out[id] = n
-	}
-	return out, rows.Err()
+	return scanCounts[int64](rows, err)
 }
 
 // SeatLive returns the member's newest live (reserved, provisioning, active)
@@ -127,20 +112,7 @@ func (q *Queries) SeatLive(ctx context.Context, memberID int64) (model.Seat, err
 // SeatCountByState counts seats per state.
 func (q *Queries) SeatCountByState(ctx context.Context) (map[model.SeatState]int, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM seats GROUP BY state`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[model.SeatState]int{}
-	for rows.Next() {
-		var s model.SeatState
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		out[s] = n
-	}
-	return out, rows.Err()
+	return scanCounts[model.SeatState](rows, err)
 }
 
 // SeatsStuck lists seats in one of states not updated since before: their

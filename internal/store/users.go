@@ -232,20 +232,20 @@ func (q *Queries) LoginThrottlePurge(ctx context.Context, before, now time.Time)
 func (q *Queries) LoginThrottleSummary(ctx context.Context, since time.Time) (map[string]LoginThrottle, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT name, CAST(SUM(failures) AS BIGINT), MAX(last_failure), MAX(blocked_until)
 		FROM login_throttle WHERE last_failure >= $1 GROUP BY name`, micros(since))
+	out := map[string]LoginThrottle{}
+	err = scanEach(rows, err, func(r rowScanner) error {
+		var name string
+		var n, last, blocked int64
+		if err := r.Scan(&name, &n, &last, &blocked); err != nil {
+			return err
+		}
+		out[name] = LoginThrottle{Failures: int(n), LastFailure: fromMicros(last), BlockedUntil: optMicros(blocked)}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]LoginThrottle{}
-	for rows.Next() {
-		var name string
-		var n, last, blocked int64
-		if err := rows.Scan(&name, &n, &last, &blocked); err != nil {
-			return nil, err
-		}
-		out[name] = LoginThrottle{Failures: int(n), LastFailure: fromMicros(last), BlockedUntil: optMicros(blocked)}
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Session is a browser session as stored.

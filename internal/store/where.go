@@ -40,3 +40,15 @@ func (w *where) String() string {
 	}
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
+
+// pageLimit is a listing's LIMIT: n, or def when n is 0 or less, and at
+// most max when max > 0.
+func pageLimit(n, def, max int) int {
+	switch {
+	case n <= 0:
+		return def
+	case max > 0 && n > max:
+		return max
+	}
+	return n
+}
