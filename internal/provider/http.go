@@ -2,7 +2,10 @@ package provider
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -91,14 +94,35 @@ func Egress(ctx context.Context, set *egress.Policy) *egress.Policy {
 	return egress.FromContext(ctx)
 }
 
-// Refused returns a pool-permanent error for a connection the allow-list
-// refused, or nil when err is not one. Its message says which address was
-// refused and which setting allows it, nothing the server sent.
-func Refused(err error) error {
+// CallFailure classifies err, the failure of an HTTP provider's request to
+// get an answer at all, and says it without the provider's secret (shown
+// as label) in at most max bytes. rctx is the request's own context, ctx's
+// child bounded by timeout. A connection the allow-list refused and a
+// rejected TLS certificate are PoolPermanent (no retry can pass them);
+// ctx ending, the time-out and any other failure to connect or read are
+// Retryable. The SCIM and webhook providers wrap the result in their own
+// prefix.
+func CallFailure(ctx, rctx context.Context, timeout time.Duration, err error, secret, label string, max int) (Class, error) {
 	if re := egress.Refused(err); re != nil {
-		return &Error{Class: PoolPermanent, Err: re}
+		return PoolPermanent, re
 	}
-	return nil
+	err = Scrub(err, secret, label, max)
+	switch {
+	case ctx.Err() != nil:
+		return Retryable, fmt.Errorf("%w (%v)", ctx.Err(), err)
+	case rctx.Err() != nil:
+		return Retryable, fmt.Errorf("timed out after %v", timeout)
+	}
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		verify   *tls.CertificateVerificationError
+	)
+	if errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify) {
+		return PoolPermanent, fmt.Errorf("TLS certificate rejected: %w", err)
+	}
+	return Retryable, Scrub(TransportError(err), secret, label, max)
 }
 
 // Summary makes s, text a provider's server sent (a SCIM error's detail),

@@ -82,32 +82,10 @@ func (p *Provider) resolveGroup(ctx context.Context, f Features) (string, error)
 	return "", p.classify("find group "+strconv.Quote(name), err, provider.PoolPermanent)
 }
 
-// eachGroup pages through all groups.
+// eachGroup pages through all groups; a failed call's error is returned
+// as it is (findGroup classifies it).
 func (p *Provider) eachGroup(ctx context.Context, f Features, fn func(group)) error {
-	count := pageSize
-	if f.MaxResults > 0 && f.MaxResults < count {
-		count = f.MaxResults
-	}
-	start := 1
-	ids := map[string]bool{}
-	for range maxPages {
-		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(count)}, "attributes": {"displayName"}}
-		var lr listResponse[group]
-		if err := p.call(ctx, "GET", "/Groups", q, nil, &lr); err != nil {
-			return err
-		}
-		if !fresh(lr.Resources, ids, func(g group) string { return g.ID }) {
-			return nil // a page seen before: the end (see eachUser)
-		}
-		for _, g := range lr.Resources {
-			fn(g)
-		}
-		start += len(lr.Resources)
-		if len(lr.Resources) == 0 || (lr.TotalResults > 0 && start > lr.TotalResults) {
-			return nil
-		}
-	}
-	return provider.Errorf(provider.Retryable, "scim %s: list groups: more than %d pages", p.host, maxPages)
+	return eachPage(ctx, p, f, "/Groups", "displayName", "groups", func(g group) string { return g.ID }, fn, nil)
 }
 
 // members returns the ids of the group's members.

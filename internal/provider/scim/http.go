@@ -3,8 +3,6 @@ package scim
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -127,28 +125,11 @@ func (p *Provider) call(ctx context.Context, method, path string, q url.Values, 
 	return nil
 }
 
-// transportError classifies a failure to get an answer at all.
+// transportError classifies a failure to get an answer at all
+// (provider.CallFailure).
 func (p *Provider) transportError(ctx, rctx context.Context, err error) error {
-	if re := provider.Refused(err); re != nil {
-		return re
-	}
-	err = provider.Scrub(err, p.cfg.Token, "[token]", 300)
-	switch {
-	case ctx.Err() != nil:
-		return &provider.Error{Class: provider.Retryable, Err: fmt.Errorf("%w (%v)", ctx.Err(), err)}
-	case rctx.Err() != nil:
-		return &provider.Error{Class: provider.Retryable, Err: fmt.Errorf("timed out after %v", p.cfg.timeout())}
-	}
-	var (
-		unknown  x509.UnknownAuthorityError
-		hostname x509.HostnameError
-		invalid  x509.CertificateInvalidError
-		verify   *tls.CertificateVerificationError
-	)
-	if errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify) {
-		return &provider.Error{Class: provider.PoolPermanent, Err: fmt.Errorf("TLS certificate rejected: %w", err)}
-	}
-	return &provider.Error{Class: provider.Retryable, Err: provider.Scrub(provider.TransportError(err), p.cfg.Token, "[token]", 300)}
+	class, err := provider.CallFailure(ctx, rctx, p.cfg.timeout(), err, p.cfg.Token, "[token]", 300)
+	return &provider.Error{Class: class, Err: err}
 }
 
 // classify turns the failure of op into a classified provider error. A

@@ -109,11 +109,7 @@ type listResponse[T any] struct {
 // Put provisions m.ID: it makes sure an active user with that userName
 // exists and, if a group is configured, is one of its members.
 func (p *Provider) Put(ctx context.Context, m provider.Member) error {
-	name, err := p.userName(m)
-	if err != nil {
-		return err
-	}
-	f, err := p.Features(ctx)
+	name, f, err := p.memberCall(ctx, m)
 	if err != nil {
 		return err
 	}
@@ -131,15 +127,22 @@ func (p *Provider) Put(ctx context.Context, m provider.Member) error {
 	return p.addMember(ctx, f, gid, u)
 }
 
+// memberCall is the start of Put and Remove: m's userName and the server's
+// features.
+func (p *Provider) memberCall(ctx context.Context, m provider.Member) (string, Features, error) {
+	name, err := p.userName(m)
+	if err != nil {
+		return "", Features{}, err
+	}
+	f, err := p.Features(ctx)
+	return name, f, err
+}
+
 // Remove deprovisions m.ID as configured: deletes the user, or takes it out
 // of the configured group and deactivates it. Every user with that userName
 // is removed; none is fine.
 func (p *Provider) Remove(ctx context.Context, m provider.Member) error {
-	name, err := p.userName(m)
-	if err != nil {
-		return err
-	}
-	f, err := p.Features(ctx)
+	name, f, err := p.memberCall(ctx, m)
 	if err != nil {
 		return err
 	}
@@ -337,6 +340,16 @@ func (p *Provider) find(ctx context.Context, f Features, name string) ([]user, e
 
 // eachUser pages through all users.
 func (p *Provider) eachUser(ctx context.Context, f Features, fn func(user)) error {
+	return eachPage(ctx, p, f, "/Users", "userName,active", "users", func(u user) string { return u.ID }, fn,
+		func(err error) error { return p.classify("list users", err, provider.PoolPermanent) })
+}
+
+// eachPage pages through the resources at path (/Users, /Groups), asking
+// for attrs, and calls fn for each; id is a resource's id, what names the
+// resources in the error of a listing without end. A failed call's error
+// is returned through callErr (nil: as it is).
+func eachPage[T any](ctx context.Context, p *Provider, f Features, path, attrs, what string, id func(T) string, fn func(T),
+	callErr func(error) error) error {
 	count := pageSize
 	if f.MaxResults > 0 && f.MaxResults < count {
 		count = f.MaxResults
@@ -344,18 +357,21 @@ func (p *Provider) eachUser(ctx context.Context, f Features, fn func(user)) erro
 	start := 1
 	ids := map[string]bool{}
 	for range maxPages {
-		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(count)}, "attributes": {"userName,active"}}
-		var lr listResponse[user]
-		if err := p.call(ctx, "GET", "/Users", q, nil, &lr); err != nil {
-			return p.classify("list users", err, provider.PoolPermanent)
+		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(count)}, "attributes": {attrs}}
+		var lr listResponse[T]
+		if err := p.call(ctx, "GET", path, q, nil, &lr); err != nil {
+			if callErr != nil {
+				err = callErr(err)
+			}
+			return err
 		}
-		// A page of users all seen before is a server that ignores
+		// A page of resources all seen before is a server that ignores
 		// startIndex or starts over: the end, not a reason to go on.
-		if !fresh(lr.Resources, ids, func(u user) string { return u.ID }) {
+		if !fresh(lr.Resources, ids, id) {
 			return nil
 		}
-		for _, u := range lr.Resources {
-			fn(u)
+		for _, r := range lr.Resources {
+			fn(r)
 		}
 		start += len(lr.Resources)
 		// Stop at an empty page, or past the total. (Asking past the total
@@ -364,7 +380,7 @@ func (p *Provider) eachUser(ctx context.Context, f Features, fn func(user)) erro
 			return nil
 		}
 	}
-	return provider.Errorf(provider.Retryable, "scim %s: list users: more than %d pages", p.host, maxPages)
+	return provider.Errorf(provider.Retryable, "scim %s: list %s: more than %d pages", p.host, what, maxPages)
 }
 
 // fresh records the ids of a page's resources in seen and reports whether

@@ -26,10 +26,7 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,7 +35,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/berthhq/berth/internal/egress"
 	"github.com/berthhq/berth/internal/provider"
 )
 
@@ -169,28 +165,11 @@ func (p *Provider) fail(typ string, c provider.Class, wait time.Duration, err er
 	return &provider.Error{Class: c, RetryAfter: wait, Err: fmt.Errorf("webhook %s: %s: %w", p.host, typ, err)}
 }
 
-// transportError classifies a failure to get an answer at all.
+// transportError classifies a failure to get an answer at all
+// (provider.CallFailure).
 func (p *Provider) transportError(ctx, rctx context.Context, typ string, err error) error {
-	if re := egress.Refused(err); re != nil {
-		return p.fail(typ, provider.PoolPermanent, 0, re)
-	}
-	err = provider.Scrub(err, p.cfg.Secret, "[secret]", 200)
-	switch {
-	case ctx.Err() != nil:
-		return p.fail(typ, provider.Retryable, 0, fmt.Errorf("%w (%v)", ctx.Err(), err))
-	case rctx.Err() != nil:
-		return p.fail(typ, provider.Retryable, 0, fmt.Errorf("timed out after %v", p.cfg.timeout()))
-	}
-	var (
-		unknown  x509.UnknownAuthorityError
-		hostname x509.HostnameError
-		invalid  x509.CertificateInvalidError
-		verify   *tls.CertificateVerificationError
-	)
-	if errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify) {
-		return p.fail(typ, provider.PoolPermanent, 0, fmt.Errorf("TLS certificate rejected: %w", err))
-	}
-	return p.fail(typ, provider.Retryable, 0, provider.Scrub(provider.TransportError(err), p.cfg.Secret, "[secret]", 200))
+	class, err := provider.CallFailure(ctx, rctx, p.cfg.timeout(), err, p.cfg.Secret, "[secret]", 200)
+	return p.fail(typ, class, 0, err)
 }
 
 // redact hides the secret in what the receiver sent: receivers know it, and
