@@ -55,6 +55,9 @@ func TestImportRules(t *testing.T) {
 		{"internal/provider", internal("store", "alloc", "jobs", "api", "web"), "providers know nothing of berth's state"},
 		{"internal/reconcile", internal("provider/webhook", "provider/scim", "provider/sftp", "api", "web"), "reconcile classifies provider errors by the provider package's classes"},
 		{"internal/integrity", internal("alloc", "api", "web", "jobs"), "the checker reads the store; the service applies repairs"},
+		{"internal/httpx", internal("api", "web", "app", "cli", "jobs", "telegram", "reconcile", "metrics", "provider",
+			"provider/scim", "provider/sftp", "provider/webhook", "provider/sim"),
+			"the layer both front ends share knows neither of them: it may use alloc's error kinds, auth, the limiter and the audit row type, nothing above"},
 	}
 	for _, r := range rules {
 		if _, ok := imports[r.pkg]; !ok {
