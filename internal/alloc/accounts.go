@@ -41,14 +41,14 @@ const (
 // ValidateScript checks a script id (the affinity key).
 func ValidateScript(script string) error {
 	if script == "" {
-		return invalidf("script is required: give the script id the accounts run")
+		return Invalidf("script is required: give the script id the accounts run")
 	}
 	if len(script) > 128 {
-		return invalidf("script is %d bytes; the limit is 128", len(script))
+		return Invalidf("script is %d bytes; the limit is 128", len(script))
 	}
 	for _, r := range script {
 		if unicode.IsControl(r) {
-			return invalidf("script contains a control character")
+			return Invalidf("script contains a control character")
 		}
 	}
 	return nil
@@ -63,7 +63,7 @@ func (s *Service) ImportAccounts(ctx context.Context, p ImportParams) ([]Outcome
 	}
 	strategy, err := placement.ParseStrategy(p.Strategy)
 	if err != nil {
-		return nil, invalidf("%v", err)
+		return nil, Invalidf("%v", err)
 	}
 	if p.Actor == "" {
 		p.Actor = "admin"

@@ -416,6 +416,8 @@ func (s *Service) elsewhere(ctx context.Context, q *store.Queries, m model.Membe
 // ErrInvalid marks a request the caller must fix.
 var ErrInvalid = errors.New("invalid request")
 
-func invalidf(format string, args ...any) error {
+// Invalidf returns an ErrInvalid (KindInvalid) error saying what to fix;
+// the packages beside the runtime (pooladmin, codebook) refuse with it too.
+func Invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }

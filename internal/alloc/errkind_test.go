@@ -20,7 +20,7 @@ func TestKindOf(t *testing.T) {
 		{nil, KindInternal},
 		{errors.New("disk on fire"), KindInternal},
 		{context.DeadlineExceeded, KindInternal},
-		{invalidf("capacity must be positive"), KindInvalid},
+		{Invalidf("capacity must be positive"), KindInvalid},
 		{fmt.Errorf("pool 7: %w", store.ErrNotFound), KindNotFound},
 		{ErrNoSeat, KindNotFound},
 		{fmt.Errorf("seat 3: %w", ErrMoveInProgress), KindConflict},

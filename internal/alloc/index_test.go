@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/store/storetest"
@@ -29,7 +30,7 @@ func TestIndexRefreshesInBackground(t *testing.T) {
 	svc := alloc.New(st, noJobs{}, nil)
 	svc.IndexTTL = 50 * time.Millisecond
 	one := 1
-	if _, err := svc.CreatePool(ctx, alloc.PoolInput{Name: "a", Kind: model.KindServer, Capacity: &one, Provider: []byte(`{"type":"sim"}`)}, "t"); err != nil {
+	if _, err := pooladmin.New(svc.Store(), svc).Create(ctx, pooladmin.Input{Name: "a", Kind: model.KindServer, Capacity: &one, Provider: []byte(`{"type":"sim"}`)}, "t"); err != nil {
 		t.Fatal(err)
 	}
 	file := func(id string) []alloc.AccountFile {
@@ -75,7 +76,7 @@ func TestStaleFullIndexSeesRoomFromTheDatabase(t *testing.T) {
 		return []alloc.AccountFile{{ID: id, FileName: id + ".session", Data: []byte("x")}}
 	}
 	this, other := alloc.New(st, noJobs{}, nil), alloc.New(st, noJobs{}, nil)
-	if _, err := this.CreatePool(ctx, alloc.PoolInput{Name: "a", Kind: model.KindServer, Capacity: &one, Provider: []byte(`{"type":"sim"}`)}, "t"); err != nil {
+	if _, err := pooladmin.New(this.Store(), this).Create(ctx, pooladmin.Input{Name: "a", Kind: model.KindServer, Capacity: &one, Provider: []byte(`{"type":"sim"}`)}, "t"); err != nil {
 		t.Fatal(err)
 	}
 	releaseElsewhere := func(seatID int64) {
@@ -128,7 +129,7 @@ func TestTwoReplicasPackingNeverQueueWithRoom(t *testing.T) {
 	}
 	ten := 10
 	for i := range 100 {
-		if _, err := reps[0].CreatePool(ctx, alloc.PoolInput{Name: fmt.Sprintf("p%03d", i), Kind: model.KindServer, Capacity: &ten, Provider: []byte(`{"type":"sim"}`)}, "t"); err != nil {
+		if _, err := pooladmin.New(reps[0].Store(), reps[0]).Create(ctx, pooladmin.Input{Name: fmt.Sprintf("p%03d", i), Kind: model.KindServer, Capacity: &ten, Provider: []byte(`{"type":"sim"}`)}, "t"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -196,7 +197,7 @@ func TestDrainOutOfTimeHandsOverTheRest(t *testing.T) {
 	jobs := &drainCounter{}
 	svc := alloc.New(st, jobs, nil)
 	zero := 0
-	p, err := svc.CreatePool(ctx, alloc.PoolInput{Name: "a", Kind: model.KindServer, Capacity: &zero, Provider: []byte(`{"type":"sim"}`)}, "t")
+	p, err := pooladmin.New(svc.Store(), svc).Create(ctx, pooladmin.Input{Name: "a", Kind: model.KindServer, Capacity: &zero, Provider: []byte(`{"type":"sim"}`)}, "t")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func TestDrainOutOfTimeHandsOverTheRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := 1000
-	if _, err := svc.UpdatePool(ctx, p.ID, alloc.PoolPatch{Capacity: &big}, "t"); err != nil {
+	if _, err := pooladmin.New(svc.Store(), svc).Update(ctx, p.ID, pooladmin.Patch{Capacity: &big}, "t"); err != nil {
 		t.Fatal(err)
 	}
 	before := jobs.drains.Load()

@@ -102,7 +102,7 @@ func (s *Service) MoveSeat(ctx context.Context, seatID int64, to string, actor s
 		return Outcome{}, err
 	}
 	if !seat.State.Live() {
-		return Outcome{}, invalidf("seat %d is %s; only live seats move", seatID, seat.State)
+		return Outcome{}, Invalidf("seat %d is %s; only live seats move", seatID, seat.State)
 	}
 	m, err := s.st.MemberGet(ctx, seat.MemberID)
 	if err != nil {
@@ -115,10 +115,10 @@ func (s *Service) MoveSeat(ctx context.Context, seatID int64, to string, actor s
 			return Outcome{}, err
 		}
 		if target.ID == seat.PoolID {
-			return Outcome{}, invalidf("seat %d is already on %s", seatID, to)
+			return Outcome{}, Invalidf("seat %d is already on %s", seatID, to)
 		}
 		if target.Kind != m.Kind {
-			return Outcome{}, invalidf("%s is a %s pool; the member needs a %s pool", to, target.Kind, m.Kind)
+			return Outcome{}, Invalidf("%s is a %s pool; the member needs a %s pool", to, target.Kind, m.Kind)
 		}
 		pools, err := s.st.PoolList(ctx, m.Kind)
 		if err != nil {
@@ -136,7 +136,7 @@ func (s *Service) MoveSeat(ctx context.Context, seatID int64, to string, actor s
 		o, err = s.startMove(ctx, tx, ix, moveReq{seat: seat, member: m, exclude: exclude, actor: actor, codeID: seat.CodeID,
 			reason: "moved by " + actor})
 		if err == nil && to != "" && o.Status != OutcomePlaced {
-			return invalidf("%s cannot take the member now: %s", to, o.Reason)
+			return Invalidf("%s cannot take the member now: %s", to, o.Reason)
 		}
 		return err
 	})
@@ -176,7 +176,7 @@ type MigrationResult struct {
 func (s *Service) Migrate(ctx context.Context, from []string, to string, dryRun bool, actor string) (MigrationResult, error) {
 	res := MigrationResult{DryRun: dryRun, Items: []MigrationPlanItem{}}
 	if len(from) == 0 {
-		return res, invalidf("from is required: the pools to move members off")
+		return res, Invalidf("from is required: the pools to move members off")
 	}
 	var kind model.Kind
 	fromIDs := map[int64]bool{}
@@ -186,7 +186,7 @@ func (s *Service) Migrate(ctx context.Context, from []string, to string, dryRun 
 			return res, err
 		}
 		if kind != "" && p.Kind != kind {
-			return res, invalidf("from mixes %s and %s pools", kind, p.Kind)
+			return res, Invalidf("from mixes %s and %s pools", kind, p.Kind)
 		}
 		kind = p.Kind
 		fromIDs[p.ID] = true
@@ -202,7 +202,7 @@ func (s *Service) Migrate(ctx context.Context, from []string, to string, dryRun 
 			return res, err
 		}
 		if target.Kind != kind || fromIDs[target.ID] {
-			return res, invalidf("to %s must be a %s pool not in from", to, kind)
+			return res, Invalidf("to %s must be a %s pool not in from", to, kind)
 		}
 		for _, p := range pools {
 			if p.ID != target.ID {
@@ -256,7 +256,7 @@ func (s *Service) Migrate(ctx context.Context, from []string, to string, dryRun 
 			return res, err
 		}
 		if p.Status == model.StatusActive || p.Status == model.StatusPaused {
-			if _, err := s.setStatus(ctx, id, model.StatusDraining, "migration by "+actor, actor, p.Status); err != nil {
+			if _, err := s.SetPoolStatus(ctx, id, model.StatusDraining, "migration by "+actor, actor, p.Status); err != nil {
 				return res, err
 			}
 		}

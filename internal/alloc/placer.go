@@ -91,7 +91,7 @@ func newPlacer(s *Service, kind model.Kind) *placer { return &placer{svc: s, kin
 func (s *Service) placerFor(kind model.Kind) (*placer, error) {
 	p := s.placers[kind]
 	if p == nil {
-		return nil, invalidf("unknown pool kind %q", kind)
+		return nil, Invalidf("unknown pool kind %q", kind)
 	}
 	return p, nil
 }
@@ -444,10 +444,11 @@ func (s *Service) withIndexOnly(ctx context.Context, kind model.Kind, fn func(ix
 	return fn(ix)
 }
 
-// poolChanged refreshes one pool in its index after a committed change.
+// PoolChanged refreshes one pool in its index after a committed change
+// (pool administration, package pooladmin, calls it after each).
 // A failed read leaves the index as it is: the periodic refresh and the
 // database guard correct it.
-func (s *Service) poolChanged(ctx context.Context, id int64) {
+func (s *Service) PoolChanged(ctx context.Context, id int64) {
 	pool, err := s.st.Reader().PoolGet(ctx, id)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {

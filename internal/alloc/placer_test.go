@@ -37,20 +37,6 @@ func newTestService(t *testing.T, d store.Dialect, jobs Enqueuer) *Service {
 	return New(storetest.Open(t, d), jobs, nil)
 }
 
-func createPools(t *testing.T, s *Service, kind model.Kind, n, capacity int, labels map[string]string) []model.Pool {
-	t.Helper()
-	var out []model.Pool
-	for i := range n {
-		p, err := s.CreatePool(context.Background(), PoolInput{Name: fmt.Sprintf("%s-%03d", kind, i), Kind: kind, Capacity: &capacity,
-			Labels: labels, Provider: []byte(`{"type":"sim"}`)}, "t")
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
 // indexView is what callers can observe of an index over these pools.
 func indexView(ix *placement.Index, pools []model.Pool, keys []string) []string {
 	var out []string
@@ -240,10 +226,7 @@ func TestRefusedRedeemTouchesNothing(t *testing.T) {
 	ctx := context.Background()
 	s := newTestService(t, store.SQLite, &jobsStub{})
 	createPools(t, s, model.KindTeam, 3, 2, nil)
-	codes, err := s.GenerateCodes(ctx, CodeSpec{Count: 3}, "t")
-	if err != nil {
-		t.Fatal(err)
-	}
+	codes := newCodes(t, s, 3)
 	if _, err := s.Redeem(ctx, "first@example.com", codes[0], "t"); err != nil {
 		t.Fatal(err)
 	}
@@ -310,10 +293,7 @@ func TestTwoReplicasPlacersRaceForLastSeats(t *testing.T) {
 	}
 	createPools(t, reps[0], model.KindTeam, 4, 5, nil) // 20 seats
 	const users = 80
-	codes, err := reps[0].GenerateCodes(ctx, CodeSpec{Count: users}, "t")
-	if err != nil {
-		t.Fatal(err)
-	}
+	codes := newCodes(t, reps[0], users)
 	res := make([]SeatStatus, users)
 	errs := make([]error, users)
 	var wg sync.WaitGroup
@@ -413,10 +393,7 @@ func TestRedeemBatchSetWise(t *testing.T) {
 			ctx := context.Background()
 			s := newTestService(t, d, &jobsStub{})
 			createPools(t, s, model.KindTeam, 2, 3, nil) // 6 seats
-			codes, err := s.GenerateCodes(ctx, CodeSpec{Count: 9}, "t")
-			if err != nil {
-				t.Fatal(err)
-			}
+			codes := newCodes(t, s, 9)
 			type req struct{ email, code string }
 			reqs := []req{
 				{"u0@example.com", codes[0]}, {"u1@example.com", codes[1]}, {"u2@example.com", codes[2]},

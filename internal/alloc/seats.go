@@ -86,6 +86,16 @@ func (s *Service) startRelease(ctx context.Context, tx *store.Tx, seat model.Sea
 	return tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActRelease, From: seat.Pool, Reason: reason})
 }
 
+// EndSeatTx ends a seat in the caller's transaction: its pending move is
+// cancelled (a paid one gives its rebind back) and its release started.
+// Code expiry (package codebook) calls it for the seats of an ended code.
+func (s *Service) EndSeatTx(ctx context.Context, tx *store.Tx, seat model.Seat, reason string) error {
+	if err := s.finishMove(ctx, tx, seat.ID, model.MoveCancelled, reason); err != nil {
+		return err
+	}
+	return s.startRelease(ctx, tx, seat, reason)
+}
+
 // Release takes a member's seat away (admin action).
 func (s *Service) Release(ctx context.Context, seatID int64, actor string) error {
 	return s.st.InTx(ctx, func(tx *store.Tx) error { return s.ReleaseTx(ctx, tx, seatID, actor) })
@@ -102,7 +112,7 @@ func (s *Service) ReleaseTx(ctx context.Context, tx *store.Tx, seatID int64, act
 	case model.SeatReleasing, model.SeatReleased, model.SeatReleaseFailed:
 		return nil // already being released: repeating the request is a no-op
 	case model.SeatFailed:
-		return invalidf("seat %d failed; it holds nothing to release", seatID)
+		return Invalidf("seat %d failed; it holds nothing to release", seatID)
 	}
 	return s.startRelease(ctx, tx, seat, "released by "+actor)
 }
@@ -471,6 +481,6 @@ func (s *Service) PoolRefused(ctx context.Context, poolID int64, cause error) er
 	if err != nil || p.Status.Unhealthy() {
 		return err
 	}
-	_, err = s.setStatus(ctx, poolID, model.StatusCredentialInvalid, "provider refused credentials: "+cause.Error(), "provider", p.Status)
+	_, err = s.SetPoolStatus(ctx, poolID, model.StatusCredentialInvalid, "provider refused credentials: "+cause.Error(), "provider", p.Status)
 	return err
 }

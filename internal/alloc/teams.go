@@ -43,112 +43,6 @@ func (e *RateError) Error() string {
 	return fmt.Sprintf("too many %s; try again in %d seconds", e.What, int(e.RetryAfter.Seconds()+0.999))
 }
 
-// CodeSpec describes a batch of codes to generate.
-type CodeSpec struct {
-	Count       int            `json:"count"`
-	Group       string         `json:"group"`
-	MaxUses     int            `json:"max_uses"`
-	ValidFor    model.Duration `json:"valid_for"`
-	ExpiresAt   time.Time      `json:"expires_at,omitzero"`
-	RebindLimit *int           `json:"rebind_limit"`
-	Prefix      string         `json:"prefix"`
-	Batch       string         `json:"batch"`
-}
-
-// MaxCodesPerBatch bounds one generation request.
-const MaxCodesPerBatch = 100000
-
-// GenerateCodes creates codes and returns them for display, once.
-func (s *Service) GenerateCodes(ctx context.Context, spec CodeSpec, actor string) ([]string, error) {
-	switch {
-	case spec.Count < 1 || spec.Count > MaxCodesPerBatch:
-		return nil, invalidf("count must be between 1 and %d, got %d", MaxCodesPerBatch, spec.Count)
-	case spec.MaxUses < 0:
-		return nil, invalidf("max_uses must be at least 1")
-	case spec.ValidFor < 0:
-		return nil, invalidf("valid_for must not be negative")
-	case spec.RebindLimit != nil && (*spec.RebindLimit < 0 || *spec.RebindLimit > 1000):
-		return nil, invalidf("rebind_limit must be between 0 and 1000")
-	case !spec.ExpiresAt.IsZero() && spec.ExpiresAt.Before(s.st.Now()):
-		return nil, invalidf("expires_at %s is in the past", spec.ExpiresAt.Format(time.RFC3339))
-	case len(spec.Group) > 63 || len(spec.Batch) > 63:
-		return nil, invalidf("group and batch are at most 63 bytes")
-	}
-	if err := codes.ValidatePrefix(spec.Prefix); err != nil {
-		return nil, invalidf("%v", err)
-	}
-	if spec.MaxUses == 0 {
-		spec.MaxUses = 1
-	}
-	limit := 3
-	if spec.RebindLimit != nil {
-		limit = *spec.RebindLimit
-	}
-	if spec.Batch == "" {
-		spec.Batch = s.st.Now().Format("20060102-150405")
-	}
-	out := make([]string, 0, spec.Count)
-	// One transaction: a failure leaves no half batch behind.
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		for range spec.Count {
-			display := codes.New(spec.Prefix)
-			norm, err := codes.Normalize(display)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.CodeCreate(ctx, store.CodeCreateParams{Display: display, Normalized: norm, Hint: codes.Hint(norm),
-				Group: spec.Group, MaxUses: spec.MaxUses, ValidFor: time.Duration(spec.ValidFor), ExpiresAt: spec.ExpiresAt,
-				RebindLimit: limit, Batch: spec.Batch}); err != nil {
-				return err
-			}
-			out = append(out, display)
-		}
-		return tx.HistoryAdd(ctx, model.HistoryEntry{Action: model.ActCodesCreated, Actor: actor,
-			Reason: fmt.Sprintf("%d codes, batch %s, group %q, max_uses %d, valid_for %s, rebind_limit %d", spec.Count, spec.Batch, spec.Group,
-				spec.MaxUses, time.Duration(spec.ValidFor), limit)})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// SetCodeStatus disables or re-enables a code (admin). Enabling gives the
-// status the code's state implies.
-func (s *Service) SetCodeStatus(ctx context.Context, code string, status model.CodeStatus, actor string) (model.Code, error) {
-	norm, err := codes.Normalize(code)
-	if err != nil {
-		return model.Code{}, invalidf("%v", err)
-	}
-	var c model.Code
-	err = s.st.InTx(ctx, func(tx *store.Tx) error {
-		if c, err = tx.CodeByLookup(ctx, norm, true); err != nil {
-			return err
-		}
-		before := c.Status
-		switch status {
-		case model.CodeDisabled:
-			c.Status = model.CodeDisabled
-		case "enabled", model.CodeUnused, model.CodeBound:
-			c.Status = model.CodeUnused
-			if c.BoundEmail != "" {
-				c.Status = model.CodeBound
-			}
-			if !c.EndsAt.IsZero() && !c.EndsAt.After(tx.Now()) {
-				c.Status = model.CodeExpired
-			}
-		default:
-			return invalidf("status %q: use disabled or enabled", status)
-		}
-		if err := tx.CodeUpdate(ctx, c); err != nil {
-			return err
-		}
-		return tx.HistoryAdd(ctx, model.HistoryEntry{Member: c.BoundEmail, Action: model.ActCodeStatus, From: string(before), To: string(c.Status),
-			Actor: actor, CodeID: c.ID, Reason: "code …" + c.Hint})
-	})
-	return c, err
-}
-
 // SeatStatus is what a user sees of their seat.
 type SeatStatus struct {
 	State       model.TeamSeatState `json:"state"`
@@ -168,11 +62,11 @@ type SeatStatus struct {
 func (s *Service) checkCode(ctx context.Context, q *store.Queries, emailIn, codeIn string, lock bool) (string, model.Code, error) {
 	email, err := codes.Email(emailIn)
 	if err != nil {
-		return "", model.Code{}, invalidf("%v", err)
+		return "", model.Code{}, Invalidf("%v", err)
 	}
 	norm, err := codes.Normalize(codeIn)
 	if err != nil {
-		return "", model.Code{}, invalidf("%v", err)
+		return "", model.Code{}, Invalidf("%v", err)
 	}
 	c, err := q.CodeByLookup(ctx, norm, lock)
 	if errors.Is(err, store.ErrNotFound) {

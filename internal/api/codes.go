@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/alloc/codebook"
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/codes"
 	"github.com/berthhq/berth/internal/model"
@@ -15,11 +15,11 @@ import (
 )
 
 func (s *Server) codeBatch(w http.ResponseWriter, r *http.Request) error {
-	var in alloc.CodeSpec
+	var in codebook.Spec
 	if err := decodeJSON(w, r, maxJSONBody, &in); err != nil {
 		return err
 	}
-	out, err := s.svc.GenerateCodes(r.Context(), in, actor(r))
+	out, err := s.codes.Generate(r.Context(), in, actor(r))
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (s *Server) codeUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, maxJSONBody, &in); err != nil {
 		return err
 	}
-	c, err := s.svc.SetCodeStatus(r.Context(), r.PathValue("code"), model.CodeStatus(in.Status), actor(r))
+	c, err := s.codes.SetStatus(r.Context(), r.PathValue("code"), model.CodeStatus(in.Status), actor(r))
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/alloc/codebook"
+	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/integrity"
 	"github.com/berthhq/berth/internal/model"
@@ -543,7 +545,7 @@ var opSpecs = map[string]opSpec{
 		errors: map[int]string{400: errBadJSON + " valid_for is not a Go duration string or expires_at not RFC 3339.", 413: errTooLarge,
 			422: fmt.Sprintf("count is not between 1 and %d, max_uses or valid_for is negative, rebind_limit is not between 0 and 1000, "+
 				"expires_at is in the past, group or batch is longer than 63 bytes, or prefix is not 1-8 letters or digits without U.",
-				alloc.MaxCodesPerBatch)},
+				codebook.MaxPerBatch)},
 	},
 	"GET /api/v1/codes": {
 		id: "listCodes", tag: "codes",
@@ -875,7 +877,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("id", jsID("").readOnly()),
 			reqProp("name", jsString("Unique name.").ex("worker-01")),
 			reqProp("kind", jsRef("Kind")),
-			reqProp("capacity", jsInt("How many members the pool holds.").min(0).max(alloc.MaxCapacity)),
+			reqProp("capacity", jsInt("How many members the pool holds.").min(0).max(pooladmin.MaxCapacity)),
 			reqProp("used", jsInt("Seats counted against capacity: every seat not released or failed.")),
 			reqProp("free", jsInt("capacity - used, never below 0.")),
 			reqProp("status", jsRef("PoolStatus")),
@@ -903,13 +905,13 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("name", jsString("1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.").
 				pattern(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)),
 			reqProp("kind", jsRef("Kind")),
-			reqProp("capacity", jsInt("").min(0).max(alloc.MaxCapacity)),
+			reqProp("capacity", jsInt("").min(0).max(pooladmin.MaxCapacity)),
 			prop("priority", jsInt("Lower is used first.").def(0)),
 			prop("labels", jsRef("Labels")),
 			reqProp("provider", jsRef("ProviderSettings")),
 		),
 		"PoolPatch": jsObject("Changes to a pool; fields left out stay as they are.",
-			prop("capacity", jsInt("Not below the pool's current use.").min(0).max(alloc.MaxCapacity)),
+			prop("capacity", jsInt("Not below the pool's current use.").min(0).max(pooladmin.MaxCapacity)),
 			prop("priority", jsInt("Lower is used first.")),
 			prop("labels", &jsonSchema{Ref: "#/components/schemas/Labels", Description: "Replaces all labels."}),
 			prop("provider", &jsonSchema{Ref: "#/components/schemas/ProviderSettings",
@@ -1059,7 +1061,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("created_at", jsTime("")),
 		),
 		"CodeBatchRequest": jsObject("Codes to generate; they all share these settings.",
-			reqProp("count", jsInt("How many codes.").min(1).max(alloc.MaxCodesPerBatch).ex(100)),
+			reqProp("count", jsInt("How many codes.").min(1).max(codebook.MaxPerBatch).ex(100)),
 			prop("group", jsString("Redeemers are placed only on teams labelled group=<group>; empty for any team. At most 63 bytes.").
 				ex("vip")),
 			prop("max_uses", jsInt("How many seats a code can give, one at a time (a released seat can be redeemed again); 0 means 1.").

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/provider/providers"
@@ -49,11 +49,11 @@ func pathID(r *http.Request) (int64, error) {
 func actor(r *http.Request) string { return auth.Actor(r.Context()) }
 
 func (s *Server) poolCreate(w http.ResponseWriter, r *http.Request) error {
-	var in alloc.PoolInput
+	var in pooladmin.Input
 	if err := decodeJSON(w, r, maxJSONBody, &in); err != nil {
 		return err
 	}
-	p, err := s.svc.CreatePool(r.Context(), in, actor(r))
+	p, err := s.pools.Create(r.Context(), in, actor(r))
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func (s *Server) poolUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in alloc.PoolPatch
+	var in pooladmin.Patch
 	if err := decodeJSON(w, r, maxJSONBody, &in); err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (s *Server) poolUpdate(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	p, err := s.svc.UpdatePool(r.Context(), id, in, actor(r))
+	p, err := s.pools.Update(r.Context(), id, in, actor(r))
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func (s *Server) poolStatus(w http.ResponseWriter, r *http.Request) error {
 	if len(in.IDs) > 1000 {
 		return errStatus(http.StatusUnprocessableEntity, "at most 1000 ids per request")
 	}
-	res, err := s.svc.SetStatus(r.Context(), in.IDs, in.Status, in.Message, actor(r))
+	res, err := s.pools.SetStatus(r.Context(), in.IDs, in.Status, in.Message, actor(r))
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/alloc/codebook"
+	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/ratelimit"
@@ -26,6 +28,9 @@ import (
 // Server is the HTTP API.
 type Server struct {
 	svc *alloc.Service
+	// pools and codes administer pools and redeem codes beside svc.
+	pools *pooladmin.Service
+	codes *codebook.Service
 	// st is the whole store, for /metrics and readiness only; handlers
 	// read through rd (the read pool) and write through svc.
 	st     *store.Store
@@ -130,6 +135,7 @@ func New(svc *alloc.Service, authn *auth.Service, log *slog.Logger) *Server {
 		log = slog.Default()
 	}
 	s := &Server{svc: svc, st: svc.Store(), auth: authn, log: log, Limits: DefaultUploadLimits}
+	s.pools, s.codes = pooladmin.New(s.st, svc), codebook.New(s.st, svc)
 	if s.st != nil { // nil only in tests that serve the documents alone
 		s.rd = s.st.Reader()
 	}

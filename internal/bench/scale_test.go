@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/alloc/codebook"
+	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/jobs"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
@@ -145,7 +147,7 @@ func (sf *scaleFixture) close() { sf.st.Close() }
 
 // codes generates n fresh single-use codes.
 func (sf *scaleFixture) codes(tb testing.TB, n int) []string {
-	codes, err := sf.svc.GenerateCodes(context.Background(), alloc.CodeSpec{Count: n, MaxUses: 1}, "bench")
+	codes, err := codebook.New(sf.svc.Store(), sf.svc).Generate(context.Background(), codebook.Spec{Count: n, MaxUses: 1}, "bench")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -202,7 +204,7 @@ func seedScale(ctx context.Context, svc *alloc.Service, st *store.Store, sh scal
 	// sealed as berth seals it; the bulk pools copy it.
 	zero := 0
 	for _, k := range []model.Kind{model.KindServer, model.KindTeam} {
-		if _, err := svc.CreatePool(ctx, alloc.PoolInput{Name: "tmpl-" + string(k), Kind: k, Capacity: &zero, Provider: []byte(`{"type":"sim"}`)}, "bench"); err != nil {
+		if _, err := pooladmin.New(svc.Store(), svc).Create(ctx, pooladmin.Input{Name: "tmpl-" + string(k), Kind: k, Capacity: &zero, Provider: []byte(`{"type":"sim"}`)}, "bench"); err != nil {
 			return err
 		}
 	}

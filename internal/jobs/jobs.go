@@ -26,6 +26,8 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/alloc/codebook"
+	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/crashpoint"
 	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/model"
@@ -153,6 +155,7 @@ type Queue struct {
 	client *river.Client[*sql.Tx]
 	st     *store.Store
 	svc    *alloc.Service
+	pools  *pooladmin.Service // the probe's judgement
 	cfg    Config
 	log    *slog.Logger
 }
@@ -185,7 +188,7 @@ func New(ctx context.Context, st *store.Store, svc *alloc.Service, cfg Config, l
 	if err := Migrate(ctx, st); err != nil {
 		return nil, err
 	}
-	q := &Queue{st: st, svc: svc, cfg: cfg, log: log}
+	q := &Queue{st: st, svc: svc, pools: pooladmin.New(st, svc), cfg: cfg, log: log}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliverWorker{q: q})
 	river.AddWorker(workers, &deliverBatchWorker{q: q})
@@ -193,7 +196,7 @@ func New(ctx context.Context, st *store.Store, svc *alloc.Service, cfg Config, l
 	river.AddWorker(workers, &drainWorker{q: q})
 	river.AddWorker(workers, &probeWorker{q: q})
 	river.AddWorker(workers, &sweepWorker{q: q})
-	river.AddWorker(workers, &countWorker[ExpireArgs]{log: log, what: "codes expired", run: svc.ExpireDue})
+	river.AddWorker(workers, &countWorker[ExpireArgs]{log: log, what: "codes expired", run: codebook.New(st, svc).ExpireDue})
 	river.AddWorker(workers, &countWorker[WarnArgs]{log: log, what: "expiry warnings sent", run: func(ctx context.Context) (int, error) {
 		if cfg.Warner == nil {
 			return 0, nil
@@ -670,7 +673,7 @@ type probeWorker struct {
 
 func (w *probeWorker) Work(ctx context.Context, job *river.Job[ProbeArgs]) error {
 	q := w.q
-	_, err := q.svc.Probe(ctx, q.cfg.ProbeThreshold, q.cfg.ProbeTimeout, func(ctx context.Context, p model.Pool) error {
+	_, err := q.pools.Probe(ctx, q.cfg.ProbeThreshold, q.cfg.ProbeTimeout, func(ctx context.Context, p model.Pool) error {
 		typ, cfg, err := q.st.PoolProvider(ctx, p.ID)
 		if err != nil {
 			return err

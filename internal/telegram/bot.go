@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/integrity"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
@@ -347,7 +348,7 @@ func (b *Bot) pause(ctx context.Context, actor, name, reason string) (string, er
 	if err != nil {
 		return "", err
 	}
-	res, err := b.Svc.SetStatus(ctx, []int64{p.ID}, string(model.StatusPaused), reason, actor)
+	res, err := pooladmin.New(b.store(), b.Svc).SetStatus(ctx, []int64{p.ID}, string(model.StatusPaused), reason, actor)
 	if err != nil {
 		if msg, ok := userError(err); ok {
 			return "not paused: " + msg, nil

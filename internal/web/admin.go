@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/alloc/codebook"
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/codes"
 	"github.com/berthhq/berth/internal/integrity"
@@ -218,7 +219,7 @@ func (w *Web) poolStatus(kind string) http.HandlerFunc {
 		n := note(r)
 		n.target = "pools=" + joinIDs(ids)
 		n.before = w.poolSnapshots(r, ids)
-		res, err := w.svc.SetStatus(r.Context(), ids, status, message, actor(r))
+		res, err := w.poolAdmin.SetStatus(r.Context(), ids, status, message, actor(r))
 		n.after = w.poolSnapshots(r, ids)
 		if err != nil {
 			code, msg := w.describe(r, err)
@@ -559,7 +560,7 @@ func (w *Web) codesGenerate(rw http.ResponseWriter, r *http.Request) {
 	bad := func(field string) {
 		w.renderCodes(rw, r, d, []flash{{"error", l.T("codes.bad_field", l.T("codes."+field))}})
 	}
-	spec := alloc.CodeSpec{Group: d.Spec.Group, Prefix: d.Spec.Prefix, Batch: d.Spec.Batch}
+	spec := codebook.Spec{Group: d.Spec.Group, Prefix: d.Spec.Prefix, Batch: d.Spec.Batch}
 	var err error
 	if spec.Count, err = strconv.Atoi(strings.TrimSpace(d.Spec.Count)); err != nil {
 		bad("count")
@@ -592,7 +593,7 @@ func (w *Web) codesGenerate(rw http.ResponseWriter, r *http.Request) {
 	}
 	n := note(r)
 	n.target, n.request = "batch="+spec.Batch, spec
-	out, err := w.svc.GenerateCodes(r.Context(), spec, actor(r))
+	out, err := w.codeBook.Generate(r.Context(), spec, actor(r))
 	n.after = map[string]any{"generated": len(out), "batch": spec.Batch}
 	if err != nil {
 		code, msg := w.describe(r, err)
@@ -615,7 +616,7 @@ func (w *Web) codeStatus(rw http.ResponseWriter, r *http.Request) {
 	code, status := r.PostForm.Get("code"), r.PostForm.Get("status")
 	n := note(r)
 	n.before = w.codeSnapshot(r, code)
-	c, err := w.svc.SetCodeStatus(r.Context(), code, model.CodeStatus(status), actor(r))
+	c, err := w.codeBook.SetStatus(r.Context(), code, model.CodeStatus(status), actor(r))
 	n.after = w.codeSnapshot(r, code)
 	if c.Hint != "" {
 		n.target = "code=…" + c.Hint

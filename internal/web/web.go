@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/alloc/codebook"
+	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/ratelimit"
 	"github.com/berthhq/berth/internal/reqid"
@@ -37,6 +39,9 @@ var assetFS embed.FS
 // Web is the browser console.
 type Web struct {
 	svc *alloc.Service
+	// poolAdmin and codeBook administer pools and redeem codes beside svc.
+	poolAdmin *pooladmin.Service
+	codeBook  *codebook.Service
 	// rd is the store's read pool: the console reads through it and
 	// writes through svc.
 	rd    *store.Queries
@@ -67,6 +72,7 @@ func New(svc *alloc.Service, authn auth.Authenticator, log *slog.Logger) *Web {
 	}
 	w := &Web{svc: svc, rd: svc.Store().Reader(), authn: authn, log: log, pages: map[string]*template.Template{},
 		public: newIPLimiter(DefaultFormRate, DefaultFormBurst)}
+	w.poolAdmin, w.codeBook = pooladmin.New(svc.Store(), svc), codebook.New(svc.Store(), svc)
 	if a, ok := authn.(Auditor); ok {
 		w.auditor = a
 	}
