@@ -1,8 +1,16 @@
-// Package providertest helps the fuzz tests of providers answer with any
-// status and header a fuzzer makes up, through a real HTTP server.
+// Package providertest holds what the tests of several providers share:
+// answering with any status and header a fuzzer makes up, through a real
+// HTTP server, and checking that the allow-list refuses a test server.
 package providertest
 
-import "strings"
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/berthhq/berth/internal/egress"
+	"github.com/berthhq/berth/internal/provider"
+)
 
 // FoldStatus maps any int onto a final HTTP status, 200 to 599.
 func FoldStatus(s int) int {
@@ -21,4 +29,16 @@ func HeaderValue(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// WantRefused fails t unless both Check and Put of m, called with ctx, fail
+// pool-permanent with an error that unwraps to *egress.RefusedError and
+// says want. where names the target in the failure.
+func WantRefused(t testing.TB, ctx context.Context, p provider.Provider, m provider.Member, where, want string) {
+	t.Helper()
+	for name, err := range map[string]error{"check": p.Check(ctx), "put": p.Put(ctx, m)} {
+		if provider.Classify(err) != provider.PoolPermanent || egress.Refused(err) == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s %s under the default: %v, want a pool-permanent refusal containing %q", name, where, err, want)
+		}
+	}
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/berthhq/berth/internal/egress"
-	"github.com/berthhq/berth/internal/provider"
+	"github.com/berthhq/berth/internal/provider/providertest"
 )
 
 // loopback lets the provider reach the test servers on 127.0.0.1, which
@@ -36,11 +36,7 @@ func TestAllowListRefusesInternalBaseURL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for name, err := range map[string]error{"check": p.Check(ctx), "put": p.Put(ctx, member("ada@example.com"))} {
-			if provider.Classify(err) != provider.PoolPermanent || !strings.Contains(err.Error(), tc.want) || egress.Refused(err) == nil {
-				t.Errorf("%s %s under the default: %v, want a pool-permanent refusal containing %q", name, tc.base, err, tc.want)
-			}
-		}
+		providertest.WantRefused(t, ctx, p, member("ada@example.com"), tc.base, tc.want)
 	}
 	if n := spc.Load(); n != 0 {
 		t.Fatalf("the server got %d requests under the default allow-list", n)

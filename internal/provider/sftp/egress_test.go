@@ -10,6 +10,7 @@ import (
 
 	"github.com/berthhq/berth/internal/egress"
 	"github.com/berthhq/berth/internal/provider"
+	"github.com/berthhq/berth/internal/provider/providertest"
 )
 
 // loopback lets the provider reach the test sshd on 127.0.0.1, which the
@@ -25,19 +26,14 @@ func TestAllowListRefusesInternalHost(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sessions")
 	ctx := context.Background()
 	m := member("639277333688.session", "session-bytes")
-	for _, host := range []string{srv.host, "localhost"} {
+	for _, host := range []string{srv.Host, "localhost"} {
 		cfg := srv.config(dir)
 		cfg.Host = host
 		p, err := New(cfg) // no Egress: the default
 		if err != nil {
 			t.Fatal(err)
 		}
-		for name, err := range map[string]error{"check": p.Check(ctx), "put": p.Put(ctx, m)} {
-			if provider.Classify(err) != provider.PoolPermanent || egress.Refused(err) == nil ||
-				!strings.Contains(err.Error(), "is not allowed: set BERTH_PROVIDER_ALLOWED_HOSTS (now: external)") {
-				t.Errorf("%s %s under the default: %v, want a pool-permanent refusal", name, host, err)
-			}
-		}
+		providertest.WantRefused(t, ctx, p, m, host, "is not allowed: set BERTH_PROVIDER_ALLOWED_HOSTS (now: external)")
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("%s exists after refused connections (%v)", dir, err)

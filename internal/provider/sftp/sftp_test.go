@@ -236,7 +236,7 @@ func TestHostKeyMismatch(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			wantClass(t, err, provider.PoolPermanent,
 				"host key mismatch: got SHA256:", "want "+Fingerprint(other),
-				Fingerprint(srv.ed25519), Fingerprint(srv.ecdsa))
+				Fingerprint(srv.Ed25519), Fingerprint(srv.ECDSA))
 		})
 	}
 	assertOnlyFiles(t, dir)
@@ -246,7 +246,7 @@ func TestHostKeyMismatch(t *testing.T) {
 // the server's keys must work.
 func TestHostKeyPinAnyServerKey(t *testing.T) {
 	srv := startSSHD(t)
-	for name, key := range map[string]ssh.PublicKey{"ed25519": srv.ed25519, "ecdsa": srv.ecdsa} {
+	for name, key := range map[string]ssh.PublicKey{"ed25519": srv.Ed25519, "ecdsa": srv.ECDSA} {
 		t.Run(name, func(t *testing.T) {
 			cfg := srv.config(t.TempDir())
 			cfg.HostKey = Fingerprint(key)
@@ -279,18 +279,18 @@ func TestKnownHosts(t *testing.T) {
 		knownHosts string
 		wantErr    []string // nil: success
 	}{
-		{"ed25519", knownhosts.Line([]string{srv.addr()}, srv.ed25519) + "\n", nil},
-		{"ecdsa", knownhosts.Line([]string{srv.addr()}, srv.ecdsa) + "\n", nil},
-		{"both with comments", "# keyscan\n" + knownhosts.Line([]string{srv.addr()}, srv.ecdsa) + "\n" +
-			knownhosts.Line([]string{srv.addr()}, srv.ed25519) + "\n", nil},
+		{"ed25519", knownhosts.Line([]string{srv.Addr()}, srv.Ed25519) + "\n", nil},
+		{"ecdsa", knownhosts.Line([]string{srv.Addr()}, srv.ECDSA) + "\n", nil},
+		{"both with comments", "# keyscan\n" + knownhosts.Line([]string{srv.Addr()}, srv.ECDSA) + "\n" +
+			knownhosts.Line([]string{srv.Addr()}, srv.Ed25519) + "\n", nil},
 		{"other hosts first", knownhosts.Line([]string{"[127.0.0.1]:1"}, other) + "\n" +
-			knownhosts.Line([]string{srv.addr()}, srv.ed25519) + "\n", nil},
-		{"wrong key", knownhosts.Line([]string{srv.addr()}, other) + "\n",
+			knownhosts.Line([]string{srv.Addr()}, srv.Ed25519) + "\n", nil},
+		{"wrong key", knownhosts.Line([]string{srv.Addr()}, other) + "\n",
 			[]string{"host key mismatch: got SHA256:", "want " + Fingerprint(other)}},
-		{"other host only", knownhosts.Line([]string{"[127.0.0.1]:1"}, srv.ed25519) + "\n",
-			[]string{"no entry for " + knownhosts.Normalize(srv.addr())}},
-		{"revoked", "@revoked * " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(srv.ed25519))) + "\n" +
-			knownhosts.Line([]string{srv.addr()}, srv.ed25519) + "\n", []string{"@revoked"}},
+		{"other host only", knownhosts.Line([]string{"[127.0.0.1]:1"}, srv.Ed25519) + "\n",
+			[]string{"no entry for " + knownhosts.Normalize(srv.Addr())}},
+		{"revoked", "@revoked * " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(srv.Ed25519))) + "\n" +
+			knownhosts.Line([]string{srv.Addr()}, srv.Ed25519) + "\n", []string{"@revoked"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -331,13 +331,19 @@ func TestPasswordRejected(t *testing.T) {
 	wantClass(t, err, provider.PoolPermanent, "credentials rejected")
 }
 
-func TestClosedPortIsRetryable(t *testing.T) {
+// unreachable is a provider for a port on 127.0.0.1 nothing listens on.
+func unreachable(t *testing.T) *Provider {
+	t.Helper()
 	_, hostKey := newEd25519(t)
 	clientKey, _ := newEd25519(t)
-	p := newProvider(t, Config{
+	return newProvider(t, Config{
 		Host: "127.0.0.1", Port: freePort(t), User: "ubuntu",
 		PrivateKey: clientKey, HostKey: Fingerprint(hostKey), Dir: "/tmp/x",
 	})
+}
+
+func TestClosedPortIsRetryable(t *testing.T) {
+	p := unreachable(t)
 	ctx := context.Background()
 	wantClass(t, p.Put(ctx, member("a.session", "x")), provider.Retryable, "connection refused")
 	wantClass(t, p.Check(ctx), provider.Retryable)
@@ -416,13 +422,8 @@ func TestCancelledContext(t *testing.T) {
 }
 
 func TestBadFileNames(t *testing.T) {
-	_, hostKey := newEd25519(t)
-	clientKey, _ := newEd25519(t)
 	// Nothing listens: a bad name must be refused before connecting.
-	p := newProvider(t, Config{
-		Host: "127.0.0.1", Port: freePort(t), User: "ubuntu",
-		PrivateKey: clientKey, HostKey: Fingerprint(hostKey), Dir: "/tmp/x",
-	})
+	p := unreachable(t)
 	for _, name := range []string{
 		"", ".", "..", "../etc/passwd", "a/b", "/abs", "a\\b", "..a", "a..", ".hidden",
 		".a.session.tmp-00", "nul\x00byte", strings.Repeat("n", 256),

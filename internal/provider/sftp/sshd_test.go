@@ -2,9 +2,7 @@ package sftp
 
 import (
 	"fmt"
-	"net"
 	"os"
-	"strconv"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -12,22 +10,11 @@ import (
 	"github.com/berthhq/berth/internal/provider/sftp/sshdtest"
 )
 
-// testServer is a real OpenSSH sshd listening on loopback for one test.
-type testServer struct {
-	host     string
-	port     int
-	user     string
-	ed25519  ssh.PublicKey // host keys
-	ecdsa    ssh.PublicKey
-	clientPK string // private key accepted by authorized_keys (OpenSSH PEM)
-}
+// testServer is a real OpenSSH sshd listening on loopback for one test,
+// with the Config that reaches it.
+type testServer struct{ *sshdtest.Server }
 
-func (s *testServer) addr() string { return net.JoinHostPort(s.host, strconv.Itoa(s.port)) }
-
-func startSSHD(t *testing.T) *testServer {
-	s := sshdtest.Start(t)
-	return &testServer{host: s.Host, port: s.Port, user: s.User, ed25519: s.Ed25519, ecdsa: s.ECDSA, clientPK: s.ClientKey}
-}
+func startSSHD(t *testing.T) *testServer { return &testServer{sshdtest.Start(t)} }
 
 func newEd25519(t *testing.T) (string, ssh.PublicKey) { return sshdtest.NewEd25519(t) }
 
@@ -37,11 +24,11 @@ func freePort(t *testing.T) int { return sshdtest.FreePort(t) }
 // delivering into dir.
 func (s *testServer) config(dir string) Config {
 	return Config{
-		Host:       s.host,
-		Port:       s.port,
-		User:       s.user,
-		PrivateKey: s.clientPK,
-		HostKey:    Fingerprint(s.ed25519),
+		Host:       s.Host,
+		Port:       s.Port,
+		User:       s.User,
+		PrivateKey: s.ClientKey,
+		HostKey:    Fingerprint(s.Ed25519),
 		Dir:        dir,
 	}
 }

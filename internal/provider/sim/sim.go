@@ -176,15 +176,8 @@ func (s *Sim) SetFailNext(n int, c provider.Class) {
 
 // Put stores the member, replacing an earlier copy.
 func (s *Sim) Put(ctx context.Context, m provider.Member) error {
-	key, err := memberKey(m)
+	key, cfg, err := s.enterMember(ctx, "put", m)
 	if err != nil {
-		return err
-	}
-	cfg, err := s.enter(ctx, "put")
-	if err != nil {
-		return err
-	}
-	if err := fileKey(cfg, key); err != nil {
 		return err
 	}
 	s.p.mu.Lock()
@@ -209,15 +202,8 @@ func (s *Sim) Put(ctx context.Context, m provider.Member) error {
 
 // Remove deletes the member; a member already absent is not an error.
 func (s *Sim) Remove(ctx context.Context, m provider.Member) error {
-	key, err := memberKey(m)
+	key, cfg, err := s.enterMember(ctx, "remove", m)
 	if err != nil {
-		return err
-	}
-	cfg, err := s.enter(ctx, "remove")
-	if err != nil {
-		return err
-	}
-	if err := fileKey(cfg, key); err != nil {
 		return err
 	}
 	if randomFailure(cfg) {
@@ -287,6 +273,21 @@ func (s *Sim) enter(ctx context.Context, op string) (Config, error) {
 		return cfg, &provider.Error{Class: provider.Retryable, Err: fmt.Errorf("sim %s: %s: pool is down: %w", s.name, op, ErrInjected)}
 	}
 	return cfg, nil
+}
+
+// enterMember is the start of Put and Remove: m's key (memberKey), checked
+// as a file name when the pool is kept in a directory, and enter's
+// configuration.
+func (s *Sim) enterMember(ctx context.Context, op string, m provider.Member) (string, Config, error) {
+	key, err := memberKey(m)
+	if err != nil {
+		return "", Config{}, err
+	}
+	cfg, err := s.enter(ctx, op)
+	if err != nil {
+		return "", Config{}, err
+	}
+	return key, cfg, fileKey(cfg, key)
 }
 
 func randomFailure(cfg Config) bool {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/berthhq/berth/internal/egress"
 	"github.com/berthhq/berth/internal/provider"
+	"github.com/berthhq/berth/internal/provider/providertest"
 )
 
 // loopback lets the provider reach the test receivers on 127.0.0.1, which
@@ -42,18 +43,7 @@ func TestAllowListRefusesInternalReceivers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for name, call := range map[string]func() error{
-			"put":   func() error { return p.Put(ctx, ada) },
-			"check": func() error { return p.Check(ctx) },
-		} {
-			err := call()
-			if provider.Classify(err) != provider.PoolPermanent || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("%s %s under the default: %v, want a pool-permanent refusal containing %q", name, tc.url, err, tc.want)
-			}
-			if egress.Refused(err) == nil {
-				t.Errorf("%s %s: %v does not unwrap to *egress.RefusedError", name, tc.url, err)
-			}
-		}
+		providertest.WantRefused(t, ctx, p, ada, tc.url, tc.want)
 	}
 	if n := hits.Load(); n != 0 {
 		t.Fatalf("the receiver got %d requests under the default allow-list", n)

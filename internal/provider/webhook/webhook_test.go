@@ -77,6 +77,18 @@ func (rc *recorder) resend(t *testing.T, d delivery) int {
 	return resp.StatusCode
 }
 
+// putAda makes a provider for rc, has it Put ada@example.com and returns
+// it with the delivery the receiver got and the receiver's verdict on it.
+func (rc *recorder) putAda(t *testing.T) (*Provider, delivery, error) {
+	t.Helper()
+	p := newProvider(t, rc.srv.URL)
+	if err := p.Put(context.Background(), provider.Member{ID: "ada@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := rc.last(t)
+	return p, d, err
+}
+
 func newProvider(t *testing.T, url string) *Provider {
 	t.Helper()
 	p, err := New("team-7", Config{URL: url, Secret: testSecret, Timeout: 2 * time.Second, Egress: loopback})
@@ -88,11 +100,7 @@ func newProvider(t *testing.T, url string) *Provider {
 
 func TestDeliveryIsSignedAndVerifies(t *testing.T) {
 	rc := newRecorder(t)
-	p := newProvider(t, rc.srv.URL)
-	if err := p.Put(context.Background(), provider.Member{ID: "ada@example.com"}); err != nil {
-		t.Fatal(err)
-	}
-	d, verr := rc.last(t)
+	p, d, verr := rc.putAda(t)
 	if verr != nil {
 		t.Fatalf("the receiver rejected the delivery: %v", verr)
 	}
@@ -178,11 +186,7 @@ func TestIdempotencyKeyIsStablePerOperation(t *testing.T) {
 
 func TestAlteredRequestIsRejected(t *testing.T) {
 	rc := newRecorder(t)
-	p := newProvider(t, rc.srv.URL)
-	if err := p.Put(context.Background(), provider.Member{ID: "ada@example.com"}); err != nil {
-		t.Fatal(err)
-	}
-	d, _ := rc.last(t)
+	_, d, _ := rc.putAda(t)
 	altered := delivery{header: d.header.Clone(), body: bytes.Replace(d.body, []byte("ada@"), []byte("eve@"), 1)}
 	if bytes.Equal(altered.body, d.body) {
 		t.Fatal("the body was not altered")
@@ -213,11 +217,7 @@ func TestAlteredRequestIsRejected(t *testing.T) {
 
 func TestReplayIsRejected(t *testing.T) {
 	rc := newRecorder(t)
-	p := newProvider(t, rc.srv.URL)
-	if err := p.Put(context.Background(), provider.Member{ID: "ada@example.com"}); err != nil {
-		t.Fatal(err)
-	}
-	d, err := rc.last(t)
+	p, d, err := rc.putAda(t)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,17 +91,23 @@ function notFound(resource) {
     return new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
 }
 
-SCIMMY.Resources.declare(SCIMMY.Resources.User, {
-    egress(resource) {
+// egressFrom reads one resource of store by id, or all of them, paged and
+// filtered: the egress of users and groups alike.
+function egressFrom(store) {
+    return (resource) => {
         if (resource.id) {
-            const u = users.get(resource.id);
-            if (!u) throw notFound(resource);
-            return plain(u);
+            const r = store.get(resource.id);
+            if (!r) throw notFound(resource);
+            return plain(r);
         }
-        const all = [...users.values()].map(plain);
+        const all = [...store.values()].map(plain);
         page(resource);
         return resource.filter ? resource.filter.match(all) : all;
-    },
+    };
+}
+
+SCIMMY.Resources.declare(SCIMMY.Resources.User, {
+    egress: egressFrom(users),
     ingress(resource, instance) {
         const data = plain(instance);
         delete data.schemas;
@@ -128,16 +134,7 @@ SCIMMY.Resources.declare(SCIMMY.Resources.User, {
 });
 
 SCIMMY.Resources.declare(SCIMMY.Resources.Group, {
-    egress(resource) {
-        if (resource.id) {
-            const g = groups.get(resource.id);
-            if (!g) throw notFound(resource);
-            return plain(g);
-        }
-        const all = [...groups.values()].map(plain);
-        page(resource);
-        return resource.filter ? resource.filter.match(all) : all;
-    },
+    egress: egressFrom(groups),
     ingress(resource, instance) {
         const data = plain(instance);
         delete data.schemas;
