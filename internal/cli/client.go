@@ -1,77 +1,47 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/berthhq/berth/internal/adminclient"
 )
 
 // client talks to a running berth's admin API.
-type client struct {
-	base, token string
-	http        *http.Client
-}
+type client struct{ adminclient.Client }
 
 func newClient(base, token string) (*client, error) {
 	if token == "" {
 		return nil, usageError{"no admin token: set BERTH_ADMIN_TOKEN (printed at the server's first start) or pass --token"}
 	}
-	return &client{base: strings.TrimRight(base, "/"), token: token, http: &http.Client{Timeout: 10 * time.Minute}}, nil
+	return &client{adminclient.Client{Base: strings.TrimRight(base, "/"), Token: token, HTTP: &http.Client{Timeout: 10 * time.Minute}}}, nil
 }
 
-// do sends a request and decodes a JSON answer into out; problem+json
-// answers become errors carrying the server's detail.
+// do sends a request and decodes a JSON answer into out
+// (adminclient.Client.Do); problem+json answers become errors carrying the
+// server's detail.
 func (c *client) do(ctx context.Context, method, path, contentType string, body io.Reader, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach berth at %s (is it running? set BERTH_URL): %w", c.base, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		var p struct{ Title, Detail string }
-		if json.Unmarshal(data, &p) == nil && p.Detail != "" {
-			return fmt.Errorf("%s: %s", p.Title, p.Detail)
-		}
-		return fmt.Errorf("server answered %s", resp.Status)
-	}
-	if out == nil || len(data) == 0 {
-		return nil
-	}
-	if rw, ok := out.(rawWriter); ok {
-		_, err := rw.w.Write(data)
-		return err
-	}
-	return json.Unmarshal(data, out)
+	return reachHint(c.Do(ctx, method, path, contentType, body, out))
 }
 
+// json sends in as a JSON body (nil: none) and decodes the answer as do.
 func (c *client) json(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
+	return reachHint(c.JSON(ctx, method, path, in, out))
+}
+
+// reachHint says, when berth could not be reached, where its address comes
+// from.
+func reachHint(err error) error {
+	var ue *adminclient.UnreachableError
+	if errors.As(err, &ue) {
+		return fmt.Errorf("cannot reach berth at %s (is it running? set BERTH_URL): %w", ue.Base, ue.Err)
 	}
-	return c.do(ctx, method, path, "application/json", body, out)
+	return err
 }
 
 func clientFlags(fs interface {

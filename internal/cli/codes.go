@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/berthhq/berth/internal/adminclient"
 )
 
 func runCodes(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -55,7 +57,7 @@ func runCodes(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return nil
 	case "export":
 		q := url.Values{"format": {"csv"}, "group": {*group}, "status": {*status}}
-		return c.do(ctx, "GET", "/api/v1/codes?"+q.Encode(), "", nil, rawWriter{out})
+		return c.do(ctx, "GET", "/api/v1/codes?"+q.Encode(), "", nil, adminclient.Raw{W: out})
 	case "disable", "enable":
 		if fs.NArg() != 1 {
 			return usageError{"codes " + args[0] + " CODE"}
@@ -69,9 +71,6 @@ func runCodes(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	return usageError{"unknown codes verb " + args[0]}
 }
-
-// rawWriter receives a non-JSON answer (CSV) in client.do.
-type rawWriter struct{ w io.Writer }
 
 func runIntegrity(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := newFlags("integrity", errOut)

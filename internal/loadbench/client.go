@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/berthhq/berth/internal/adminclient"
 )
 
 // userAddr is the loopback source address of simulated user i: every user
@@ -118,52 +120,27 @@ func adminHTTP() *http.Client {
 	return &http.Client{Timeout: 10 * time.Minute, Transport: &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 32}}
 }
 
-// admin calls berth's admin API with the bearer token.
-type admin struct {
-	base, token string
-	http        *http.Client
-}
+// admin calls berth's admin API with the bearer token
+// (adminclient.Client); its errors name the request.
+type admin struct{ adminclient.Client }
 
 // do sends a request and decodes a JSON answer into out; an answer that is
 // not 2xx becomes an error carrying berth's problem detail.
 func (a *admin) do(ctx context.Context, method, path, contentType string, body io.Reader, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		var p struct{ Title, Detail string }
-		if json.Unmarshal(data, &p) == nil && p.Detail != "" {
-			return fmt.Errorf("%s %s: %s: %s", method, path, p.Title, p.Detail)
-		}
-		return fmt.Errorf("%s %s: berth answered %s", method, path, resp.Status)
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(data, out)
+	return named(method, path, a.Do(ctx, method, path, contentType, body, out))
 }
 
 // json sends in as a JSON body.
 func (a *admin) json(ctx context.Context, method, path string, in, out any) error {
-	b, err := json.Marshal(in)
+	return named(method, path, a.JSON(ctx, method, path, in, out))
+}
+
+// named puts the request in front of err, if any.
+func named(method, path string, err error) error {
 	if err != nil {
-		return err
+		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	return a.do(ctx, method, path, "application/json", bytes.NewReader(b), out)
+	return nil
 }
 
 // sendJSON posts body as JSON with client c and returns the status, and

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/berthhq/berth/internal/adminclient"
 	"github.com/berthhq/berth/internal/codes"
 )
 
@@ -41,7 +42,7 @@ type bench struct {
 
 func newBench(cfg *Config, t *target) *bench {
 	id := randomHex(4)
-	return &bench{cfg: cfg, t: t, admin: &admin{base: t.urls[0], token: t.token, http: adminHTTP()}, pub: publicClient(publicTimeout),
+	return &bench{cfg: cfg, t: t, admin: &admin{adminclient.Client{Base: t.urls[0], Token: t.token, HTTP: adminHTTP()}}, pub: publicClient(publicTimeout),
 		runID: id, group: "bench-" + id, poolSeq: map[string]int{}, poolIDs: map[string]int64{}}
 }
 
@@ -422,7 +423,7 @@ func (b *bench) importAccounts(ctx context.Context) ([]Result, error) {
 		}
 		req.Header.Set("Authorization", "Bearer "+b.t.token)
 		req.Header.Set("Content-Type", batches[i].contentType)
-		return doJSON(b.admin.http, req, &outs[i])
+		return doJSON(b.admin.HTTP, req, &outs[i])
 	})
 	var total counts
 	for _, o := range outs {
