@@ -481,6 +481,6 @@ func (s *Service) PoolRefused(ctx context.Context, poolID int64, cause error) er
 	if err != nil || p.Status.Unhealthy() {
 		return err
 	}
-	_, err = s.SetPoolStatus(ctx, poolID, model.StatusCredentialInvalid, "provider refused credentials: "+cause.Error(), "provider", p.Status)
+	_, err = s.SetPoolStatus(ctx, poolID, model.StatusCredentialInvalid, "provider refused credentials: "+cause.Error(), model.ActorProvider, p.Status)
 	return err
 }

@@ -90,7 +90,7 @@ func (s *Service) status(ctx context.Context, q *store.Queries, email string, c 
 	st := SeatStatus{ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit}
 	m, err := q.MemberGetByExternal(ctx, model.KindTeam, email)
 	if errors.Is(err, store.ErrNotFound) {
-		st.State = "unused"
+		st.State = model.TeamSeatUnused
 		return st, nil
 	}
 	if err != nil {

@@ -51,6 +51,8 @@ const (
 	ActorSystem = "system"
 	// ActorMonitor: the health monitor and the alerts.
 	ActorMonitor = "monitor"
+	// ActorProvider: a provider's answer (credentials refused).
+	ActorProvider = "provider"
 )
 
 // TeamSeatState is what a team member is told of their seat (the state of
@@ -59,6 +61,8 @@ const (
 type TeamSeatState string
 
 const (
+	// TeamSeatUnused: the code has no seat for this email yet (not redeemed).
+	TeamSeatUnused TeamSeatState = "unused"
 	// TeamSeatPending: a seat is being set up (reserved or provisioning).
 	TeamSeatPending TeamSeatState = "pending"
 	// TeamSeatActive: the member is in the team.

@@ -174,7 +174,7 @@ func (w *Web) renderPools(rw http.ResponseWriter, r *http.Request, kind string, 
 	d := &poolsData{Kind: kind, Statuses: model.PoolStatuses(), Bulk: bulk}
 	for _, p := range pools {
 		row := poolRow{Pool: p}
-		if kind == "server" {
+		if model.Kind(kind) == model.KindServer {
 			if row.Scripts, err = q.PoolKeys(r.Context(), p.ID); err != nil {
 				w.fail(rw, r, err)
 				return
