@@ -42,16 +42,22 @@ func keysFlags(name string, errOut io.Writer) (*flag.FlagSet, *app.Config) {
 	return fs, cfg
 }
 
+// parseKeys parses args, takes the key from BERTH_SECRET_KEY when it is set
+// and returns the key file the configuration names (app.KeyFile).
+func parseKeys(fs *flag.FlagSet, cfg *app.Config, args []string) (string, error) {
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	cfg.SecretKey = os.Getenv("BERTH_SECRET_KEY")
+	return app.KeyFile(cfg)
+}
+
 // runKeysStatus prints the key id the database records, any unfinished
 // rotation, and the id of the key this configuration gives; it fails when
 // they differ.
 func runKeysStatus(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs, cfg := keysFlags("status", errOut)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg.SecretKey = os.Getenv("BERTH_SECRET_KEY")
-	keyFile, err := app.KeyFile(cfg)
+	keyFile, err := parseKeys(fs, cfg, args)
 	if err != nil {
 		return err
 	}
@@ -130,11 +136,7 @@ func runKeysRotate(ctx context.Context, args []string, out, errOut io.Writer) er
 	fs, cfg := keysFlags("rotate", errOut)
 	newFile := fs.String("new-key-file", "", "write the new key to this new file (default: <key file>.new, moved in place of the key file at the end; required with BERTH_SECRET_KEY)")
 	batch := fs.Int("batch", store.ResealBatch, "rows re-sealed per transaction")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg.SecretKey = os.Getenv("BERTH_SECRET_KEY")
-	keyFile, err := app.KeyFile(cfg)
+	keyFile, err := parseKeys(fs, cfg, args)
 	if err != nil {
 		return err
 	}

@@ -135,27 +135,25 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 // envDuration reads a positive Go duration from the environment; unset or
 // empty is zero (the default applies).
 func envDuration(name string) (time.Duration, error) {
-	v := os.Getenv(name)
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s=%q: want a positive duration such as 30s or 2m", name, v)
-	}
-	return d, nil
+	return envPositive(name, time.ParseDuration, "a positive duration such as 30s or 2m")
 }
 
 // envInt reads a positive integer from the environment; unset or empty is
 // zero (the default applies).
 func envInt(name string) (int, error) {
+	return envPositive(name, strconv.Atoi, "a positive whole number")
+}
+
+// envPositive reads a positive value with parse from the environment;
+// unset or empty is zero. want says what is expected, for the error.
+func envPositive[T int | time.Duration](name string, parse func(string) (T, error), want string) (T, error) {
 	v := os.Getenv(name)
 	if v == "" {
 		return 0, nil
 	}
-	n, err := strconv.Atoi(v)
+	n, err := parse(v)
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%s=%q: want a positive whole number", name, v)
+		return 0, fmt.Errorf("%s=%q: want %s", name, v, want)
 	}
 	return n, nil
 }
