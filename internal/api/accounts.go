@@ -74,6 +74,25 @@ func intParam(r *http.Request, name string, def int) (int, error) {
 	return n, nil
 }
 
+// pageParams reads a listing's limit (def when absent) and its cursor: the
+// id the page starts before or after, in the query parameter cursor.
+func pageParams(r *http.Request, def int, cursor string) (limit int, from int64, err error) {
+	if limit, err = intParam(r, "limit", def); err != nil {
+		return 0, 0, err
+	}
+	n, err := intParam(r, cursor, 0)
+	return limit, int64(n), err
+}
+
+// kindParam reads the optional kind filter of a listing.
+func kindParam(r *http.Request) (model.Kind, error) {
+	kind := model.Kind(r.URL.Query().Get("kind"))
+	if kind != "" && !kind.Valid() {
+		return "", badRequest("kind must be server or team")
+	}
+	return kind, nil
+}
+
 func (s *Server) accountList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	limit, err := intParam(r, "limit", 1000)
@@ -142,9 +161,9 @@ func (s *Server) seatRelease(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) queueList(w http.ResponseWriter, r *http.Request) error {
-	kind := model.Kind(r.URL.Query().Get("kind"))
-	if kind != "" && !kind.Valid() {
-		return badRequest("kind must be server or team")
+	kind, err := kindParam(r)
+	if err != nil {
+		return err
 	}
 	items, err := s.rd.QueueList(r.Context(), kind, 10000)
 	if err != nil {
@@ -168,16 +187,12 @@ func (s *Server) queueCancel(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) historyList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	limit, err := intParam(r, "limit", 500)
-	if err != nil {
-		return err
-	}
-	before, err := intParam(r, "before", 0)
+	limit, before, err := pageParams(r, 500, "before")
 	if err != nil {
 		return err
 	}
 	items, err := s.rd.HistoryList(r.Context(), store.HistoryFilter{Member: q.Get("member"), Pool: q.Get("pool"),
-		Action: q.Get("action"), BeforeID: int64(before), Limit: limit})
+		Action: q.Get("action"), BeforeID: before, Limit: limit})
 	if err != nil {
 		return err
 	}

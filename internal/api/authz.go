@@ -3,7 +3,10 @@ package api
 // Who may call what, protection against cross-site requests, and the audit
 // log of every change.
 //
-// Every route is wrapped by wrap:
+// Every route is wrapped by wrap, from the layer both front ends share
+// (package httpx: the route entry, Guard, Audit, Limiter, CrossOrigin);
+// what is the API's own is how a refusal is answered (refuse:
+// problem+json), the body types, and what an audit row keeps:
 //
 //  1. State-changing routes (every method but GET, HEAD, OPTIONS), public or
 //     not, go through Go's http.CrossOriginProtection: a browser request
@@ -31,10 +34,12 @@ package api
 //     stored is redacted (auth.Redact): password, token, secret,
 //     private_key, known_hosts and their like read "(redacted)". Refused
 //     (403) attempts are audited too.
+//  5. The public routes under /api/v1/public (Limited) count against the
+//     per-address limit (SetPublicRate): over it, 429 with Retry-After
+//     before the handler reads anything.
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,37 +49,46 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/codes"
-	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/httpx"
+	"github.com/berthhq/berth/internal/model"
 )
 
 func (s *Server) wrap(rt Route) http.Handler {
-	h := rt.handler
-	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := checkBodyType(rt, r); err != nil {
-			writeProblem(w, r, err)
-			return
-		}
-		if err := h(w, r); err != nil {
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := rt.handler(w, r); err != nil {
 			writeProblem(w, r, err)
 		}
 	})
+	if rt.Limited {
+		h = s.public.Handler(refuse, h)
+	}
+	h = checkBodyType(rt, h)
 	if !rt.Public {
-		handler = s.guard(rt, handler)
+		h = s.guard.Handler(rt.Route, s.guard.Audit.Handler(rt.Route, s.snapshotted(rt, h)))
 	}
 	if rt.StateChanging() {
-		handler = s.cop.Handler(handler)
+		h = s.cop.Handler(h)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		handler.ServeHTTP(w, r.WithContext(auth.WithRemoteIP(r.Context(), auth.RemoteIP(r))))
+		h.ServeHTTP(w, r.WithContext(auth.WithRemoteIP(r.Context(), auth.RemoteIP(r))))
 	})
 }
 
-// unauthorized answers 401 for a request without a usable caller.
-func unauthorized(w http.ResponseWriter, r *http.Request, err error) {
+// refuse answers what the shared layer (httpx) refused, as problem+json: a
+// request without a usable caller (401 with WWW-Authenticate), a role too
+// low, a cross-site request, one over the public limit.
+func refuse(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if status != http.StatusUnauthorized {
+		writeProblem(w, r, errStatus(status, err.Error()))
+		return
+	}
+	if !isAuthFailure(err) {
+		writeProblem(w, r, err)
+		return
+	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="berth"`)
 	detail := "sign in (POST /api/v1/session, or the console) or send Authorization: Bearer <token>: a personal API token " +
 		"(POST /api/v1/tokens) or the admin token (printed at first start, or BERTH_ADMIN_TOKEN)"
@@ -89,84 +103,41 @@ func isAuthFailure(err error) bool {
 		errors.Is(err, auth.ErrBadCredentials)
 }
 
-// guard authenticates, authorizes and audits a non-public route.
-func (s *Server) guard(rt Route, next http.Handler) http.Handler {
-	key := routeKey(rt.Method, rt.Path)
-	audit := rt.StateChanging() && !rt.noAudit
-	snap := s.snapshots()[key]
+// describeAudit completes an API audit row: the target is the request's path
+// values; a refused attempt keeps its (redacted) JSON body.
+func describeAudit(r *http.Request, rt httpx.Route, n *httpx.Note, refused bool) {
+	n.Target = pathTarget(r, rt.Path)
+	if refused {
+		n.Request = auth.Redact(bufferJSONBody(r))
+	}
+}
+
+// snapshotted fills the audit note of an audited route's request. Routes on
+// one resource (snapshots) keep the resource as it was before and after
+// the change and the request under request; the others keep the request as
+// after. The request is the handler's note (noteAudit), the (redacted)
+// JSON body, or the body's type and size.
+func (s *Server) snapshotted(rt Route, next http.Handler) http.Handler {
+	if !s.guard.Audit.Audits(rt.Route) {
+		return next
+	}
+	snap := s.snapshots()[rt.Pattern()]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := s.auth.Authenticate(r)
-		if err != nil {
-			if isAuthFailure(err) {
-				unauthorized(w, r, err)
-			} else {
-				writeProblem(w, r, err)
-			}
-			return
-		}
-		ctx := auth.WithUser(r.Context(), u)
-		r = r.WithContext(ctx)
-
-		var body []byte
-		if rt.StateChanging() {
-			body = bufferJSONBody(r)
-		}
-		if need := rt.Role; !u.Role.Allows(need) {
-			if audit {
-				s.auth.Audit(ctx, store.AuditEntry{Action: key, Target: pathTarget(r, rt.Path), Status: http.StatusForbidden,
-					Request: auth.Redact(body)})
-			}
-			writeProblem(w, r, errStatus(http.StatusForbidden, fmt.Sprintf("%s %s needs role %s; %s has role %s",
-				rt.Method, rt.Path, need, u.Name, u.Role)))
-			return
-		}
-		if !audit {
-			next.ServeHTTP(w, r)
-			return
-		}
-
-		note := &auditNote{}
-		r = r.WithContext(context.WithValue(ctx, auditNoteKey{}, note))
+		body := bufferJSONBody(r)
 		var before any
 		if snap != nil {
 			before = snap(r, body)
 		}
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-
-		e := store.AuditEntry{Action: key, Target: pathTarget(r, rt.Path), Status: sw.status}
-		req := requestRecord(r, body, note)
+		next.ServeHTTP(w, r)
+		n := httpx.NoteOf(r)
+		req := requestRecord(r, body, n.Request)
 		if snap != nil {
-			e.Before = auth.RedactValue(before)
-			e.After = auth.RedactValue(snap(r, body))
-			e.Request = req
+			n.Before, n.After, n.Request = auth.RedactValue(before), auth.RedactValue(snap(r, body)), req
 		} else {
-			e.After = req
+			n.After, n.Request = req, nil
 		}
-		s.auth.Audit(ctx, e)
 	})
 }
-
-// statusWriter remembers the status a handler answered.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wrote = true
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // bufferJSONBody reads a JSON (or untyped) body of at most maxJSONBody+1
 // bytes for the audit row and the snapshots, and puts it back for the
@@ -188,33 +159,15 @@ func bufferJSONBody(r *http.Request) []byte {
 	return buf
 }
 
-// auditNote lets a handler describe a request whose body is not kept (a
-// multipart upload) for its audit row.
-type auditNote struct {
-	mu sync.Mutex
-	v  any
-}
-
-type auditNoteKey struct{}
-
 // noteAudit records what a request did, for its audit row, when the body
-// cannot be stored as is.
-func noteAudit(r *http.Request, v any) {
-	if n, ok := r.Context().Value(auditNoteKey{}).(*auditNote); ok {
-		n.mu.Lock()
-		n.v = v
-		n.mu.Unlock()
-	}
-}
+// cannot be stored as is (a multipart upload).
+func noteAudit(r *http.Request, v any) { httpx.NoteOf(r).Request = v }
 
 // requestRecord is what an audit row keeps of the request: the handler's
 // note, the (redacted) JSON body, or the body's type and size.
-func requestRecord(r *http.Request, body []byte, note *auditNote) json.RawMessage {
-	note.mu.Lock()
-	v := note.v
-	note.mu.Unlock()
-	if v != nil {
-		return auth.RedactValue(v)
+func requestRecord(r *http.Request, body []byte, noted any) json.RawMessage {
+	if noted != nil {
+		return auth.RedactValue(noted)
 	}
 	switch {
 	case len(body) > maxJSONBody:
@@ -272,8 +225,21 @@ func hasBody(r *http.Request) bool {
 // read: JSON on every state-changing route but the multipart import, which
 // takes multipart/form-data. A form-encoded or text/plain JSON body is
 // refused rather than read: what a browser form can send is never acted on.
-func checkBodyType(rt Route, r *http.Request) error {
-	if !rt.StateChanging() || !hasBody(r) {
+func checkBodyType(rt Route, next http.Handler) http.Handler {
+	if !rt.StateChanging() {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := bodyTypeError(rt, r); err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func bodyTypeError(rt Route, r *http.Request) error {
+	if !hasBody(r) {
 		return nil
 	}
 	ct := r.Header.Get("Content-Type")
@@ -306,24 +272,8 @@ type snapshot func(r *http.Request, body []byte) any
 // snapshots are the routes on one resource (or a list of them) and how to
 // read it before and after the change.
 func (s *Server) snapshots() map[string]snapshot {
-	pool := func(r *http.Request, _ []byte) any {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil {
-			return nil
-		}
-		return s.poolSnapshot(r, id)
-	}
-	seat := func(r *http.Request, _ []byte) any {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil {
-			return nil
-		}
-		st, err := s.rd.SeatGet(r.Context(), id)
-		if err != nil {
-			return nil
-		}
-		return st
-	}
+	pool := byID(s.poolSnapshot)
+	seat := byID(func(r *http.Request, id int64) (model.Seat, error) { return s.rd.SeatGet(r.Context(), id) })
 	return map[string]snapshot{
 		"PATCH /api/v1/pools/{id}":        pool,
 		"POST /api/v1/pools/{id}/drain":   pool,
@@ -336,7 +286,7 @@ func (s *Server) snapshots() map[string]snapshot {
 			}
 			out := make([]any, 0, len(in.IDs))
 			for _, id := range in.IDs {
-				if v := s.poolSnapshot(r, id); v != nil {
+				if v, err := s.poolSnapshot(r, id); err == nil {
 					out = append(out, v)
 				}
 			}
@@ -353,28 +303,31 @@ func (s *Server) snapshots() map[string]snapshot {
 			}
 			return c
 		},
-		"PATCH /api/v1/users/{id}": func(r *http.Request, _ []byte) any {
-			id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-			if err != nil {
-				return nil
-			}
-			u, err := s.auth.GetUser(r.Context(), id)
-			if err != nil {
-				return nil
-			}
-			return u
-		},
+		"PATCH /api/v1/users/{id}": byID(func(r *http.Request, id int64) (auth.UserInfo, error) { return s.auth.GetUser(r.Context(), id) }),
 	}
 }
 
-func (s *Server) poolSnapshot(r *http.Request, id int64) any {
+// byID is the snapshot of the resource named by the path's {id}, read by
+// get: nil when it cannot be read.
+func byID[T any](get func(r *http.Request, id int64) (T, error)) snapshot {
+	return func(r *http.Request, _ []byte) any {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			return nil
+		}
+		v, err := get(r, id)
+		if err != nil {
+			return nil
+		}
+		return v
+	}
+}
+
+// poolSnapshot is a pool as the API shows it, settings' secrets hidden.
+func (s *Server) poolSnapshot(r *http.Request, id int64) (PoolView, error) {
 	p, err := s.rd.PoolGet(r.Context(), id)
 	if err != nil {
-		return nil
+		return PoolView{}, err
 	}
-	v, err := s.poolView(r, p, false)
-	if err != nil {
-		return nil
-	}
-	return v
+	return s.poolView(r, p, false)
 }

@@ -29,16 +29,12 @@ func (s *Server) codeBatch(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) codeList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	limit, err := intParam(r, "limit", 100000)
-	if err != nil {
-		return err
-	}
-	after, err := intParam(r, "after", 0)
+	limit, after, err := pageParams(r, 100000, "after")
 	if err != nil {
 		return err
 	}
 	f := store.CodeFilter{Status: model.CodeStatus(q.Get("status")), Group: q.Get("group"), Email: strings.ToLower(q.Get("email")),
-		Batch: q.Get("batch"), Limit: limit, After: int64(after)}
+		Batch: q.Get("batch"), Limit: limit, After: after}
 	if c := q.Get("code"); c != "" {
 		// Search by (the end of) a code: its last four characters, read
 		// the way redeem reads codes.

@@ -66,9 +66,9 @@ func (s *Server) poolCreate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) poolList(w http.ResponseWriter, r *http.Request) error {
-	kind := model.Kind(r.URL.Query().Get("kind"))
-	if kind != "" && !kind.Valid() {
-		return badRequest("kind must be server or team")
+	kind, err := kindParam(r)
+	if err != nil {
+		return err
 	}
 	pools, err := s.rd.PoolList(r.Context(), kind)
 	if err != nil {

@@ -18,8 +18,8 @@ import (
 	"github.com/berthhq/berth/internal/alloc/codebook"
 	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/auth"
+	"github.com/berthhq/berth/internal/httpx"
 	"github.com/berthhq/berth/internal/metrics"
-	"github.com/berthhq/berth/internal/ratelimit"
 	"github.com/berthhq/berth/internal/reconcile"
 	"github.com/berthhq/berth/internal/reqid"
 	"github.com/berthhq/berth/internal/store"
@@ -40,24 +40,21 @@ type Server struct {
 	Limits UploadLimits
 	mux    *http.ServeMux
 	cop    *http.CrossOriginProtection
+	guard  *httpx.Guard
 
 	metricsHandler http.Handler
-	public         *ratelimit.PerKey
+	public         *httpx.Limiter
 	// reconciler enqueues reconcile runs' jobs (SetReconciler).
 	reconciler reconcile.Enqueuer
 }
 
-// Route is one entry of the route table.
+// Route is one entry of the route table: the shared entry (method, path,
+// public or least role, audit and limit; see authz.go) and what the API
+// adds to it.
 type Route struct {
-	Method, Path string
-	// Public routes need no caller; every other route needs a caller with
-	// at least Role (see authz.go).
-	Public  bool
-	Role    auth.Role
+	httpx.Route
 	Summary string
 	handler func(http.ResponseWriter, *http.Request) error
-	// noAudit: the handler writes its own audit row.
-	noAudit bool
 	// bodyRole is the higher role the handler asks for (needRole) when the
 	// body it decoded asks for more than Role allows: PATCH
 	// /api/v1/pools/{id} with provider settings needs admin. The check is
@@ -67,17 +64,6 @@ type Route struct {
 	// multipart routes take a multipart/form-data body; every other route
 	// takes JSON (see checkBodyType).
 	multipart bool
-}
-
-// StateChanging reports whether the route's method may change state (every
-// method but GET, HEAD and OPTIONS). Such routes are protected against
-// cross-site requests, and audited when they are not public.
-func (rt Route) StateChanging() bool {
-	switch rt.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return false
-	}
-	return true
 }
 
 // AdminTokenSetting is where the admin token's hash is kept.
@@ -124,9 +110,7 @@ const (
 )
 
 // SetPublicRate sets the per-address limit of the public routes.
-func (s *Server) SetPublicRate(perSecond float64, burst int) {
-	s.public = ratelimit.New(perSecond, burst, 10*time.Minute)
-}
+func (s *Server) SetPublicRate(perSecond float64, burst int) { s.public.SetRate(perSecond, burst) }
 
 // New builds the API server. authn knows the callers: the admin token (see
 // EnsureAdminToken), users' sessions and personal API tokens.
@@ -140,15 +124,12 @@ func New(svc *alloc.Service, authn *auth.Service, log *slog.Logger) *Server {
 		s.rd = s.st.Reader()
 	}
 	s.SetMetrics(metrics.Config{}) // observe.go: loopback only until configured
-	s.SetPublicRate(DefaultPublicRate, DefaultPublicBurst)
-	s.cop = auth.NewCrossOriginProtection(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, errStatus(http.StatusForbidden, "cross-site request refused: state-changing requests must come from "+
-			"berth's own pages (same origin) or from a client that sends no Origin or Sec-Fetch-Site header"))
-	}))
+	s.public = httpx.NewLimiter(DefaultPublicRate, DefaultPublicBurst)
+	s.cop = httpx.CrossOrigin(httpx.Refuse(refuse).With(http.StatusForbidden, httpx.ErrCrossSite))
+	s.guard = &httpx.Guard{Authenticate: authn.Authenticate, Refuse: refuse,
+		Audit: &httpx.Audit{Auditor: authn, Describe: describeAudit}}
 	s.mux = http.NewServeMux()
-	for _, rt := range s.Routes() {
-		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
-	}
+	httpx.Mount(s.mux, s.Routes(), s.wrap)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, errStatus(http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path+"; see /openapi.json"))
 	})
@@ -168,53 +149,53 @@ func (s *Server) Routes() []Route {
 		admin    = auth.RoleAdmin
 	)
 	return []Route{
-		{Method: "GET", Path: "/healthz", Public: true, Summary: "process is up", handler: s.healthz},
-		{Method: "GET", Path: "/readyz", Public: true, Summary: "database answers", handler: s.readyz},
-		{Method: "GET", Path: "/metrics", Public: true, Summary: "Prometheus metrics", handler: s.metrics},
-		{Method: "GET", Path: "/openapi.json", Public: true, Summary: "this API's OpenAPI document", handler: s.openapi},
-		{Method: "GET", Path: "/docs", Public: true, Summary: "API docs page", handler: s.docs},
+		{Route: httpx.Route{Method: "GET", Path: "/healthz", Public: true}, Summary: "process is up", handler: s.healthz},
+		{Route: httpx.Route{Method: "GET", Path: "/readyz", Public: true}, Summary: "database answers", handler: s.readyz},
+		{Route: httpx.Route{Method: "GET", Path: "/metrics", Public: true}, Summary: "Prometheus metrics", handler: s.metrics},
+		{Route: httpx.Route{Method: "GET", Path: "/openapi.json", Public: true}, Summary: "this API's OpenAPI document", handler: s.openapi},
+		{Route: httpx.Route{Method: "GET", Path: "/docs", Public: true}, Summary: "API docs page", handler: s.docs},
 
-		{Method: "POST", Path: "/api/v1/pools", Role: admin, Summary: "create a pool", handler: s.poolCreate},
-		{Method: "GET", Path: "/api/v1/pools", Role: viewer, Summary: "list pools", handler: s.poolList},
-		{Method: "GET", Path: "/api/v1/pools/{id}", Role: viewer, Summary: "get a pool", handler: s.poolGet},
-		{Method: "PATCH", Path: "/api/v1/pools/{id}", Role: operator, Summary: "change a pool", handler: s.poolUpdate, bodyRole: admin},
-		{Method: "PATCH", Path: "/api/v1/pools/status", Role: operator, Summary: "set the status of many pools", handler: s.poolStatus},
-		{Method: "POST", Path: "/api/v1/pools/{id}/drain", Role: operator, Summary: "move every member off a pool", handler: s.poolDrain},
-		{Method: "POST", Path: "/api/v1/pools/{id}/reconcile", Role: operator, Summary: "compare a team's provider with its seats (a job)", handler: s.poolReconcile},
-		{Method: "GET", Path: "/api/v1/pools/{id}/reconcile/{run}", Role: operator, Summary: "a reconcile run and its report", handler: s.poolReconcileRun},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/pools", Role: admin}, Summary: "create a pool", handler: s.poolCreate},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/pools", Role: viewer}, Summary: "list pools", handler: s.poolList},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/pools/{id}", Role: viewer}, Summary: "get a pool", handler: s.poolGet},
+		{Route: httpx.Route{Method: "PATCH", Path: "/api/v1/pools/{id}", Role: operator}, Summary: "change a pool", handler: s.poolUpdate, bodyRole: admin},
+		{Route: httpx.Route{Method: "PATCH", Path: "/api/v1/pools/status", Role: operator}, Summary: "set the status of many pools", handler: s.poolStatus},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/pools/{id}/drain", Role: operator}, Summary: "move every member off a pool", handler: s.poolDrain},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/pools/{id}/reconcile", Role: operator}, Summary: "compare a team's provider with its seats (a job)", handler: s.poolReconcile},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/pools/{id}/reconcile/{run}", Role: operator}, Summary: "a reconcile run and its report", handler: s.poolReconcileRun},
 
-		{Method: "POST", Path: "/api/v1/accounts/batch", Role: operator, Summary: "import credential files and place the accounts", handler: s.accountBatch, multipart: true},
-		{Method: "GET", Path: "/api/v1/accounts", Role: viewer, Summary: "list accounts", handler: s.accountList},
-		{Method: "GET", Path: "/api/v1/seats", Role: viewer, Summary: "list seats", handler: s.seatList},
-		{Method: "POST", Path: "/api/v1/seats/{id}/release", Role: operator, Summary: "release a seat", handler: s.seatRelease},
-		{Method: "GET", Path: "/api/v1/queue", Role: viewer, Summary: "list the waiting queue", handler: s.queueList},
-		{Method: "DELETE", Path: "/api/v1/queue/{kind}/{member}", Role: operator, Summary: "cancel a queue entry", handler: s.queueCancel},
-		{Method: "GET", Path: "/api/v1/history", Role: viewer, Summary: "list history", handler: s.historyList},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/accounts/batch", Role: operator}, Summary: "import credential files and place the accounts", handler: s.accountBatch, multipart: true},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/accounts", Role: viewer}, Summary: "list accounts", handler: s.accountList},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/seats", Role: viewer}, Summary: "list seats", handler: s.seatList},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/seats/{id}/release", Role: operator}, Summary: "release a seat", handler: s.seatRelease},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/queue", Role: viewer}, Summary: "list the waiting queue", handler: s.queueList},
+		{Route: httpx.Route{Method: "DELETE", Path: "/api/v1/queue/{kind}/{member}", Role: operator}, Summary: "cancel a queue entry", handler: s.queueCancel},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/history", Role: viewer}, Summary: "list history", handler: s.historyList},
 
-		{Method: "POST", Path: "/api/v1/codes/batch", Role: operator, Summary: "generate redeem codes", handler: s.codeBatch},
-		{Method: "GET", Path: "/api/v1/codes", Role: viewer, Summary: "list or export codes", handler: s.codeList},
-		{Method: "GET", Path: "/api/v1/codes/{code}", Role: viewer, Summary: "a code and its history", handler: s.codeGet},
-		{Method: "PATCH", Path: "/api/v1/codes/{code}", Role: operator, Summary: "disable or enable a code", handler: s.codeUpdate},
-		{Method: "POST", Path: "/api/v1/seats/{id}/move", Role: operator, Summary: "move a seat to another pool", handler: s.seatMove},
-		{Method: "GET", Path: "/api/v1/moves", Role: viewer, Summary: "list moves", handler: s.moveList},
-		{Method: "GET", Path: "/api/v1/integrity", Role: viewer, Summary: "check the invariants", handler: s.integrityGet},
-		{Method: "POST", Path: "/api/v1/integrity/repair", Role: operator, Summary: "release the extra seats of orphans", handler: s.integrityRepair},
-		{Method: "POST", Path: "/api/v1/migrations", Role: operator, Summary: "move every member off some pools (dry run first)", handler: s.migrationRun},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/codes/batch", Role: operator}, Summary: "generate redeem codes", handler: s.codeBatch},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/codes", Role: viewer}, Summary: "list or export codes", handler: s.codeList},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/codes/{code}", Role: viewer}, Summary: "a code and its history", handler: s.codeGet},
+		{Route: httpx.Route{Method: "PATCH", Path: "/api/v1/codes/{code}", Role: operator}, Summary: "disable or enable a code", handler: s.codeUpdate},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/seats/{id}/move", Role: operator}, Summary: "move a seat to another pool", handler: s.seatMove},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/moves", Role: viewer}, Summary: "list moves", handler: s.moveList},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/integrity", Role: viewer}, Summary: "check the invariants", handler: s.integrityGet},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/integrity/repair", Role: operator}, Summary: "release the extra seats of orphans", handler: s.integrityRepair},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/migrations", Role: operator}, Summary: "move every member off some pools (dry run first)", handler: s.migrationRun},
 
-		{Method: "POST", Path: "/api/v1/session", Public: true, Summary: "sign in", handler: s.sessionCreate},
-		{Method: "GET", Path: "/api/v1/session", Role: viewer, Summary: "who is signed in", handler: s.sessionGet},
-		{Method: "DELETE", Path: "/api/v1/session", Role: viewer, Summary: "sign out", handler: s.sessionDelete, noAudit: true},
-		{Method: "GET", Path: "/api/v1/users", Role: admin, Summary: "list users", handler: s.userList},
-		{Method: "POST", Path: "/api/v1/users", Role: admin, Summary: "create a user", handler: s.userCreate},
-		{Method: "PATCH", Path: "/api/v1/users/{id}", Role: admin, Summary: "change a user's role, password or access", handler: s.userUpdate},
-		{Method: "GET", Path: "/api/v1/tokens", Role: viewer, Summary: "list your personal API tokens", handler: s.tokenList},
-		{Method: "POST", Path: "/api/v1/tokens", Role: viewer, Summary: "create a personal API token", handler: s.tokenCreate},
-		{Method: "DELETE", Path: "/api/v1/tokens/{id}", Role: viewer, Summary: "revoke a personal API token", handler: s.tokenDelete},
-		{Method: "GET", Path: "/api/v1/audit", Role: admin, Summary: "read or export the audit log", handler: s.auditList},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/session", Public: true}, Summary: "sign in", handler: s.sessionCreate},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/session", Role: viewer}, Summary: "who is signed in", handler: s.sessionGet},
+		{Route: httpx.Route{Method: "DELETE", Path: "/api/v1/session", Role: viewer, NoAudit: true}, Summary: "sign out", handler: s.sessionDelete},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/users", Role: admin}, Summary: "list users", handler: s.userList},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/users", Role: admin}, Summary: "create a user", handler: s.userCreate},
+		{Route: httpx.Route{Method: "PATCH", Path: "/api/v1/users/{id}", Role: admin}, Summary: "change a user's role, password or access", handler: s.userUpdate},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/tokens", Role: viewer}, Summary: "list your personal API tokens", handler: s.tokenList},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/tokens", Role: viewer}, Summary: "create a personal API token", handler: s.tokenCreate},
+		{Route: httpx.Route{Method: "DELETE", Path: "/api/v1/tokens/{id}", Role: viewer}, Summary: "revoke a personal API token", handler: s.tokenDelete},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/audit", Role: admin}, Summary: "read or export the audit log", handler: s.auditList},
 
-		{Method: "POST", Path: "/api/v1/public/redeem", Public: true, Summary: "redeem a code for a seat", handler: s.publicRedeem},
-		{Method: "GET", Path: "/api/v1/public/status", Public: true, Summary: "a seat's status", handler: s.publicStatus},
-		{Method: "POST", Path: "/api/v1/public/rebind", Public: true, Summary: "move to another team", handler: s.publicRebind},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/public/redeem", Public: true, Limited: true}, Summary: "redeem a code for a seat", handler: s.publicRedeem},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/public/status", Public: true, Limited: true}, Summary: "a seat's status", handler: s.publicStatus},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/public/rebind", Public: true, Limited: true}, Summary: "move to another team", handler: s.publicRebind},
 	}
 }
 
@@ -229,14 +210,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 	}
 	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	rec := httpx.NewStatusWriter(w)
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("panic", "request_id", id, "panic", v)
 			writeProblem(rec, r, errors.New("panic"))
 		}
 		// Only the path is logged: query strings may hold emails and codes.
-		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "ms", time.Since(start).Milliseconds(), "request_id", id)
+		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", rec.Status(), "ms", time.Since(start).Milliseconds(), "request_id", id)
 	}()
 	s.mux.ServeHTTP(rec, r)
 }
@@ -247,16 +228,6 @@ func requestID(r *http.Request) string { return reqid.From(r.Context()) }
 // documents, the same for everyone. Everything else is sent with
 // Cache-Control: no-store.
 func cacheable(path string) bool { return path == "/docs" || path == "/openapi.json" }
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, 200, map[string]string{"status": "ok"})

@@ -241,15 +241,11 @@ func timeParam(r *http.Request, name string) (time.Time, error) {
 
 func (s *Server) auditList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	limit, err := intParam(r, "limit", 500)
+	limit, before, err := pageParams(r, 500, "before")
 	if err != nil {
 		return err
 	}
-	before, err := intParam(r, "before", 0)
-	if err != nil {
-		return err
-	}
-	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Target: q.Get("target"), BeforeID: int64(before), Limit: limit}
+	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Target: q.Get("target"), BeforeID: before, Limit: limit}
 	if f.Since, err = timeParam(r, "since"); err != nil {
 		return err
 	}

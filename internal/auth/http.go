@@ -174,17 +174,3 @@ func remoteIPFrom(ctx context.Context) string {
 	ip, _ := ctx.Value(ipKey{}).(string)
 	return ip
 }
-
-// NewCrossOriginProtection is the protection against cross-site requests
-// both the API and the console use: Go's http.CrossOriginProtection, which
-// refuses a non-safe request (POST, PUT, PATCH, DELETE) whose Sec-Fetch-Site
-// is not same-origin or none, or whose Origin does not match its Host.
-// Requests with neither header (curl, scripts with bearer tokens) pass.
-// deny answers refused requests (nil: a plain 403).
-func NewCrossOriginProtection(deny http.Handler) *http.CrossOriginProtection {
-	c := http.NewCrossOriginProtection()
-	if deny != nil {
-		c.SetDenyHandler(deny)
-	}
-	return c
-}
