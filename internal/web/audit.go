@@ -1,58 +1,22 @@
 package web
 
 import (
-	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 
-	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/httpx"
 )
 
-// Auditor writes the audit log; auth.Service is one. When the console's
-// Authenticator is also an Auditor, every console action (and every refused
-// attempt) is written to the same audit log as the API's.
-type Auditor interface {
-	Audit(ctx context.Context, e store.AuditEntry)
-}
-
-// auditNote is what a handler tells the audit row: the resource and its
-// state before and after.
-type auditNote struct {
-	target        string
-	before, after any
-	request       any
-}
-
-type auditNoteKey struct{}
-
-// note returns the audit note of r (a throwaway one outside audited routes).
-func note(r *http.Request) *auditNote {
-	if n, ok := r.Context().Value(auditNoteKey{}).(*auditNote); ok {
-		return n
+// describeAudit completes a console audit row (httpx.Audit): the posted
+// form (formRecord) when the handler noted no request of its own. A refused
+// attempt's form is read first: its handler never ran.
+func describeAudit(r *http.Request, _ httpx.Route, n *httpx.Note, refused bool) {
+	if refused {
+		r.ParseForm()
 	}
-	return &auditNote{}
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func rawJSON(v any) json.RawMessage {
-	if v == nil {
-		return nil
+	if n.Request == nil {
+		n.Request = formRecord(r)
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	return b
 }
 
 // formRecord is the posted form as the audit log keeps it: no passwords,
@@ -84,35 +48,4 @@ func hints(vs []string) []string {
 		out[i] = v
 	}
 	return out
-}
-
-// audited writes an audit row for a state-changing console route once its
-// handler is done: who, "METHOD /path/pattern", the target, the status
-// answered, and the resource before and after.
-func (w *Web) audited(rt Route, next http.Handler) http.Handler {
-	if w.auditor == nil || rt.Method == http.MethodGet {
-		return next
-	}
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		n := &auditNote{}
-		r = r.WithContext(context.WithValue(r.Context(), auditNoteKey{}, n))
-		sw := &statusWriter{ResponseWriter: rw, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		req := n.request
-		if req == nil {
-			req = formRecord(r)
-		}
-		w.auditor.Audit(r.Context(), store.AuditEntry{Action: "web: " + rt.Method + " " + rt.Path, Target: n.target,
-			Before: rawJSON(n.before), After: rawJSON(n.after), Request: rawJSON(req), Status: sw.status})
-	})
-}
-
-// auditRefused records an action refused for the caller's role.
-func (w *Web) auditRefused(r *http.Request, rt Route) {
-	if w.auditor == nil || rt.Method == http.MethodGet {
-		return
-	}
-	r.ParseForm()
-	w.auditor.Audit(r.Context(), store.AuditEntry{Action: "web: " + rt.Method + " " + rt.Path, Status: http.StatusForbidden,
-		Request: rawJSON(formRecord(r))})
 }

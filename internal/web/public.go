@@ -3,12 +3,9 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/berthhq/berth/internal/alloc"
-	"github.com/berthhq/berth/internal/clientip"
 	"github.com/berthhq/berth/internal/httpx"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
@@ -28,15 +25,11 @@ type statusView struct {
 	S           alloc.SeatStatus
 }
 
-// publicForm reads the email and code of a public form, applying the
-// per-address limit. It answers the request itself when it returns false.
+// publicForm reads the email and code of a public form (its route counts
+// against the per-address limit before it runs). It answers the request
+// itself when it returns false.
 func (w *Web) publicForm(rw http.ResponseWriter, r *http.Request, name, titleKey string) (*publicData, bool) {
 	l := w.lang(r)
-	if ok, wait := w.public.Allow(clientip.Key(remoteIP(r)), time.Now()); !ok { // IPv6 by its /64, as the API counts
-		rw.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		w.render(rw, r, http.StatusTooManyRequests, name, titleKey, &publicData{Error: l.T("err.too_many")})
-		return nil, false
-	}
 	r.Body = http.MaxBytesReader(rw, r.Body, 8<<10)
 	if err := r.ParseForm(); err != nil {
 		w.render(rw, r, http.StatusBadRequest, name, titleKey, &publicData{Error: l.T("err.form")})

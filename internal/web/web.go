@@ -25,7 +25,7 @@ import (
 	"github.com/berthhq/berth/internal/alloc/codebook"
 	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/auth"
-	"github.com/berthhq/berth/internal/ratelimit"
+	"github.com/berthhq/berth/internal/httpx"
 	"github.com/berthhq/berth/internal/reqid"
 	"github.com/berthhq/berth/internal/store"
 )
@@ -46,21 +46,22 @@ type Web struct {
 	// writes through svc.
 	rd    *store.Queries
 	authn auth.Authenticator
-	// auditor is authn when it also writes the audit log.
-	auditor Auditor
-	log     *slog.Logger
+	// guard checks the role of the admin routes and audits them (when
+	// authn also writes the audit log).
+	guard *httpx.Guard
+	log   *slog.Logger
 
 	pages   map[string]*template.Template
 	mux     *http.ServeMux
 	handler http.Handler
-	public  *ratelimit.PerKey
+	public  *httpx.Limiter
 }
 
-// Route is one entry of the console's route table.
+// Route is one entry of the console's route table: the shared entry
+// (method, path, public or least role, limited; package httpx) and its
+// handler.
 type Route struct {
-	Method, Path string
-	// Role is the least role the route needs; "" for public routes.
-	Role    auth.Role
+	httpx.Route
 	handler http.HandlerFunc
 }
 
@@ -71,20 +72,17 @@ func New(svc *alloc.Service, authn auth.Authenticator, log *slog.Logger) *Web {
 		log = slog.Default()
 	}
 	w := &Web{svc: svc, rd: svc.Store().Reader(), authn: authn, log: log, pages: map[string]*template.Template{},
-		public: newIPLimiter(DefaultFormRate, DefaultFormBurst)}
+		public: httpx.NewLimiter(DefaultFormRate, DefaultFormBurst)}
 	w.poolAdmin, w.codeBook = pooladmin.New(svc.Store(), svc), codebook.New(svc.Store(), svc)
-	if a, ok := authn.(Auditor); ok {
-		w.auditor = a
+	w.guard = &httpx.Guard{Authenticate: w.authenticate, Refuse: w.refuse, Audit: &httpx.Audit{Prefix: "web: ", Describe: describeAudit}}
+	if a, ok := authn.(httpx.Auditor); ok {
+		// Every console action (and every refused attempt) goes to the
+		// same audit log as the API's.
+		w.guard.Audit.Auditor = a
 	}
 	w.parseTemplates()
 	w.mux = http.NewServeMux()
-	for _, rt := range w.Routes() {
-		h := http.Handler(rt.handler)
-		if rt.Role != "" {
-			h = w.requireRole(rt, w.audited(rt, h))
-		}
-		w.mux.Handle(rt.Method+" "+rt.Path, h)
-	}
+	httpx.Mount(w.mux, w.Routes(), w.wrap)
 	static, _ := fs.Sub(assetFS, "assets")
 	files := http.StripPrefix("/assets/", http.FileServerFS(static))
 	w.mux.Handle("GET /assets/", http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -97,8 +95,7 @@ func New(svc *alloc.Service, authn auth.Authenticator, log *slog.Logger) *Web {
 	}))
 	w.mux.HandleFunc("/", w.notFound)
 
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(w.crossOriginDenied))
+	cop := httpx.CrossOrigin(httpx.Refuse(w.refuse).With(http.StatusForbidden, httpx.ErrCrossSite))
 	w.handler = cop.Handler(w.base(w.mux))
 	return w
 }
@@ -126,40 +123,40 @@ func (w *Web) Routes() []Route {
 		admin    = auth.RoleAdmin
 	)
 	return []Route{
-		{Method: "GET", Path: "/{$}", handler: w.root},
-		{Method: "GET", Path: "/login", handler: w.loginForm},
-		{Method: "POST", Path: "/login", handler: w.login},
-		{Method: "POST", Path: "/logout", handler: w.logout},
-		{Method: "GET", Path: "/lang", handler: w.setLang},
+		{Route: httpx.Route{Method: "GET", Path: "/{$}", Public: true}, handler: w.root},
+		{Route: httpx.Route{Method: "GET", Path: "/login", Public: true}, handler: w.loginForm},
+		{Route: httpx.Route{Method: "POST", Path: "/login", Public: true}, handler: w.login},
+		{Route: httpx.Route{Method: "POST", Path: "/logout", Public: true}, handler: w.logout},
+		{Route: httpx.Route{Method: "GET", Path: "/lang", Public: true}, handler: w.setLang},
 
-		{Method: "GET", Path: "/redeem", handler: w.redeemForm},
-		{Method: "POST", Path: "/redeem", handler: w.redeem},
-		{Method: "GET", Path: "/status", handler: w.statusForm},
-		{Method: "POST", Path: "/status", handler: w.status},
-		{Method: "POST", Path: "/status/move", handler: w.move},
+		{Route: httpx.Route{Method: "GET", Path: "/redeem", Public: true}, handler: w.redeemForm},
+		{Route: httpx.Route{Method: "POST", Path: "/redeem", Public: true, Limited: true}, handler: w.redeem},
+		{Route: httpx.Route{Method: "GET", Path: "/status", Public: true}, handler: w.statusForm},
+		{Route: httpx.Route{Method: "POST", Path: "/status", Public: true, Limited: true}, handler: w.status},
+		{Route: httpx.Route{Method: "POST", Path: "/status/move", Public: true, Limited: true}, handler: w.move},
 
-		{Method: "GET", Path: "/admin", Role: viewer, handler: w.adminRedirect},
-		{Method: "GET", Path: "/admin/{$}", Role: viewer, handler: w.dashboard},
-		{Method: "GET", Path: "/admin/servers", Role: viewer, handler: w.pools("server")},
-		{Method: "POST", Path: "/admin/servers/status", Role: operator, handler: w.poolStatus("server")},
-		{Method: "POST", Path: "/admin/servers/{id}/drain", Role: operator, handler: w.poolDrain("server")},
-		{Method: "GET", Path: "/admin/teams", Role: viewer, handler: w.pools("team")},
-		{Method: "POST", Path: "/admin/teams/status", Role: operator, handler: w.poolStatus("team")},
-		{Method: "POST", Path: "/admin/teams/{id}/drain", Role: operator, handler: w.poolDrain("team")},
-		{Method: "GET", Path: "/admin/accounts", Role: viewer, handler: w.accounts},
-		{Method: "GET", Path: "/admin/seats", Role: viewer, handler: w.seats},
-		{Method: "POST", Path: "/admin/seats/{id}/move", Role: operator, handler: w.seatMove},
-		{Method: "POST", Path: "/admin/seats/{id}/release", Role: operator, handler: w.seatRelease},
-		{Method: "GET", Path: "/admin/codes", Role: viewer, handler: w.codes},
-		{Method: "POST", Path: "/admin/codes/generate", Role: operator, handler: w.codesGenerate},
-		{Method: "POST", Path: "/admin/codes/status", Role: operator, handler: w.codeStatus},
-		{Method: "GET", Path: "/admin/queue", Role: viewer, handler: w.queue},
-		{Method: "POST", Path: "/admin/queue/cancel", Role: operator, handler: w.queueCancel},
-		{Method: "GET", Path: "/admin/history", Role: viewer, handler: w.history},
-		{Method: "GET", Path: "/admin/audit", Role: admin, handler: w.audit},
-		{Method: "GET", Path: "/admin/integrity", Role: viewer, handler: w.integrity},
-		{Method: "POST", Path: "/admin/integrity/repair", Role: operator, handler: w.integrityRepair},
-		{Method: "GET", Path: "/admin/users", Role: admin, handler: w.users},
+		{Route: httpx.Route{Method: "GET", Path: "/admin", Role: viewer}, handler: w.adminRedirect},
+		{Route: httpx.Route{Method: "GET", Path: "/admin/{$}", Role: viewer}, handler: w.dashboard},
+		{Route: httpx.Route{Method: "GET", Path: "/admin/servers", Role: viewer}, handler: w.pools("server")},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/servers/status", Role: operator}, handler: w.poolStatus("server")},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/servers/{id}/drain", Role: operator}, handler: w.poolDrain("server")},
+		{Route: httpx.Route{Method: "GET", Path: "/admin/teams", Role: viewer}, handler: w.pools("team")},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/teams/status", Role: operator}, handler: w.poolStatus("team")},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/teams/{id}/drain", Role: operator}, handler: w.poolDrain("team")},
+		{Route: httpx.Route{Method: "GET", Path: "/admin/accounts", Role: viewer}, handler: w.accounts},
+		{Route: httpx.Route{Method: "GET", Path: "/admin/seats", Role: viewer}, handler: w.seats},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/seats/{id}/move", Role: operator}, handler: w.seatMove},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/seats/{id}/release", Role: operator}, handler: w.seatRelease},
+		{Route: httpx.Route{Method: "GET", Path: "/admin/codes", Role: viewer}, handler: w.codes},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/codes/generate", Role: operator}, handler: w.codesGenerate},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/codes/status", Role: operator}, handler: w.codeStatus},
+		{Route: httpx.Route{Method: "GET", Path: "/admin/queue", Role: viewer}, handler: w.queue},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/queue/cancel", Role: operator}, handler: w.queueCancel},
+		{Route: httpx.Route{Method: "GET", Path: "/admin/history", Role: viewer}, handler: w.history},
+		{Route: httpx.Route{Method: "GET", Path: "/admin/audit", Role: admin}, handler: w.audit},
+		{Route: httpx.Route{Method: "GET", Path: "/admin/integrity", Role: viewer}, handler: w.integrity},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/integrity/repair", Role: operator}, handler: w.integrityRepair},
+		{Route: httpx.Route{Method: "GET", Path: "/admin/users", Role: admin}, handler: w.users},
 	}
 }
 
@@ -195,10 +192,6 @@ func (w *Web) base(next http.Handler) http.Handler {
 	})
 }
 
-func (w *Web) crossOriginDenied(rw http.ResponseWriter, r *http.Request) {
-	w.renderError(rw, r, http.StatusForbidden, w.lang(r).T("err.cross_origin"))
-}
-
 func (w *Web) notFound(rw http.ResponseWriter, r *http.Request) {
 	w.renderError(rw, r, http.StatusNotFound, w.lang(r).T("err.page_not_found"))
 }
@@ -219,30 +212,54 @@ func (w *Web) sessionUser(r *http.Request) (auth.User, string, bool) {
 	return u, token, true
 }
 
-// requireRole admits signed-in users whose role allows need. A visitor
-// without a session is sent to the sign-in page; a user whose role is too
-// small gets a 403 page.
-func (w *Web) requireRole(rt Route, next http.Handler) http.Handler {
-	need := rt.Role
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		u, _, ok := w.sessionUser(r)
-		if !ok {
-			target := "/login"
-			if r.Method == http.MethodGet {
-				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
-			}
-			http.Redirect(rw, r, target, http.StatusSeeOther)
-			return
+// wrap puts a route's middleware around its handler: the per-address limit
+// of the public forms, the role check and the audit row of admin routes.
+func (w *Web) wrap(rt Route) http.Handler {
+	h := http.Handler(rt.handler)
+	if rt.Limited {
+		h = w.public.Handler(w.refuse, h)
+	}
+	if !rt.Public {
+		h = w.guard.Handler(rt.Route, w.guard.Audit.Handler(rt.Route, h))
+	}
+	return h
+}
+
+// authenticate is the caller of an admin route: the signed-in user.
+func (w *Web) authenticate(r *http.Request) (auth.User, error) {
+	u, _, ok := w.sessionUser(r)
+	if !ok {
+		return auth.User{}, auth.ErrNoSession
+	}
+	return u, nil
+}
+
+// refuse answers what the shared layer (httpx) refused, as a page. A
+// visitor without a session is sent to the sign-in page (and back, for a
+// GET); a user whose role is too small gets a 403 page; a public form over
+// the per-address limit is shown again with the error; a cross-site request
+// (httpx.ErrCrossSite) gets a 403 page.
+func (w *Web) refuse(rw http.ResponseWriter, r *http.Request, status int, err error) {
+	l := w.lang(r)
+	var re *httpx.RoleError
+	switch {
+	case status == http.StatusUnauthorized:
+		target := "/login"
+		if r.Method == http.MethodGet {
+			target += "?next=" + url.QueryEscape(r.URL.RequestURI())
 		}
-		r = r.WithContext(auth.WithUser(r.Context(), u))
-		if !u.Role.Allows(need) {
-			w.auditRefused(r, rt)
-			l := w.lang(r)
-			w.renderError(rw, r, http.StatusForbidden, l.T("err.role", l.T("role."+string(u.Role)), l.T("role."+string(need))))
-			return
+		http.Redirect(rw, r, target, http.StatusSeeOther)
+	case errors.As(err, &re):
+		w.renderError(rw, r, status, l.T("err.role", l.T("role."+string(re.User.Role)), l.T("role."+string(re.Route.Role))))
+	case status == http.StatusTooManyRequests:
+		page := "status"
+		if r.URL.Path == "/redeem" {
+			page = "redeem"
 		}
-		next.ServeHTTP(rw, r)
-	})
+		w.render(rw, r, status, page, page+".title", &publicData{Error: l.T("err.too_many")})
+	default:
+		w.renderError(rw, r, status, l.T("err.cross_origin"))
+	}
 }
 
 // localPath accepts only a path on this site (no scheme, no host), so the
