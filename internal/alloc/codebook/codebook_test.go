@@ -287,3 +287,48 @@ func TestExpireDue(t *testing.T) {
 		}
 	})
 }
+
+// A code that ends while its seat is moving (a paid rebind, the new seat
+// not yet active) cancels the move, gives the rebind back, and releases
+// both the seat being left and the one being moved to.
+func TestExpireDueCancelsAPendingMove(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		f := open(t, d)
+		f.teams(t, 2, 2)
+		cs := f.generate(t, codebook.Spec{Count: 1, ValidFor: model.Duration(time.Hour)})
+		if _, err := f.rt.Redeem(ctx, "mover@example.com", cs[0], "t"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := f.rt.Rebind(ctx, "mover@example.com", cs[0], "t")
+		if err != nil || res.Free || res.RebindCount != 1 {
+			t.Fatalf("paid rebind: %+v %v", res, err)
+		}
+		c := f.code(t, cs[0])
+		seats, err := f.st.SeatsByCode(ctx, c.ID)
+		if err != nil || len(seats) != 2 {
+			t.Fatalf("seats on the code during the move: %+v %v, want the old and the new", seats, err)
+		}
+		f.advance(2 * time.Hour)
+		if n, err := f.book.ExpireDue(ctx); err != nil || n != 1 {
+			t.Fatalf("expiry: %d %v", n, err)
+		}
+		if c = f.code(t, cs[0]); c.RebindCount != 0 || c.Status != model.CodeExpired {
+			t.Fatalf("code after expiry %+v, want expired with the rebind given back", c)
+		}
+		for _, seat := range seats {
+			got, err := f.st.SeatGet(ctx, seat.ID)
+			if err != nil || got.State != model.SeatReleasing {
+				t.Fatalf("seat %d: %+v %v, want releasing", seat.ID, got, err)
+			}
+		}
+		for _, act := range []string{model.ActMoveCancelled, model.ActRebindRefunded} {
+			if h, err := f.st.HistoryList(ctx, store.HistoryFilter{CodeID: c.ID, Action: act}); err != nil || len(h) != 1 {
+				t.Fatalf("%s rows %+v %v, want 1", act, h, err)
+			}
+		}
+		if got := f.removed.list(); len(got) != 2 {
+			t.Fatalf("removals enqueued %v, want both seats", got)
+		}
+	})
+}
