@@ -183,7 +183,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	if cfg.Telegram.Enabled() {
-		if a.Telegram, err = telegram.Start(context.WithoutCancel(ctx), cfg.Telegram, a.Alloc, log); err != nil {
+		if a.Telegram, err = telegram.Start(context.WithoutCancel(ctx), cfg.Telegram, a.Alloc, telegram.DepsOf(a.Store, a.Alloc), log); err != nil {
 			a.Queue.Stop(ctx)
 			st.Close()
 			return nil, err

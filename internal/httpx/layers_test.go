@@ -46,7 +46,7 @@ func TestImportRules(t *testing.T) {
 	}{
 		{"internal/placement", append(internal("store", "alloc", "provider", "jobs", "metrics"), io...), "the placement core is pure: no I/O"},
 		{"internal/model", internal("store", "alloc", "placement", "provider", "api", "web"), "the domain types depend on nothing of berth"},
-		{"internal/store", internal("alloc", "jobs", "api", "web", "app", "provider", "metrics", "telegram"), "storage knows no service above it"},
+		{"internal/store", internal("alloc", "jobs", "api", "web", "app", "provider", "metrics", "telegram", "fleet"), "storage knows no service above it"},
 		{"internal/alloc", append(internal("api", "web", "jobs", "app", "cli", "telegram", "auth", "httpx",
 			"provider/scim", "provider/sftp", "provider/webhook", "provider/sim"), "net/http"), "the service knows no front end, no job runner, no provider implementation"},
 		{"internal/alloc", internal("alloc/pooladmin", "alloc/codebook"), "the placement runtime knows nothing of the administration beside it: pooladmin and codebook call it through their Runtime interfaces"},
@@ -60,6 +60,7 @@ func TestImportRules(t *testing.T) {
 		{"internal/provider", internal("store", "alloc", "jobs", "api", "web"), "providers know nothing of berth's state"},
 		{"internal/reconcile", internal("provider/webhook", "provider/scim", "provider/sftp", "api", "web"), "reconcile classifies provider errors by the provider package's classes"},
 		{"internal/integrity", internal("alloc", "api", "web", "jobs"), "the checker reads the store; the service applies repairs"},
+		{"internal/fleet", internal("alloc", "api", "web", "jobs", "app", "telegram", "metrics", "httpx"), "the fleet's read model reads the store; /metrics, the console and Telegram read it, not the other way"},
 		{"internal/httpx", internal("api", "web", "app", "cli", "jobs", "telegram", "reconcile", "metrics", "provider",
 			"provider/scim", "provider/sftp", "provider/webhook", "provider/sim"),
 			"the layer both front ends share knows neither of them: it may use alloc's error kinds, auth, the limiter and the audit row type, nothing above"},

@@ -150,9 +150,7 @@ func Check(ctx context.Context, q *store.Queries, opts Options) (Report, error) 
 	if err != nil {
 		return rep, fmt.Errorf("pool counts: %w", err)
 	}
-	if len(pools) > opts.Limit {
-		pools, rep.Truncated = pools[:opts.Limit], true
-	}
+	pools = capped(pools, opts.Limit, &rep.Truncated)
 	for _, p := range pools {
 		if p.Used > p.Capacity || p.Counted > p.Capacity {
 			rep.Overbooked = append(rep.Overbooked, Overbooked{Pool: p.Pool, PoolID: p.PoolID, Used: p.Used, Counted: p.Counted, Capacity: p.Capacity})
@@ -166,18 +164,14 @@ func Check(ctx context.Context, q *store.Queries, opts Options) (Report, error) 
 	if err != nil {
 		return rep, fmt.Errorf("zombie moves: %w", err)
 	}
-	if len(moves) > opts.Limit {
-		moves, rep.Truncated = moves[:opts.Limit], true
-	}
+	moves = capped(moves, opts.Limit, &rep.Truncated)
 	rep.ZombieMoves = append(rep.ZombieMoves, moves...)
 
 	codes, err := q.CodeCountsWrong(ctx, opts.Limit+1)
 	if err != nil {
 		return rep, fmt.Errorf("code counts: %w", err)
 	}
-	if len(codes) > opts.Limit {
-		codes, rep.Truncated = codes[:opts.Limit], true
-	}
+	codes = capped(codes, opts.Limit, &rep.Truncated)
 	for _, c := range codes {
 		if c.UsedCount != c.UsedDerived {
 			rep.Drift = append(rep.Drift, Drift{Kind: DriftCodeUsed, CodeID: c.CodeID, Recorded: c.UsedCount, Derived: c.UsedDerived})
@@ -189,15 +183,22 @@ func Check(ctx context.Context, q *store.Queries, opts Options) (Report, error) 
 	return rep, nil
 }
 
+// capped cuts list, read with a limit one higher, to limit entries and
+// notes in truncated that it did.
+func capped[T any](list []T, limit int, truncated *bool) []T {
+	if len(list) > limit {
+		list, *truncated = list[:limit], true
+	}
+	return list
+}
+
 // orphans finds the orphans whose newest live seat is older than before.
 func orphans(ctx context.Context, q *store.Queries, before time.Time, limit int, truncated *bool) ([]Orphan, error) {
 	ids, err := q.OrphanMembers(ctx, before, limit+1)
 	if err != nil {
 		return nil, err
 	}
-	if len(ids) > limit {
-		ids, *truncated = ids[:limit], true
-	}
+	ids = capped(ids, limit, truncated)
 	seats, err := q.LiveSeatsOf(ctx, ids)
 	if err != nil {
 		return nil, err

@@ -84,6 +84,16 @@ func (e *env) exec(query string, args ...any) {
 	}
 }
 
+// repair runs integrity.Repair and fails the test on an error.
+func (e *env) repair(rel integrity.Releaser, rep integrity.Report, limit int, actor string) integrity.RepairResult {
+	e.t.Helper()
+	res, err := integrity.Repair(e.ctx, e.st, rel, rep, limit, actor)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res
+}
+
 func (e *env) check(opts integrity.Options) integrity.Report {
 	e.t.Helper()
 	rep, err := integrity.Check(e.ctx, &e.st.Queries, opts)
@@ -480,10 +490,7 @@ func TestRepair_KeepsActivePool(t *testing.T) {
 			t.Errorf("pool_status of the banned seat = %s", st)
 		}
 		rel := &fakeReleaser{}
-		res, err := integrity.Repair(e.ctx, e.st, rel, rep, 10, "alice")
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := e.repair(rel, rep, 10, "alice")
 		m2old := rep.Orphans[1].Seats[1].SeatID
 		if !slices.Equal(rel.calls, []int64{drop, m2old}) {
 			t.Errorf("released %v, want [%d %d]", rel.calls, drop, m2old)
@@ -502,10 +509,7 @@ func TestRepair_KeepsActivePool(t *testing.T) {
 
 		// A failed release is reported and does not stop the others.
 		rel = &fakeReleaser{fail: map[int64]error{drop: errors.New("boom")}}
-		res, err = integrity.Repair(e.ctx, e.st, rel, rep, 10, "alice")
-		if err != nil {
-			t.Fatal(err)
-		}
+		res = e.repair(rel, rep, 10, "alice")
 		if res.Released != 1 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "boom") || len(rel.calls) != 2 {
 			t.Errorf("with a failure: %+v, calls %v", res, rel.calls)
 		}
@@ -526,10 +530,7 @@ func TestRepair_AllocService(t *testing.T) {
 			t.Fatalf("orphans = %+v", rep.Orphans)
 		}
 		svc := alloc.New(e.st, noopJobs{}, nil)
-		res, err := integrity.Repair(e.ctx, e.st, svc, rep, 1000, "admin")
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := e.repair(svc, rep, 1000, "admin")
 		if res.Released != 1 || !slices.Equal(res.Kept, []int64{keep}) || len(res.Errors) != 0 {
 			t.Fatalf("result = %+v", res)
 		}
@@ -543,7 +544,7 @@ func TestRepair_AllocService(t *testing.T) {
 			t.Errorf("after repair: %+v", rep)
 		}
 		// Repairing the same (now stale) report again changes nothing.
-		res, err = integrity.Repair(e.ctx, e.st, svc, rep, 1000, "admin")
+		res, err := integrity.Repair(e.ctx, e.st, svc, rep, 1000, "admin")
 		if err != nil || res.Released != 0 || res.Changed != 1 {
 			t.Errorf("second repair: %+v, %v", res, err)
 		}
@@ -583,10 +584,7 @@ func TestRepair_OneTransactionPerOrphan(t *testing.T) {
 		e.advance(time.Hour)
 		rep := e.check(integrity.Options{})
 		svc := alloc.New(e.st, noopJobs{}, nil)
-		res, err := integrity.Repair(e.ctx, e.st, &failSecond{svc: svc}, rep, 10, "admin")
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := e.repair(&failSecond{svc: svc}, rep, 10, "admin")
 		if res.Released != 0 || len(res.Kept) != 0 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "boom") {
 			t.Fatalf("result = %+v", res)
 		}
@@ -599,7 +597,7 @@ func TestRepair_OneTransactionPerOrphan(t *testing.T) {
 			t.Errorf("history after a failed repair = %+v, %v", h, err)
 		}
 		// Run again without the failure: both extra seats go, one row.
-		res, err = integrity.Repair(e.ctx, e.st, svc, e.check(integrity.Options{}), 10, "admin")
+		res, err := integrity.Repair(e.ctx, e.st, svc, e.check(integrity.Options{}), 10, "admin")
 		if err != nil || res.Released != 2 || !slices.Equal(res.Kept, []int64{keep}) {
 			t.Fatalf("second repair: %+v, %v", res, err)
 		}
@@ -632,10 +630,7 @@ func TestRepair_Limit(t *testing.T) {
 			}
 		}
 		rel := &fakeReleaser{}
-		res, err := integrity.Repair(e.ctx, e.st, rel, rep, 3, "admin")
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := e.repair(rel, rep, 3, "admin")
 		if len(rel.calls) != 3 || res.Released != 3 || res.Skipped != 3 || len(res.Kept) != 2 {
 			t.Errorf("limit 3: result %+v, calls %v", res, rel.calls)
 		}
@@ -671,10 +666,7 @@ func TestRepair_Rechecks(t *testing.T) {
 		}
 		e.seat(grew, c, model.SeatProvisioning, 0)
 		rel := &fakeReleaser{}
-		res, err := integrity.Repair(e.ctx, e.st, rel, rep, 10, "admin")
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := e.repair(rel, rep, 10, "admin")
 		if len(rel.calls) != 0 || res.Changed != 2 || res.Released != 0 || len(res.Kept) != 0 {
 			t.Errorf("result %+v, calls %v", res, rel.calls)
 		}

@@ -118,8 +118,8 @@ func TestFleetReadCached(t *testing.T) {
 	if v, _ := value(t, reg, "berth_state_age_seconds", nil); v != 9 {
 		t.Errorf("state age %v, want 9", v)
 	}
-	if sc.fleet.reads != 1 {
-		t.Errorf("%d reads of the fleet within the TTL (two collectors, two scrapes), want 1", sc.fleet.reads)
+	if sc.fleet.Reads() != 1 {
+		t.Errorf("%d reads of the fleet within the TTL (two collectors, two scrapes), want 1", sc.fleet.Reads())
 	}
 	now = now.Add(2 * time.Second)
 	var wg sync.WaitGroup
@@ -131,8 +131,8 @@ func TestFleetReadCached(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if sc.fleet.reads != 2 {
-		t.Errorf("%d reads after 8 concurrent scrapes past the TTL, want 2", sc.fleet.reads)
+	if sc.fleet.Reads() != 2 {
+		t.Errorf("%d reads after 8 concurrent scrapes past the TTL, want 2", sc.fleet.Reads())
 	}
 	if n := pools(); n != 2 {
 		t.Errorf("after the TTL: server pools %v, want 2", n)

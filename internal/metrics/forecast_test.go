@@ -10,54 +10,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/berthhq/berth/internal/fleet"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/store/storetest"
 )
-
-func TestFullIn(t *testing.T) {
-	h := time.Hour
-	for _, tc := range []struct {
-		free  int
-		rate  float64
-		rel   []time.Duration
-		want  time.Duration
-		never bool
-	}{
-		{0, 5, nil, 0, false},
-		{-1, 5, nil, 0, false},
-		{10, 0, nil, 0, true},
-		{10, 5, nil, 2 * h, false},
-		// Two releases before the pools fill push it out by two placements.
-		{6, 4, []time.Duration{h / 2, 90 * time.Minute}, 2 * h, false},
-		// A release after the pools are full does not help.
-		{4, 4, []time.Duration{3 * h}, h, false},
-	} {
-		got, never := fullIn(tc.free, tc.rate, tc.rel)
-		if got != tc.want || never != tc.never {
-			t.Errorf("fullIn(%d, %v, %v) = %v, %v; want %v, %v", tc.free, tc.rate, tc.rel, got, never, tc.want, tc.never)
-		}
-	}
-}
-
-func TestPoolsNeeded(t *testing.T) {
-	week := 7 * 24 * time.Hour
-	for _, tc := range []struct {
-		free, due int
-		rate, avg float64
-		want      int
-	}{
-		{100, 0, 0, 10, 0},
-		{1000, 0, 5, 10, 0},  // 840 needed, 1000 free
-		{600, 40, 5, 10, 20}, // 840 - 640 = 200 → 20 pools of 10
-		{600, 41, 5, 10, 20}, // 199 → 19.9 → 20
-		{0, 0, 1, 0, 0},      // no pools to size from
-	} {
-		if got := poolsNeeded(tc.free, tc.rate, tc.due, week, tc.avg); got != tc.want {
-			t.Errorf("poolsNeeded(%+v) = %d", tc, got)
-		}
-	}
-}
 
 func TestForecastFromDatabase(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
@@ -115,7 +72,7 @@ func TestForecastFromDatabase(t *testing.T) {
 			}
 		}
 
-		fs, err := ComputeForecast(ctx, st, now, ForecastOptions{})
+		fs, err := fleet.ComputeForecast(ctx, st.Reader(), now, fleet.ForecastOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +82,7 @@ func TestForecastFromDatabase(t *testing.T) {
 		g, idle := fs[0], fs[1]
 		// 6 free, 4 placed an hour, 2 seats back at 30 and 90 minutes: full in 2h.
 		// A week needs 672 seats, 8 are there: 664 / 20 (average pool) → 34 pools.
-		want := Forecast{Kind: model.KindTeam, Group: "g", Capacity: 10, Free: 6, ActivePools: 1, RatePerHour: 4, ReleasesDue: 2,
+		want := fleet.Forecast{Kind: model.KindTeam, Group: "g", Capacity: 10, Free: 6, ActivePools: 1, RatePerHour: 4, ReleasesDue: 2,
 			FullIn: 2 * time.Hour, PoolsNeeded: 34}
 		if g != want {
 			t.Errorf("group g: %+v\nwant       %+v", g, want)
@@ -135,16 +92,6 @@ func TestForecastFromDatabase(t *testing.T) {
 		}
 		if !idle.Never || idle.Free != 5 || idle.RatePerHour != 0 || idle.PoolsNeeded != 0 || !idle.FullAt(now).IsZero() {
 			t.Errorf("idle group: %+v", idle)
-		}
-
-		// The binary search finds the first row of the window.
-		var firstIn, last int64
-		st.DB.QueryRow(`SELECT MIN(id) FROM history WHERE at >= $1`, now.Add(-time.Hour).UnixMicro()).Scan(&firstIn)
-		st.DB.QueryRow(`SELECT MAX(id) FROM history`).Scan(&last)
-		for since, want := range map[time.Duration]int64{-time.Hour: firstIn, time.Hour: last + 1, -3 * time.Hour: 1} {
-			if got, err := firstHistoryID(ctx, st, now.Add(since)); err != nil || got != want {
-				t.Errorf("first history id since now%+v: %d, %v; want %d", since, got, err, want)
-			}
 		}
 
 		// The gauges.

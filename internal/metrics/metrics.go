@@ -4,10 +4,8 @@
 package metrics
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -48,46 +46,41 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	now := c.s.now()
-	f := c.s.fleet.get(ctx, now)
+	f := c.s.summary()
 	failed := 0.0
-	for _, err := range []error{f.poolsErr, f.seatsErr, f.queueErr} {
+	for _, err := range []error{f.PoolsErr, f.SeatsErr, f.QueueErr} {
 		if err != nil {
 			failed = 1
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(scrapeErrors, prometheus.GaugeValue, failed)
-	gauge(ch, stateAge, max(0, now.Sub(f.at).Seconds()))
+	gauge(ch, stateAge, max(0, now.Sub(f.At).Seconds()))
 	on := 0.0
-	if f.poolsErr == nil && f.perPool != nil {
+	if f.PoolsErr == nil && f.PerPool != nil {
 		on = 1
 	}
 	gauge(ch, poolSeriesOn, on)
-	for _, p := range f.perPool {
-		gauge(ch, poolCapacity, float64(p.capacity), p.name, p.kind, p.group)
-		gauge(ch, poolUsed, float64(p.used), p.name, p.kind, p.group)
+	for _, p := range f.PerPool {
+		gauge(ch, poolCapacity, float64(p.Capacity), p.Name, string(p.Kind), p.Group)
+		gauge(ch, poolUsed, float64(p.Used), p.Name, string(p.Kind), p.Group)
 		for _, s := range model.PoolStatuses() {
 			v := 0.0
-			if p.status == string(s) {
+			if p.Status == s {
 				v = 1
 			}
-			gauge(ch, poolStatus, v, p.name, p.kind, string(s))
+			gauge(ch, poolStatus, v, p.Name, string(p.Kind), string(s))
 		}
 	}
-	if f.seatsErr == nil {
+	if f.SeatsErr == nil {
+		by := f.SeatsByState()
 		for _, s := range model.SeatStates() {
-			n := 0
-			for _, k := range model.Kinds() {
-				n += f.seats[[2]string{string(k), string(s)}]
-			}
-			gauge(ch, seats, float64(n), string(s))
+			gauge(ch, seats, float64(by[s]), string(s))
 		}
 	}
-	if f.queueErr == nil {
+	if f.QueueErr == nil {
 		for _, k := range model.Kinds() {
-			gauge(ch, queueDepth, float64(f.queue[queueKey{string(k), false}]+f.queue[queueKey{string(k), true}]), string(k))
+			gauge(ch, queueDepth, float64(f.Queued(k)), string(k))
 		}
 	}
 }
@@ -97,7 +90,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 func Handler(st *store.Store, log *slog.Logger) http.Handler { return NewHandler(st, log, Config{}) }
 
 // NewHandler serves /metrics: berth's gauges read from the database (this
-// file, state.go and fleet.go), the process's event counters (Events,
+// file and state.go, through a fleet.Reader), the process's event counters (Events,
 // events.go) and the Go runtime's. It does not check who asks.
 func NewHandler(st *store.Store, log *slog.Logger, cfg Config) http.Handler {
 	if log == nil {

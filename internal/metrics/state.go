@@ -2,14 +2,12 @@ package metrics
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/berthhq/berth/internal/fleet"
 	"github.com/berthhq/berth/internal/integrity"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
@@ -18,13 +16,13 @@ import (
 // The gauges below are read from the database at scrape time, like those of
 // metrics.go: every replica reports the same numbers, so aggregate them with
 // max (not sum) across instances. The pools, seats, queue and jobs are read
-// in one aggregated read shared by the scrapes of Config.TTL (fleet.go); the
-// expensive ones (the integrity check, move totals, the capacity forecast)
-// are cached for SlowTTL.
+// in one aggregated read shared by the scrapes of Config.TTL (a fleet.Reader,
+// package fleet); the expensive ones (the integrity check, move totals, the
+// capacity forecast) are cached for SlowTTL.
 
 // SlowTTL is how long the result of the integrity check, the move totals
 // and the capacity forecast are reused between scrapes.
-const SlowTTL = 30 * time.Second
+const SlowTTL = fleet.DefaultSlowTTL
 
 var (
 	seatsByKind = prometheus.NewDesc(ns+"_seats_by_kind", "Seats by pool kind and state.", []string{"kind", "state"}, nil)
@@ -59,27 +57,12 @@ var stateDescs = []*prometheus.Desc{seatsByKind, seatsPendingAge, queueWaiting, 
 	jobsByState, jobsOldest, orphanUsers, zombieMoves, overbooked, drift, integrityTrunc, integrityAge,
 	movesFinished, movesPending, forecastFullIn, forecastRate, forecastReleases, forecastPools, partError}
 
-// stateCollector reads the gauges of state.go at scrape time.
+// stateCollector reports the gauges of state.go from a fleet.Summary.
 type stateCollector struct {
-	st    *store.Store
+	q     *store.Queries // the store's read pool (its clock dates the ages)
 	log   *slog.Logger
-	ttl   time.Duration
 	now   func() time.Time
-	fleet *fleetCache
-
-	mu   sync.Mutex
-	slow *slowState
-}
-
-// slowState is the cached part of a scrape.
-type slowState struct {
-	at        time.Time
-	integrity integrity.Report
-	intErr    error
-	moves     map[[2]string]int // (state, free) → count
-	movesErr  error
-	forecast  []Forecast
-	fcErr     error
+	fleet *fleet.Reader
 }
 
 func newStateCollector(st *store.Store, log *slog.Logger) *stateCollector {
@@ -88,8 +71,10 @@ func newStateCollector(st *store.Store, log *slog.Logger) *stateCollector {
 
 func newStateCollectorConfig(st *store.Store, log *slog.Logger, cfg Config) *stateCollector {
 	cfg = cfg.withDefaults()
-	return &stateCollector{st: st, log: log, ttl: SlowTTL, now: time.Now,
-		fleet: &fleetCache{st: st, ttl: cfg.TTL, poolSeries: cfg.PoolSeries}}
+	c := &stateCollector{q: st.Reader(), log: log, now: time.Now}
+	// The reader's clock is c.now, which tests move.
+	c.fleet = fleet.New(c.q, fleet.Options{TTL: cfg.TTL, SlowTTL: SlowTTL, PoolSeries: cfg.PoolSeries, Now: func() time.Time { return c.now() }})
+	return c
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -98,60 +83,66 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+// summary reads the fleet for one scrape (cached by the reader).
+func (c *stateCollector) summary() *fleet.Summary {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	// The slow part (cached for SlowTTL) is computed beside the fleet read.
-	slow := make(chan *slowState, 1)
-	go func() { slow <- c.slowState(ctx) }()
-	f := c.fleet.get(ctx, c.now())
+	return c.fleet.Summary(ctx)
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.summary()
 	parts := []struct {
 		name string
 		err  error
-		emit func(*fleet, chan<- prometheus.Metric)
+		emit func(*fleet.Summary, chan<- prometheus.Metric)
 	}{
-		{"seats", f.seatsErr, c.seats}, {"queue", f.queueErr, c.queue}, {"capacity", f.poolsErr, c.capacity}, {"jobs", f.jobsErr, c.jobs},
+		{"seats", s.SeatsErr, c.seats}, {"queue", s.QueueErr, c.queue}, {"capacity", s.PoolsErr, c.capacity}, {"jobs", s.JobsErr, c.jobs},
+		{"integrity", s.IntegrityErr, c.integrity}, {"moves", s.MovesErr, c.moves}, {"forecast", s.ForecastErr, c.forecast},
 	}
 	for _, p := range parts {
 		c.report(ch, p.name, p.err)
 		if p.err == nil {
-			p.emit(f, ch)
+			p.emit(s, ch)
 		}
 	}
-	s := <-slow
-	c.report(ch, "integrity", s.intErr)
-	if s.intErr == nil {
-		r := s.integrity
-		gauge(ch, orphanUsers, float64(len(r.Orphans)))
-		gauge(ch, zombieMoves, float64(len(r.ZombieMoves)))
-		gauge(ch, overbooked, float64(len(r.Overbooked)))
-		byKind := map[string]int{integrity.DriftPoolUsed: 0, integrity.DriftCodeUsed: 0, integrity.DriftCodeRebind: 0}
-		for _, d := range r.Drift {
-			byKind[d.Kind]++
-		}
-		for k, n := range byKind {
-			gauge(ch, drift, float64(n), k)
-		}
-		trunc := 0.0
-		if r.Truncated {
-			trunc = 1
-		}
-		gauge(ch, integrityTrunc, trunc)
-		gauge(ch, integrityAge, c.now().Sub(s.at).Seconds())
+}
+
+func (c *stateCollector) integrity(s *fleet.Summary, ch chan<- prometheus.Metric) {
+	r := s.Integrity
+	gauge(ch, orphanUsers, float64(len(r.Orphans)))
+	gauge(ch, zombieMoves, float64(len(r.ZombieMoves)))
+	gauge(ch, overbooked, float64(len(r.Overbooked)))
+	byKind := map[string]int{integrity.DriftPoolUsed: 0, integrity.DriftCodeUsed: 0, integrity.DriftCodeRebind: 0}
+	for _, d := range r.Drift {
+		byKind[d.Kind]++
 	}
-	c.report(ch, "moves", s.movesErr)
-	if s.movesErr == nil {
-		for _, free := range []string{"true", "false"} {
-			for _, st := range []model.MoveState{model.MoveDone, model.MoveFailed, model.MoveCancelled} {
-				ch <- prometheus.MustNewConstMetric(movesFinished, prometheus.CounterValue, float64(s.moves[[2]string{string(st), free}]), string(st), free)
-			}
-			gauge(ch, movesPending, float64(s.moves[[2]string{string(model.MovePending), free}]), free)
+	for k, n := range byKind {
+		gauge(ch, drift, float64(n), k)
+	}
+	trunc := 0.0
+	if r.Truncated {
+		trunc = 1
+	}
+	gauge(ch, integrityTrunc, trunc)
+	gauge(ch, integrityAge, c.now().Sub(s.CheckedAt).Seconds())
+}
+
+func (c *stateCollector) moves(s *fleet.Summary, ch chan<- prometheus.Metric) {
+	n := map[[2]string]int{} // (state, free) → moves
+	for _, g := range s.Moves {
+		n[[2]string{string(g.State), boolLabel(!g.Paid)}] += g.Moves
+	}
+	for _, free := range []string{"true", "false"} {
+		for _, st := range []model.MoveState{model.MoveDone, model.MoveFailed, model.MoveCancelled} {
+			ch <- prometheus.MustNewConstMetric(movesFinished, prometheus.CounterValue, float64(n[[2]string{string(st), free}]), string(st), free)
 		}
+		gauge(ch, movesPending, float64(n[[2]string{string(model.MovePending), free}]), free)
 	}
-	c.report(ch, "forecast", s.fcErr)
-	if s.fcErr == nil {
-		emitForecast(ch, s.forecast)
-	}
+}
+
+func (c *stateCollector) forecast(s *fleet.Summary, ch chan<- prometheus.Metric) {
+	emitForecast(ch, s.Forecast)
 }
 
 func (c *stateCollector) report(ch chan<- prometheus.Metric, part string, err error) {
@@ -167,45 +158,50 @@ func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ..
 	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 }
 
-// slowState returns the cached slow part, computing it when older than ttl.
-// Concurrent scrapes wait for one computation.
-func (c *stateCollector) slowState(ctx context.Context) *slowState {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.now()
-	if c.slow != nil && now.Sub(c.slow.at) < c.ttl {
-		return c.slow
+func (c *stateCollector) seats(s *fleet.Summary, ch chan<- prometheus.Metric) {
+	n := map[[2]string]int{}              // (kind, state) → seats
+	pending := map[model.Kind]time.Time{} // kind → its oldest provisioning seat
+	for _, g := range s.Seats {
+		n[[2]string{string(g.Kind), string(g.State)}] = g.Seats
+		if g.State == model.SeatProvisioning {
+			pending[g.Kind] = g.Oldest
+		}
 	}
-	s := &slowState{at: now}
-	q := c.st.Reader()
-	s.integrity, s.intErr = integrity.Check(ctx, q, integrity.Options{})
-	s.moves, s.movesErr = c.moveCounts(ctx)
-	s.forecast, s.fcErr = ComputeForecast(ctx, c.st, q.Now(), ForecastOptions{})
-	c.slow = s
-	return s
-}
-
-func (c *stateCollector) seats(f *fleet, ch chan<- prometheus.Metric) {
+	now := c.q.Now()
 	for _, k := range model.Kinds() {
-		for _, s := range model.SeatStates() {
-			gauge(ch, seatsByKind, float64(f.seats[[2]string{string(k), string(s)}]), string(k), string(s))
+		for _, st := range model.SeatStates() {
+			gauge(ch, seatsByKind, float64(n[[2]string{string(k), string(st)}]), string(k), string(st))
 		}
 		age := 0.0
-		if at, ok := f.pending[string(k)]; ok {
-			age = max(0, c.st.Now().Sub(time.UnixMicro(at)).Seconds())
+		if at, ok := pending[k]; ok {
+			age = max(0, now.Sub(at).Seconds())
 		}
 		gauge(ch, seatsPendingAge, age, string(k))
 	}
 }
 
-func (c *stateCollector) queue(f *fleet, ch chan<- prometheus.Metric) {
-	now := c.st.Now()
+func (c *stateCollector) queue(s *fleet.Summary, ch chan<- prometheus.Metric) {
+	n := map[model.Kind][2]int{} // kind → entries new, move
+	oldest := map[model.Kind]time.Time{}
+	for _, g := range s.Queue {
+		v := n[g.Kind]
+		if g.Move {
+			v[1] += g.Entries
+		} else {
+			v[0] += g.Entries
+		}
+		n[g.Kind] = v
+		if o, ok := oldest[g.Kind]; !ok || g.Oldest.Before(o) {
+			oldest[g.Kind] = g.Oldest
+		}
+	}
+	now := c.q.Now()
 	for _, k := range model.Kinds() {
-		gauge(ch, queueWaiting, float64(f.queue[queueKey{string(k), false}]), string(k), "new")
-		gauge(ch, queueWaiting, float64(f.queue[queueKey{string(k), true}]), string(k), "move")
+		gauge(ch, queueWaiting, float64(n[k][0]), string(k), "new")
+		gauge(ch, queueWaiting, float64(n[k][1]), string(k), "move")
 		age := 0.0
-		if at, ok := f.oldest[string(k)]; ok {
-			age = max(0, now.Sub(time.UnixMicro(at)).Seconds())
+		if at, ok := oldest[k]; ok {
+			age = max(0, now.Sub(at).Seconds())
 		}
 		gauge(ch, queueOldestAge, age, string(k))
 	}
@@ -214,21 +210,21 @@ func (c *stateCollector) queue(f *fleet, ch chan<- prometheus.Metric) {
 // capKey aggregates pools.
 type capKey struct{ kind, status, group string }
 
-func (c *stateCollector) capacity(f *fleet, ch chan<- prometheus.Metric) {
-	sums := map[capKey]capAgg{}
+func (c *stateCollector) capacity(s *fleet.Summary, ch chan<- prometheus.Metric) {
+	sums := map[capKey]store.PoolGroup{}
 	// Every kind × status exists (group ""), so alerts see zeros, not gaps.
 	for _, k := range model.Kinds() {
-		for _, s := range model.PoolStatuses() {
-			sums[capKey{string(k), string(s), ""}] = capAgg{}
+		for _, st := range model.PoolStatuses() {
+			sums[capKey{string(k), string(st), ""}] = store.PoolGroup{}
 		}
 	}
-	for k, a := range f.caps {
-		sums[k] = a
+	for _, g := range s.Pools {
+		sums[capKey{string(g.Kind), string(g.Status), g.Group}] = g
 	}
 	for k, a := range sums {
-		gauge(ch, capacityTotal, float64(a.capacity), k.kind, k.status, k.group)
-		gauge(ch, capacityUsed, float64(a.used), k.kind, k.status, k.group)
-		gauge(ch, poolsCount, float64(a.n), k.kind, k.status, k.group)
+		gauge(ch, capacityTotal, float64(a.Capacity), k.kind, k.status, k.group)
+		gauge(ch, capacityUsed, float64(a.Used), k.kind, k.status, k.group)
+		gauge(ch, poolsCount, float64(a.Pools), k.kind, k.status, k.group)
 	}
 }
 
@@ -238,65 +234,29 @@ var jobKinds = []string{"deliver", "deliver_batch", "remove", "drain_queue", "pr
 // jobStates are the River job states reported (all but completed).
 var jobStates = []string{"available", "scheduled", "running", "retryable", "pending", "discarded", "cancelled"}
 
-func (c *stateCollector) jobs(f *fleet, ch chan<- prometheus.Metric) {
+func (c *stateCollector) jobs(s *fleet.Summary, ch chan<- prometheus.Metric) {
 	kinds := map[string]bool{}
 	for _, k := range jobKinds {
 		kinds[k] = true
 	}
-	for k := range f.jobs {
-		kinds[k[0]] = true
+	n := map[[2]string]int{}         // (kind, state) → jobs
+	oldest := map[string]time.Time{} // kind → its oldest available job
+	for _, g := range s.Jobs {
+		kinds[g.Kind] = true
+		n[[2]string{g.Kind, g.State}] = g.Jobs
+		if g.State == "available" {
+			oldest[g.Kind] = g.Oldest
+		}
 	}
 	now := time.Now()
 	for k := range kinds {
-		for _, s := range jobStates {
-			gauge(ch, jobsByState, float64(f.jobs[[2]string{k, s}]), k, s)
+		for _, st := range jobStates {
+			gauge(ch, jobsByState, float64(n[[2]string{k, st}]), k, st)
 		}
 		age := 0.0
-		if t, ok := f.jobsOldest[k]; ok {
+		if t, ok := oldest[k]; ok {
 			age = max(0, now.Sub(t).Seconds())
 		}
 		gauge(ch, jobsOldest, age, k)
 	}
-}
-
-// dbTime reads a timestamp the driver returned as a time or as text.
-func dbTime(v any) (time.Time, error) {
-	switch t := v.(type) {
-	case time.Time:
-		return t, nil
-	case []byte:
-		return parseDBTime(string(t))
-	case string:
-		return parseDBTime(t)
-	}
-	return time.Time{}, fmt.Errorf("unexpected %T", v)
-}
-
-func parseDBTime(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999Z07:00",
-		"2006-01-02 15:04:05.999999999-07:00"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("cannot read time %q", s)
-}
-
-func (c *stateCollector) moveCounts(ctx context.Context) (map[[2]string]int, error) {
-	rows, err := c.st.Read.QueryContext(ctx, `SELECT state, paid, COUNT(*) FROM moves GROUP BY state, paid`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[[2]string]int{}
-	for rows.Next() {
-		var state string
-		var paid, n int
-		if err := rows.Scan(&state, &paid, &n); err != nil {
-			return nil, err
-		}
-		out[[2]string{state, boolLabel(paid == 0)}] += n
-	}
-	return out, rows.Err()
 }

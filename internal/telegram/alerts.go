@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthhq/berth/internal/fleet"
 	"github.com/berthhq/berth/internal/integrity"
-	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
 )
@@ -41,17 +41,19 @@ type Alert struct {
 }
 
 // Alerter sends alerts to chats, once per key, and a resolved message when
-// a key's condition no longer holds. With a Store, every alert sent and
-// resolved is also a history row (actor "monitor").
+// a key's condition no longer holds. With History, every alert sent and
+// resolved is also a history row (actor "monitor"), read back through Read.
 //
 // Its state is in memory, read back from history when the monitor starts
 // (Restore); on PostgreSQL only the replica holding the leader lock runs
 // the monitor (leader.go).
 type Alerter struct {
-	Client *Client
-	Chats  []int64
-	Store  *store.Store
-	Log    *slog.Logger
+	Client  *Client
+	Chats   []int64
+	History HistoryWriter
+	// Read is the store's read pool, from which Restore reads the history.
+	Read *store.Queries
+	Log  *slog.Logger
 
 	mu     sync.Mutex
 	active map[string]activeAlert
@@ -141,10 +143,10 @@ func (a *Alerter) send(ctx context.Context, text string) error {
 }
 
 func (a *Alerter) record(ctx context.Context, action string, al Alert, reason string) {
-	if a.Store == nil {
+	if a.History == nil {
 		return
 	}
-	if err := a.Store.HistoryAdd(ctx, model.HistoryEntry{Pool: al.Pool, Action: action, To: string(al.Severity),
+	if err := a.History.HistoryAdd(ctx, model.HistoryEntry{Pool: al.Pool, Action: action, To: string(al.Severity),
 		Reason: truncate(al.Key+": "+reason, 1000), Actor: model.ActorMonitor}); err != nil && a.Log != nil {
 		a.Log.Error("telegram: record alert in history", "key", al.Key, "err", err)
 	}
@@ -153,7 +155,8 @@ func (a *Alerter) record(ctx context.Context, action string, al Alert, reason st
 // ForecastWithin is how soon a forecast "full" raises a P1 alert.
 const ForecastWithin = 3 * 24 * time.Hour
 
-// Conditions evaluates berth's alert conditions against the database now:
+// Conditions evaluates berth's alert conditions against the database now
+// (a fleet.Summary read through q, the store's read pool):
 //
 //	P0 orphans            members with extra live seats (integrity check)
 //	P0 overbooked         pools over capacity
@@ -162,13 +165,13 @@ const ForecastWithin = 3 * 24 * time.Hour
 //	P1 pool:NAME:STATUS   a pool banned, credential_invalid or offline
 //	P1 full:KIND:GROUP    no free seat in the active pools of a group that has pools
 //	P1 forecast:KIND:GROUP  full within ForecastWithin at the current rate
-func Conditions(ctx context.Context, st *store.Store) ([]Alert, error) {
-	q := st.Reader()
+func Conditions(ctx context.Context, q *store.Queries) ([]Alert, error) {
+	s := fleet.Read(ctx, q, fleet.Options{})
 	var out []Alert
-	rep, err := integrity.Check(ctx, q, integrity.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("integrity check: %w", err)
+	if s.IntegrityErr != nil {
+		return nil, fmt.Errorf("integrity check: %w", s.IntegrityErr)
 	}
+	rep := s.Integrity
 	if n := len(rep.Orphans); n > 0 {
 		names := make([]string, 0, 5)
 		for _, o := range rep.Orphans[:min(n, 5)] {
@@ -187,32 +190,27 @@ func Conditions(ctx context.Context, st *store.Store) ([]Alert, error) {
 	if n := len(rep.ZombieMoves); n > 0 {
 		out = append(out, Alert{Key: "zombie_moves", Severity: P1, Text: fmt.Sprintf("%d move(s) pending for more than %s.", n, integrity.DefaultZombieAfter)})
 	}
-	counts, err := q.SeatCountByState(ctx)
-	if err != nil {
-		return nil, err
+	if s.SeatsErr != nil {
+		return nil, s.SeatsErr
 	}
-	if n := counts[model.SeatReleaseFailed]; n > 0 {
+	if n := s.SeatsByState()[model.SeatReleaseFailed]; n > 0 {
 		out = append(out, Alert{Key: "release_failed", Severity: P1, Text: fmt.Sprintf("%d seat(s) could not be removed from their pool (release_failed); retry with POST /api/v1/seats/{id}/release.", n)})
 	}
-	pools, err := q.PoolList(ctx, "")
-	if err != nil {
-		return nil, err
+	if s.PoolsErr != nil {
+		return nil, s.PoolsErr
 	}
-	for _, p := range pools {
-		if p.Status.Unhealthy() {
-			msg := ""
-			if p.StatusMessage != "" {
-				msg = ": " + p.StatusMessage
-			}
-			out = append(out, Alert{Key: fmt.Sprintf("pool:%s:%s", p.Name, p.Status), Severity: P1, Pool: p.Name,
-				Text: fmt.Sprintf("%s pool %s is %s%s (%d of %d seats used). Its members may move for free.", p.Kind, p.Name, p.Status, msg, p.Used, p.Capacity)})
+	for _, p := range s.Unhealthy {
+		msg := ""
+		if p.StatusMessage != "" {
+			msg = ": " + p.StatusMessage
 		}
+		out = append(out, Alert{Key: fmt.Sprintf("pool:%s:%s", p.Name, p.Status), Severity: P1, Pool: p.Name,
+			Text: fmt.Sprintf("%s pool %s is %s%s (%d of %d seats used). Its members may move for free.", p.Kind, p.Name, p.Status, msg, p.Used, p.Capacity)})
 	}
-	now := q.Now()
-	fs, err := metrics.ComputeForecast(ctx, st, now, metrics.ForecastOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("capacity forecast: %w", err)
+	if s.ForecastErr != nil {
+		return nil, fmt.Errorf("capacity forecast: %w", s.ForecastErr)
 	}
+	now, fs := q.Now(), s.Forecast
 	for _, f := range fs {
 		where := fmt.Sprintf("%s:%s", f.Kind, f.Group)
 		switch {
@@ -230,7 +228,8 @@ func Conditions(ctx context.Context, st *store.Store) ([]Alert, error) {
 
 // Monitor evaluates Conditions every Interval and hands them to Alerter.
 type Monitor struct {
-	Store    *store.Store
+	// Read is the store's read pool.
+	Read     *store.Queries
 	Alerter  *Alerter
 	Interval time.Duration
 	Log      *slog.Logger
@@ -252,7 +251,7 @@ func (m *Monitor) Run(ctx context.Context) {
 
 // Once evaluates the conditions and updates the chats once.
 func (m *Monitor) Once(ctx context.Context) {
-	alerts, err := Conditions(ctx, m.Store)
+	alerts, err := Conditions(ctx, m.Read)
 	if err != nil {
 		if ctx.Err() == nil {
 			m.Log.Error("telegram: evaluate alerts", "err", err)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/alloc/pooladmin"
-	"github.com/berthhq/berth/internal/integrity"
+	"github.com/berthhq/berth/internal/fleet"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
 )
@@ -21,8 +21,12 @@ import (
 // add it) and is logged.
 type Bot struct {
 	Client *Client
-	Svc    *alloc.Service
-	Chats  map[int64]bool
+	// Svc (/invite) and Pools (/pause) make the changes; Read, the
+	// store's read pool, answers the rest.
+	Svc   *alloc.Service
+	Pools *pooladmin.Service
+	Read  *store.Queries
+	Chats map[int64]bool
 	// Operators are the Telegram user ids that may run the commands that
 	// change state (/invite, /pause) from a group chat. In a private chat
 	// that is itself allowed in Chats the person is the chat (Telegram gives
@@ -172,70 +176,38 @@ func (b *Bot) Answer(ctx context.Context, actor, text string) string {
 	return out
 }
 
-func (b *Bot) store() *store.Store { return b.Svc.Store() }
-
 func (b *Bot) status(ctx context.Context) (string, error) {
-	q := b.store().Reader()
-	pools, err := q.PoolList(ctx, "")
-	if err != nil {
+	s := fleet.Read(ctx, b.Read, fleet.Options{})
+	if err := errors.Join(s.PoolsErr, s.SeatsErr, s.QueueErr, s.IntegrityErr); err != nil {
 		return "", err
 	}
 	var sb strings.Builder
 	sb.WriteString("berth status\n")
-	type agg struct {
-		n, capacity, used, free int
-		status                  map[model.PoolStatus]int
-	}
-	kinds := map[model.Kind]*agg{}
-	for _, p := range pools {
-		a := kinds[p.Kind]
-		if a == nil {
-			a = &agg{status: map[model.PoolStatus]int{}}
-			kinds[p.Kind] = a
-		}
-		a.n++
-		a.capacity += p.Capacity
-		a.used += p.Used
-		a.status[p.Status]++
-		if p.Status == model.StatusActive {
-			a.free += p.Free()
-		}
-	}
 	for _, k := range model.Kinds() {
-		a := kinds[k]
-		if a == nil {
+		a := s.Kind(k)
+		if a.Pools == 0 {
 			continue
 		}
 		var st []string
-		for _, s := range model.PoolStatuses() {
-			if n := a.status[s]; n > 0 {
-				st = append(st, fmt.Sprintf("%d %s", n, s))
+		for _, ps := range model.PoolStatuses() {
+			if n := a.ByStatus[ps]; n > 0 {
+				st = append(st, fmt.Sprintf("%d %s", n, ps))
 			}
 		}
-		fmt.Fprintf(&sb, "%s pools: %d (%s); %d of %d seats used; %d free in active pools\n", k, a.n, strings.Join(st, ", "), a.used, a.capacity, a.free)
+		fmt.Fprintf(&sb, "%s pools: %d (%s); %d of %d seats used; %d free in active pools\n", k, a.Pools, strings.Join(st, ", "), a.Used, a.Capacity, a.Free)
 	}
-	if len(pools) == 0 {
+	if s.PoolCount == 0 {
 		sb.WriteString("no pools yet\n")
 	}
-	counts, err := q.SeatCountByState(ctx)
-	if err != nil {
-		return "", err
-	}
+	counts := s.SeatsByState()
 	fmt.Fprintf(&sb, "seats: %d active, %d provisioning, %d releasing, %d release_failed\n", counts[model.SeatActive],
 		counts[model.SeatProvisioning]+counts[model.SeatReserved], counts[model.SeatReleasing], counts[model.SeatReleaseFailed])
 	var qs []string
 	for _, k := range model.Kinds() {
-		n, err := q.QueueLen(ctx, k)
-		if err != nil {
-			return "", err
-		}
-		qs = append(qs, fmt.Sprintf("%s %d", k, n))
+		qs = append(qs, fmt.Sprintf("%s %d", k, s.Queued(k)))
 	}
 	fmt.Fprintf(&sb, "queue: %s\n", strings.Join(qs, ", "))
-	rep, err := integrity.Check(ctx, q, integrity.Options{})
-	if err != nil {
-		return "", err
-	}
+	rep := s.Integrity
 	fmt.Fprintf(&sb, "integrity: %d orphans, %d zombie moves, %d overbooked pools, %d drifts\n", len(rep.Orphans), len(rep.ZombieMoves), len(rep.Overbooked), len(rep.Drift))
 	if b.Alerter != nil {
 		active := b.Alerter.Active()
@@ -250,7 +222,7 @@ func (b *Bot) status(ctx context.Context) (string, error) {
 }
 
 func (b *Bot) pools(ctx context.Context) (string, error) {
-	pools, err := b.store().Reader().PoolList(ctx, "")
+	pools, err := b.Read.PoolList(ctx, "")
 	if err != nil {
 		return "", err
 	}
@@ -275,7 +247,7 @@ func (b *Bot) pools(ctx context.Context) (string, error) {
 }
 
 func (b *Bot) queue(ctx context.Context) (string, error) {
-	q := b.store().Reader()
+	q := b.Read
 	entries, err := q.QueueList(ctx, "", 0)
 	if err != nil {
 		return "", err
@@ -341,14 +313,14 @@ func userError(err error) (string, bool) {
 }
 
 func (b *Bot) pause(ctx context.Context, actor, name, reason string) (string, error) {
-	p, err := b.store().Reader().PoolGetByName(ctx, name)
+	p, err := b.Read.PoolGetByName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Sprintf("no pool named %q (see /pools)", name), nil
 	}
 	if err != nil {
 		return "", err
 	}
-	res, err := pooladmin.New(b.store(), b.Svc).SetStatus(ctx, []int64{p.ID}, string(model.StatusPaused), reason, actor)
+	res, err := b.Pools.SetStatus(ctx, []int64{p.ID}, string(model.StatusPaused), reason, actor)
 	if err != nil {
 		if msg, ok := userError(err); ok {
 			return "not paused: " + msg, nil

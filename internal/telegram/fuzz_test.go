@@ -281,7 +281,8 @@ func FuzzBotAnswer(f *testing.F) {
 	api.Server = httptest.NewServer(http.HandlerFunc(api.serve))
 	f.Cleanup(api.Close)
 	logs := &logBuffer{}
-	bot := &telegram.Bot{Client: telegram.NewClient(api.URL, token, time.Second), Svc: h.App.Alloc,
+	deps := telegram.DepsOf(h.App.Store, h.App.Alloc)
+	bot := &telegram.Bot{Client: telegram.NewClient(api.URL, token, time.Second), Svc: h.App.Alloc, Pools: deps.Pools, Read: deps.Read,
 		Chats: map[int64]bool{allowed: true}, Log: slog.New(slog.NewTextHandler(logs, nil)), PollTimeout: time.Second}
 	runCtx, stop := context.WithCancel(context.Background())
 	stopped := make(chan struct{})

@@ -153,12 +153,12 @@ func releaseLead(conn *sql.Conn) {
 // restarted berth) goes on where the previous one stopped: it does not
 // send an alert again, and it sends the resolution of one that cleared.
 func (a *Alerter) Restore(ctx context.Context) error {
-	if a.Store == nil {
+	if a.Read == nil {
 		return nil
 	}
 	latest := map[string]model.HistoryEntry{}
 	for _, action := range []string{ActAlertFired, ActAlertResolved} {
-		hs, err := a.Store.HistoryList(ctx, store.HistoryFilter{Action: action, Limit: 10000})
+		hs, err := a.Read.HistoryList(ctx, store.HistoryFilter{Action: action, Limit: 10000})
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/alloc/pooladmin"
+	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
 )
 
@@ -106,22 +108,59 @@ type Service struct {
 	wg     sync.WaitGroup
 }
 
+// Deps is what the integration reads and writes besides the allocation
+// service (the bot's /invite).
+type Deps struct {
+	// Pools makes the bot's /pause.
+	Pools *pooladmin.Service
+	// Read is the store's read pool (store.Store.Reader): the bot's
+	// answers, the alert conditions and the alerts' history.
+	Read *store.Queries
+	// History records each alert sent and resolved as a history row.
+	History HistoryWriter
+	// LeaderDSN names, on PostgreSQL, the database the leader lock is taken
+	// in (leader.go); empty on SQLite, whose database this process owns.
+	LeaderDSN string
+}
+
+// HistoryWriter writes history rows; *store.Store is one. The alerts'
+// rows are the only thing Telegram writes other than through the
+// services (alloc, pooladmin).
+type HistoryWriter interface {
+	HistoryAdd(ctx context.Context, h model.HistoryEntry) error
+}
+
+// DepsOf takes Deps from the open store and the allocation service: the
+// pools' administration, the store's read pool and history, and on
+// PostgreSQL its DSN for the leader lock.
+func DepsOf(st *store.Store, svc *alloc.Service) Deps {
+	d := Deps{Pools: pooladmin.New(st, svc), Read: st.Reader(), History: st}
+	if st.Dialect == store.Postgres {
+		d.LeaderDSN = st.DSN
+	}
+	return d
+}
+
 // Start runs the alert monitor and (unless NoBot) the operator bot in the
-// background until Stop. svc gives the bot the allocation service and the
-// store; log gets refusals and failures (never the token).
+// background until Stop. svc makes the bot's changes; d gives the reads,
+// the alerts' history and the leader lock; log gets refusals and failures
+// (never the token).
 //
 // Wiring (app.Start), with cfg from ConfigFromEnv:
 //
 //	if cfg.Enabled() {
-//		tg, err := telegram.Start(context.WithoutCancel(ctx), cfg, a.Alloc, log)
+//		tg, err := telegram.Start(context.WithoutCancel(ctx), cfg, a.Alloc, telegram.DepsOf(a.Store, a.Alloc), log)
 //		… keep tg; in Close: tg.Stop()
 //	}
-func Start(ctx context.Context, cfg Config, svc *alloc.Service, log *slog.Logger) (*Service, error) {
+func Start(ctx context.Context, cfg Config, svc *alloc.Service, d Deps, log *slog.Logger) (*Service, error) {
 	if !cfg.Enabled() {
 		return nil, errors.New("telegram: no token")
 	}
 	if len(cfg.Chats) == 0 {
 		return nil, fmt.Errorf("telegram: no chat ids (%s)", EnvChats)
+	}
+	if d.Read == nil || (!cfg.NoBot && d.Pools == nil) {
+		return nil, errors.New("telegram: Deps lacks the store's reader or the pools' administration (telegram.DepsOf)")
 	}
 	if log == nil {
 		log = slog.Default()
@@ -133,9 +172,8 @@ func Start(ctx context.Context, cfg Config, svc *alloc.Service, log *slog.Logger
 		cfg.PollTimeout = 30 * time.Second
 	}
 	client := NewClient(cfg.API, cfg.Token, cfg.PollTimeout)
-	st := svc.Store()
-	s := &Service{Alerter: &Alerter{Client: client, Chats: cfg.Chats, Store: st, Log: log}}
-	s.Monitor = &Monitor{Store: st, Alerter: s.Alerter, Interval: cfg.AlertInterval, Log: log}
+	s := &Service{Alerter: &Alerter{Client: client, Chats: cfg.Chats, History: d.History, Read: d.Read, Log: log}}
+	s.Monitor = &Monitor{Read: d.Read, Alerter: s.Alerter, Interval: cfg.AlertInterval, Log: log}
 	if !cfg.NoBot {
 		allowed := map[int64]bool{}
 		for _, id := range cfg.Chats {
@@ -145,18 +183,18 @@ func Start(ctx context.Context, cfg Config, svc *alloc.Service, log *slog.Logger
 		for _, id := range cfg.Operators {
 			operators[id] = true
 		}
-		s.Bot = &Bot{Client: client, Svc: svc, Chats: allowed, Operators: operators, Log: log, Alerter: s.Alerter, PollTimeout: cfg.PollTimeout}
+		s.Bot = &Bot{Client: client, Svc: svc, Pools: d.Pools, Read: d.Read, Chats: allowed, Operators: operators, Log: log, Alerter: s.Alerter, PollTimeout: cfg.PollTimeout}
 	}
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.wg.Add(1)
-	if st.Dialect == store.Postgres {
+	if d.LeaderDSN != "" {
 		// Replicas share the database: only the leader runs them.
 		if cfg.LeaderInterval <= 0 {
 			cfg.LeaderInterval = DefaultLeaderInterval
 		}
 		go func() {
 			defer s.wg.Done()
-			lead(ctx, st.DSN, cfg.LeaderInterval, log, s.run)
+			lead(ctx, d.LeaderDSN, cfg.LeaderInterval, log, s.run)
 		}()
 		log.Info("telegram: alerts and operator bot start on the replica holding the leader lock", "api", client.api, "chats", len(cfg.Chats), "bot", !cfg.NoBot)
 		return s, nil

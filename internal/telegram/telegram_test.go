@@ -176,7 +176,7 @@ func startBot(t *testing.T, h *apptest.Harness, api *fakeAPI, logs *logBuffer, o
 	}
 	cfg.Operators = operators
 	cfg.PollTimeout, cfg.AlertInterval = time.Second, time.Hour
-	svc, err := telegram.Start(context.Background(), cfg, h.App.Alloc, slog.New(slog.NewTextHandler(logs, nil)))
+	svc, err := telegram.Start(context.Background(), cfg, h.App.Alloc, telegram.DepsOf(h.App.Store, h.App.Alloc), slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +327,7 @@ func TestAlertsDeduplicatedAndResolved(t *testing.T) {
 	h := apptest.Start(t, store.SQLite)
 	api := newFakeAPI(t)
 	ctx := context.Background()
-	a := &telegram.Alerter{Client: telegram.NewClient(api.URL, token, time.Second), Chats: []int64{1, 2}, Store: h.App.Store,
+	a := &telegram.Alerter{Client: telegram.NewClient(api.URL, token, time.Second), Chats: []int64{1, 2}, History: h.App.Store,
 		Log: slog.New(slog.DiscardHandler)}
 	orphans := telegram.Alert{Key: "orphans", Severity: telegram.P0, Text: "1 member(s)"}
 	banned := telegram.Alert{Key: "pool:team-1:banned", Severity: telegram.P1, Text: "team-1 is banned", Pool: "team-1"}
@@ -393,7 +393,7 @@ func TestMonitorConditions(t *testing.T) {
 	pool(t, h, "team-2", 1)
 	spare := pool(t, h, "team-3", 5)
 	setStatus(t, h, spare, "paused")
-	alerts, err := telegram.Conditions(ctx, h.App.Store)
+	alerts, err := telegram.Conditions(ctx, h.App.Store.Reader())
 	if err != nil || len(alerts) != 0 {
 		t.Fatalf("conditions of a healthy fleet: %+v %v", alerts, err)
 	}
@@ -413,7 +413,7 @@ func TestMonitorConditions(t *testing.T) {
 	}
 	st.DB.Exec(`UPDATE seats SET created_at = created_at - $1 WHERE member_id = $2`, int64(time.Hour/time.Microsecond), u1)
 
-	alerts, err = telegram.Conditions(ctx, st)
+	alerts, err = telegram.Conditions(ctx, st.Reader())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/berthhq/berth/internal/alloc/codebook"
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/codes"
-	"github.com/berthhq/berth/internal/httpx"
+	"github.com/berthhq/berth/internal/fleet"
 	"github.com/berthhq/berth/internal/integrity"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
@@ -50,8 +50,15 @@ type alert struct {
 	Kind string // offline | unhealthy | release_failed
 }
 
+// dashPools is the largest fleet whose pools the dashboard draws one by
+// one; past it, the cards still sum every pool.
+const dashPools = 1000
+
 type dashData struct {
-	Servers, Teams            []model.Pool
+	// Servers and Teams are the pools drawn one by one (none past
+	// dashPools); ServerPools and TeamPools count them all.
+	Servers, Teams            []store.PoolBrief
+	ServerPools, TeamPools    int
 	QueueServers, QueueTeams  int
 	Integrity                 *integrity.Report
 	IntegrityFindings         int
@@ -62,50 +69,35 @@ type dashData struct {
 	UnhealthyServers, UnhTeam int
 }
 
+// dashboard shows the fleet's summary (package fleet, read now: the
+// operator sees the change they just made), the alerts and the last moves.
 func (w *Web) dashboard(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	q := w.rd
-	d := &dashData{}
-	pools, err := q.PoolList(ctx, "")
-	if err != nil {
+	s := fleet.Read(ctx, w.rd, fleet.Options{PoolSeries: dashPools, Integrity: integrity.Options{Limit: 100}})
+	if err := errors.Join(s.PoolsErr, s.QueueErr, s.IntegrityErr); err != nil {
 		w.fail(rw, r, err)
 		return
 	}
-	for _, p := range pools {
+	d := &dashData{}
+	for _, p := range s.PerPool {
 		if p.Kind == model.KindServer {
 			d.Servers = append(d.Servers, p)
-			d.ServersUsed, d.ServersCap = d.ServersUsed+p.Used, d.ServersCap+p.Capacity
-			if p.Status.Unhealthy() {
-				d.UnhealthyServers++
-			}
 		} else {
 			d.Teams = append(d.Teams, p)
-			d.TeamsUsed, d.TeamsCap = d.TeamsUsed+p.Used, d.TeamsCap+p.Capacity
-			if p.Status.Unhealthy() {
-				d.UnhTeam++
-			}
 		}
 	}
-	if d.QueueServers, err = q.QueueLen(ctx, model.KindServer); err != nil {
-		w.fail(rw, r, err)
-		return
-	}
-	if d.QueueTeams, err = q.QueueLen(ctx, model.KindTeam); err != nil {
-		w.fail(rw, r, err)
-		return
-	}
-	rep, err := integrity.Check(ctx, q, integrity.Options{Limit: 100})
-	if err != nil {
-		w.fail(rw, r, err)
-		return
-	}
-	d.Integrity = &rep
-	d.IntegrityFindings = len(rep.Orphans) + len(rep.Overbooked) + len(rep.ZombieMoves) + len(rep.Drift)
+	srv, team := s.Kind(model.KindServer), s.Kind(model.KindTeam)
+	d.ServerPools, d.ServersUsed, d.ServersCap, d.UnhealthyServers = srv.Pools, srv.Used, srv.Capacity, srv.Unhealthy
+	d.TeamPools, d.TeamsUsed, d.TeamsCap, d.UnhTeam = team.Pools, team.Used, team.Capacity, team.Unhealthy
+	d.QueueServers, d.QueueTeams = s.Queued(model.KindServer), s.Queued(model.KindTeam)
+	d.Integrity = &s.Integrity
+	d.IntegrityFindings = s.Findings()
+	var err error
 	if d.Alerts, err = w.alerts(r, 12); err != nil {
 		w.fail(rw, r, err)
 		return
 	}
-	if d.Moves, err = q.MoveList(ctx, "", 0, 10); err != nil {
+	if d.Moves, err = w.rd.MoveList(ctx, "", 0, 10); err != nil {
 		w.fail(rw, r, err)
 		return
 	}
@@ -217,13 +209,18 @@ func (w *Web) poolStatus(kind string) http.HandlerFunc {
 			w.renderPools(rw, r, kind, nil, flash{"error", l.T("bulk.reason_required")})
 			return
 		}
-		n := httpx.NoteOf(r)
-		n.Target = "pools=" + joinIDs(ids)
-		n.Before = w.poolSnapshots(r, ids)
+		n := note(r)
+		n.target = "pools=" + joinIDs(ids)
+		n.before = w.poolSnapshots(r, ids)
 		res, err := w.poolAdmin.SetStatus(r.Context(), ids, status, message, actor(r))
-		n.After = w.poolSnapshots(r, ids)
+		n.after = w.poolSnapshots(r, ids)
 		if err != nil {
-			w.showRefusal(rw, r, err, func(f flash) { w.renderPools(rw, r, kind, nil, f) })
+			code, msg := w.describe(r, err)
+			if code >= 500 {
+				w.renderError(rw, r, code, msg)
+				return
+			}
+			w.renderPools(rw, r, kind, nil, flash{"error", msg})
 			return
 		}
 		names := w.poolNames(r)
@@ -278,11 +275,11 @@ func (w *Web) poolDrain(kind string) http.HandlerFunc {
 			w.notFound(rw, r)
 			return
 		}
-		n := httpx.NoteOf(r)
-		n.Target = "pool=" + strconv.FormatInt(id, 10)
-		n.Before = w.poolSnapshots(r, []int64{id})
+		n := note(r)
+		n.target = "pool=" + strconv.FormatInt(id, 10)
+		n.before = w.poolSnapshots(r, []int64{id})
 		res, err := w.svc.DrainPool(r.Context(), id, actor(r))
-		n.After = w.poolSnapshots(r, []int64{id})
+		n.after = w.poolSnapshots(r, []int64{id})
 		if err != nil {
 			w.fail(rw, r, err)
 			return
@@ -423,28 +420,6 @@ func seatID(r *http.Request) (int64, bool) {
 }
 
 func (w *Web) seatMove(rw http.ResponseWriter, r *http.Request) {
-	w.seatAction(rw, r, func(id int64) (string, error) {
-		o, err := w.svc.MoveSeat(r.Context(), id, strings.TrimSpace(r.PostForm.Get("to")), actor(r))
-		if err != nil {
-			return "", err
-		}
-		if o.Status != alloc.OutcomePlaced {
-			return w.lang(r).T("seats.move_queued", id, o.Position, o.Reason), nil
-		}
-		return w.lang(r).T("seats.moving", id, o.Pool), nil
-	})
-}
-
-func (w *Web) seatRelease(rw http.ResponseWriter, r *http.Request) {
-	w.seatAction(rw, r, func(id int64) (string, error) {
-		return w.lang(r).T("seats.released", id), w.svc.Release(r.Context(), id, actor(r))
-	})
-}
-
-// seatAction does act to the seat of the path, its audit row holding the
-// seat before and after, and shows the seats page with act's message or
-// the refusal.
-func (w *Web) seatAction(rw http.ResponseWriter, r *http.Request, act func(id int64) (string, error)) {
 	id, ok := seatID(r)
 	if !ok {
 		w.notFound(rw, r)
@@ -453,26 +428,50 @@ func (w *Web) seatAction(rw http.ResponseWriter, r *http.Request, act func(id in
 	if !w.parseForm(rw, r) {
 		return
 	}
-	n := httpx.NoteOf(r)
-	n.Target, n.Before = "seat="+strconv.FormatInt(id, 10), w.seatSnapshot(r, id)
-	msg, err := act(id)
-	n.After = w.seatSnapshot(r, id)
+	l := w.lang(r)
+	n := note(r)
+	n.target, n.before = "seat="+strconv.FormatInt(id, 10), w.seatSnapshot(r, id)
+	o, err := w.svc.MoveSeat(r.Context(), id, strings.TrimSpace(r.PostForm.Get("to")), actor(r))
+	n.after = w.seatSnapshot(r, id)
 	if err != nil {
-		w.showRefusal(rw, r, err, func(f flash) { w.renderSeats(rw, r, f) })
+		code, msg := w.describe(r, err)
+		if code >= 500 {
+			w.renderError(rw, r, code, msg)
+			return
+		}
+		w.renderSeats(rw, r, flash{"error", msg})
 		return
+	}
+	msg := l.T("seats.moving", id, o.Pool)
+	if o.Status != alloc.OutcomePlaced {
+		msg = l.T("seats.move_queued", id, o.Position, o.Reason)
 	}
 	w.renderSeats(rw, r, flash{"ok", msg})
 }
 
-// showRefusal shows an action's refusal on its page (show, given the error
-// as a flash), or the error page for an internal failure.
-func (w *Web) showRefusal(rw http.ResponseWriter, r *http.Request, err error, show func(flash)) {
-	code, msg := w.describe(r, err)
-	if code >= 500 {
-		w.renderError(rw, r, code, msg)
+func (w *Web) seatRelease(rw http.ResponseWriter, r *http.Request) {
+	id, ok := seatID(r)
+	if !ok {
+		w.notFound(rw, r)
 		return
 	}
-	show(flash{"error", msg})
+	if !w.parseForm(rw, r) {
+		return
+	}
+	n := note(r)
+	n.target, n.before = "seat="+strconv.FormatInt(id, 10), w.seatSnapshot(r, id)
+	err := w.svc.Release(r.Context(), id, actor(r))
+	n.after = w.seatSnapshot(r, id)
+	if err != nil {
+		code, msg := w.describe(r, err)
+		if code >= 500 {
+			w.renderError(rw, r, code, msg)
+			return
+		}
+		w.renderSeats(rw, r, flash{"error", msg})
+		return
+	}
+	w.renderSeats(rw, r, flash{"ok", w.lang(r).T("seats.released", id)})
 }
 
 // ---- codes ----
@@ -585,12 +584,17 @@ func (w *Web) codesGenerate(rw http.ResponseWriter, r *http.Request) {
 	if spec.Batch == "" {
 		spec.Batch = w.rd.Now().Format("20060102-150405")
 	}
-	n := httpx.NoteOf(r)
-	n.Target, n.Request = "batch="+spec.Batch, spec
+	n := note(r)
+	n.target, n.request = "batch="+spec.Batch, spec
 	out, err := w.codeBook.Generate(r.Context(), spec, actor(r))
-	n.After = map[string]any{"generated": len(out), "batch": spec.Batch}
+	n.after = map[string]any{"generated": len(out), "batch": spec.Batch}
 	if err != nil {
-		w.showRefusal(rw, r, err, func(f flash) { w.renderCodes(rw, r, d, []flash{f}) })
+		code, msg := w.describe(r, err)
+		if code >= 500 {
+			w.renderError(rw, r, code, msg)
+			return
+		}
+		w.renderCodes(rw, r, d, []flash{{"error", msg}})
 		return
 	}
 	d.Generated, d.GeneratedBatch = out, spec.Batch
@@ -603,15 +607,20 @@ func (w *Web) codeStatus(rw http.ResponseWriter, r *http.Request) {
 	}
 	l := w.lang(r)
 	code, status := r.PostForm.Get("code"), r.PostForm.Get("status")
-	n := httpx.NoteOf(r)
-	n.Before = w.codeSnapshot(r, code)
+	n := note(r)
+	n.before = w.codeSnapshot(r, code)
 	c, err := w.codeBook.SetStatus(r.Context(), code, model.CodeStatus(status), actor(r))
-	n.After = w.codeSnapshot(r, code)
+	n.after = w.codeSnapshot(r, code)
 	if c.Hint != "" {
-		n.Target = "code=…" + c.Hint
+		n.target = "code=…" + c.Hint
 	}
 	if err != nil {
-		w.showRefusal(rw, r, err, func(f flash) { w.renderCodes(rw, r, &codesData{}, []flash{f}) })
+		st, msg := w.describe(r, err)
+		if st >= 500 {
+			w.renderError(rw, r, st, msg)
+			return
+		}
+		w.renderCodes(rw, r, &codesData{}, []flash{{"error", msg}})
 		return
 	}
 	w.renderCodes(rw, r, &codesData{}, []flash{{"ok", l.T("codes.status_set", "…"+c.Hint, l.Word("code", c.Status))}})
@@ -649,15 +658,20 @@ func (w *Web) queueCancel(rw http.ResponseWriter, r *http.Request) {
 		w.renderQueue(rw, r, flash{"error", l.T("err.form")})
 		return
 	}
-	n := httpx.NoteOf(r)
-	n.Target = "member=" + member
+	n := note(r)
+	n.target = "member=" + member
 	if m, err := w.rd.MemberGetByExternal(r.Context(), kind, member); err == nil {
 		if e, err := w.rd.QueueGet(r.Context(), m.ID); err == nil {
-			n.Before = e
+			n.before = e
 		}
 	}
 	if err := w.svc.CancelQueued(r.Context(), kind, member, actor(r)); err != nil {
-		w.showRefusal(rw, r, err, func(f flash) { w.renderQueue(rw, r, f) })
+		code, msg := w.describe(r, err)
+		if code >= 500 {
+			w.renderError(rw, r, code, msg)
+			return
+		}
+		w.renderQueue(rw, r, flash{"error", msg})
 		return
 	}
 	w.renderQueue(rw, r, flash{"ok", l.T("queue.cancelled", member)})
@@ -751,7 +765,7 @@ func (w *Web) integrityRepair(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, res, err := w.svc.RepairOrphans(r.Context(), integrity.Options{}, limit, actor(r))
-	httpx.NoteOf(r).After = res
+	note(r).after = res
 	if err != nil {
 		w.fail(rw, r, err)
 		return
