@@ -15,6 +15,7 @@ import (
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/codes"
 	"github.com/berthhq/berth/internal/fleet"
+	"github.com/berthhq/berth/internal/httpx"
 	"github.com/berthhq/berth/internal/integrity"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
@@ -209,18 +210,13 @@ func (w *Web) poolStatus(kind string) http.HandlerFunc {
 			w.renderPools(rw, r, kind, nil, flash{"error", l.T("bulk.reason_required")})
 			return
 		}
-		n := note(r)
-		n.target = "pools=" + joinIDs(ids)
-		n.before = w.poolSnapshots(r, ids)
+		n := httpx.NoteOf(r)
+		n.Target = "pools=" + joinIDs(ids)
+		n.Before = w.poolSnapshots(r, ids)
 		res, err := w.poolAdmin.SetStatus(r.Context(), ids, status, message, actor(r))
-		n.after = w.poolSnapshots(r, ids)
+		n.After = w.poolSnapshots(r, ids)
 		if err != nil {
-			code, msg := w.describe(r, err)
-			if code >= 500 {
-				w.renderError(rw, r, code, msg)
-				return
-			}
-			w.renderPools(rw, r, kind, nil, flash{"error", msg})
+			w.showRefusal(rw, r, err, func(f flash) { w.renderPools(rw, r, kind, nil, f) })
 			return
 		}
 		names := w.poolNames(r)
@@ -275,11 +271,11 @@ func (w *Web) poolDrain(kind string) http.HandlerFunc {
 			w.notFound(rw, r)
 			return
 		}
-		n := note(r)
-		n.target = "pool=" + strconv.FormatInt(id, 10)
-		n.before = w.poolSnapshots(r, []int64{id})
+		n := httpx.NoteOf(r)
+		n.Target = "pool=" + strconv.FormatInt(id, 10)
+		n.Before = w.poolSnapshots(r, []int64{id})
 		res, err := w.svc.DrainPool(r.Context(), id, actor(r))
-		n.after = w.poolSnapshots(r, []int64{id})
+		n.After = w.poolSnapshots(r, []int64{id})
 		if err != nil {
 			w.fail(rw, r, err)
 			return
@@ -420,6 +416,28 @@ func seatID(r *http.Request) (int64, bool) {
 }
 
 func (w *Web) seatMove(rw http.ResponseWriter, r *http.Request) {
+	w.seatAction(rw, r, func(id int64) (string, error) {
+		o, err := w.svc.MoveSeat(r.Context(), id, strings.TrimSpace(r.PostForm.Get("to")), actor(r))
+		if err != nil {
+			return "", err
+		}
+		if o.Status != alloc.OutcomePlaced {
+			return w.lang(r).T("seats.move_queued", id, o.Position, o.Reason), nil
+		}
+		return w.lang(r).T("seats.moving", id, o.Pool), nil
+	})
+}
+
+func (w *Web) seatRelease(rw http.ResponseWriter, r *http.Request) {
+	w.seatAction(rw, r, func(id int64) (string, error) {
+		return w.lang(r).T("seats.released", id), w.svc.Release(r.Context(), id, actor(r))
+	})
+}
+
+// seatAction does act to the seat of the path, its audit row holding the
+// seat before and after, and shows the seats page with act's message or
+// the refusal.
+func (w *Web) seatAction(rw http.ResponseWriter, r *http.Request, act func(id int64) (string, error)) {
 	id, ok := seatID(r)
 	if !ok {
 		w.notFound(rw, r)
@@ -428,50 +446,26 @@ func (w *Web) seatMove(rw http.ResponseWriter, r *http.Request) {
 	if !w.parseForm(rw, r) {
 		return
 	}
-	l := w.lang(r)
-	n := note(r)
-	n.target, n.before = "seat="+strconv.FormatInt(id, 10), w.seatSnapshot(r, id)
-	o, err := w.svc.MoveSeat(r.Context(), id, strings.TrimSpace(r.PostForm.Get("to")), actor(r))
-	n.after = w.seatSnapshot(r, id)
+	n := httpx.NoteOf(r)
+	n.Target, n.Before = "seat="+strconv.FormatInt(id, 10), w.seatSnapshot(r, id)
+	msg, err := act(id)
+	n.After = w.seatSnapshot(r, id)
 	if err != nil {
-		code, msg := w.describe(r, err)
-		if code >= 500 {
-			w.renderError(rw, r, code, msg)
-			return
-		}
-		w.renderSeats(rw, r, flash{"error", msg})
+		w.showRefusal(rw, r, err, func(f flash) { w.renderSeats(rw, r, f) })
 		return
-	}
-	msg := l.T("seats.moving", id, o.Pool)
-	if o.Status != alloc.OutcomePlaced {
-		msg = l.T("seats.move_queued", id, o.Position, o.Reason)
 	}
 	w.renderSeats(rw, r, flash{"ok", msg})
 }
 
-func (w *Web) seatRelease(rw http.ResponseWriter, r *http.Request) {
-	id, ok := seatID(r)
-	if !ok {
-		w.notFound(rw, r)
+// showRefusal shows an action's refusal on its page (show, given the error
+// as a flash), or the error page for an internal failure.
+func (w *Web) showRefusal(rw http.ResponseWriter, r *http.Request, err error, show func(flash)) {
+	code, msg := w.describe(r, err)
+	if code >= 500 {
+		w.renderError(rw, r, code, msg)
 		return
 	}
-	if !w.parseForm(rw, r) {
-		return
-	}
-	n := note(r)
-	n.target, n.before = "seat="+strconv.FormatInt(id, 10), w.seatSnapshot(r, id)
-	err := w.svc.Release(r.Context(), id, actor(r))
-	n.after = w.seatSnapshot(r, id)
-	if err != nil {
-		code, msg := w.describe(r, err)
-		if code >= 500 {
-			w.renderError(rw, r, code, msg)
-			return
-		}
-		w.renderSeats(rw, r, flash{"error", msg})
-		return
-	}
-	w.renderSeats(rw, r, flash{"ok", w.lang(r).T("seats.released", id)})
+	show(flash{"error", msg})
 }
 
 // ---- codes ----
@@ -584,17 +578,12 @@ func (w *Web) codesGenerate(rw http.ResponseWriter, r *http.Request) {
 	if spec.Batch == "" {
 		spec.Batch = w.rd.Now().Format("20060102-150405")
 	}
-	n := note(r)
-	n.target, n.request = "batch="+spec.Batch, spec
+	n := httpx.NoteOf(r)
+	n.Target, n.Request = "batch="+spec.Batch, spec
 	out, err := w.codeBook.Generate(r.Context(), spec, actor(r))
-	n.after = map[string]any{"generated": len(out), "batch": spec.Batch}
+	n.After = map[string]any{"generated": len(out), "batch": spec.Batch}
 	if err != nil {
-		code, msg := w.describe(r, err)
-		if code >= 500 {
-			w.renderError(rw, r, code, msg)
-			return
-		}
-		w.renderCodes(rw, r, d, []flash{{"error", msg}})
+		w.showRefusal(rw, r, err, func(f flash) { w.renderCodes(rw, r, d, []flash{f}) })
 		return
 	}
 	d.Generated, d.GeneratedBatch = out, spec.Batch
@@ -607,20 +596,15 @@ func (w *Web) codeStatus(rw http.ResponseWriter, r *http.Request) {
 	}
 	l := w.lang(r)
 	code, status := r.PostForm.Get("code"), r.PostForm.Get("status")
-	n := note(r)
-	n.before = w.codeSnapshot(r, code)
+	n := httpx.NoteOf(r)
+	n.Before = w.codeSnapshot(r, code)
 	c, err := w.codeBook.SetStatus(r.Context(), code, model.CodeStatus(status), actor(r))
-	n.after = w.codeSnapshot(r, code)
+	n.After = w.codeSnapshot(r, code)
 	if c.Hint != "" {
-		n.target = "code=…" + c.Hint
+		n.Target = "code=…" + c.Hint
 	}
 	if err != nil {
-		st, msg := w.describe(r, err)
-		if st >= 500 {
-			w.renderError(rw, r, st, msg)
-			return
-		}
-		w.renderCodes(rw, r, &codesData{}, []flash{{"error", msg}})
+		w.showRefusal(rw, r, err, func(f flash) { w.renderCodes(rw, r, &codesData{}, []flash{f}) })
 		return
 	}
 	w.renderCodes(rw, r, &codesData{}, []flash{{"ok", l.T("codes.status_set", "…"+c.Hint, l.Word("code", c.Status))}})
@@ -658,20 +642,15 @@ func (w *Web) queueCancel(rw http.ResponseWriter, r *http.Request) {
 		w.renderQueue(rw, r, flash{"error", l.T("err.form")})
 		return
 	}
-	n := note(r)
-	n.target = "member=" + member
+	n := httpx.NoteOf(r)
+	n.Target = "member=" + member
 	if m, err := w.rd.MemberGetByExternal(r.Context(), kind, member); err == nil {
 		if e, err := w.rd.QueueGet(r.Context(), m.ID); err == nil {
-			n.before = e
+			n.Before = e
 		}
 	}
 	if err := w.svc.CancelQueued(r.Context(), kind, member, actor(r)); err != nil {
-		code, msg := w.describe(r, err)
-		if code >= 500 {
-			w.renderError(rw, r, code, msg)
-			return
-		}
-		w.renderQueue(rw, r, flash{"error", msg})
+		w.showRefusal(rw, r, err, func(f flash) { w.renderQueue(rw, r, f) })
 		return
 	}
 	w.renderQueue(rw, r, flash{"ok", l.T("queue.cancelled", member)})
@@ -765,7 +744,7 @@ func (w *Web) integrityRepair(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, res, err := w.svc.RepairOrphans(r.Context(), integrity.Options{}, limit, actor(r))
-	note(r).after = res
+	httpx.NoteOf(r).After = res
 	if err != nil {
 		w.fail(rw, r, err)
 		return
