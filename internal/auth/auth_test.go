@@ -95,6 +95,19 @@ func newService(t *testing.T, d store.Dialect) (*auth.Service, *store.Store) {
 	return auth.New(auth.Config{Store: st, Params: fast, AdminTokenHash: sha256.Sum256([]byte("bootstrap-token-0123456789"))}), st
 }
 
+// withUser is newService without the per-address sign-in limit (the
+// throttle per name and address is what the caller tests), with one user.
+func withUser(t *testing.T, d store.Dialect, name string, role auth.Role) (*auth.Service, *store.Store, auth.UserInfo) {
+	t.Helper()
+	s, st := newService(t, d)
+	s.SetLoginRate(1e6, 1e6)
+	u, err := s.CreateUser(context.Background(), name, pw, role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, st, u
+}
+
 func TestService(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
@@ -316,11 +329,7 @@ func TestLoginRateLimit(t *testing.T) {
 func TestLockoutConcurrent(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
-		s, st := newService(t, d)
-		s.SetLoginRate(1e6, 1e6)
-		if _, err := s.CreateUser(ctx, "carl", pw, auth.RoleViewer); err != nil {
-			t.Fatal(err)
-		}
+		s, st, _ := withUser(t, d, "carl", auth.RoleViewer)
 		var wg sync.WaitGroup
 		for i := 0; i < 4; i++ {
 			wg.Add(1)

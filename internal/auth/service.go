@@ -283,6 +283,32 @@ func (s *Service) info(u store.User, th map[string]store.LoginThrottle) UserInfo
 	return i
 }
 
+// infos is the UserInfo of each of us, with its recent sign-in failures;
+// err is the error of the users' lookup, returned as it is.
+func (s *Service) infos(ctx context.Context, us []store.User, err error) ([]UserInfo, error) {
+	if err != nil {
+		return nil, err
+	}
+	th, err := s.throttles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UserInfo, len(us))
+	for i, u := range us {
+		out[i] = s.info(u, th)
+	}
+	return out, nil
+}
+
+// infoOf is infos for one user.
+func (s *Service) infoOf(ctx context.Context, u store.User, err error) (UserInfo, error) {
+	out, err := s.infos(ctx, []store.User{u}, err)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	return out[0], nil
+}
+
 // throttles returns the recent sign-in failure counts per user name.
 func (s *Service) throttles(ctx context.Context) (map[string]store.LoginThrottle, error) {
 	return s.st.Reader().LoginThrottleSummary(ctx, s.now().Add(-throttleForget))
@@ -593,45 +619,20 @@ func (s *Service) CreateUser(ctx context.Context, name, password string, role Ro
 		return UserInfo{}, err
 	}
 	u, err := s.st.UserCreate(ctx, name, s.hash(password), string(role))
-	if err != nil {
-		return UserInfo{}, err
-	}
 	// Failures counted for the name before it existed stay with the name.
-	th, err := s.throttles(ctx)
-	if err != nil {
-		return UserInfo{}, err
-	}
-	return s.info(u, th), nil
+	return s.infoOf(ctx, u, err)
 }
 
 // GetUser returns one user.
 func (s *Service) GetUser(ctx context.Context, id int64) (UserInfo, error) {
 	u, err := s.st.UserGet(ctx, id)
-	if err != nil {
-		return UserInfo{}, err
-	}
-	th, err := s.throttles(ctx)
-	if err != nil {
-		return UserInfo{}, err
-	}
-	return s.info(u, th), nil
+	return s.infoOf(ctx, u, err)
 }
 
 // ListUsers lists every user by id.
 func (s *Service) ListUsers(ctx context.Context) ([]UserInfo, error) {
 	us, err := s.st.Reader().UserList(ctx)
-	if err != nil {
-		return nil, err
-	}
-	th, err := s.throttles(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]UserInfo, len(us))
-	for i, u := range us {
-		out[i] = s.info(u, th)
-	}
-	return out, nil
+	return s.infos(ctx, us, err)
 }
 
 // SetPassword gives a user a new password, forgets the failed sign-ins with

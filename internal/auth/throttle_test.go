@@ -18,11 +18,7 @@ import (
 func TestThrottleStrangerCannotLockOutOwner(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
-		s, st := newService(t, d)
-		s.SetLoginRate(1e6, 1e6)
-		if _, err := s.CreateUser(ctx, "admin", pw, auth.RoleAdmin); err != nil {
-			t.Fatal(err)
-		}
+		s, st, _ := withUser(t, d, "admin", auth.RoleAdmin)
 		var locked int
 		for i := 1; i <= 10; i++ {
 			_, _, err := s.Login(ctx, "admin", fmt.Sprintf("guess number %d", i), "10.0.0.9")
@@ -68,12 +64,7 @@ func TestThrottleStrangerCannotLockOutOwner(t *testing.T) {
 func TestThrottleBackoff(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
-		s, _ := newService(t, d)
-		s.SetLoginRate(1e6, 1e6)
-		u, err := s.CreateUser(ctx, "dora", pw, auth.RoleViewer)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, _, u := withUser(t, d, "dora", auth.RoleViewer)
 		now := time.Now().UTC()
 		s.SetClock(func() time.Time { return now })
 		var waits []time.Duration
@@ -109,11 +100,7 @@ func TestThrottleBackoff(t *testing.T) {
 func TestThrottleUnknownUserAnsweredAlike(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
-		s, _ := newService(t, d)
-		s.SetLoginRate(1e6, 1e6)
-		if _, err := s.CreateUser(ctx, "erin", pw, auth.RoleViewer); err != nil {
-			t.Fatal(err)
-		}
+		s, _, _ := withUser(t, d, "erin", auth.RoleViewer)
 		now := time.Now().UTC()
 		s.SetClock(func() time.Time { return now })
 		for i := 1; i <= 7; i++ {
