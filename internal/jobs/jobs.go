@@ -86,56 +86,33 @@ type Config struct {
 }
 
 func (c *Config) defaults() {
-	if c.MaxDeliveryAttempts <= 0 {
-		c.MaxDeliveryAttempts = 5
-	}
-	if c.MaxRemoveAttempts <= 0 {
-		c.MaxRemoveAttempts = 5
-	}
+	default0(&c.MaxDeliveryAttempts, 5)
+	default0(&c.MaxRemoveAttempts, 5)
 	if c.Backoff == nil {
 		c.Backoff = ExpBackoff(time.Second, 5*time.Minute)
 	}
-	if c.DeliveryRetryMaxDelay <= 0 {
-		c.DeliveryRetryMaxDelay = time.Minute
-	}
-	if c.DeliveryRetryFor <= 0 {
-		c.DeliveryRetryFor = 6 * time.Hour
-	}
-	if c.ProbeInterval <= 0 {
-		c.ProbeInterval = 30 * time.Second
-	}
-	if c.ProbeThreshold <= 0 {
-		c.ProbeThreshold = 3
-	}
-	if c.ProbeTimeout <= 0 {
-		c.ProbeTimeout = 10 * time.Second
-	}
-	if c.SweepInterval <= 0 {
-		c.SweepInterval = time.Minute
-	}
-	if c.ExpireInterval <= 0 {
-		c.ExpireInterval = time.Minute
-	}
-	if c.StuckAfter <= 0 {
-		c.StuckAfter = 15 * time.Minute
-	}
-	if c.ReconcileInterval <= 0 {
-		c.ReconcileInterval = 10 * time.Minute
-	}
-	if c.WarnInterval <= 0 {
-		c.WarnInterval = time.Hour
-	}
-	if c.JobTimeout <= 0 {
-		c.JobTimeout = time.Minute
-	}
+	default0(&c.DeliveryRetryMaxDelay, time.Minute)
+	default0(&c.DeliveryRetryFor, 6*time.Hour)
+	default0(&c.ProbeInterval, 30*time.Second)
+	default0(&c.ProbeThreshold, 3)
+	default0(&c.ProbeTimeout, 10*time.Second)
+	default0(&c.SweepInterval, time.Minute)
+	default0(&c.ExpireInterval, time.Minute)
+	default0(&c.StuckAfter, 15*time.Minute)
+	default0(&c.ReconcileInterval, 10*time.Minute)
+	default0(&c.WarnInterval, time.Hour)
+	default0(&c.JobTimeout, time.Minute)
 	if c.RescueAfter <= c.JobTimeout {
 		c.RescueAfter = c.JobTimeout + 30*time.Second
 	}
-	if c.PollInterval <= 0 {
-		c.PollInterval = 200 * time.Millisecond
-	}
-	if c.Workers <= 0 {
-		c.Workers = 20
+	default0(&c.PollInterval, 200*time.Millisecond)
+	default0(&c.Workers, 20)
+}
+
+// default0 sets *v to def when it is zero or negative.
+func default0[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
 	}
 }
 
