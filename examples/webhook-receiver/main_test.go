@@ -68,6 +68,16 @@ func (h *harness) lastRaw() captured {
 	return h.raw[len(h.raw)-1]
 }
 
+// putAda has berth Put ada@example.com to the receiver and returns the
+// request as sent.
+func (h *harness) putAda(t *testing.T) captured {
+	t.Helper()
+	if err := berth(t, h.srv.URL).Put(context.Background(), provider.Member{ID: "ada@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	return h.lastRaw()
+}
+
 func (h *harness) send(t *testing.T, c captured) int {
 	t.Helper()
 	req, _ := http.NewRequest("POST", h.srv.URL, bytes.NewReader(c.body))
@@ -121,11 +131,7 @@ func TestReceiverAppliesEachOperationOnce(t *testing.T) {
 
 func TestReceiverRejectsReplayedRequest(t *testing.T) {
 	h := newHarness(t)
-	p := berth(t, h.srv.URL)
-	if err := p.Put(context.Background(), provider.Member{ID: "ada@example.com"}); err != nil {
-		t.Fatal(err)
-	}
-	c := h.lastRaw()
+	c := h.putAda(t)
 	if code := h.send(t, c); code != http.StatusConflict {
 		t.Errorf("a replayed request got HTTP %d, want 409", code)
 	}
@@ -140,11 +146,7 @@ func TestReceiverRejectsReplayedRequest(t *testing.T) {
 
 func TestReceiverRejectsAlteredRequest(t *testing.T) {
 	h := newHarness(t)
-	p := berth(t, h.srv.URL)
-	if err := p.Put(context.Background(), provider.Member{ID: "ada@example.com"}); err != nil {
-		t.Fatal(err)
-	}
-	c := h.lastRaw()
+	c := h.putAda(t)
 	altered := captured{c.header.Clone(), bytes.Replace(c.body, []byte("ada@"), []byte("eve@"), 1)}
 	if code := h.send(t, altered); code != http.StatusUnauthorized {
 		t.Errorf("an altered body got HTTP %d, want 401", code)
