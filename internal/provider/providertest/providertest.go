@@ -31,6 +31,10 @@ func HeaderValue(s string) string {
 	}, s)
 }
 
+// Loopback is the allow-list that lets a provider reach the test servers
+// on 127.0.0.1, which the default (external addresses only) refuses.
+var Loopback = egress.MustParse(egress.Loopback)
+
 // WantRefused fails t unless both Check and Put of m, called with ctx, fail
 // pool-permanent with an error that unwraps to *egress.RefusedError and
 // says want. where names the target in the failure.

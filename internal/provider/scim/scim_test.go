@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/provider"
+	"github.com/berthhq/berth/internal/provider/providertest"
 	"github.com/berthhq/berth/internal/provider/scim/scimmytest"
 )
 
@@ -26,7 +27,7 @@ func newProvider(t *testing.T, cfg Config) *Provider {
 		cfg.Timeout = 10 * time.Second
 	}
 	if cfg.Egress == nil {
-		cfg.Egress = loopback // the test servers listen on 127.0.0.1
+		cfg.Egress = providertest.Loopback // the test servers listen on 127.0.0.1
 	}
 	p, err := New(cfg)
 	if err != nil {
