@@ -520,11 +520,7 @@ func (w *Web) renderCodes(rw http.ResponseWriter, r *http.Request, d *codesData,
 		w.fail(rw, r, err)
 		return
 	}
-	if len(items) > codesPage {
-		items = items[:codesPage]
-		d.Next = items[len(items)-1].ID
-	}
-	d.Items = items
+	d.Items, d.Next = cutPage(items, codesPage, func(c model.Code) int64 { return c.ID })
 	csv := url.Values{"format": {"csv"}}
 	for _, kv := range [][2]string{{"status", d.Status}, {"group", d.Group}, {"email", d.Email}, {"batch", d.Batch}} {
 		if kv[1] != "" {
@@ -678,6 +674,15 @@ var historyActions = []string{
 
 const historyPage = 200
 
+// cutPage keeps the first n of items (read n+1, to know whether more
+// follow) and returns the id the next page starts from: 0 when none.
+func cutPage[T any](items []T, n int, id func(T) int64) ([]T, int64) {
+	if len(items) <= n {
+		return items, 0
+	}
+	return items[:n], id(items[n-1])
+}
+
 func (w *Web) history(rw http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := &historyData{Member: strings.TrimSpace(q.Get("member")), Pool: strings.TrimSpace(q.Get("pool")), Action: q.Get("action"),
@@ -690,11 +695,7 @@ func (w *Web) history(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, err)
 		return
 	}
-	if len(items) > historyPage {
-		items = items[:historyPage]
-		d.Older = items[len(items)-1].ID
-	}
-	d.Items = items
+	d.Items, d.Older = cutPage(items, historyPage, func(e model.HistoryEntry) int64 { return e.ID })
 	if d.Moves, err = reader.MoveList(r.Context(), model.MoveState(d.MoveState), 0, 50); err != nil {
 		w.fail(rw, r, err)
 		return
