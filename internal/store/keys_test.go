@@ -202,10 +202,15 @@ func TestResealInterruptedThenFinished(t *testing.T) {
 			}
 			for rows.Next() {
 				var v []byte
-				rows.Scan(&v)
+				if err := rows.Scan(&v); err != nil {
+					t.Fatal(err)
+				}
 				if _, err := b.Open(v); err != nil {
 					t.Fatalf("%s: a value the new key does not open", q)
 				}
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
 			}
 			rows.Close()
 		}
