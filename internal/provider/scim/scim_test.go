@@ -38,6 +38,27 @@ func newProvider(t *testing.T, cfg Config) *Provider {
 
 func member(email string) provider.Member { return provider.Member{ID: email} }
 
+// mustPut puts the member with each e-mail address, failing t on an error.
+func mustPut(t *testing.T, ctx context.Context, p *Provider, emails ...string) {
+	t.Helper()
+	for _, e := range emails {
+		if err := p.Put(ctx, member(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// mustRemove removes the member with each e-mail address, failing t on an
+// error.
+func mustRemove(t *testing.T, ctx context.Context, p *Provider, emails ...string) {
+	t.Helper()
+	for _, e := range emails {
+		if err := p.Remove(ctx, member(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
@@ -61,9 +82,7 @@ func TestSCIMMYProvisionIsIdempotent(t *testing.T) {
 	ctx := ctxT(t)
 	p := newProvider(t, Config{BaseURL: s.Base})
 
-	if err := p.Put(ctx, member("ada@example.com")); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, ctx, p, "ada@example.com")
 	us := s.UsersNamed(t, "ada@example.com")
 	if len(us) != 1 || !us[0].Active {
 		t.Fatalf("after one provision the server holds %+v, want one active user", us)
@@ -75,9 +94,7 @@ func TestSCIMMYProvisionIsIdempotent(t *testing.T) {
 	// A retry (same provider, a new provider as a new job makes) creates
 	// nothing more.
 	for range 2 {
-		if err := p.Put(ctx, member("ada@example.com")); err != nil {
-			t.Fatal(err)
-		}
+		mustPut(t, ctx, p, "ada@example.com")
 	}
 	if err := newProvider(t, Config{BaseURL: s.Base}).Put(ctx, member("ada@example.com")); err != nil {
 		t.Fatal(err)
@@ -117,14 +134,8 @@ func TestSCIMMYDeprovisionDelete(t *testing.T) {
 	s := scimmytest.Start(t)
 	ctx := ctxT(t)
 	p := newProvider(t, Config{BaseURL: s.Base, Deprovision: DeprovisionDelete})
-	for _, e := range []string{"a@example.com", "b@example.com"} {
-		if err := p.Put(ctx, member(e)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := p.Remove(ctx, member("a@example.com")); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, ctx, p, "a@example.com", "b@example.com")
+	mustRemove(t, ctx, p, "a@example.com")
 	if us := s.UsersNamed(t, "a@example.com"); len(us) != 0 {
 		t.Fatalf("after deprovision the server still holds %+v", us)
 	}
@@ -143,14 +154,10 @@ func TestSCIMMYDeprovisionDeactivateThenReactivate(t *testing.T) {
 	s := scimmytest.Start(t)
 	ctx := ctxT(t)
 	p := newProvider(t, Config{BaseURL: s.Base, Deprovision: DeprovisionDeactivate})
-	if err := p.Put(ctx, member("grace@example.com")); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, ctx, p, "grace@example.com")
 	id := s.UsersNamed(t, "grace@example.com")[0].ID
 
-	if err := p.Remove(ctx, member("grace@example.com")); err != nil {
-		t.Fatal(err)
-	}
+	mustRemove(t, ctx, p, "grace@example.com")
 	us := s.UsersNamed(t, "grace@example.com")
 	if len(us) != 1 || us[0].Active || us[0].ID != id {
 		t.Fatalf("after deactivation the server holds %+v, want user %s with active=false", us, id)
@@ -166,9 +173,7 @@ func TestSCIMMYDeprovisionDeactivateThenReactivate(t *testing.T) {
 		t.Errorf("List = %v, want no active users", names)
 	}
 
-	if err := p.Put(ctx, member("grace@example.com")); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, ctx, p, "grace@example.com")
 	us = s.UsersNamed(t, "grace@example.com")
 	if len(us) != 1 || !us[0].Active || us[0].ID != id {
 		t.Fatalf("after provisioning again the server holds %+v, want user %s reactivated", us, id)
@@ -183,17 +188,11 @@ func TestSCIMMYListPaginates(t *testing.T) {
 	for i := range 25 {
 		e := fmt.Sprintf("user%02d@example.com", i)
 		want = append(want, e)
-		if err := p.Put(ctx, member(e)); err != nil {
-			t.Fatal(err)
-		}
+		mustPut(t, ctx, p, e)
 	}
 	// A deactivated user is not listed.
-	if err := p.Put(ctx, member("gone@example.com")); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Remove(ctx, member("gone@example.com")); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, ctx, p, "gone@example.com")
+	mustRemove(t, ctx, p, "gone@example.com")
 
 	f, err := p.Features(ctx)
 	if err != nil {
@@ -341,16 +340,10 @@ func TestSCIMMYWithoutPatchOrFilter(t *testing.T) {
 		t.Fatalf("Features = %+v, want neither patch nor filter", f)
 	}
 	for i := range 12 {
-		if err := p.Put(ctx, member(fmt.Sprintf("u%02d@example.com", i))); err != nil {
-			t.Fatal(err)
-		}
+		mustPut(t, ctx, p, fmt.Sprintf("u%02d@example.com", i))
 	}
-	if err := p.Put(ctx, member("u11@example.com")); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Remove(ctx, member("u03@example.com")); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, ctx, p, "u11@example.com")
+	mustRemove(t, ctx, p, "u03@example.com")
 	users, _ := s.State(t)
 	if len(users) != 12 {
 		t.Fatalf("the server holds %d users, want 12", len(users))
@@ -368,9 +361,7 @@ func TestSCIMMYWithoutPatchOrFilter(t *testing.T) {
 	if len(got) != 11 || slices.Contains(got, "u03@example.com") {
 		t.Fatalf("List = %v, want the 11 active members", got)
 	}
-	if err := p.Put(ctx, member("u03@example.com")); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, ctx, p, "u03@example.com")
 	if u := s.UsersNamed(t, "u03@example.com"); len(u) != 1 || !u[0].Active {
 		t.Fatalf("u03 after provisioning again = %+v, want one active user", u)
 	}
@@ -406,7 +397,5 @@ func TestSCIMMYRateLimitRetryAfter(t *testing.T) {
 		t.Errorf("RetryAfter = %v, want 7s from the server's Retry-After", pe.RetryAfter)
 	}
 	s.Faults(t, 0, 0, 0)
-	if err := p.Put(ctx, member("slow@example.com")); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, ctx, p, "slow@example.com")
 }
