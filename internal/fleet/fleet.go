@@ -200,11 +200,18 @@ func readPools(ctx context.Context, q *store.Queries, series int, c *Counts) err
 	if c.Pools, err = q.FleetPoolGroups(ctx); err != nil {
 		return err
 	}
+	unhealthy := 0
 	for _, g := range c.Pools {
 		c.PoolCount += g.Pools
+		if g.Status.Unhealthy() {
+			unhealthy += g.Pools
+		}
 	}
-	if c.Unhealthy, err = q.FleetPools(ctx, MaxUnhealthy, model.StatusBanned, model.StatusCredentialInvalid, model.StatusOffline); err != nil {
-		return err
+	c.Unhealthy = []store.PoolBrief{}
+	if unhealthy > 0 { // the pools are read again only when some are unhealthy
+		if c.Unhealthy, err = q.FleetPools(ctx, MaxUnhealthy, model.StatusBanned, model.StatusCredentialInvalid, model.StatusOffline); err != nil {
+			return err
+		}
 	}
 	if series <= 0 || c.PoolCount > series {
 		return nil
