@@ -1,6 +1,9 @@
-// Package metrics exposes berth's state to Prometheus. Gauges of pools,
-// seats and the queue are read from the database at scrape time (a custom
-// collector), so every replica reports the same truth and nothing drifts.
+// Package metrics exposes berth's state to Prometheus. It only
+// instruments: the gauges of pools, seats, the queue, jobs, integrity and
+// the forecast come from a fleet.Summary read at scrape time (custom
+// collectors over a fleet.Reader; the SQL is in store/fleet.go), so every
+// replica reports the same truth and nothing drifts; the event counters
+// and histograms are process-local (events.go).
 package metrics
 
 import (
