@@ -380,28 +380,28 @@ func (t *txStmts) forget(query string) {
 	t.mu.Unlock()
 }
 
-func (t *txStmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+// viaStmt runs query with the transaction's statement for it (prepared), or
+// unprepared (direct) when stmt gives none; a failed prepared run forgets
+// the statement.
+func viaStmt[T any](t *txStmts, ctx context.Context, query string, args []any,
+	direct func(context.Context, string, ...any) (T, error), prepared func(*sql.Stmt, context.Context, ...any) (T, error)) (T, error) {
 	st := t.stmt(ctx, query, len(args))
 	if st == nil {
-		return t.tx.ExecContext(ctx, query, args...)
+		return direct(ctx, query, args...)
 	}
-	res, err := st.ExecContext(ctx, args...)
+	v, err := prepared(st, ctx, args...)
 	if err != nil {
 		t.forget(query)
 	}
-	return res, err
+	return v, err
+}
+
+func (t *txStmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return viaStmt(t, ctx, query, args, t.tx.ExecContext, (*sql.Stmt).ExecContext)
 }
 
 func (t *txStmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st := t.stmt(ctx, query, len(args))
-	if st == nil {
-		return t.tx.QueryContext(ctx, query, args...)
-	}
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		t.forget(query)
-	}
-	return rows, err
+	return viaStmt(t, ctx, query, args, t.tx.QueryContext, (*sql.Stmt).QueryContext)
 }
 
 func (t *txStmts) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
