@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/berthhq/berth/internal/fleet"
 )
 
 // Config holds the settings of /metrics: who may read it (package api
@@ -36,7 +38,7 @@ const DefaultPoolSeries = 1000
 
 // FleetTTL is how long one read of the fleet's state (pools, seats, queue,
 // jobs) is reused by later scrapes; concurrent scrapes share one read.
-const FleetTTL = 10 * time.Second
+const FleetTTL = fleet.DefaultTTL
 
 // DefaultAllowedNets is the default of BERTH_METRICS_ALLOWED_NETS: loopback.
 var DefaultAllowedNets = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
