@@ -1,8 +1,11 @@
-// Package alloc is berth's allocation service: it turns placement decisions
+// Package alloc is berth's placement runtime: it turns placement decisions
 // into durable state. It owns the in-memory placement index, the capacity
-// guard transaction, the waiting queue, moves and releases. Provider calls
-// never happen here; alloc enqueues jobs (package jobs) in the same
-// transaction as the state change that needs them.
+// guard transaction, the waiting queue, redeems, rebinds, moves and
+// releases, and the one pool status transition (SetPoolStatus). Provider
+// calls never happen here; alloc enqueues jobs (package jobs) in the same
+// transaction as the state change that needs them. The administration of
+// pools (package pooladmin) and of redeem codes (package codebook) sits
+// beside it and calls it through small interfaces; alloc imports neither.
 //
 // Placements of each pool kind go through that kind's placer (placer.go):
 // one index with its own lock, and group commit of concurrent requests.
