@@ -29,6 +29,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/silentserver"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/store/storetest"
 )
@@ -773,42 +774,8 @@ func TestSMTPNoCleartextPasswordToRemoteHost(t *testing.T) {
 	}
 }
 
-// silentServer accepts connections and never says a word.
-func silentServer(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func TestSMTPTimeouts(t *testing.T) {
-	port := silentServer(t)
+	port := silentserver.Start(t)
 	cfg := SMTPConfig{Host: "127.0.0.1", Port: port, From: testFrom, TLS: TLSNone, Timeout: time.Minute}
 
 	// The context's deadline wins over the configured timeout.
@@ -854,7 +821,7 @@ func TestSMTPTimeouts(t *testing.T) {
 func TestWarnerTimeoutForgetsClaim(t *testing.T) {
 	f := newFixture(t, store.SQLite)
 	c := f.code(t, "slow@example.com", base.Add(days(2.5)))
-	port := silentServer(t)
+	port := silentserver.Start(t)
 	f.w.Mailer = newMailer(t, SMTPConfig{Host: "127.0.0.1", Port: port, From: testFrom, TLS: TLSNone, Timeout: time.Minute})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/berthhq/berth/internal/provider"
 	"github.com/berthhq/berth/internal/provider/providertest"
+	"github.com/berthhq/berth/internal/silentserver"
 )
 
 func newProvider(t *testing.T, cfg Config) *Provider {
@@ -355,38 +355,11 @@ func TestClosedPortIsRetryable(t *testing.T) {
 // A server that accepts connections but never speaks SSH runs into the dial
 // timeout.
 func TestHandshakeTimeout(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	t.Cleanup(func() {
-		l.Close()
-		wg.Wait()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	wg.Go(func() { // accept, then say nothing
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	})
-
+	port := silentserver.Start(t) // accepts, then says nothing
 	_, hostKey := newEd25519(t)
 	clientKey, _ := newEd25519(t)
 	p := newProvider(t, Config{
-		Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, User: "ubuntu",
+		Host: "127.0.0.1", Port: port, User: "ubuntu",
 		PrivateKey: clientKey, HostKey: Fingerprint(hostKey), Dir: "/tmp/x",
 		DialTimeout: 200 * time.Millisecond,
 	})
@@ -401,7 +374,7 @@ func TestHandshakeTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start = time.Now()
-	err = p.Check(ctx)
+	err := p.Check(ctx)
 	wantClass(t, err, provider.Retryable)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error %v does not wrap context.DeadlineExceeded", err)
