@@ -66,18 +66,9 @@ type fixture struct {
 func newFixture(tb testing.TB, d store.Dialect, sz size) *fixture {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, storetest.DSN(tb, d), storetest.Box(tb))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	svc := alloc.New(st, nil, quiet)
-	q, err := jobs.New(ctx, st, svc, jobs.Config{}, quiet)
-	if err != nil {
-		st.Close()
-		tb.Fatal(err)
-	}
+	st, svc, q := openReplica(tb, storetest.DSN(tb, d))
 	pools := make([]model.Pool, sz.servers)
-	err = st.InTx(ctx, func(tx *store.Tx) error {
+	err := st.InTx(ctx, func(tx *store.Tx) error {
 		for i := range pools {
 			p, err := tx.PoolCreate(ctx, store.PoolCreateParams{Name: fmt.Sprintf("server-%06d", i), Kind: model.KindServer,
 				Capacity: sz.capacity, ProviderType: "sim", ProviderConfig: []byte(`{"type":"sim"}`), Actor: "bench"})

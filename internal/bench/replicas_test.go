@@ -27,9 +27,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/alloc"
-	"github.com/berthhq/berth/internal/jobs"
 	"github.com/berthhq/berth/internal/store"
-	"github.com/berthhq/berth/internal/store/storetest"
 )
 
 const (
@@ -59,15 +57,8 @@ func benchReplicas(b *testing.B, d store.Dialect, replicas int) {
 	defer first.close()
 	reps := []*scaleFixture{first}
 	for i := 1; i < replicas; i++ {
-		st, err := store.Open(ctx, first.st.DSN, storetest.Box(b))
-		if err != nil {
-			b.Fatal(err)
-		}
+		st, svc, _ := openReplica(b, first.st.DSN)
 		defer st.Close()
-		svc := alloc.New(st, nil, quiet)
-		if _, err := jobs.New(ctx, st, svc, jobs.Config{}, quiet); err != nil {
-			b.Fatal(err)
-		}
 		reps = append(reps, &scaleFixture{sh: replicaShape, st: st, svc: svc})
 	}
 	for _, r := range reps {

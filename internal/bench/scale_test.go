@@ -121,19 +121,30 @@ type scaleFixture struct {
 	round int // ops so far: names new accounts, scripts and emails
 }
 
-func newScaleFixture(tb testing.TB, d store.Dialect, sh scaleShape) *scaleFixture {
+// openReplica opens the store at dsn and builds on it what a replica of
+// berth serve has for these benchmarks: the service and its River queue,
+// which wires itself in as the service's Enqueuer (workers not started: the
+// insert path is measured). The store is closed again if that fails.
+func openReplica(tb testing.TB, dsn string) (*store.Store, *alloc.Service, *jobs.Queue) {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, storetest.DSN(tb, d), storetest.Box(tb))
+	st, err := store.Open(ctx, dsn, storetest.Box(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	svc := alloc.New(st, nil, quiet)
-	_, err = jobs.New(ctx, st, svc, jobs.Config{}, quiet) // wires itself as svc's Enqueuer
+	q, err := jobs.New(ctx, st, svc, jobs.Config{}, quiet)
 	if err != nil {
 		st.Close()
 		tb.Fatal(err)
 	}
+	return st, svc, q
+}
+
+func newScaleFixture(tb testing.TB, d store.Dialect, sh scaleShape) *scaleFixture {
+	tb.Helper()
+	ctx := context.Background()
+	st, svc, _ := openReplica(tb, storetest.DSN(tb, d))
 	start := time.Now()
 	if err := seedScale(ctx, svc, st, sh); err != nil {
 		st.Close()
