@@ -11,6 +11,10 @@ import (
 // default loopback, or a bearer cfg.Token) and its per-pool series cap and
 // cache. New starts with metrics.Config{} (the defaults).
 func (s *Server) SetMetrics(cfg metrics.Config) {
+	if s.st == nil { // a server of the documents alone (tests): no gauges to read
+		s.metricsHandler = http.NotFoundHandler()
+		return
+	}
 	h := metrics.NewHandler(s.st, s.log, cfg)
 	s.metricsHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The client address: the host of r.RemoteAddr, which the
