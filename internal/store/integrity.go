@@ -36,10 +36,7 @@ func (q *Queries) OrphanMembers(ctx context.Context, before time.Time, limit int
 		GROUP BY s.member_id
 		HAVING COUNT(*) - COUNT(DISTINCT mv.id) >= 2 AND MAX(s.created_at) < $1
 		ORDER BY s.member_id LIMIT $2`, micros(before), limit)
-	return scanAll(rows, err, func(r rowScanner) (id int64, err error) {
-		err = r.Scan(&id)
-		return id, err
-	})
+	return scanAll(rows, err, scanID)
 }
 
 // LiveSeat is a live seat as the integrity checker sees it.

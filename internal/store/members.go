@@ -181,16 +181,12 @@ func (q *Queries) MembersClaim(ctx context.Context, ids []int64) (map[int64]bool
 	}
 	rows, err := q.db.QueryContext(ctx, `UPDATE members SET state = 'queued', reason = 'placing'
 		WHERE state = 'pending' AND id IN (`+strings.Join(ph, ", ")+`) RETURNING id`, args...)
-	err = scanEach(rows, err, func(r rowScanner) error {
-		var id int64
-		if err := r.Scan(&id); err != nil {
-			return err
-		}
-		out[id] = true
-		return nil
-	})
+	claimed, err := scanAll(rows, err, scanID)
 	if err != nil {
 		return nil, err
+	}
+	for _, id := range claimed {
+		out[id] = true
 	}
 	return out, nil
 }

@@ -47,6 +47,12 @@ func scanEach(rows *sql.Rows, err error, each func(rowScanner) error) error {
 	return rows.Err()
 }
 
+// scanID reads a one-column row of ids.
+func scanID(r rowScanner) (id int64, err error) {
+	err = r.Scan(&id)
+	return id, err
+}
+
 // scanCounts reads a two-column "key, COUNT(*) … GROUP BY key" result into
 // a map from key to count.
 func scanCounts[K comparable](rows *sql.Rows, err error) (map[K]int, error) {
