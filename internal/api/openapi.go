@@ -119,7 +119,17 @@ func jsTime(desc string) *jsonSchema {
 func jsBinary(desc string) *jsonSchema {
 	return &jsonSchema{Type: "string", Format: "binary", ContentMediaType: "application/octet-stream", Description: desc}
 }
-func jsAny(desc string) *jsonSchema { return &jsonSchema{Description: desc} }
+
+// jsAnyJSON is any JSON value, null included. It lists the types (oneOf)
+// rather than being {}: validators that read schemas by OpenAPI 3.0 rules,
+// where {} refuses null, then read it as OpenAPI 3.1 does.
+func jsAnyJSON(desc string) *jsonSchema {
+	s := &jsonSchema{Description: desc}
+	for _, t := range []string{"object", "array", "string", "number", "boolean", "null"} {
+		s.OneOf = append(s.OneOf, &jsonSchema{Type: t})
+	}
+	return s
+}
 func jsRef(name string) *jsonSchema { return &jsonSchema{Ref: "#/components/schemas/" + name} }
 func jsArray(items *jsonSchema, desc string) *jsonSchema {
 	return &jsonSchema{Type: "array", Items: items, Description: desc}
@@ -360,7 +370,7 @@ var opSpecs = map[string]opSpec{
 	"GET /metrics": {
 		id: "metrics", tag: "health",
 		description: "Prometheus text exposition: pools, capacity and seats by kind, status and group, the queue, jobs, integrity, the capacity forecast, event counters and Go runtime metrics; per-pool series (berth_pool_capacity, berth_pool_used, berth_pool_status) while the fleet has at most BERTH_METRICS_POOL_SERIES pools (default 1000). Read from the database at most every 10 s. Answered only to clients in BERTH_METRICS_ALLOWED_NETS (default loopback) or with Authorization: Bearer <BERTH_METRICS_TOKEN>.",
-		ok:          []okResponse{{status: 200, description: "Metrics.", contentType: "text/plain; version=0.0.4", schema: jsString("")}},
+		ok:          []okResponse{{status: 200, description: "Metrics.", contentType: "text/plain", schema: jsString("")}},
 		errors:      map[int]string{403: "The client is outside BERTH_METRICS_ALLOWED_NETS and sent no valid metrics token."},
 	},
 	"GET /openapi.json": {
@@ -438,8 +448,9 @@ var opSpecs = map[string]opSpec{
 			"The same comparison runs periodically, report only. The comparison runs as a job: the answer (202) names " +
 			"the run and, in `report` and the `Location` header, where to read its report once done.",
 		params: []*oaParameter{pPoolID},
-		body:   jsonBody("What to repair (all optional).", jsRef("ReconcileRequest"), json.RawMessage(`{"repair": true}`)),
-		ok:     []okResponse{okJSON(202, "The run has started; where to read its report.", jsRef("ReconcileStarted"))},
+		body: &oaRequestBody{Description: "What to repair (all optional); may be left out: report only.", Required: false,
+			Content: map[string]*oaMediaType{ctJSON: {Schema: jsRef("ReconcileRequest"), Example: json.RawMessage(`{"repair": true}`)}}},
+		ok: []okResponse{okJSON(202, "The run has started; where to read its report.", jsRef("ReconcileStarted"))},
 		errors: map[int]string{400: "id is not a positive integer, or " + errBadJSON, 404: "No pool has this id.", 413: errTooLarge,
 			422: "max_remove_share is not between 0 and 1.", 503: "The job queue is not running."},
 	},
@@ -494,11 +505,12 @@ var opSpecs = map[string]opSpec{
 	},
 	"POST /api/v1/seats/{id}/release": {
 		id: "releaseSeat", tag: "seats",
-		description: "Starts removing the member from the pool; the seat becomes releasing and then released.",
-		params:      []*oaParameter{pathParam("id", "The seat's id.", jsID(""))},
-		ok:          []okResponse{okJSON(202, "The release has started; the seat as it is now.", jsRef("Seat"))},
+		description: "Starts removing the member from the pool; the seat becomes releasing and then released. " +
+			"Asking again for a seat already releasing or released changes nothing and answers 202 with the seat.",
+		params: []*oaParameter{pathParam("id", "The seat's id.", jsID(""))},
+		ok:     []okResponse{okJSON(202, "The release has started; the seat as it is now.", jsRef("Seat"))},
 		errors: map[int]string{400: "id is not an integer.", 404: "No seat has this id.",
-			422: "The seat is not live (reserved, provisioning or active)."},
+			422: "The seat failed: it holds nothing to release."},
 	},
 
 	"GET /api/v1/queue": {
@@ -778,8 +790,8 @@ var opSpecs = map[string]opSpec{
 			{Name: "code", In: "query", Required: true, Description: "The code as printed.", Schema: jsString("").ex("VIP-7K2Q-M9XD-4TNE-B3WA")},
 		},
 		ok: []okResponse{okJSON(200, "The seat's status.", jsRef("SeatStatus"))},
-		errors: map[int]string{403: "The code does not exist or is bound to another email (the same answer for both).",
-			404: "The code has not been redeemed yet.", 422: errPublicInvalid, 429: errPublicRateAddr},
+		errors: map[int]string{403: "The code does not exist, is bound to another email or has not been redeemed yet " +
+			"(the same answer for all three, by design).", 422: errPublicInvalid, 429: errPublicRateAddr},
 	},
 	"POST /api/v1/public/rebind": {
 		id: "rebind", tag: "public",
@@ -792,8 +804,8 @@ var opSpecs = map[string]opSpec{
 		body: jsonBody("The email and the code.", jsRef("PublicRequest"),
 			json.RawMessage(`{"email": "user@example.com", "code": "VIP-7K2Q-M9XD-4TNE-B3WA"}`)),
 		ok: []okResponse{okJSON(200, "The move: pending (started, or already in progress) or queued.", jsRef("RebindResult"))},
-		errors: map[int]string{400: errBadJSON, 403: errCodeRefused,
-			404: "The code has not been redeemed yet, or the email holds no seat and no place in the queue.",
+		errors: map[int]string{400: errBadJSON, 403: errCodeRefused + " Or: the code has not been redeemed yet (answered like an unknown code).",
+			404: "The email holds no seat and no place in the queue under this code (its seat was released).",
 			409: "The code's rebind limit is reached (detail names the count and the limit) and the team is healthy, " +
 				"or a move of the seat has just started.",
 			410: errCodeExpired, 413: errPublicTooLarge, 422: errPublicInvalid,
@@ -1245,9 +1257,9 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("action", jsString("METHOD and route pattern, or auth.login, auth.login_failed, auth.login_locked, "+
 				"auth.logout, auth.first_admin.").ex("PATCH /api/v1/pools/{id}")),
 			reqProp("target", jsString("The route's path values.").ex("id=3")),
-			reqProp("before", jsAny("The resource before the change (secrets redacted); null when not kept.")),
-			reqProp("after", jsAny("The resource after the change, or the request body (secrets redacted); null when none.")),
-			prop("request", jsAny("The request body (secrets redacted) on routes that keep before and after; "+
+			reqProp("before", jsAnyJSON("The resource before the change (secrets redacted); null when not kept.")),
+			reqProp("after", jsAnyJSON("The resource after the change, or the request body (secrets redacted); null when none.")),
+			prop("request", jsAnyJSON("The request body (secrets redacted) on routes that keep before and after; "+
 				"for an upload, what it held (script, number of files, outcome).")),
 			reqProp("remote_ip", jsString("The client address.")),
 			reqProp("status", jsInt("The HTTP status answered.")),
