@@ -12,6 +12,9 @@ import (
 	"github.com/berthhq/berth/internal/provider/providertest"
 )
 
+// loopback lets the provider reach the test servers on 127.0.0.1.
+var loopback = providertest.Loopback
+
 // TestAllowListRefusesInternalBaseURL points a team at a real SCIM server
 // on 127.0.0.1: under the default allow-list nothing reaches it, by address
 // or by a name resolving to it, and Check and Put fail pool-permanent with
@@ -37,12 +40,12 @@ func TestAllowListRefusesInternalBaseURL(t *testing.T) {
 	if n := spc.Load(); n != 0 {
 		t.Fatalf("the server got %d requests under the default allow-list", n)
 	}
-	allowed, _ := New(Config{BaseURL: srv.URL + "/scim/v2", Token: "tok", Egress: providertest.Loopback})
+	allowed, _ := New(Config{BaseURL: srv.URL + "/scim/v2", Token: "tok", Egress: loopback})
 	if err := allowed.Check(ctx); err != nil {
 		t.Fatalf("loopback in the configuration: %v", err)
 	}
 	byCtx, _ := New(Config{BaseURL: "http://localhost:" + port + "/scim/v2", Token: "tok"})
-	if err := byCtx.Check(egress.NewContext(ctx, providertest.Loopback)); err != nil {
+	if err := byCtx.Check(egress.NewContext(ctx, loopback)); err != nil {
 		t.Fatalf("loopback in the context: %v", err)
 	}
 }

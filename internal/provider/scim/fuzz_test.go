@@ -118,7 +118,7 @@ func (fs *fuzzServer) start(t *testing.T, group string, h http.HandlerFunc) *Pro
 	fs.mu.Lock()
 	fs.handle, fs.counts, fs.other = h, map[string]int{}, nil
 	fs.mu.Unlock()
-	p, err := New(Config{BaseURL: fs.URL + "/scim/v2", Token: fuzzToken, Group: group, Timeout: fuzzTimeout, Egress: providertest.Loopback})
+	p, err := New(Config{BaseURL: fs.URL + "/scim/v2", Token: fuzzToken, Group: group, Timeout: fuzzTimeout, Egress: loopback})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/provider"
-	"github.com/berthhq/berth/internal/provider/providertest"
 	"github.com/berthhq/berth/internal/provider/scim/scimmytest"
 )
 
@@ -27,7 +26,7 @@ func newProvider(t *testing.T, cfg Config) *Provider {
 		cfg.Timeout = 10 * time.Second
 	}
 	if cfg.Egress == nil {
-		cfg.Egress = providertest.Loopback // the test servers listen on 127.0.0.1
+		cfg.Egress = loopback // the test servers listen on 127.0.0.1
 	}
 	p, err := New(cfg)
 	if err != nil {

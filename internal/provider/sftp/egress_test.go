@@ -13,6 +13,9 @@ import (
 	"github.com/berthhq/berth/internal/provider/providertest"
 )
 
+// loopback lets the provider reach the test servers on 127.0.0.1.
+var loopback = providertest.Loopback
+
 // TestAllowListRefusesInternalHost runs against a real sshd on 127.0.0.1:
 // under the default allow-list Check and Put fail pool-permanent naming the
 // setting, also when the host is given as "localhost", and no file is
@@ -36,7 +39,7 @@ func TestAllowListRefusesInternalHost(t *testing.T) {
 	}
 
 	byConfig := srv.config(dir)
-	byConfig.Egress = providertest.Loopback
+	byConfig.Egress = loopback
 	if err := newProvider(t, byConfig).Put(ctx, m); err != nil {
 		t.Fatalf("loopback in the configuration: %v", err)
 	}
@@ -44,7 +47,7 @@ func TestAllowListRefusesInternalHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := byCtx.Check(egress.NewContext(ctx, providertest.Loopback)); err != nil {
+	if err := byCtx.Check(egress.NewContext(ctx, loopback)); err != nil {
 		t.Fatalf("loopback in the context: %v", err)
 	}
 	if got, err := os.ReadFile(filepath.Join(dir, "639277333688.session")); err != nil || string(got) != "session-bytes" {

@@ -16,14 +16,13 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/berthhq/berth/internal/provider"
-	"github.com/berthhq/berth/internal/provider/providertest"
 	"github.com/berthhq/berth/internal/silentserver"
 )
 
 func newProvider(t *testing.T, cfg Config) *Provider {
 	t.Helper()
 	if cfg.Egress == nil {
-		cfg.Egress = providertest.Loopback // the test sshd listens on 127.0.0.1
+		cfg.Egress = loopback // the test sshd listens on 127.0.0.1
 	}
 	p, err := New(cfg)
 	if err != nil {

@@ -17,6 +17,9 @@ import (
 	"github.com/berthhq/berth/internal/provider/providertest"
 )
 
+// loopback lets the provider reach the test servers on 127.0.0.1.
+var loopback = providertest.Loopback
+
 // TestAllowListRefusesInternalReceivers points a team at a real receiver on
 // 127.0.0.1: under the default allow-list no request reaches it (by address
 // or by a name resolving to it) and the failure is a pool-permanent error
@@ -45,7 +48,7 @@ func TestAllowListRefusesInternalReceivers(t *testing.T) {
 		t.Fatalf("the receiver got %d requests under the default allow-list", n)
 	}
 
-	byConfig, _ := New("team-7", Config{URL: srv.URL + "/hook", Secret: testSecret, Egress: providertest.Loopback})
+	byConfig, _ := New("team-7", Config{URL: srv.URL + "/hook", Secret: testSecret, Egress: loopback})
 	if err := byConfig.Put(ctx, ada); err != nil {
 		t.Fatalf("loopback in the configuration: %v", err)
 	}
@@ -53,7 +56,7 @@ func TestAllowListRefusesInternalReceivers(t *testing.T) {
 	if err := byName.Put(egress.NewContext(ctx, egress.MustParse("external, localhost")), ada); err != nil {
 		t.Fatalf("localhost listed by name, in the context: %v", err)
 	}
-	if err := byName.Put(egress.NewContext(ctx, providertest.Loopback), ada); err != nil {
+	if err := byName.Put(egress.NewContext(ctx, loopback), ada); err != nil {
 		t.Fatalf("loopback in the context: %v", err)
 	}
 	if n := hits.Load(); n != 3 {

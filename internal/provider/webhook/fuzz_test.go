@@ -294,11 +294,11 @@ func FuzzDeliveryAnswer(f *testing.F) {
 		_, _ = w.Write(bytes.ReplaceAll(a.body, []byte(echoSecret), []byte(fuzzSecret)))
 	}))
 	f.Cleanup(func() { close(done); srv.Close() })
-	p, err := New("team-7", Config{URL: srv.URL + "/hook", Secret: fuzzSecret, Timeout: 200 * time.Millisecond, Egress: providertest.Loopback})
+	p, err := New("team-7", Config{URL: srv.URL + "/hook", Secret: fuzzSecret, Timeout: 200 * time.Millisecond, Egress: loopback})
 	if err != nil {
 		f.Fatal(err)
 	}
-	slow, err := New("team-7", Config{URL: srv.URL + "/hook", Secret: fuzzSecret, Timeout: 50 * time.Millisecond, Egress: providertest.Loopback})
+	slow, err := New("team-7", Config{URL: srv.URL + "/hook", Secret: fuzzSecret, Timeout: 50 * time.Millisecond, Egress: loopback})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/provider"
-	"github.com/berthhq/berth/internal/provider/providertest"
 )
 
 const testSecret = "0123456789abcdef-test-secret"
@@ -92,7 +91,7 @@ func (rc *recorder) putAda(t *testing.T) (*Provider, delivery, error) {
 
 func newProvider(t *testing.T, url string) *Provider {
 	t.Helper()
-	p, err := New("team-7", Config{URL: url, Secret: testSecret, Timeout: 2 * time.Second, Egress: providertest.Loopback})
+	p, err := New("team-7", Config{URL: url, Secret: testSecret, Timeout: 2 * time.Second, Egress: loopback})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +400,7 @@ func TestTimeoutAndConnectionFailureAreRetryable(t *testing.T) {
 	}))
 	defer slow.Close()
 	defer close(release)
-	p, err := New("team-7", Config{URL: slow.URL, Secret: testSecret, Timeout: 200 * time.Millisecond, Egress: providertest.Loopback})
+	p, err := New("team-7", Config{URL: slow.URL, Secret: testSecret, Timeout: 200 * time.Millisecond, Egress: loopback})
 	if err != nil {
 		t.Fatal(err)
 	}
