@@ -492,6 +492,14 @@ func drive(c *contract) {
 	c.admin(202, "POST", fmt.Sprintf("/api/v1/seats/%d/release", teamSeats.Items[0].ID), nil)
 	pub(404, "/api/v1/public/rebind", "u2@example.com", noRebind)
 	status(200, "u2@example.com", noRebind)
+	// Its one use is spent: redeeming again is refused (409).
+	pub(409, "/api/v1/public/redeem", "u2@example.com", noRebind)
+	// A code whose time is up answers 410.
+	var short struct{ Codes []string }
+	c.admin(201, "POST", "/api/v1/codes/batch", map[string]any{"count": 1, "valid_for": "1s"}).JSON(t, &short)
+	pub(200, "/api/v1/public/redeem", "u4@example.com", short.Codes[0])
+	time.Sleep(1100 * time.Millisecond)
+	pub(410, "/api/v1/public/rebind", "u4@example.com", short.Codes[0])
 	pub(403, "/api/v1/public/redeem", "u3@example.com", noRebind)
 	pub(403, "/api/v1/public/redeem", "u3@example.com", unknownCode)
 	pub(403, "/api/v1/public/redeem", "u3@example.com", disabled)
@@ -621,6 +629,14 @@ func drive(c *contract) {
 	c.send(204, request{method: "DELETE", path: "/api/v1/session", cookie: veraCookie})
 	c.send(401, request{method: "GET", path: "/api/v1/session", cookie: veraCookie})
 	c.admin(204, "DELETE", "/api/v1/session", nil)
+	// Five wrong passwords for one name from one address: the fifth and
+	// what follows wait (429, Retry-After).
+	for range 4 {
+		c.anon(401, "POST", "/api/v1/session", map[string]string{"username": "oscar", "password": "wrong password!"})
+	}
+	if r := c.anon(429, "POST", "/api/v1/session", map[string]string{"username": "oscar", "password": "wrong password!"}); r.Header.Get("Retry-After") == "" {
+		t.Errorf("sign-in refused without Retry-After")
+	}
 	c.admin(200, "GET", "/api/v1/audit", nil)
 	c.admin(200, "GET", "/api/v1/audit?actor=admin-token&action=pools&since=2020-01-01T00:00:00Z&limit=50", nil)
 	c.admin(200, "GET", "/api/v1/audit?format=csv", nil)
