@@ -20,10 +20,7 @@ func runPools(ctx context.Context, args []string, out, errOut io.Writer) error {
 	ids := fs.String("ids", "", "status: comma-separated pool ids")
 	status := fs.String("status", "", "status: active, paused, draining, banned, credential_invalid, offline")
 	message := fs.String("message", "", "status: the reason")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	c, err := clientFrom(base, token)
+	c, err := parseClient(fs, args[1:], base, token)
 	if err != nil {
 		return err
 	}
@@ -100,10 +97,7 @@ func runHistory(ctx context.Context, args []string, out, errOut io.Writer) error
 	member := fs.String("member", "", "only this member")
 	pool := fs.String("pool", "", "only this pool")
 	limit := fs.Int("limit", 50, "entries")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	c, err := clientFrom(base, token)
+	c, err := parseClient(fs, args, base, token)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -59,6 +60,15 @@ func clientFrom(base, token *string) (*client, error) {
 		t = envOr("BERTH_ADMIN_TOKEN", "")
 	}
 	return newClient(*base, t)
+}
+
+// parseClient parses args and returns the client the flags of clientFlags
+// name.
+func parseClient(fs *flag.FlagSet, args []string, base, token *string) (*client, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return clientFrom(base, token)
 }
 
 var errNoArgs = errors.New("no arguments")

@@ -26,10 +26,7 @@ func runCodes(ctx context.Context, args []string, out, errOut io.Writer) error {
 	rebind := fs.Int("rebind-limit", 3, "generate: paid moves allowed")
 	prefix := fs.String("prefix", "", "generate: a prefix such as VIP")
 	status := fs.String("status", "", "export: only codes in this status")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	c, err := clientFrom(base, token)
+	c, err := parseClient(fs, args[1:], base, token)
 	if err != nil {
 		return err
 	}
@@ -76,10 +73,7 @@ func runIntegrity(ctx context.Context, args []string, out, errOut io.Writer) err
 	fs := newFlags("integrity", errOut)
 	base, token := clientFlags(fs)
 	repair := fs.Int("repair", 0, "release the extra seats of up to N orphans' seats")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	c, err := clientFrom(base, token)
+	c, err := parseClient(fs, args, base, token)
 	if err != nil {
 		return err
 	}
