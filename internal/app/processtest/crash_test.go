@@ -1,4 +1,4 @@
-package app_test
+package processtest
 
 import (
 	"bufio"
@@ -533,29 +533,6 @@ func randomKey(t *testing.T) string {
 // buildBerth builds the berth command once for the test, or returns
 // BERTH_TEST_BIN when set (a binary built beforehand, e.g. from another
 // commit to measure it).
-func buildBerth(t *testing.T) string {
-	t.Helper()
-	if bin := os.Getenv("BERTH_TEST_BIN"); bin != "" {
-		return bin
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go command is not on PATH")
-	}
-	out, err := exec.Command(goBin, "env", "GOMOD").Output()
-	gomod := strings.TrimSpace(string(out))
-	if err != nil || gomod == "" || gomod == os.DevNull {
-		t.Fatalf("go env GOMOD: %q %v", gomod, err)
-	}
-	bin := filepath.Join(t.TempDir(), "berth")
-	cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/berth")
-	cmd.Dir = filepath.Dir(gomod)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // crashServer runs `berth serve` as a child process.
 type crashServer struct {
 	t       *testing.T
