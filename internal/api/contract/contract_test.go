@@ -641,6 +641,17 @@ func drive(c *contract) {
 	c.admin(200, "GET", "/api/v1/audit?actor=admin-token&action=pools&since=2020-01-01T00:00:00Z&limit=50", nil)
 	c.admin(200, "GET", "/api/v1/audit?format=csv", nil)
 	c.admin(400, "GET", "/api/v1/audit?since=yesterday", nil)
+
+	// Past the per-address limit the public routes answer 429 with
+	// Retry-After.
+	c.h.App.API.SetPublicRate(0.01, 1)
+	status(200, "u1@example.com", code)
+	for _, r := range []apptest.Response{status(429, "u1@example.com", code),
+		pub(429, "/api/v1/public/redeem", "u1@example.com", code), pub(429, "/api/v1/public/rebind", "u1@example.com", code)} {
+		if r.Header.Get("Retry-After") == "" {
+			t.Errorf("429 without Retry-After: %s", r.Body)
+		}
+	}
 }
 
 // The checks can fail: an answer that breaks its schema, an undocumented
