@@ -15,19 +15,12 @@ import (
 	"github.com/berthhq/berth/internal/store/storetest"
 )
 
-type noJobs struct{}
-
-func (noJobs) Deliver(context.Context, *store.Tx, int64) error         { return nil }
-func (noJobs) DeliverMany(context.Context, *store.Tx, []int64) error   { return nil }
-func (noJobs) Remove(context.Context, *store.Tx, int64) error          { return nil }
-func (noJobs) DrainQueue(context.Context, *store.Tx, model.Kind) error { return nil }
-
 // A stale index keeps serving while a fresh one is built in the background;
 // the fresh one sees what another replica changed in the database.
 func TestIndexRefreshesInBackground(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t, store.SQLite)
-	svc := alloc.New(st, noJobs{}, nil)
+	svc := alloc.New(st, storetest.NoJobs{}, nil)
 	svc.IndexTTL = 50 * time.Millisecond
 	one := 1
 	if _, err := pooladmin.New(svc.Store(), svc).Create(ctx, pooladmin.Input{Name: "a", Kind: model.KindServer, Capacity: &one, Provider: []byte(`{"type":"sim"}`)}, "t"); err != nil {
@@ -75,7 +68,7 @@ func TestStaleFullIndexSeesRoomFromTheDatabase(t *testing.T) {
 	file := func(id string) []alloc.AccountFile {
 		return []alloc.AccountFile{{ID: id, FileName: id + ".session", Data: []byte("x")}}
 	}
-	this, other := alloc.New(st, noJobs{}, nil), alloc.New(st, noJobs{}, nil)
+	this, other := alloc.New(st, storetest.NoJobs{}, nil), alloc.New(st, storetest.NoJobs{}, nil)
 	if _, err := pooladmin.New(this.Store(), this).Create(ctx, pooladmin.Input{Name: "a", Kind: model.KindServer, Capacity: &one, Provider: []byte(`{"type":"sim"}`)}, "t"); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +118,7 @@ func TestTwoReplicasPackingNeverQueueWithRoom(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		reps = append(reps, alloc.New(st, noJobs{}, nil))
+		reps = append(reps, alloc.New(st, storetest.NoJobs{}, nil))
 	}
 	ten := 10
 	for i := range 100 {
@@ -172,7 +165,7 @@ func TestTwoReplicasPackingNeverQueueWithRoom(t *testing.T) {
 
 // drainCounter is an Enqueuer that counts the drains enqueued.
 type drainCounter struct {
-	noJobs
+	storetest.NoJobs
 	drains atomic.Int32
 }
 

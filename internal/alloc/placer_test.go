@@ -19,18 +19,16 @@ import (
 // jobsStub is an Enqueuer that enqueues nothing; with failMany set,
 // DeliverMany fails.
 type jobsStub struct {
+	storetest.NoJobs
 	failMany atomic.Bool
 }
 
-func (j *jobsStub) Deliver(context.Context, *store.Tx, int64) error { return nil }
 func (j *jobsStub) DeliverMany(context.Context, *store.Tx, []int64) error {
 	if j.failMany.Load() {
 		return errors.New("enqueue refused (test)")
 	}
 	return nil
 }
-func (*jobsStub) Remove(context.Context, *store.Tx, int64) error          { return nil }
-func (*jobsStub) DrainQueue(context.Context, *store.Tx, model.Kind) error { return nil }
 
 func newTestService(t *testing.T, d store.Dialect, jobs Enqueuer) *Service {
 	t.Helper()

@@ -14,20 +14,13 @@ import (
 
 func makePool(t *testing.T, st *store.Store, name string, kind model.Kind, capacity int) model.Pool {
 	t.Helper()
-	p, err := st.PoolCreate(context.Background(), store.PoolCreateParams{Name: name, Kind: kind, Capacity: capacity,
-		ProviderType: "sim", ProviderConfig: []byte("{}"), Actor: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return storetest.Pool(t, st, store.PoolCreateParams{Name: name, Kind: kind, Capacity: capacity})
 }
 
 // A Summary's totals agree with the pools, seats and queue; the pools are
 // listed one by one only up to PoolSeries; the unhealthy ones always.
 func TestSummary(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		ctx := context.Background()
-		st := storetest.Open(t, d)
+	storetest.EachStore(t, func(t *testing.T, ctx context.Context, st *store.Store) {
 		s1 := makePool(t, st, "s-1", model.KindServer, 4)
 		makePool(t, st, "s-2", model.KindServer, 6)
 		t1 := makePool(t, st, "t-1", model.KindTeam, 5)

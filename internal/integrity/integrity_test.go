@@ -37,12 +37,7 @@ func (e *env) advance(d time.Duration) { e.now = e.now.Add(d) }
 
 func (e *env) pool(name string, capacity int) model.Pool {
 	e.t.Helper()
-	p, err := e.st.PoolCreate(e.ctx, store.PoolCreateParams{Name: name, Kind: model.KindServer, Capacity: capacity,
-		ProviderType: "sim", ProviderConfig: []byte(`{}`), Actor: "test"})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return p
+	return storetest.Pool(e.t, e.st, store.PoolCreateParams{Name: name, Kind: model.KindServer, Capacity: capacity})
 }
 
 func (e *env) setStatus(p model.Pool, st model.PoolStatus) {
@@ -138,14 +133,6 @@ func (f *fakeReleaser) ReleaseTx(ctx context.Context, tx *store.Tx, seatID int64
 	f.calls = append(f.calls, seatID)
 	return f.fail[seatID]
 }
-
-// noopJobs is an alloc.Enqueuer that enqueues nothing.
-type noopJobs struct{}
-
-func (noopJobs) Deliver(context.Context, *store.Tx, int64) error         { return nil }
-func (noopJobs) DeliverMany(context.Context, *store.Tx, []int64) error   { return nil }
-func (noopJobs) Remove(context.Context, *store.Tx, int64) error          { return nil }
-func (noopJobs) DrainQueue(context.Context, *store.Tx, model.Kind) error { return nil }
 
 // A healthy database reports nothing, and the report's lists are [] in JSON.
 func TestCheck_Clean(t *testing.T) {
@@ -529,7 +516,7 @@ func TestRepair_AllocService(t *testing.T) {
 		if len(rep.Orphans) != 1 {
 			t.Fatalf("orphans = %+v", rep.Orphans)
 		}
-		svc := alloc.New(e.st, noopJobs{}, nil)
+		svc := alloc.New(e.st, storetest.NoJobs{}, nil)
 		res := e.repair(svc, rep, 1000, "admin")
 		if res.Released != 1 || !slices.Equal(res.Kept, []int64{keep}) || len(res.Errors) != 0 {
 			t.Fatalf("result = %+v", res)
@@ -583,7 +570,7 @@ func TestRepair_OneTransactionPerOrphan(t *testing.T) {
 		e.setStatus(c, model.StatusBanned)
 		e.advance(time.Hour)
 		rep := e.check(integrity.Options{})
-		svc := alloc.New(e.st, noopJobs{}, nil)
+		svc := alloc.New(e.st, storetest.NoJobs{}, nil)
 		res := e.repair(&failSecond{svc: svc}, rep, 10, "admin")
 		if res.Released != 0 || len(res.Kept) != 0 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "boom") {
 			t.Fatalf("result = %+v", res)

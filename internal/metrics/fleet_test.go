@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -34,10 +33,7 @@ func makePools(t *testing.T, st *store.Store, from, to int) {
 		if i%2 == 0 {
 			kind, labels = model.KindTeam, map[string]string{"group": "vip", "region": "eu"}
 		}
-		if _, err := st.PoolCreate(context.Background(), store.PoolCreateParams{Name: fmt.Sprintf("pool-%02d", i), Kind: kind, Capacity: i,
-			Labels: labels, ProviderType: "sim", ProviderConfig: []byte("{}"), Actor: "test"}); err != nil {
-			t.Fatal(err)
-		}
+		storetest.Pool(t, st, store.PoolCreateParams{Name: fmt.Sprintf("pool-%02d", i), Kind: kind, Capacity: i, Labels: labels})
 	}
 }
 

@@ -17,18 +17,12 @@ import (
 )
 
 func TestForecastFromDatabase(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		ctx := context.Background()
-		st := storetest.Open(t, d)
+	storetest.EachStore(t, func(t *testing.T, ctx context.Context, st *store.Store) {
 		now := time.Now().UTC().Truncate(time.Second)
 		at := func(offset time.Duration) { st.SetClock(func() time.Time { return now.Add(offset) }) }
 		mk := func(name, group string, capacity int) model.Pool {
-			p, err := st.PoolCreate(ctx, store.PoolCreateParams{Name: name, Kind: model.KindTeam, Capacity: capacity,
-				Labels: map[string]string{"group": group}, ProviderType: "sim", ProviderConfig: []byte("{}"), Actor: "test"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return p
+			return storetest.Pool(t, st, store.PoolCreateParams{Name: name, Kind: model.KindTeam, Capacity: capacity,
+				Labels: map[string]string{"group": group}})
 		}
 		g1 := mk("g-1", "g", 10)
 		g2 := mk("g-2", "g", 30) // paused: not counted as room, but sizes the average pool

@@ -18,9 +18,7 @@ import (
 // The job queue gauges read River's table on both engines, including the
 // age of the oldest job waiting (a time on PostgreSQL, text on SQLite).
 func TestJobGauges(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		ctx := context.Background()
-		st := storetest.Open(t, d)
+	storetest.EachStore(t, func(t *testing.T, ctx context.Context, st *store.Store) {
 		q, err := jobs.New(ctx, st, alloc.New(st, nil, nil), jobs.Config{}, nil) // not started: jobs stay available
 		if err != nil {
 			t.Fatal(err)

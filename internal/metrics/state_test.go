@@ -52,10 +52,7 @@ func value(t *testing.T, reg *prometheus.Registry, name string, labels map[strin
 func TestIntegrityCached(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t, store.SQLite)
-	p, err := st.PoolCreate(ctx, store.PoolCreateParams{Name: "team-1", Kind: model.KindTeam, Capacity: 5, ProviderType: "sim", ProviderConfig: []byte("{}"), Actor: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := storetest.Pool(t, st, store.PoolCreateParams{Name: "team-1", Kind: model.KindTeam, Capacity: 5})
 	c := newStateCollector(st, slog.New(slog.DiscardHandler))
 	now := time.Now()
 	c.now = func() time.Time { return now }

@@ -16,9 +16,7 @@ import (
 // status and group label (the group read from the labels' JSON in SQL),
 // seats, queue and moves grouped with their oldest times.
 func TestFleetAggregates(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		ctx := context.Background()
-		st := storetest.Open(t, d)
+	storetest.EachStore(t, func(t *testing.T, ctx context.Context, st *store.Store) {
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		st.SetClock(func() time.Time { return now })
 		mk := func(name string, kind model.Kind, capacity, priority int, group string) model.Pool {
@@ -26,12 +24,7 @@ func TestFleetAggregates(t *testing.T) {
 			if group != "" {
 				labels = map[string]string{"group": group, "region": "eu"}
 			}
-			p, err := st.PoolCreate(ctx, store.PoolCreateParams{Name: name, Kind: kind, Capacity: capacity, Priority: priority, Labels: labels,
-				ProviderType: "sim", ProviderConfig: []byte("{}"), Actor: "test"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return p
+			return storetest.Pool(t, st, store.PoolCreateParams{Name: name, Kind: kind, Capacity: capacity, Priority: priority, Labels: labels})
 		}
 		s1 := mk("s-1", model.KindServer, 4, 0, "")
 		mk("s-2", model.KindServer, 6, 0, "")
@@ -152,9 +145,7 @@ func TestFleetAggregates(t *testing.T) {
 // River's jobs grouped on both engines (MIN(scheduled_at) is a time on
 // PostgreSQL and text on SQLite); without River's table the read fails.
 func TestFleetJobGroups(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		ctx := context.Background()
-		st := storetest.Open(t, d)
+	storetest.EachStore(t, func(t *testing.T, ctx context.Context, st *store.Store) {
 		if _, err := st.Reader().FleetJobGroups(ctx); err == nil {
 			t.Error("no error without River's table")
 		}
@@ -193,16 +184,10 @@ func TestFleetJobGroups(t *testing.T) {
 // The forecast's inputs: placements in a window (found by a binary search
 // on history's ids) and the seats that code expiries give back.
 func TestFleetForecastInputs(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		ctx := context.Background()
-		st := storetest.Open(t, d)
+	storetest.EachStore(t, func(t *testing.T, ctx context.Context, st *store.Store) {
 		now := time.Now().UTC().Truncate(time.Second)
 		at := func(offset time.Duration) { st.SetClock(func() time.Time { return now.Add(offset) }) }
-		p, err := st.PoolCreate(ctx, store.PoolCreateParams{Name: "g-1", Kind: model.KindTeam, Capacity: 10, Labels: map[string]string{"group": "g"},
-			ProviderType: "sim", ProviderConfig: []byte("{}"), Actor: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := storetest.Pool(t, st, store.PoolCreateParams{Name: "g-1", Kind: model.KindTeam, Capacity: 10, Labels: map[string]string{"group": "g"}})
 		q := st.Reader()
 		if id, err := q.HistoryIDSince(ctx, now); err != nil || id != 0 {
 			t.Errorf("empty history: %d, %v", id, err)

@@ -12,9 +12,7 @@ import (
 )
 
 func TestReconcileRuns(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		ctx := context.Background()
-		s := storetest.Open(t, d)
+	storetest.EachStore(t, func(t *testing.T, ctx context.Context, s *store.Store) {
 		p := model.Pool{ID: 7, Name: "team-1"}
 		var run model.ReconcileRun
 		err := s.InTx(ctx, func(tx *store.Tx) (err error) {

@@ -14,18 +14,12 @@ import (
 
 func newPool(t *testing.T, s *store.Store, name string, capacity int) model.Pool {
 	t.Helper()
-	p, err := s.PoolCreate(context.Background(), store.PoolCreateParams{Name: name, Kind: model.KindServer, Capacity: capacity,
-		Labels: map[string]string{"region": "us"}, ProviderType: "sim", ProviderConfig: []byte(`{"secret":"hunter2"}`), Actor: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return storetest.Pool(t, s, store.PoolCreateParams{Name: name, Kind: model.KindServer, Capacity: capacity,
+		Labels: map[string]string{"region": "us"}, ProviderConfig: []byte(`{"secret":"hunter2"}`)})
 }
 
 func TestPools(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		ctx := context.Background()
-		s := storetest.Open(t, d)
+	storetest.EachStore(t, func(t *testing.T, ctx context.Context, s *store.Store) {
 		p := newPool(t, s, "worker-01", 2)
 		if p.Status != model.StatusActive || p.Labels["region"] != "us" || p.Capacity != 2 {
 			t.Fatalf("created %+v", p)
@@ -79,9 +73,7 @@ func TestPools(t *testing.T) {
 // TestReserveConcurrent: many writers race for the last slots; the guard in
 // the database lets exactly capacity of them through.
 func TestReserveConcurrent(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		ctx := context.Background()
-		s := storetest.Open(t, d)
+	storetest.EachStore(t, func(t *testing.T, ctx context.Context, s *store.Store) {
 		p := newPool(t, s, "last", 10)
 		var won atomic.Int64
 		var wg sync.WaitGroup
@@ -110,9 +102,7 @@ func TestReserveConcurrent(t *testing.T) {
 }
 
 func TestMembersSeatsQueueHistory(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		ctx := context.Background()
-		s := storetest.Open(t, d)
+	storetest.EachStore(t, func(t *testing.T, ctx context.Context, s *store.Store) {
 		p := newPool(t, s, "w", 3)
 		m, created, err := s.MemberCreate(ctx, store.MemberCreateParams{Kind: model.KindServer, ExternalID: "639277333688", AffinityKey: "A", FileName: "639277333688.session", FileData: []byte("SECRET")})
 		if err != nil || !created {

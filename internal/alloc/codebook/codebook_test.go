@@ -20,13 +20,11 @@ import (
 // removals is an alloc.Enqueuer that enqueues nothing and records the
 // seats whose removal was asked for.
 type removals struct {
+	storetest.NoJobs
 	mu    sync.Mutex
 	seats []int64
 }
 
-func (*removals) Deliver(context.Context, *store.Tx, int64) error         { return nil }
-func (*removals) DeliverMany(context.Context, *store.Tx, []int64) error   { return nil }
-func (*removals) DrainQueue(context.Context, *store.Tx, model.Kind) error { return nil }
 func (r *removals) Remove(_ context.Context, _ *store.Tx, seatID int64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

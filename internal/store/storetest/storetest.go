@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/secret"
 	"github.com/berthhq/berth/internal/store"
 )
@@ -88,3 +89,46 @@ func Each(t *testing.T, fn func(t *testing.T, d store.Dialect)) {
 		t.Run(string(d), func(t *testing.T) { fn(t, d) })
 	}
 }
+
+// EachStore runs fn once per dialect as a subtest, with a fresh migrated
+// store (Open) and a background context.
+func EachStore(t *testing.T, fn func(t *testing.T, ctx context.Context, st *store.Store)) {
+	Each(t, func(t *testing.T, d store.Dialect) { fn(t, context.Background(), Open(t, d)) })
+}
+
+// Pool creates the pool p describes and fails the test if it cannot. Where
+// p leaves them empty, the pool is of the simulated provider ("sim", with
+// settings {}) and created by the actor "test".
+func Pool(t testing.TB, st *store.Store, p store.PoolCreateParams) model.Pool {
+	t.Helper()
+	if p.ProviderType == "" {
+		p.ProviderType = "sim"
+	}
+	if p.ProviderConfig == nil {
+		p.ProviderConfig = []byte("{}")
+	}
+	if p.Actor == "" {
+		p.Actor = "test"
+	}
+	got, err := st.PoolCreate(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// NoJobs is a job queue (alloc.Enqueuer) that enqueues nothing: seats stay
+// where the service put them.
+type NoJobs struct{}
+
+// Deliver does nothing.
+func (NoJobs) Deliver(context.Context, *store.Tx, int64) error { return nil }
+
+// DeliverMany does nothing.
+func (NoJobs) DeliverMany(context.Context, *store.Tx, []int64) error { return nil }
+
+// Remove does nothing.
+func (NoJobs) Remove(context.Context, *store.Tx, int64) error { return nil }
+
+// DrainQueue does nothing.
+func (NoJobs) DrainQueue(context.Context, *store.Tx, model.Kind) error { return nil }
