@@ -60,11 +60,17 @@ func countContaining(msgs []string, want string) int {
 	return n
 }
 
+// leaderInterval is how often the replicas try for the leader lock.
+const leaderInterval = 200 * time.Millisecond
+
 // twoReplicas starts two berths on one PostgreSQL database, each with
-// Telegram configured against api behind front, and returns them by name
-// ("r1", "r2") and the one that polls (the leader).
-func twoReplicas(t *testing.T, api *fakeAPI, front *replicaFront, leaderInterval time.Duration) (map[string]*apptest.Harness, string) {
+// Telegram configured against a fake Bot API behind a replicaFront, and
+// returns the API, the front, the berths by name ("r1", "r2"), the one
+// that polls (the leader) and the other one (the follower).
+func twoReplicas(t *testing.T) (api *fakeAPI, front *replicaFront, replicas map[string]*apptest.Harness, leader, follower string) {
 	t.Helper()
+	api = newFakeAPI(t)
+	front = newReplicaFront(t, api)
 	withTelegram := func(rep string) func(*app.Config) {
 		return func(c *app.Config) {
 			tc, err := telegram.ParseConfig(token, fmt.Sprint(allowed), front.URL+"/"+rep)
@@ -77,7 +83,6 @@ func twoReplicas(t *testing.T, api *fakeAPI, front *replicaFront, leaderInterval
 	}
 	h1 := apptest.Start(t, store.Postgres, withTelegram("r1"))
 	h2 := apptest.StartOn(t, h1.DSN, withTelegram("r2"))
-	var leader string
 	apptest.Eventually(t, 10*time.Second, "a replica polling getUpdates", func() bool {
 		for rep, n := range front.pollCounts() {
 			if n > 0 {
@@ -87,7 +92,8 @@ func twoReplicas(t *testing.T, api *fakeAPI, front *replicaFront, leaderInterval
 		}
 		return false
 	})
-	return map[string]*apptest.Harness{"r1": h1, "r2": h2}, leader
+	follower = map[string]string{"r1": "r2", "r2": "r1"}[leader]
+	return api, front, map[string]*apptest.Harness{"r1": h1, "r2": h2}, leader, follower
 }
 
 // Two replicas on one PostgreSQL, both with Telegram configured: only the
@@ -96,11 +102,7 @@ func twoReplicas(t *testing.T, api *fakeAPI, front *replicaFront, leaderInterval
 // other takes over within a bounded time and goes on from the alerts the
 // first one sent (no repeat; the resolution is sent once).
 func TestTelegramOnTheLeaderReplicaOnly(t *testing.T) {
-	api := newFakeAPI(t)
-	front := newReplicaFront(t, api)
-	const leaderInterval = 200 * time.Millisecond
-	replicas, leader := twoReplicas(t, api, front, leaderInterval)
-	follower := map[string]string{"r1": "r2", "r2": "r1"}[leader]
+	api, front, replicas, leader, follower := twoReplicas(t)
 	time.Sleep(2 * time.Second) // two poll timeouts and ten leader intervals
 	if polls := front.pollCounts(); polls[follower] != 0 {
 		t.Fatalf("both replicas poll the bot: %v", polls)
@@ -169,11 +171,7 @@ func TestTelegramOnTheLeaderReplicaOnly(t *testing.T) {
 // pg_terminate_backend): PostgreSQL frees the lock, the leader sees its
 // session gone and stops polling, and the other replica takes over.
 func TestTelegramLeaderSessionLost(t *testing.T) {
-	api := newFakeAPI(t)
-	front := newReplicaFront(t, api)
-	const leaderInterval = 200 * time.Millisecond
-	replicas, leader := twoReplicas(t, api, front, leaderInterval)
-	follower := map[string]string{"r1": "r2", "r2": "r1"}[leader]
+	api, front, replicas, leader, follower := twoReplicas(t)
 	var ended bool
 	err := replicas[leader].App.Store.DB.QueryRow(`SELECT pg_terminate_backend(l.pid) FROM pg_locks l,
 		(SELECT hashtextextended('berth.telegram.leader:' || current_schema(), 0) AS k) key
