@@ -7,6 +7,7 @@ import (
 	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/upload"
 )
 
 // BatchItem is one file's result in a batch import.
@@ -29,11 +30,15 @@ type BatchResponse struct {
 }
 
 func (s *Server) accountBatch(w http.ResponseWriter, r *http.Request) error {
-	b, err := DecodeAccountBatch(w, r, s.Limits)
+	b, err := upload.Decode(w, r, s.Limits)
 	if err != nil {
 		return err
 	}
-	outs, err := s.svc.ImportAccounts(r.Context(), alloc.ImportParams{Script: b.Script, Strategy: b.Strategy, Files: b.Files, Actor: actor(r)})
+	files := make([]alloc.AccountFile, len(b.Files))
+	for i, f := range b.Files {
+		files[i] = alloc.AccountFile(f)
+	}
+	outs, err := s.svc.ImportAccounts(r.Context(), alloc.ImportParams{Script: b.Script, Strategy: b.Strategy, Files: files, Actor: actor(r)})
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,7 @@ import (
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/codes"
 	"github.com/berthhq/berth/internal/httpx"
+	"github.com/berthhq/berth/internal/httpx/decode"
 	"github.com/berthhq/berth/internal/model"
 )
 
@@ -144,7 +145,7 @@ func (s *Server) snapshotted(rt Route, next http.Handler) http.Handler {
 // handler. Other bodies (multipart uploads) are left alone: nil. It decides
 // no role: handlers do, on what they decoded (needRole).
 func bufferJSONBody(r *http.Request) []byte {
-	if r.Body == nil || r.Body == http.NoBody || !isJSONType(r.Header.Get("Content-Type")) {
+	if r.Body == nil || r.Body == http.NoBody || !decode.IsJSONType(r.Header.Get("Content-Type")) {
 		return nil
 	}
 	buf, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
@@ -204,17 +205,6 @@ func needRole(r *http.Request, need auth.Role, what string) error {
 	return errStatus(http.StatusForbidden, fmt.Sprintf("%s needs role %s %s; %s has role %s", r.Pattern, need, what, u.Name, u.Role))
 }
 
-// isJSONType reports whether a Content-Type header names JSON:
-// application/json or any +json type, parameters allowed. A missing header
-// counts as JSON (scripts that send none); anything else does not.
-func isJSONType(ct string) bool {
-	if ct == "" {
-		return true
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
-}
-
 // hasBody reports whether a request carries a body (of known or unknown
 // length).
 func hasBody(r *http.Request) bool {
@@ -248,21 +238,13 @@ func bodyTypeError(rt Route, r *http.Request) error {
 			return nil
 		}
 		return errStatus(http.StatusUnsupportedMediaType, fmt.Sprintf("%s %s takes the files as multipart/form-data: "+
-			"send Content-Type: multipart/form-data; boundary=… (got %s)", rt.Method, rt.Path, quoteType(ct)))
+			"send Content-Type: multipart/form-data; boundary=… (got %s)", rt.Method, rt.Path, decode.QuoteType(ct)))
 	}
-	if isJSONType(ct) {
+	if decode.IsJSONType(ct) {
 		return nil
 	}
 	return errStatus(http.StatusUnsupportedMediaType, fmt.Sprintf("%s %s takes a JSON body: send Content-Type: application/json (got %s)",
-		rt.Method, rt.Path, quoteType(ct)))
-}
-
-// quoteType quotes a Content-Type header for an error message, cut short.
-func quoteType(ct string) string {
-	if len(ct) > 80 {
-		ct = ct[:80] + "…"
-	}
-	return strconv.Quote(ct)
+		rt.Method, rt.Path, decode.QuoteType(ct)))
 }
 
 // snapshot returns a resource as the API shows it (secrets already hidden),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/httpx"
+	"github.com/berthhq/berth/internal/httpx/decode"
 )
 
 // Problem is an RFC 9457 problem detail.
@@ -20,27 +21,22 @@ type Problem struct {
 	Instance string `json:"instance,omitempty"`
 }
 
-// httpError carries a status and a message safe to show the caller.
-type httpError struct {
-	status int
-	detail string
-}
-
-func (e *httpError) Error() string { return e.detail }
-
-func errStatus(status int, detail string) error { return &httpError{status: status, detail: detail} }
-
-func badRequest(detail string) error { return errStatus(http.StatusBadRequest, detail) }
+// errStatus and badRequest make an error carrying a status and a message
+// safe to show the caller (a *decode.Error, as the body decoders return).
+var (
+	errStatus  = decode.Status
+	badRequest = decode.BadRequest
+)
 
 // writeProblem maps an error to problem+json. Errors the caller can fix keep
 // their text; anything else is logged and answered with a generic 500, so
 // no SQL or internal detail leaks.
 func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	status, detail := http.StatusInternalServerError, "internal error; the server log has details (request id "+requestID(r)+")"
-	var he *httpError
+	var he *decode.Error
 	var re *alloc.RateError
 	if errors.As(err, &he) {
-		status, detail = he.status, he.detail
+		status, detail = he.Status, he.Detail
 	} else if k, st := httpx.ErrorStatus(err); k != alloc.KindInternal {
 		// The service's error vocabulary (alloc/errkind.go), its status
 		// given in one place for the API and the console (package httpx).
@@ -68,22 +64,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // decodeJSON reads a JSON body of at most max bytes, refusing unknown fields
 // and a body of another type (415; checkBodyType refuses it first on every
 // route of the table).
-func decodeJSON(w http.ResponseWriter, r *http.Request, max int64, v any) error {
-	if ct := r.Header.Get("Content-Type"); !isJSONType(ct) {
-		return errStatus(http.StatusUnsupportedMediaType, "the body must be JSON: send Content-Type: application/json (got "+quoteType(ct)+")")
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, max)
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errStatus(http.StatusRequestEntityTooLarge, "request body is larger than "+humanBytes(max))
-		}
-		return badRequest("invalid JSON body: " + err.Error())
-	}
-	if dec.More() {
-		return badRequest("invalid JSON body: more than one JSON value")
-	}
-	return nil
-}
+var decodeJSON = decode.JSON

@@ -23,6 +23,7 @@ import (
 	"github.com/berthhq/berth/internal/reconcile"
 	"github.com/berthhq/berth/internal/reqid"
 	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/upload"
 )
 
 // Server is the HTTP API.
@@ -37,7 +38,7 @@ type Server struct {
 	rd     *store.Queries
 	auth   *auth.Service
 	log    *slog.Logger
-	Limits UploadLimits
+	Limits upload.Limits
 	mux    *http.ServeMux
 	cop    *http.CrossOriginProtection
 	guard  *httpx.Guard
@@ -118,7 +119,7 @@ func New(svc *alloc.Service, authn *auth.Service, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{svc: svc, st: svc.Store(), auth: authn, log: log, Limits: DefaultUploadLimits}
+	s := &Server{svc: svc, st: svc.Store(), auth: authn, log: log, Limits: upload.DefaultLimits}
 	s.pools, s.codes = pooladmin.New(s.st, svc), codebook.New(s.st, svc)
 	if s.st != nil { // nil only in tests that serve the documents alone
 		s.rd = s.st.Reader()

@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berthhq/berth/internal/api"
 	"github.com/berthhq/berth/internal/app"
 	"github.com/berthhq/berth/internal/app/apptest"
 	"github.com/berthhq/berth/internal/provider/sim"
 	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/upload"
 )
 
 // TestBatchUglyInput: bad items are rejected one by one with a clear error;
@@ -65,7 +65,7 @@ func TestBatchUglyInput(t *testing.T) {
 
 func TestBatchRequestErrors(t *testing.T) {
 	h := apptest.Start(t, store.SQLite, func(c *app.Config) {})
-	h.App.API.Limits = api.UploadLimits{MaxFileBytes: 1 << 20, MaxFiles: 3, MaxTotalBytes: 4096}
+	h.App.API.Limits = upload.Limits{MaxFileBytes: 1 << 20, MaxFiles: 3, MaxTotalBytes: 4096}
 	h.Pool("worker-01", "server", 5, 0)
 	cases := []struct {
 		name   string

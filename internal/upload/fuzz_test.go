@@ -1,13 +1,15 @@
-package api
+package upload
 
 import (
 	"bytes"
+	"errors"
 	"mime/multipart"
-	"net/http"
 	"net/http/httptest"
 	"net/textproto"
 	"strings"
 	"testing"
+
+	"github.com/berthhq/berth/internal/httpx/decode"
 )
 
 // FuzzCheckFileName: whatever a client sends as a file name, an accepted
@@ -59,11 +61,11 @@ func FuzzDecodeAccountBatch(f *testing.F) {
 		mw.Close()
 		r := httptest.NewRequest("POST", "/api/v1/accounts/batch", &buf)
 		r.Header.Set("Content-Type", mw.FormDataContentType())
-		lim := UploadLimits{MaxFileBytes: 64, MaxFiles: 10, MaxTotalBytes: 1 << 16}
-		b, err := DecodeAccountBatch(httptest.NewRecorder(), r, lim)
+		lim := Limits{MaxFileBytes: 64, MaxFiles: 10, MaxTotalBytes: 1 << 16}
+		b, err := Decode(httptest.NewRecorder(), r, lim)
 		if err != nil {
-			var he *httpError
-			if !asHTTPError(err, &he) || he.status < 400 || he.status >= 500 {
+			var de *decode.Error
+			if !errors.As(err, &de) || de.Status < 400 || de.Status >= 500 {
 				t.Fatalf("request error is not a 4xx: %v", err)
 			}
 			return
@@ -84,33 +86,6 @@ func FuzzDecodeAccountBatch(f *testing.F) {
 			if CheckAccountID(f.ID) != nil {
 				t.Fatalf("accepted id %q", f.ID)
 			}
-		}
-	})
-}
-
-func asHTTPError(err error, target **httpError) bool {
-	he, ok := err.(*httpError)
-	if ok {
-		*target = he
-	}
-	return ok
-}
-
-// FuzzDecodeJSON: public JSON bodies never panic the decoder and errors are 4xx.
-func FuzzDecodeJSON(f *testing.F) {
-	f.Add([]byte(`{"email":"a@example.com","code":"ABCD-EFGH-JKMN-PQRS"}`))
-	f.Add([]byte(`{"email":1}`))
-	f.Add([]byte(`{} {}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		r := httptest.NewRequest("POST", "/api/v1/public/redeem", bytes.NewReader(body))
-		var in PublicRequest
-		err := decodeJSON(httptest.NewRecorder(), r, 4096, &in)
-		if err == nil {
-			return
-		}
-		var he *httpError
-		if !asHTTPError(err, &he) || (he.status != http.StatusBadRequest && he.status != http.StatusRequestEntityTooLarge) {
-			t.Fatalf("decode error %v", err)
 		}
 	})
 }

@@ -1,4 +1,11 @@
-package api
+// Package upload decodes an account batch upload sent from outside: the
+// multipart body (Decode) within its limits (Limits), and the checks of
+// every credential file name and account id in it (CheckFileName,
+// CheckAccountID). Its refusals of a request as a whole are *decode.Error
+// with a 4xx status; a problem with one file rejects that file only. It
+// imports only the standard library and decode, so its fuzz targets build
+// in seconds.
+package upload
 
 import (
 	"errors"
@@ -12,26 +19,35 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/httpx/decode"
 )
 
-// UploadLimits bounds an account batch upload.
-type UploadLimits struct {
+// Limits bounds an account batch upload.
+type Limits struct {
 	MaxFileBytes  int64 // one credential file
 	MaxFiles      int   // files in one batch
 	MaxTotalBytes int64 // the whole request
 }
 
-// DefaultUploadLimits fit Telegram-style session files (tens of KiB).
-var DefaultUploadLimits = UploadLimits{MaxFileBytes: 1 << 20, MaxFiles: 5000, MaxTotalBytes: 256 << 20}
+// DefaultLimits fit Telegram-style session files (tens of KiB).
+var DefaultLimits = Limits{MaxFileBytes: 1 << 20, MaxFiles: 5000, MaxTotalBytes: 256 << 20}
 
 var accountID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$`)
 
-// AccountBatch is a decoded batch upload.
-type AccountBatch struct {
+// File is one credential file of a batch: the fields of alloc.AccountFile,
+// so a File converts to one.
+type File struct {
+	ID       string
+	FileName string
+	Data     []byte
+	Err      error
+}
+
+// Batch is a decoded batch upload.
+type Batch struct {
 	Script   string
 	Strategy string
-	Files    []alloc.AccountFile
+	Files    []File
 }
 
 // CheckFileName validates a credential file name as sent by the client,
@@ -83,16 +99,16 @@ func rawFileName(p *multipart.Part) (string, bool) {
 	return name, ok
 }
 
-// DecodeAccountBatch reads a multipart batch: a field script, optional
-// strategy and ids (comma or newline separated, in file order), and parts
-// named files. Problems with one file reject that file only; problems with
-// the request as a whole return an error.
-func DecodeAccountBatch(w http.ResponseWriter, r *http.Request, lim UploadLimits) (AccountBatch, error) {
-	var b AccountBatch
+// Decode reads a multipart batch: a field script, optional strategy and
+// ids (comma or newline separated, in file order), and parts named files.
+// Problems with one file reject that file only; problems with the request
+// as a whole return a *decode.Error.
+func Decode(w http.ResponseWriter, r *http.Request, lim Limits) (Batch, error) {
+	var b Batch
 	r.Body = http.MaxBytesReader(w, r.Body, lim.MaxTotalBytes)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return b, badRequest("send multipart/form-data with a field script and parts named files: " + err.Error())
+		return b, decode.BadRequest("send multipart/form-data with a field script and parts named files: " + err.Error())
 	}
 	var ids []string
 	idsGiven := false
@@ -104,15 +120,15 @@ func DecodeAccountBatch(w http.ResponseWriter, r *http.Request, lim UploadLimits
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return b, errStatus(http.StatusRequestEntityTooLarge, "upload is larger than "+humanBytes(lim.MaxTotalBytes)+"; split the batch")
+				return b, decode.Status(http.StatusRequestEntityTooLarge, "upload is larger than "+decode.HumanBytes(lim.MaxTotalBytes)+"; split the batch")
 			}
-			return b, badRequest("malformed multipart body: " + err.Error())
+			return b, decode.BadRequest("malformed multipart body: " + err.Error())
 		}
 		switch p.FormName() {
 		case "script", "strategy", "ids":
 			v, err := io.ReadAll(io.LimitReader(p, 1<<20))
 			if err != nil {
-				return b, badRequest("reading field " + p.FormName() + ": " + err.Error())
+				return b, decode.BadRequest("reading field " + p.FormName() + ": " + err.Error())
 			}
 			switch p.FormName() {
 			case "script":
@@ -125,7 +141,7 @@ func DecodeAccountBatch(w http.ResponseWriter, r *http.Request, lim UploadLimits
 			}
 		case "files", "files[]", "file":
 			if len(b.Files) >= lim.MaxFiles {
-				return b, errStatus(http.StatusRequestEntityTooLarge, fmt.Sprintf("more than %d files in one batch; split it", lim.MaxFiles))
+				return b, decode.Status(http.StatusRequestEntityTooLarge, fmt.Sprintf("more than %d files in one batch; split it", lim.MaxFiles))
 			}
 			b.Files = append(b.Files, readFile(p, lim.MaxFileBytes))
 		default:
@@ -135,14 +151,14 @@ func DecodeAccountBatch(w http.ResponseWriter, r *http.Request, lim UploadLimits
 		p.Close()
 	}
 	if b.Script == "" {
-		return b, errStatus(http.StatusUnprocessableEntity, "field script is required: the script id these accounts run")
+		return b, decode.Status(http.StatusUnprocessableEntity, "field script is required: the script id these accounts run")
 	}
 	if len(b.Files) == 0 {
-		return b, errStatus(http.StatusUnprocessableEntity, "no files: send one or more parts named files")
+		return b, decode.Status(http.StatusUnprocessableEntity, "no files: send one or more parts named files")
 	}
 	if idsGiven {
 		if len(ids) != len(b.Files) {
-			return b, errStatus(http.StatusUnprocessableEntity, fmt.Sprintf("ids names %d accounts but %d files were sent; give one id per file, in order", len(ids), len(b.Files)))
+			return b, decode.Status(http.StatusUnprocessableEntity, fmt.Sprintf("ids names %d accounts but %d files were sent; give one id per file, in order", len(ids), len(b.Files)))
 		}
 		for i := range b.Files {
 			if b.Files[i].Err != nil {
@@ -158,9 +174,9 @@ func DecodeAccountBatch(w http.ResponseWriter, r *http.Request, lim UploadLimits
 	return b, nil
 }
 
-func readFile(p *multipart.Part, max int64) alloc.AccountFile {
+func readFile(p *multipart.Part, max int64) File {
 	raw, ok := rawFileName(p)
-	f := alloc.AccountFile{FileName: raw}
+	f := File{FileName: raw}
 	data, err := io.ReadAll(io.LimitReader(p, max+1))
 	switch {
 	case !ok:
@@ -169,7 +185,7 @@ func readFile(p *multipart.Part, max int64) alloc.AccountFile {
 		f.Err = fmt.Errorf("reading file: %v", err)
 	case int64(len(data)) > max:
 		io.Copy(io.Discard, p)
-		f.Err = fmt.Errorf("file is larger than the %s limit", humanBytes(max))
+		f.Err = fmt.Errorf("file is larger than the %s limit", decode.HumanBytes(max))
 	case len(data) == 0:
 		f.Err = errors.New("file is empty")
 	}
@@ -188,7 +204,7 @@ func readFile(p *multipart.Part, max int64) alloc.AccountFile {
 
 // markDuplicates rejects every file whose account id appeared earlier in the
 // batch, naming the earlier one.
-func markDuplicates(files []alloc.AccountFile) {
+func markDuplicates(files []File) {
 	first := map[string]int{}
 	for i := range files {
 		f := &files[i]
@@ -202,14 +218,4 @@ func markDuplicates(files []alloc.AccountFile) {
 		}
 		first[f.ID] = i
 	}
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
