@@ -64,6 +64,9 @@ func TestImportRules(t *testing.T) {
 		{"internal/httpx", internal("api", "web", "app", "cli", "jobs", "telegram", "reconcile", "metrics", "provider",
 			"provider/scim", "provider/sftp", "provider/webhook", "provider/sim"),
 			"the layer both front ends share knows neither of them: it may use alloc's error kinds, auth, the limiter and the audit row type, nothing above"},
+		{"internal/httpx/decode", internal("httpx", "alloc", "store", "auth", "api", "web", "upload"), "the body decoder is the standard library's alone: its fuzz target builds in seconds"},
+		{"internal/upload", internal("alloc", "store", "model", "httpx", "api", "web", "app", "jobs", "metrics"), "the upload decoder knows no service nor front end: api hands its files to alloc"},
+		{"internal/telegram/botapi", internal("telegram", "alloc", "store", "fleet", "integrity", "app", "jobs", "metrics"), "the Bot API client knows nothing of the bot and alerts above it"},
 	}
 	for _, r := range rules {
 		if _, ok := imports[r.pkg]; !ok {
@@ -75,6 +78,26 @@ func TestImportRules(t *testing.T) {
 				if imp == f {
 					t.Errorf("%s imports %s: %s", r.pkg, imp, r.why)
 				}
+			}
+		}
+	}
+	// The decoders of outside input that CI fuzzes one by one (.ci/run)
+	// depend on no database driver, job queue or metrics library: a fuzz run
+	// builds everything its package imports with instrumentation, and those
+	// make the first build a minute or more instead of seconds.
+	light := []string{"internal/upload", "internal/httpx/decode", "internal/telegram/botapi", "internal/codes",
+		"internal/provider/scim", "internal/provider/webhook"}
+	for i := range light {
+		light[i] = mod + light[i]
+	}
+	deps, err := exec.Command(goBin, append([]string{"list", "-deps", "-test"}, light...)...).Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, dep := range strings.Fields(string(deps)) {
+		for _, heavy := range []string{"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/riverqueue/river", "github.com/prometheus/", mod + "internal/store", mod + "internal/alloc"} {
+			if strings.HasPrefix(dep, heavy) {
+				t.Errorf("a fuzzed decoder (%s) depends on %s: keep it out of their imports", strings.Join(light, ", "), dep)
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/berthhq/berth/internal/integrity"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/telegram/botapi"
 )
 
 // Severity of an alert: P0 act now, P1 look today.
@@ -48,7 +49,7 @@ type Alert struct {
 // (Restore); on PostgreSQL only the replica holding the leader lock runs
 // the monitor (leader.go).
 type Alerter struct {
-	Client  *Client
+	Client  *botapi.Client
 	Chats   []int64
 	History HistoryWriter
 	// Read is the store's read pool, from which Restore reads the history.
@@ -147,7 +148,7 @@ func (a *Alerter) record(ctx context.Context, action string, al Alert, reason st
 		return
 	}
 	if err := a.History.HistoryAdd(ctx, model.HistoryEntry{Pool: al.Pool, Action: action, To: string(al.Severity),
-		Reason: truncate(al.Key+": "+reason, 1000), Actor: model.ActorMonitor}); err != nil && a.Log != nil {
+		Reason: botapi.Truncate(al.Key+": "+reason, 1000), Actor: model.ActorMonitor}); err != nil && a.Log != nil {
 		a.Log.Error("telegram: record alert in history", "key", al.Key, "err", err)
 	}
 }

@@ -14,13 +14,14 @@ import (
 	"github.com/berthhq/berth/internal/fleet"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/telegram/botapi"
 )
 
 // Bot is the operator bot. It answers only messages from the chat ids in
 // Chats; any other chat gets a refusal naming its id (so an operator can
 // add it) and is logged.
 type Bot struct {
-	Client *Client
+	Client *botapi.Client
 	// Svc (/invite) and Pools (/pause) make the changes; Read, the
 	// store's read pool, answers the rest.
 	Svc   *alloc.Service
@@ -60,7 +61,7 @@ func (b *Bot) Run(ctx context.Context) {
 				return
 			}
 			wait := pause
-			var ae *APIError
+			var ae *botapi.APIError
 			if errors.As(err, &ae) && ae.RetryAfter > 0 {
 				wait = ae.RetryAfter
 			}
@@ -81,7 +82,7 @@ func (b *Bot) Run(ctx context.Context) {
 	}
 }
 
-func (b *Bot) handle(ctx context.Context, u Update) {
+func (b *Bot) handle(ctx context.Context, u botapi.Update) {
 	m := u.Message
 	if m == nil || m.Text == "" {
 		return
@@ -243,7 +244,7 @@ func (b *Bot) pools(ctx context.Context) (string, error) {
 		}
 		lines = append(lines, fmt.Sprintf("%s (%s%s) %s %d/%d", p.Name, p.Kind, group, p.Status, p.Used, p.Capacity))
 	}
-	return joinLimited(lines, MaxMessage), nil
+	return joinLimited(lines, botapi.MaxMessage), nil
 }
 
 func (b *Bot) queue(ctx context.Context) (string, error) {
@@ -273,7 +274,7 @@ func (b *Bot) queue(ctx context.Context) (string, error) {
 		lines = append(lines, fmt.Sprintf("%s #%d %s (%s, %s): %s", e.Kind, e.Position, e.Member, what,
 			now.Sub(e.EnqueuedAt).Round(time.Second), e.Reason))
 	}
-	return joinLimited(lines, MaxMessage), nil
+	return joinLimited(lines, botapi.MaxMessage), nil
 }
 
 func (b *Bot) invite(ctx context.Context, actor, email, code string) (string, error) {

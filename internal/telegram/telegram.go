@@ -1,3 +1,17 @@
+// Package telegram tells operators what berth needs them to know, and lets
+// them act, through a Telegram bot:
+//
+//   - alerts (Alerter, Monitor): P0 and P1 conditions (orphans, unhealthy
+//     pools, full pools, a capacity forecast, failed removals…) sent to the
+//     configured chats once per condition, with a message when it clears,
+//     and recorded in history;
+//   - an operator bot (Bot) that long-polls getUpdates and answers only the
+//     configured chat ids: /status, /pools, /queue, /invite EMAIL CODE and
+//     /pause POOL REASON.
+//
+// It speaks the Bot API through package botapi (the HTTP calls, the
+// parsing of answers, the message types). The bot token is a secret: it is
+// never logged, and errors carry the URL without it.
 package telegram
 
 import (
@@ -15,6 +29,7 @@ import (
 	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/telegram/botapi"
 )
 
 // Environment variables of the Telegram integration.
@@ -171,7 +186,7 @@ func Start(ctx context.Context, cfg Config, svc *alloc.Service, d Deps, log *slo
 	if cfg.PollTimeout <= 0 {
 		cfg.PollTimeout = 30 * time.Second
 	}
-	client := NewClient(cfg.API, cfg.Token, cfg.PollTimeout)
+	client := botapi.NewClient(cfg.API, cfg.Token, cfg.PollTimeout)
 	s := &Service{Alerter: &Alerter{Client: client, Chats: cfg.Chats, History: d.History, Read: d.Read, Log: log}}
 	s.Monitor = &Monitor{Read: d.Read, Alerter: s.Alerter, Interval: cfg.AlertInterval, Log: log}
 	if !cfg.NoBot {
@@ -196,7 +211,7 @@ func Start(ctx context.Context, cfg Config, svc *alloc.Service, d Deps, log *slo
 			defer s.wg.Done()
 			lead(ctx, d.LeaderDSN, cfg.LeaderInterval, log, s.run)
 		}()
-		log.Info("telegram: alerts and operator bot start on the replica holding the leader lock", "api", client.api, "chats", len(cfg.Chats), "bot", !cfg.NoBot)
+		log.Info("telegram: alerts and operator bot start on the replica holding the leader lock", "api", client.API(), "chats", len(cfg.Chats), "bot", !cfg.NoBot)
 		return s, nil
 	}
 	// SQLite: this process owns the database (store/lock.go).
@@ -204,7 +219,7 @@ func Start(ctx context.Context, cfg Config, svc *alloc.Service, d Deps, log *slo
 		defer s.wg.Done()
 		s.run(ctx)
 	}()
-	log.Info("telegram: alerts and operator bot started", "api", client.api, "chats", len(cfg.Chats), "bot", !cfg.NoBot)
+	log.Info("telegram: alerts and operator bot started", "api", client.API(), "chats", len(cfg.Chats), "bot", !cfg.NoBot)
 	return s, nil
 }
 

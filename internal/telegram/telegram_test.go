@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/app/apptest"
-	"github.com/berthhq/berth/internal/provider/sim"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/syncbuf"
 	"github.com/berthhq/berth/internal/telegram"
+	"github.com/berthhq/berth/internal/telegram/botapi"
 )
 
 const token = "123456:TEST-token-never-logged"
@@ -26,7 +26,7 @@ const token = "123456:TEST-token-never-logged"
 type fakeAPI struct {
 	*httptest.Server
 	mu       sync.Mutex
-	updates  []telegram.Update
+	updates  []botapi.Update
 	nextID   int64
 	sent     []sent
 	failSend bool
@@ -66,7 +66,7 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		deadline := time.Now().Add(time.Duration(in.Timeout) * time.Second)
 		for {
 			f.mu.Lock()
-			var out []telegram.Update
+			var out []botapi.Update
 			for _, u := range f.updates {
 				if u.UpdateID >= in.Offset {
 					out = append(out, u)
@@ -74,7 +74,7 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			f.mu.Unlock()
 			if len(out) > 0 || time.Now().After(deadline) || r.Context().Err() != nil {
-				writeAPI(w, 200, map[string]any{"ok": true, "result": append([]telegram.Update{}, out...)})
+				writeAPI(w, 200, map[string]any{"ok": true, "result": append([]botapi.Update{}, out...)})
 				return
 			}
 			time.Sleep(10 * time.Millisecond)
@@ -110,8 +110,8 @@ func (f *fakeAPI) say(chat int64, text string) { f.sayAs(chat, "private", 5, tex
 func (f *fakeAPI) sayAs(chat int64, typ string, user int64, text string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.updates = append(f.updates, telegram.Update{UpdateID: f.nextID, Message: &telegram.Message{MessageID: f.nextID,
-		Chat: telegram.Chat{ID: chat, Type: typ}, From: &telegram.User{ID: user, Username: fmt.Sprint("u", user)}, Text: text}})
+	f.updates = append(f.updates, botapi.Update{UpdateID: f.nextID, Message: &botapi.Message{MessageID: f.nextID,
+		Chat: botapi.Chat{ID: chat, Type: typ}, From: &botapi.User{ID: user, Username: fmt.Sprint("u", user)}, Text: text}})
 	f.nextID++
 }
 
@@ -249,7 +249,7 @@ func TestBotCommands(t *testing.T) {
 	api.say(allowed, "/invite user@example.com "+c)
 	api.waitFor(t, allowed, "user@example.com is seated on team-1")
 	apptest.Eventually(t, 10*time.Second, "the user in team-1", func() bool {
-		p := sim.Get("team-1")
+		p := h.Sims.Get("team-1")
 		return p != nil && p.Has("user@example.com")
 	})
 	api.say(allowed, "/invite other@example.com "+c)
@@ -310,7 +310,7 @@ func TestBotGroupChangesOnlyByOperators(t *testing.T) {
 	if p.Status != "active" {
 		t.Fatalf("a group member who is not an operator paused team-1: %s", p.Status)
 	}
-	if sim.Get("team-1") != nil && sim.Get("team-1").Has("someone@example.com") {
+	if h.Sims.Get("team-1") != nil && h.Sims.Get("team-1").Has("someone@example.com") {
 		t.Fatal("a group member who is not an operator invited a user")
 	}
 	if !strings.Contains(logs.String(), "refused a changing command from a user who is not an operator") {
@@ -327,7 +327,7 @@ func TestAlertsDeduplicatedAndResolved(t *testing.T) {
 	h := apptest.Start(t, store.SQLite)
 	api := newFakeAPI(t)
 	ctx := context.Background()
-	a := &telegram.Alerter{Client: telegram.NewClient(api.URL, token, time.Second), Chats: []int64{1, 2}, History: h.App.Store,
+	a := &telegram.Alerter{Client: botapi.NewClient(api.URL, token, time.Second), Chats: []int64{1, 2}, History: h.App.Store,
 		Log: slog.New(slog.DiscardHandler)}
 	orphans := telegram.Alert{Key: "orphans", Severity: telegram.P0, Text: "1 member(s)"}
 	banned := telegram.Alert{Key: "pool:team-1:banned", Severity: telegram.P1, Text: "team-1 is banned", Pool: "team-1"}
@@ -429,35 +429,13 @@ func TestMonitorConditions(t *testing.T) {
 	}
 }
 
-// Errors never carry the token, whether the API is unreachable or refuses.
-func TestClientKeepsTokenSecret(t *testing.T) {
-	dead := httptest.NewServer(http.NotFoundHandler())
-	dead.Close()
-	_, err := telegram.NewClient(dead.URL, token, time.Second).GetUpdates(context.Background(), 0, 0)
-	if err == nil || strings.Contains(err.Error(), token) || !strings.Contains(err.Error(), "<token>") {
-		t.Errorf("unreachable API: %v", err)
-	}
-	api := newFakeAPI(t)
-	err = telegram.NewClient(api.URL, "999:wrong-token", time.Second).SendMessage(context.Background(), 1, "hi")
-	var ae *telegram.APIError
-	if !asAPIError(err, &ae) || ae.Code != 401 {
-		t.Errorf("wrong token: %v", err)
-	}
-	if s := fmt.Sprint(telegram.NewClient(api.URL, token, time.Second)); strings.Contains(s, token) {
-		t.Errorf("client prints its token: %s", s)
-	}
+// The configuration never prints its token (the client's errors are
+// botapi's TestClientKeepsTokenSecret).
+func TestConfigKeepsTokenSecret(t *testing.T) {
 	cfg, _ := telegram.ParseConfig(token, "1", "")
 	if strings.Contains(fmt.Sprint(cfg), token) || strings.Contains(fmt.Sprintf("%+v", cfg), token) {
 		t.Errorf("config prints its token: %v", cfg)
 	}
-}
-
-func asAPIError(err error, target **telegram.APIError) bool {
-	e, ok := err.(*telegram.APIError)
-	if ok {
-		*target = e
-	}
-	return ok
 }
 
 func TestParseConfig(t *testing.T) {

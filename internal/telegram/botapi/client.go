@@ -1,18 +1,11 @@
-// Package telegram tells operators what berth needs them to know, and lets
-// them act, through a Telegram bot:
-//
-//   - alerts (Alerter, Monitor): P0 and P1 conditions (orphans, unhealthy
-//     pools, full pools, a capacity forecast, failed removals…) sent to the
-//     configured chats once per condition, with a message when it clears,
-//     and recorded in history;
-//   - an operator bot (Bot) that long-polls getUpdates and answers only the
-//     configured chat ids: /status, /pools, /queue, /invite EMAIL CODE and
-//     /pause POOL REASON.
-//
-// It speaks the Bot API (https://core.telegram.org/bots/api) over HTTPS
-// JSON; the base URL is configurable (tests run a local server). The bot
-// token is a secret: it is never logged, and errors carry the URL without it.
-package telegram
+// Package botapi is berth's client of the Telegram Bot API
+// (https://core.telegram.org/bots/api) over HTTPS JSON: the calls berth
+// makes (getUpdates, sendMessage), the parsing of every answer, and the
+// message types. The base URL is configurable (tests run a local server).
+// The bot token is a secret: errors carry the URL without it, and answers
+// cannot blow up an error's length. It imports no database or service
+// package, so its fuzz target builds in seconds.
+package botapi
 
 import (
 	"bytes"
@@ -51,6 +44,9 @@ func NewClient(api, token string, pollTimeout time.Duration) *Client {
 	return &Client{api: strings.TrimRight(api, "/"), token: token, http: &http.Client{Timeout: pollTimeout + 15*time.Second}}
 }
 
+// API is the base URL the client calls (it holds no token).
+func (c *Client) API() string { return c.api }
+
 // String names the client without its token.
 func (c *Client) String() string { return "telegram bot API " + c.api }
 
@@ -78,7 +74,7 @@ const maxErrText = 400
 // redact removes the token from a text (errors of net/http quote the URL),
 // then cuts it to maxErrText characters.
 func (c *Client) redact(s string) string {
-	return truncate(provider.Redact(s, c.token, "<token>"), maxErrText)
+	return Truncate(provider.Redact(s, c.token, "<token>"), maxErrText)
 }
 
 type apiResponse struct {
@@ -174,12 +170,12 @@ func (c *Client) GetUpdates(ctx context.Context, offset int64, timeout time.Dura
 
 // SendMessage sends plain text (cut to MaxMessage characters) to a chat.
 func (c *Client) SendMessage(ctx context.Context, chatID int64, text string) error {
-	return c.call(ctx, "sendMessage", map[string]any{"chat_id": chatID, "text": truncate(text, MaxMessage),
+	return c.call(ctx, "sendMessage", map[string]any{"chat_id": chatID, "text": Truncate(text, MaxMessage),
 		"link_preview_options": map[string]bool{"is_disabled": true}}, nil)
 }
 
-// truncate cuts s to at most n characters, ending with … when cut.
-func truncate(s string, n int) string {
+// Truncate cuts s to at most n characters, ending with … when cut.
+func Truncate(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
