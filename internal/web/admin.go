@@ -55,19 +55,24 @@ type alert struct {
 // one; past it, the cards still sum every pool.
 const dashPools = 1000
 
+// dashKind is one kind of pool on the dashboard: its card (the kind's
+// totals) and its bars (its pools drawn one by one, none past dashPools).
+type dashKind struct {
+	fleet.KindTotals
+	Bars []store.PoolBrief
+	// Page is the kind's pools page under /admin/; Card, Use and None are
+	// the translation keys of the card's heading, the bars' heading and
+	// the words for a fleet without pools of the kind.
+	Page, Card, Use, None string
+}
+
 type dashData struct {
-	// Servers and Teams are the pools drawn one by one (none past
-	// dashPools); ServerPools and TeamPools count them all.
-	Servers, Teams            []store.PoolBrief
-	ServerPools, TeamPools    int
-	QueueServers, QueueTeams  int
-	Integrity                 *integrity.Report
-	IntegrityFindings         int
-	Alerts                    []alert
-	Moves                     []model.Move
-	ServersUsed, ServersCap   int
-	TeamsUsed, TeamsCap       int
-	UnhealthyServers, UnhTeam int
+	Kinds                    []dashKind // servers, then teams
+	QueueServers, QueueTeams int
+	Integrity                *integrity.Report
+	IntegrityFindings        int
+	Alerts                   []alert
+	Moves                    []model.Move
 }
 
 // dashboard shows the fleet's summary (package fleet, read now: the
@@ -79,17 +84,17 @@ func (w *Web) dashboard(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, err)
 		return
 	}
-	d := &dashData{}
+	d := &dashData{Kinds: []dashKind{
+		{KindTotals: s.Kind(model.KindServer), Page: "servers", Card: "dash.servers", Use: "dash.servers_use", None: "dash.no_servers"},
+		{KindTotals: s.Kind(model.KindTeam), Page: "teams", Card: "dash.teams", Use: "dash.teams_use", None: "dash.no_teams"},
+	}}
 	for _, p := range s.PerPool {
+		k := &d.Kinds[1]
 		if p.Kind == model.KindServer {
-			d.Servers = append(d.Servers, p)
-		} else {
-			d.Teams = append(d.Teams, p)
+			k = &d.Kinds[0]
 		}
+		k.Bars = append(k.Bars, p)
 	}
-	srv, team := s.Kind(model.KindServer), s.Kind(model.KindTeam)
-	d.ServerPools, d.ServersUsed, d.ServersCap, d.UnhealthyServers = srv.Pools, srv.Used, srv.Capacity, srv.Unhealthy
-	d.TeamPools, d.TeamsUsed, d.TeamsCap, d.UnhTeam = team.Pools, team.Used, team.Capacity, team.Unhealthy
 	d.QueueServers, d.QueueTeams = s.Queued(model.KindServer), s.Queued(model.KindTeam)
 	d.Integrity = &s.Integrity
 	d.IntegrityFindings = s.Findings()

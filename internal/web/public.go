@@ -44,8 +44,11 @@ func (w *Web) publicForm(rw http.ResponseWriter, r *http.Request, name, titleKey
 	return d, true
 }
 
-func (w *Web) redeemForm(rw http.ResponseWriter, r *http.Request) {
-	w.render(rw, r, http.StatusOK, "redeem", "redeem.title", &publicData{})
+// blankForm serves a public page (name, titled titleKey) with its form empty.
+func (w *Web) blankForm(name, titleKey string) func(http.ResponseWriter, *http.Request) {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		w.render(rw, r, http.StatusOK, name, titleKey, &publicData{})
+	}
 }
 
 func (w *Web) redeem(rw http.ResponseWriter, r *http.Request) {
@@ -69,10 +72,6 @@ func (w *Web) redeem(rw http.ResponseWriter, r *http.Request) {
 		d.Done = l.T("redeem.done")
 	}
 	w.render(rw, r, http.StatusOK, "redeem", "redeem.title", d)
-}
-
-func (w *Web) statusForm(rw http.ResponseWriter, r *http.Request) {
-	w.render(rw, r, http.StatusOK, "status", "status.title", &publicData{})
 }
 
 // status looks a seat up. Email and code travel in a POST body, never in

@@ -129,9 +129,9 @@ func (w *Web) Routes() []Route {
 		{Route: httpx.Route{Method: "POST", Path: "/logout", Public: true}, handler: w.logout},
 		{Route: httpx.Route{Method: "GET", Path: "/lang", Public: true}, handler: w.setLang},
 
-		{Route: httpx.Route{Method: "GET", Path: "/redeem", Public: true}, handler: w.redeemForm},
+		{Route: httpx.Route{Method: "GET", Path: "/redeem", Public: true}, handler: w.blankForm("redeem", "redeem.title")},
 		{Route: httpx.Route{Method: "POST", Path: "/redeem", Public: true, Limited: true}, handler: w.redeem},
-		{Route: httpx.Route{Method: "GET", Path: "/status", Public: true}, handler: w.statusForm},
+		{Route: httpx.Route{Method: "GET", Path: "/status", Public: true}, handler: w.blankForm("status", "status.title")},
 		{Route: httpx.Route{Method: "POST", Path: "/status", Public: true, Limited: true}, handler: w.status},
 		{Route: httpx.Route{Method: "POST", Path: "/status/move", Public: true, Limited: true}, handler: w.move},
 

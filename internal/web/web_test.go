@@ -202,22 +202,27 @@ func TestLanguage(t *testing.T) {
 func TestPublicErrorsInPlainWords(t *testing.T) {
 	c := startConsole(t)
 	cl := c.client()
-	r := c.do(cl, "POST", "/redeem", url.Values{"email": {"a@example.com"}, "code": {"ABCD-EFGH-JKMN-PQRS-TVWX"}}, nil)
-	if r.Status != http.StatusForbidden || !strings.Contains(r.Body, "This code cannot be used with this email") {
-		t.Fatalf("unknown code: %d %s", r.Status, r.Body)
-	}
-	r = c.do(cl, "POST", "/redeem", url.Values{"email": {"not-an-address"}, "code": {"ABCD"}}, map[string]string{"Accept-Language": "zh-CN"})
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "请检查输入内容") {
-		t.Fatalf("bad email in Chinese: %d %s", r.Status, r.Body)
-	}
-	r = c.do(cl, "POST", "/status", url.Values{"email": {"a@example.com"}, "code": {""}}, nil)
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "Enter your email and your code") {
-		t.Fatalf("missing code: %d %s", r.Status, r.Body)
-	}
-	for _, body := range []string{r.Body} {
+	for _, tc := range []struct {
+		name, path string
+		form       url.Values
+		header     map[string]string
+		status     int
+		says       string
+	}{
+		{"unknown code", "/redeem", url.Values{"email": {"a@example.com"}, "code": {"ABCD-EFGH-JKMN-PQRS-TVWX"}}, nil,
+			http.StatusForbidden, "This code cannot be used with this email"},
+		{"bad email in Chinese", "/redeem", url.Values{"email": {"not-an-address"}, "code": {"ABCD"}}, map[string]string{"Accept-Language": "zh-CN"},
+			http.StatusUnprocessableEntity, "请检查输入内容"},
+		{"missing code", "/status", url.Values{"email": {"a@example.com"}, "code": {""}}, nil,
+			http.StatusUnprocessableEntity, "Enter your email and your code"},
+	} {
+		r := c.do(cl, "POST", tc.path, tc.form, tc.header)
+		if r.Status != tc.status || !strings.Contains(r.Body, tc.says) {
+			t.Fatalf("%s: %d %s", tc.name, r.Status, r.Body)
+		}
 		for _, bad := range []string{"goroutine", ".go:", "sql", "panic"} {
-			if strings.Contains(strings.ToLower(body), bad) {
-				t.Fatalf("error page shows %q", bad)
+			if strings.Contains(strings.ToLower(r.Body), bad) {
+				t.Fatalf("%s: error page shows %q", tc.name, bad)
 			}
 		}
 	}
