@@ -38,13 +38,28 @@ func (s *Server) poolView(r *http.Request, p model.Pool, withKeys bool) (PoolVie
 	return v, nil
 }
 
-func pathID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+// writePool answers with p as the API shows it (poolView), under status.
+func (s *Server) writePool(w http.ResponseWriter, r *http.Request, status int, p model.Pool, withKeys bool) error {
+	v, err := s.poolView(r, p, withKeys)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, v)
+	return nil
+}
+
+// positiveID reads the path value key as a positive integer id; what names
+// it in the error.
+func positiveID(r *http.Request, key, what string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(key), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, badRequest("pool id must be a positive integer, got " + strconv.Quote(r.PathValue("id")))
+		return 0, badRequest(what + " must be a positive integer, got " + strconv.Quote(r.PathValue(key)))
 	}
 	return id, nil
 }
+
+// pathID reads a pool's id from the path.
+func pathID(r *http.Request) (int64, error) { return positiveID(r, "id", "pool id") }
 
 func actor(r *http.Request) string { return auth.Actor(r.Context()) }
 
@@ -57,12 +72,7 @@ func (s *Server) poolCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.poolView(r, p, false)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, v)
-	return nil
+	return s.writePool(w, r, http.StatusCreated, p, false)
 }
 
 func (s *Server) poolList(w http.ResponseWriter, r *http.Request) error {
@@ -95,12 +105,7 @@ func (s *Server) poolGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.poolView(r, p, true)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, v)
-	return nil
+	return s.writePool(w, r, 200, p, true)
 }
 
 func (s *Server) poolUpdate(w http.ResponseWriter, r *http.Request) error {
@@ -126,12 +131,7 @@ func (s *Server) poolUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.poolView(r, p, false)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, v)
-	return nil
+	return s.writePool(w, r, 200, p, false)
 }
 
 // StatusRequest is the body of the bulk status endpoint.
@@ -220,9 +220,9 @@ func (s *Server) poolReconcileRun(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	runID, err := strconv.ParseInt(r.PathValue("run"), 10, 64)
-	if err != nil || runID <= 0 {
-		return badRequest("run id must be a positive integer, got " + strconv.Quote(r.PathValue("run")))
+	runID, err := positiveID(r, "run", "run id")
+	if err != nil {
+		return err
 	}
 	run, err := s.rd.ReconcileRunGet(r.Context(), runID)
 	if err == nil && run.PoolID != id {

@@ -118,16 +118,8 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func userID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, badRequest("id must be a positive integer, got " + strconv.Quote(r.PathValue("id")))
-	}
-	return id, nil
-}
-
 func (s *Server) userUpdate(w http.ResponseWriter, r *http.Request) error {
-	id, err := userID(r)
+	id, err := positiveID(r, "id", "id")
 	if err != nil {
 		return err
 	}
@@ -213,7 +205,7 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) tokenDelete(w http.ResponseWriter, r *http.Request) error {
-	id, err := userID(r)
+	id, err := positiveID(r, "id", "id")
 	if err != nil {
 		return err
 	}
