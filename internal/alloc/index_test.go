@@ -113,12 +113,7 @@ func TestTwoReplicasPackingNeverQueueWithRoom(t *testing.T) {
 	dsn := storetest.DSN(t, store.Postgres)
 	var reps []*alloc.Service
 	for range 2 {
-		st, err := store.Open(ctx, dsn, storetest.Box(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		reps = append(reps, alloc.New(st, storetest.NoJobs{}, nil))
+		reps = append(reps, alloc.New(storetest.OpenDSN(t, dsn), storetest.NoJobs{}, nil))
 	}
 	ten := 10
 	for i := range 100 {

@@ -282,12 +282,7 @@ func TestTwoReplicasPlacersRaceForLastSeats(t *testing.T) {
 	dsn := storetest.DSN(t, store.Postgres)
 	var reps []*Service
 	for range 2 {
-		st, err := store.Open(ctx, dsn, storetest.Box(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		reps = append(reps, New(st, &jobsStub{}, nil))
+		reps = append(reps, New(storetest.OpenDSN(t, dsn), &jobsStub{}, nil))
 	}
 	createPools(t, reps[0], model.KindTeam, 4, 5, nil) // 20 seats
 	const users = 80

@@ -75,7 +75,14 @@ func DSN(t testing.TB, d store.Dialect) string {
 // Open returns an open, migrated store for dialect, closed at cleanup.
 func Open(t testing.TB, d store.Dialect) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), DSN(t, d), Box(t))
+	return OpenDSN(t, DSN(t, d))
+}
+
+// OpenDSN returns an open, migrated store on dsn (a database DSN made),
+// closed at cleanup: each call is another replica on the same database.
+func OpenDSN(t testing.TB, dsn string) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), dsn, Box(t))
 	if err != nil {
 		t.Fatal(err)
 	}
