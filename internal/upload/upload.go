@@ -118,17 +118,13 @@ func Decode(w http.ResponseWriter, r *http.Request, lim Limits) (Batch, error) {
 			break
 		}
 		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return b, decode.Status(http.StatusRequestEntityTooLarge, "upload is larger than "+decode.HumanBytes(lim.MaxTotalBytes)+"; split the batch")
-			}
-			return b, decode.BadRequest("malformed multipart body: " + err.Error())
+			return b, bodyError("malformed multipart body", err, lim)
 		}
 		switch p.FormName() {
 		case "script", "strategy", "ids":
 			v, err := io.ReadAll(io.LimitReader(p, 1<<20))
 			if err != nil {
-				return b, decode.BadRequest("reading field " + p.FormName() + ": " + err.Error())
+				return b, bodyError("reading field "+p.FormName(), err, lim)
 			}
 			switch p.FormName() {
 			case "script":
@@ -172,6 +168,16 @@ func Decode(w http.ResponseWriter, r *http.Request, lim Limits) (Batch, error) {
 	}
 	markDuplicates(b.Files)
 	return b, nil
+}
+
+// bodyError is the refusal of a body that could not be read: 413 once it
+// passed the limit of the whole request, else 400 saying what failed.
+func bodyError(what string, err error, lim Limits) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return decode.Status(http.StatusRequestEntityTooLarge, "upload is larger than "+decode.HumanBytes(lim.MaxTotalBytes)+"; split the batch")
+	}
+	return decode.BadRequest(what + ": " + err.Error())
 }
 
 func readFile(p *multipart.Part, max int64) File {
