@@ -49,10 +49,11 @@ func account(t *testing.T, h *apptest.Harness, id string) (pool, state string) {
 // A delivery that keeps failing re-places the account on another server,
 // excluding the failing one, with each step in history.
 func TestDeliveryKeepsFailingMovesAccount(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
 		fleet(h)
-		sim.New("worker-01", sim.Config{}).SetFailNext(100, provider.Retryable)
+		h.Sims.New("worker-01", sim.Config{}).SetFailNext(100, provider.Retryable)
 		items := h.Import("A", apptest.Files("acct", 1, 1))
 		if items[0].Pool != "worker-01" {
 			t.Fatalf("first choice %+v", items[0])
@@ -67,7 +68,7 @@ func TestDeliveryKeepsFailingMovesAccount(t *testing.T) {
 			got := actions(history(t, h, "member=acct1"))
 			return strings.HasPrefix(got, "placed delivery.failed placed") && strings.Contains(got, "delivered") && strings.Contains(got, "released")
 		})
-		if _, ok := sim.Get("los-angeles").File("acct1.session"); !ok {
+		if _, ok := h.Sims.Get("los-angeles").File("acct1.session"); !ok {
 			t.Fatal("file not on los-angeles")
 		}
 		checkNoOverbooking(t, h)
@@ -77,9 +78,10 @@ func TestDeliveryKeepsFailingMovesAccount(t *testing.T) {
 // A pool that refuses our credentials becomes credential_invalid; the
 // account goes elsewhere at once.
 func TestPoolPermanentFailureMarksPoolAndReplaces(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.SQLite)
 	fleet(h)
-	sim.New("worker-01", sim.Config{}).SetFailNext(1, provider.PoolPermanent)
+	h.Sims.New("worker-01", sim.Config{}).SetFailNext(1, provider.PoolPermanent)
 	h.Import("A", apptest.Files("acct", 1, 1))
 	apptest.Eventually(t, 10*time.Second, "re-placement", func() bool {
 		pool, state := account(t, h, "acct1")
@@ -100,9 +102,10 @@ func TestPoolPermanentFailureMarksPoolAndReplaces(t *testing.T) {
 
 // A member-level permanent failure rejects the account and gives the room back.
 func TestMemberPermanentFailureRejects(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.SQLite)
 	h.Pool("worker-01", "server", 1, 0)
-	sim.New("worker-01", sim.Config{}).SetFailNext(1, provider.MemberPermanent)
+	h.Sims.New("worker-01", sim.Config{}).SetFailNext(1, provider.MemberPermanent)
 	// One batch: bad1 takes the only seat and good1 queues, both before any
 	// delivery runs (two requests raced the first delivery's failure).
 	items := h.Import("A", append(apptest.Files("bad", 1, 1), apptest.Files("good", 1, 1)...))
@@ -121,6 +124,7 @@ func TestMemberPermanentFailureRejects(t *testing.T) {
 // The health monitor takes a server offline after K failed probes and back
 // when it answers; it never overrides a status an admin set.
 func TestHealthMonitor(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.SQLite, func(c *app.Config) {
 		c.Jobs.ProbeInterval = 50 * time.Millisecond
 		c.Jobs.ProbeThreshold = 3
@@ -131,15 +135,15 @@ func TestHealthMonitor(t *testing.T) {
 		h.Do("GET", fmt.Sprintf("/api/v1/pools/%d", ids[name]), nil).JSON(t, &p)
 		return p.Status
 	}
-	sim.New("manila", sim.Config{}).SetDown(true)
-	sim.New("los-angeles", sim.Config{}).SetDown(true)
+	h.Sims.New("manila", sim.Config{}).SetDown(true)
+	h.Sims.New("los-angeles", sim.Config{}).SetDown(true)
 	h.Do("PATCH", "/api/v1/pools/status", map[string]any{"ids": []int64{ids["los-angeles"]}, "status": "paused", "message": "admin"}).MustStatus(t, 200)
 	apptest.Eventually(t, 10*time.Second, "manila offline", func() bool { return status("manila") == "offline" })
 	offline := history(t, h, "pool=manila&action=health.offline")
 	if len(offline) != 1 || offline[0].Actor != "monitor" || !strings.Contains(offline[0].Reason, "consecutive failed probes") {
 		t.Fatalf("offline history %+v", offline)
 	}
-	sim.Get("manila").SetDown(false)
+	h.Sims.Get("manila").SetDown(false)
 	apptest.Eventually(t, 10*time.Second, "manila back", func() bool { return status("manila") == "active" })
 	if status("los-angeles") != "paused" {
 		t.Fatal("monitor overrode an admin's paused")
@@ -154,11 +158,12 @@ func TestHealthMonitor(t *testing.T) {
 
 // Drain moves every account off a server, make before break.
 func TestDrain(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
 		ids := fleet(h)
 		items := h.Import("A", apptest.Files("acct", 1, 5))
-		waitDelivered(t, items)
+		waitDelivered(t, h, items)
 		var res struct{ Moving, Queued int }
 		h.Do("POST", fmt.Sprintf("/api/v1/pools/%d/drain", ids["worker-01"]), nil).MustStatus(t, 202).JSON(t, &res)
 		if res.Moving != 5 {
@@ -167,7 +172,7 @@ func TestDrain(t *testing.T) {
 		apptest.Eventually(t, 10*time.Second, "worker-01 empty", func() bool {
 			var p struct{ Used int }
 			h.Do("GET", fmt.Sprintf("/api/v1/pools/%d", ids["worker-01"]), nil).JSON(t, &p)
-			return p.Used == 0 && sim.Get("worker-01").Len() == 0
+			return p.Used == 0 && h.Sims.Get("worker-01").Len() == 0
 		})
 		for i := 1; i <= 5; i++ {
 			id := fmt.Sprintf("acct%d", i)

@@ -8,11 +8,13 @@ import (
 
 	"github.com/berthhq/berth/internal/app"
 	"github.com/berthhq/berth/internal/app/apptest"
-	"github.com/berthhq/berth/internal/provider/sim"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/store/storetest"
 )
 
+// The expiry tests are not parallel (TestMain): their codes live a second
+// or two, so a seat must be delivered within that time, which tests sharing
+// the machine could delay.
 func fastExpiry(c *app.Config) { c.Jobs.ExpireInterval = 100 * time.Millisecond }
 
 // When a code expires its seat is released and the user removed from the team.
@@ -24,7 +26,7 @@ func TestExpiryReleasesSeat(t *testing.T) {
 	waitActive(t, h, "user@example.com", code, "team-1")
 	apptest.Eventually(t, 15*time.Second, "seat released after expiry", func() bool {
 		s := publicStatus(t, h, "user@example.com", code)
-		return s.State == "expired" && !sim.Get("team-1").Has("user@example.com") &&
+		return s.State == "expired" && !h.Sims.Get("team-1").Has("user@example.com") &&
 			strings.HasSuffix(actions(history(t, h, "member=user@example.com")), "released")
 	})
 	got := actions(history(t, h, "member=user@example.com"))
@@ -58,7 +60,7 @@ func TestQueuedRedeemSeatExpiresWithCode(t *testing.T) {
 			waitActive(t, h, "late@example.com", late, "team-1")
 			apptest.Eventually(t, 20*time.Second, "the drained seat released when its code ends", func() bool {
 				s := publicStatus(t, h, "late@example.com", late)
-				return s.State == "expired" && !sim.Get("team-1").Has("late@example.com")
+				return s.State == "expired" && !h.Sims.Get("team-1").Has("late@example.com")
 			})
 		})
 	}
@@ -80,7 +82,7 @@ func TestExpiryCarriesSeatToAnotherCode(t *testing.T) {
 		return len(history(t, h, "member=user@example.com&action=seat.carried")) == 1
 	})
 	time.Sleep(300 * time.Millisecond)
-	if s := publicStatus(t, h, "user@example.com", long); s.State != "active" || s.Pool != "team-1" || !sim.Get("team-1").Has("user@example.com") {
+	if s := publicStatus(t, h, "user@example.com", long); s.State != "active" || s.Pool != "team-1" || !h.Sims.Get("team-1").Has("user@example.com") {
 		t.Fatalf("after carry-over: %+v", s)
 	}
 	if len(history(t, h, "member=user@example.com&action=release.started")) != 0 {
@@ -95,7 +97,7 @@ func TestExpiryRemovalFailed(t *testing.T) {
 	code := genCodes(t, h, 1, map[string]any{"valid_for": "1500ms"})[0]
 	redeem(t, h, "user@example.com", code)
 	waitActive(t, h, "user@example.com", code, "team-1")
-	sim.Get("team-1").SetDown(true)
+	h.Sims.Get("team-1").SetDown(true)
 	apptest.Eventually(t, 15*time.Second, "release_failed", func() bool {
 		return len(history(t, h, "member=user@example.com&action=release.failed")) == 1
 	})
@@ -142,7 +144,7 @@ func TestBatchMigration(t *testing.T) {
 	apptest.Eventually(t, 10*time.Second, "team-1 empty", func() bool {
 		var p struct{ Used int }
 		h.Do("GET", "/api/v1/pools/1", nil).JSON(t, &p)
-		return p.Used == 0 && sim.Get("team-1").Len() == 0
+		return p.Used == 0 && h.Sims.Get("team-1").Len() == 0
 	})
 	checkNoOverbooking(t, h)
 }

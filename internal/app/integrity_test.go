@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/app/apptest"
-	"github.com/berthhq/berth/internal/provider/sim"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/store/storetest"
 )
@@ -24,6 +23,7 @@ type integrityReport struct {
 // An orphan made on purpose is found after the grace period and repaired:
 // the member keeps the seat in the healthy team and leaves the other.
 func TestIntegrityFindsAndRepairsOrphan(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
 		ids := teams(h, 2, 10)
@@ -63,7 +63,7 @@ func TestIntegrityFindsAndRepairsOrphan(t *testing.T) {
 		apptest.Eventually(t, 10*time.Second, "orphan repaired", func() bool {
 			var rep integrityReport
 			h.Do("GET", "/api/v1/integrity?grace=1ms", nil).JSON(t, &rep)
-			return len(rep.Orphans) == 0 && !sim.Get("team-1").Has("user@example.com")
+			return len(rep.Orphans) == 0 && !h.Sims.Get("team-1").Has("user@example.com")
 		})
 		if s := publicStatus(t, h, "user@example.com", code); s.Pool != "team-2" {
 			t.Fatalf("kept %+v", s)
@@ -74,6 +74,7 @@ func TestIntegrityFindsAndRepairsOrphan(t *testing.T) {
 
 // An admin moves a seat to a chosen team, or lets placement choose.
 func TestAdminMoveAndRelease(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.SQLite)
 	teams(h, 3, 10)
 	code := genCodes(t, h, 1, nil)[0]

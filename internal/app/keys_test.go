@@ -12,7 +12,6 @@ import (
 
 	"github.com/berthhq/berth/internal/app"
 	"github.com/berthhq/berth/internal/app/apptest"
-	"github.com/berthhq/berth/internal/provider/sim"
 	"github.com/berthhq/berth/internal/secret"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/store/storetest"
@@ -59,8 +58,8 @@ func keySettings(t *testing.T, d store.Dialect, dsn string) string {
 // sealed value", 403 to valid codes). Now it refuses to start, says what to
 // restore and writes nothing; a wrong BERTH_SECRET_KEY is refused too.
 func TestLostKeyFileRefusesToStart(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		sim.Reset()
 		dsn := storetest.DSN(t, d)
 		kf := filepath.Join(t.TempDir(), "berth.key")
 		withFile := func(c *app.Config) { c.KeyFile = kf }
@@ -135,6 +134,7 @@ func TestLostKeyFileRefusesToStart(t *testing.T) {
 
 // TestPostgresNeedsExplicitKey: no ./berth.key is made or read on PostgreSQL.
 func TestPostgresNeedsExplicitKey(t *testing.T) {
+	// Not parallel: it changes the working directory (t.Chdir).
 	dsn := storetest.DSN(t, store.Postgres)
 	dir := t.TempDir()
 	t.Chdir(dir)
@@ -160,8 +160,8 @@ func TestPostgresNeedsExplicitKey(t *testing.T) {
 // rows, no check value) starts with its key, which is then recorded; a
 // wrong key is refused because a sealed value does not open.
 func TestOldDatabaseGetsKeyCheck(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		sim.Reset()
 		dsn := storetest.DSN(t, d)
 		key := base64.StdEncoding.EncodeToString(secret.NewKey())
 		withKey := func(c *app.Config) { c.SecretKey = key }
@@ -204,6 +204,7 @@ func TestOldDatabaseGetsKeyCheck(t *testing.T) {
 // TestFilesArePrivate: the SQLite database, its -wal and -shm files and the
 // key file are made 0600 (the database was 0644).
 func TestFilesArePrivate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	dsn := filepath.Join(dir, "berth.db")
 	a, err := startKeyed(t, dsn, func(*app.Config) {})

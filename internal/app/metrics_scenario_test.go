@@ -78,7 +78,7 @@ func TestMetricsScenario(t *testing.T) {
 		if items[3].Status != "queued" {
 			t.Fatalf("4th account %+v", items[3])
 		}
-		waitDelivered(t, items)
+		waitDelivered(t, h, items)
 
 		// Four users fill team-1 and team-2; a fifth waits.
 		codes := genCodes(t, h, 5, map[string]any{"group": "main"})

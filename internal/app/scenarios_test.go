@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/app/apptest"
-	"github.com/berthhq/berth/internal/provider/sim"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/store/storetest"
 )
@@ -47,14 +46,14 @@ func want(parts ...any) []string {
 func equal(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
 
 // waitDelivered waits until every placed account's file is in its sim pool.
-func waitDelivered(t *testing.T, items []apptest.BatchItem) {
+func waitDelivered(t *testing.T, h *apptest.Harness, items []apptest.BatchItem) {
 	t.Helper()
 	apptest.Eventually(t, 10*time.Second, "delivery of every placed file", func() bool {
 		for _, it := range items {
 			if it.Status != "placed" {
 				continue
 			}
-			p := sim.Get(it.Pool)
+			p := h.Sims.Get(it.Pool)
 			if p == nil {
 				return false
 			}
@@ -69,6 +68,7 @@ func waitDelivered(t *testing.T, items []apptest.BatchItem) {
 // Scenario 1: a new script, all servers active and empty: accounts 1-5 fill
 // the first server, account 6 goes to the next.
 func TestScenario1_NewScriptFillsOneServerFirst(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
 		fleet(h)
@@ -79,7 +79,7 @@ func TestScenario1_NewScriptFillsOneServerFirst(t *testing.T) {
 		if !strings.Contains(items[5].Reason, "los-angeles") {
 			t.Errorf("reason does not explain the winner: %q", items[5].Reason)
 		}
-		waitDelivered(t, items)
+		waitDelivered(t, h, items)
 		// The history explains each placement. The file lands before the
 		// "delivered" row is written: wait for it.
 		apptest.Eventually(t, 10*time.Second, "history of acct6", func() bool {
@@ -91,6 +91,7 @@ func TestScenario1_NewScriptFillsOneServerFirst(t *testing.T) {
 // Scenario 2: the script already runs on worker-01 and los-angeles; those
 // fill (the fuller first) before manila is used.
 func TestScenario2_ServersHoldingTheScriptFillFirst(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		// Set up: script A on worker-01 (2) and los-angeles (1), by pausing
 		// servers while importing.
@@ -118,6 +119,7 @@ func TestScenario2_ServersHoldingTheScriptFillFirst(t *testing.T) {
 
 // Scenario 3: a stopped server is skipped.
 func TestScenario3_StoppedServerIsSkipped(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
 		ids := fleet(h)
@@ -143,6 +145,7 @@ func TestScenario3_StoppedServerIsSkipped(t *testing.T) {
 // All servers full: accounts are queued with the explanation; raising a
 // capacity drains the queue in order.
 func TestFullFleetQueuesThenCapacityRaiseDrains(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
 		ids := fleet(h)

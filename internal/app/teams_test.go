@@ -100,6 +100,7 @@ func waitActive(t *testing.T, h *apptest.Harness, email, code, pool string) seat
 // Checklist test 1 of the origin report: banned and credential_invalid
 // teams receive nobody, for new users and for moves.
 func TestTeamChecklist1_UnhealthyTeamsReceiveNobody(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
 		ids := teams(h, 3, 10)
@@ -125,6 +126,7 @@ func TestTeamChecklist1_UnhealthyTeamsReceiveNobody(t *testing.T) {
 // Checklist 3A: a move off a banned team is free (1/3 stays 1/3), lands in
 // a healthy team, and the user is removed from the old one.
 func TestTeamChecklist3A_FreeMoveOffBannedTeam(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
 		ids := teams(h, 3, 10)
@@ -146,7 +148,7 @@ func TestTeamChecklist3A_FreeMoveOffBannedTeam(t *testing.T) {
 			t.Fatalf("after free move: %+v", got)
 		}
 		apptest.Eventually(t, 10*time.Second, "removal from the banned team", func() bool {
-			return !sim.Get("team-2").Has("user@example.com")
+			return !h.Sims.Get("team-2").Has("user@example.com")
 		})
 		hist := history(t, h, "member=user@example.com&action=move.requested")
 		if len(hist) != 2 || !strings.HasPrefix(hist[0].Reason, "free: team-2 is banned") || !strings.HasPrefix(hist[1].Reason, "paid: rebind 1 of 3") {
@@ -158,6 +160,7 @@ func TestTeamChecklist3A_FreeMoveOffBannedTeam(t *testing.T) {
 // Checklist 3B: a move off an active team costs one (0/3 → 1/3) and removes
 // the user from the old team; at the limit a paid move is refused with 409.
 func TestTeamChecklist3B_PaidMoveAndLimit(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
 		teams(h, 3, 10)
@@ -169,7 +172,7 @@ func TestTeamChecklist3B_PaidMoveAndLimit(t *testing.T) {
 			t.Fatalf("paid move: %d %s", r.Status, r.Body)
 		}
 		waitActive(t, h, "user@example.com", code, "team-2")
-		apptest.Eventually(t, 10*time.Second, "removal from team-1", func() bool { return !sim.Get("team-1").Has("user@example.com") })
+		apptest.Eventually(t, 10*time.Second, "removal from team-1", func() bool { return !h.Sims.Get("team-1").Has("user@example.com") })
 		_, r = rebind(t, h, "user@example.com", code)
 		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "1 of 1 moves used") {
 			t.Fatalf("past the limit: %d %s", r.Status, r.Body)
@@ -178,6 +181,7 @@ func TestTeamChecklist3B_PaidMoveAndLimit(t *testing.T) {
 }
 
 func TestRedeemErrorsAndIdempotence(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.SQLite)
 	teams(h, 1, 10)
 	codes := genCodes(t, h, 3, nil)
@@ -228,6 +232,7 @@ func TestRedeemErrorsAndIdempotence(t *testing.T) {
 // 200 distinct users redeem at once for 50 free seats: exactly 50 seated,
 // 150 queued with positions 1..150, no code used twice.
 func Test200RedeemsFor50Seats(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
 		h.App.API.SetPublicRate(1e6, 1e6)
@@ -276,6 +281,7 @@ func Test200RedeemsFor50Seats(t *testing.T) {
 // 100 rebind requests with one code at once: 429s beyond 3 a minute, and the
 // count equals the successful paid moves, never above the limit.
 func Test100ConcurrentRebindsOneCode(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
 		h.App.API.SetPublicRate(1e6, 1e6)
@@ -315,8 +321,11 @@ func Test100ConcurrentRebindsOneCode(t *testing.T) {
 
 // The public routes are limited per client address.
 func TestPublicPerAddressLimit(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.SQLite)
-	h.App.API.SetPublicRate(1, 5)
+	// A refill every 100s: none comes during the ten requests, however slow
+	// the machine.
+	h.App.API.SetPublicRate(0.01, 5)
 	codes := genCodes(t, h, 1, nil)
 	limited := 0
 	for range 10 {
@@ -336,9 +345,10 @@ func TestPublicPerAddressLimit(t *testing.T) {
 // A member-level refusal by the provider (e.g. an address it will not take)
 // fails the seat and gives the code's use back.
 func TestMemberRefusalRefundsCodeUse(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.SQLite)
 	teams(h, 1, 10)
-	sim.New("team-1", sim.Config{}).SetFailNext(1, provider.MemberPermanent)
+	h.Sims.New("team-1", sim.Config{}).SetFailNext(1, provider.MemberPermanent)
 	code := genCodes(t, h, 1, nil)[0]
 	redeem(t, h, "user@example.com", code)
 	apptest.Eventually(t, 10*time.Second, "refund", func() bool {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/berthhq/berth/internal/app"
 	"github.com/berthhq/berth/internal/app/apptest"
-	"github.com/berthhq/berth/internal/provider/sim"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/upload"
 )
@@ -15,6 +14,7 @@ import (
 // TestBatchUglyInput: bad items are rejected one by one with a clear error;
 // the rest of the batch is placed; nothing lands on a server under a bad name.
 func TestBatchUglyInput(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.SQLite)
 	h.App.API.Limits.MaxFileBytes = 1024
 	h.Pool("worker-01", "server", 50, 0)
@@ -43,12 +43,12 @@ func TestBatchUglyInput(t *testing.T) {
 			t.Errorf("item %d (%q): status %s error %q, want rejected with %q", i, files[i].Name, it.Status, it.Error, wantErr[i])
 		}
 	}
-	waitDelivered(t, items)
-	if got := sim.Get("worker-01").Keys(); len(got) != 2 {
+	waitDelivered(t, h, items)
+	if got := h.Sims.Get("worker-01").Keys(); len(got) != 2 {
 		t.Fatalf("server holds %v, want only the two good files", got)
 	}
 	// The duplicate did not overwrite the first file's content.
-	if data, _ := sim.Get("worker-01").File("good1.session"); string(data) != "ok" {
+	if data, _ := h.Sims.Get("worker-01").File("good1.session"); string(data) != "ok" {
 		t.Fatalf("good1 content %q", data)
 	}
 	// Importing again returns the placement, places nothing twice.
@@ -64,6 +64,7 @@ func TestBatchUglyInput(t *testing.T) {
 }
 
 func TestBatchRequestErrors(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.SQLite, func(c *app.Config) {})
 	h.App.API.Limits = upload.Limits{MaxFileBytes: 1 << 20, MaxFiles: 3, MaxTotalBytes: 4096}
 	h.Pool("worker-01", "server", 5, 0)
@@ -104,6 +105,7 @@ func TestBatchRequestErrors(t *testing.T) {
 }
 
 func TestPoolValidation(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.SQLite)
 	id := h.Pool("worker-01", "server", 5, 0)
 	cases := []struct {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/berthhq/berth/internal/app"
 	"github.com/berthhq/berth/internal/app/apptest"
-	"github.com/berthhq/berth/internal/provider/sim"
 	"github.com/berthhq/berth/internal/secret"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/store/storetest"
@@ -62,7 +61,7 @@ func checkSealedOpen(t *testing.T, h *apptest.Harness, codes []string, srv int64
 	apptest.Eventually(t, 20*time.Second, "queued accounts delivered", func() bool {
 		for i := 1; i <= 3; i++ {
 			want := fmt.Sprintf("SQLite format 3\x00 session of 6392%d", i)
-			if got, ok := sim.Get("srv").File(fmt.Sprintf("6392%d.session", i)); !ok || string(got) != want {
+			if got, ok := h.Sims.Get("srv").File(fmt.Sprintf("6392%d.session", i)); !ok || string(got) != want {
 				return false
 			}
 		}
@@ -85,7 +84,6 @@ func keyID(t *testing.T, path string) string {
 // value opens, and the old key is refused.
 func TestKeysRotate(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		sim.Reset()
 		dsn := storetest.DSN(t, d)
 		kf := filepath.Join(t.TempDir(), "berth.key")
 		withFile := func(c *app.Config) { c.KeyFile = kf }
@@ -155,7 +153,6 @@ func TestKeysRotate(t *testing.T) {
 // --new-key-file (required) and becomes the next BERTH_SECRET_KEY.
 func TestKeysRotateWithEnvKey(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		sim.Reset()
 		dsn := storetest.DSN(t, d)
 		oldKey := base64.StdEncoding.EncodeToString(secret.NewKey())
 		h, err := apptest.StartKeyed(t, dsn, func(c *app.Config) { c.SecretKey = oldKey })

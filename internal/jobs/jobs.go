@@ -56,6 +56,9 @@ type Config struct {
 	DeliveryRetryMaxDelay time.Duration
 	// MaxRemoveAttempts before a seat becomes release_failed (alert).
 	MaxRemoveAttempts int
+	// Providers opens pools' providers; its zero value is production's
+	// (tests give each berth its own simulated pools).
+	Providers providers.Env
 	// Backoff gives the wait before retry n (1-based).
 	Backoff func(attempt int) time.Duration
 	// ProbeInterval, ProbeThreshold, ProbeTimeout drive the health monitor.
@@ -360,7 +363,7 @@ func (q *Queue) openPool(ctx context.Context, poolID int64, name string) (provid
 	if err != nil {
 		return nil, err
 	}
-	p, err := providers.Open(name, typ, cfg)
+	p, err := q.cfg.Providers.Open(name, typ, cfg)
 	if err != nil {
 		return nil, &provider.Error{Class: provider.PoolPermanent, Err: err}
 	}
@@ -655,7 +658,7 @@ func (w *probeWorker) Work(ctx context.Context, job *river.Job[ProbeArgs]) error
 		if err != nil {
 			return err
 		}
-		prov, err := providers.Open(p.Name, typ, cfg)
+		prov, err := q.cfg.Providers.Open(p.Name, typ, cfg)
 		if err != nil {
 			return err
 		}

@@ -78,7 +78,7 @@ func TestReconcile(t *testing.T) {
 	}
 	var team *sim.Sim
 	apptest.Eventually(t, 10*time.Second, "3 provisioned", func() bool {
-		team = sim.Get("team-1")
+		team = h.Sims.Get("team-1")
 		return team != nil && team.Len() == 3
 	})
 

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/app/apptest"
-	"github.com/berthhq/berth/internal/provider/sim"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/syncbuf"
 	"github.com/berthhq/berth/internal/telegram"
@@ -250,7 +249,7 @@ func TestBotCommands(t *testing.T) {
 	api.say(allowed, "/invite user@example.com "+c)
 	api.waitFor(t, allowed, "user@example.com is seated on team-1")
 	apptest.Eventually(t, 10*time.Second, "the user in team-1", func() bool {
-		p := sim.Get("team-1")
+		p := h.Sims.Get("team-1")
 		return p != nil && p.Has("user@example.com")
 	})
 	api.say(allowed, "/invite other@example.com "+c)
@@ -311,7 +310,7 @@ func TestBotGroupChangesOnlyByOperators(t *testing.T) {
 	if p.Status != "active" {
 		t.Fatalf("a group member who is not an operator paused team-1: %s", p.Status)
 	}
-	if sim.Get("team-1") != nil && sim.Get("team-1").Has("someone@example.com") {
+	if h.Sims.Get("team-1") != nil && h.Sims.Get("team-1").Has("someone@example.com") {
 		t.Fatal("a group member who is not an operator invited a user")
 	}
 	if !strings.Contains(logs.String(), "refused a changing command from a user who is not an operator") {

@@ -14,6 +14,7 @@ import (
 	"net/textproto"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +33,29 @@ type Harness struct {
 	T   testing.TB
 	App *app.App
 	DSN string
+	// Sims are the simulated pools of this berth's database (SimsFor).
+	Sims *sim.Registry
+}
+
+// sims holds each test database's simulated pools, by DSN.
+var sims sync.Map
+
+// SimsFor is the registry of simulated pools of the database dsn: the
+// replicas of one database share it, as they would share a real provider,
+// and tests running side by side on other databases never see its pools
+// (every test names its first team "team-1").
+func SimsFor(dsn string) *sim.Registry {
+	r, _ := sims.LoadOrStore(dsn, sim.NewRegistry())
+	return r.(*sim.Registry)
+}
+
+// useSims gives cfg the simulated pools of its database unless the caller
+// chose others.
+func useSims(cfg *app.Config) *sim.Registry {
+	if cfg.Jobs.Providers.Sims == nil {
+		cfg.Jobs.Providers.Sims = SimsFor(cfg.DB)
+	}
+	return cfg.Jobs.Providers.Sims
 }
 
 // FastJobs retries quickly so tests do not wait on production backoffs.
@@ -47,10 +71,9 @@ func FastJobs() jobs.Config {
 }
 
 // Start runs berth on a fresh database of dialect (skipping PostgreSQL when
-// it is not configured). The simulated providers are reset.
+// it is not configured), with simulated pools of its own (Harness.Sims).
 func Start(t testing.TB, d store.Dialect, mutate ...func(*app.Config)) *Harness {
 	t.Helper()
-	sim.Reset()
 	return StartOn(t, storetest.DSN(t, d), mutate...)
 }
 
@@ -62,12 +85,13 @@ func StartKeyed(t testing.TB, dsn string, mutate func(*app.Config)) (*Harness, e
 	cfg := app.Config{DB: dsn, Listen: "127.0.0.1:0", AdminToken: Token, Jobs: FastJobs(),
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
 	mutate(&cfg)
+	reg := useSims(&cfg)
 	a, err := app.Start(context.Background(), cfg)
 	if err != nil {
 		return nil, err
 	}
 	a.API.SetPublicRate(1e6, 1e6)
-	return &Harness{T: t, App: a, DSN: dsn}, nil
+	return &Harness{T: t, App: a, DSN: dsn, Sims: reg}, nil
 }
 
 // StartOn runs another berth on an existing database (a second replica).
@@ -83,6 +107,7 @@ func StartOn(t testing.TB, dsn string, mutate ...func(*app.Config)) *Harness {
 	for _, m := range mutate {
 		m(&cfg)
 	}
+	reg := useSims(&cfg)
 	a, err := app.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +116,7 @@ func StartOn(t testing.TB, dsn string, mutate ...func(*app.Config)) *Harness {
 	// Tests poll the public routes from one address; the per-address limit
 	// has its own test.
 	a.API.SetPublicRate(1e6, 1e6)
-	return &Harness{T: t, App: a, DSN: cfg.DB}
+	return &Harness{T: t, App: a, DSN: cfg.DB, Sims: reg}
 }
 
 type testWriter struct{ t testing.TB }

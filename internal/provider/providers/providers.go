@@ -15,6 +15,7 @@ import (
 	"slices"
 
 	"github.com/berthhq/berth/internal/provider"
+	"github.com/berthhq/berth/internal/provider/sim"
 )
 
 // Types lists the provider types this build knows, in the table's order.
@@ -90,13 +91,29 @@ func Validate(raw json.RawMessage) (typ string, cfg []byte, err error) {
 	return t.Name, cfg, nil
 }
 
+// Env is what opening a provider may need beyond a pool's settings. The
+// zero Env is production's.
+type Env struct {
+	// Sims holds the simulated pools; nil means sim.Default. A test harness
+	// gives each berth (and its replicas) a registry of its own, so tests
+	// running side by side never share a pool called "team-1".
+	Sims *sim.Registry
+}
+
+func (e Env) sims() *sim.Registry {
+	if e.Sims == nil {
+		return sim.Default
+	}
+	return e.Sims
+}
+
 // Open builds the provider of a pool from its stored settings.
-func Open(poolName, typ string, cfg []byte) (provider.Provider, error) {
+func (e Env) Open(poolName, typ string, cfg []byte) (provider.Provider, error) {
 	t, ok := Lookup(typ)
 	if !ok {
 		return nil, provider.Errorf(provider.PoolPermanent, "unknown provider type %q", typ)
 	}
-	return t.open(poolName, cfg)
+	return t.open(e, poolName, cfg)
 }
 
 // Public returns the settings an admin may see: the type's secrets (every

@@ -29,7 +29,7 @@ var table = []Type{
 			{Name: "dir", Kind: "string", Description: "Absolute directory where members are also kept as files (mode 0600), " +
 				"so deliveries outlive the process."},
 		}},
-		func(pool string, c sim.Config) (provider.Provider, error) { return sim.New(pool, c), nil }),
+		func(env Env, pool string, c sim.Config) (provider.Provider, error) { return env.sims().New(pool, c), nil }),
 
 	define(Type{
 		Name: "sftp",
@@ -49,7 +49,7 @@ var table = []Type{
 			{Name: "dir", Kind: "string", Required: true, Description: "Absolute, clean directory the files go into; created with mode 0700.",
 				Example: "/home/ubuntu/sessions"},
 		}},
-		func(_ string, c sftp.Config) (provider.Provider, error) { return sftp.New(c) }),
+		func(_ Env, _ string, c sftp.Config) (provider.Provider, error) { return sftp.New(c) }),
 
 	define(Type{
 		Name:        "scim",
@@ -62,7 +62,7 @@ var table = []Type{
 				Enum: []string{scim.DeprovisionDelete, scim.DeprovisionDeactivate}},
 			{Name: "group", Kind: "string", Description: "Group the users are added to."},
 		}},
-		func(_ string, c scim.Config) (provider.Provider, error) { return scim.New(c) }),
+		func(_ Env, _ string, c scim.Config) (provider.Provider, error) { return scim.New(c) }),
 
 	define(Type{
 		Name:        "webhook",
@@ -72,7 +72,7 @@ var table = []Type{
 			{Name: "url", Kind: "string", Required: true, Description: "URL to call.", Example: "https://example.com/hook"},
 			{Name: "secret", Kind: "string", Secret: true, Description: "Signing secret."},
 		}},
-		func(pool string, c webhook.Config) (provider.Provider, error) { return webhook.New(pool, c) }),
+		func(_ Env, pool string, c webhook.Config) (provider.Provider, error) { return webhook.New(pool, c) }),
 }
 
 // Type is one provider type: its name, the settings it takes and how they
@@ -90,7 +90,7 @@ type Type struct {
 
 	config   reflect.Type // the type's Config struct
 	validate func(body []byte) ([]byte, error)
-	open     func(pool string, cfg []byte) (provider.Provider, error)
+	open     func(env Env, pool string, cfg []byte) (provider.Provider, error)
 }
 
 // Field is one setting of a provider type, as the API documents it.
@@ -136,7 +136,7 @@ type config interface{ Validate() error }
 // decode into C: validation decodes strictly (unknown settings refused),
 // calls C's Validate and stores the settings re-encoded; opening decodes the
 // stored settings and calls open.
-func define[C config](t Type, open func(pool string, c C) (provider.Provider, error)) Type {
+func define[C config](t Type, open func(env Env, pool string, c C) (provider.Provider, error)) Type {
 	name := t.Name
 	t.config = reflect.TypeFor[C]()
 	t.validate = func(body []byte) ([]byte, error) {
@@ -149,12 +149,12 @@ func define[C config](t Type, open func(pool string, c C) (provider.Provider, er
 		}
 		return json.Marshal(c)
 	}
-	t.open = func(pool string, cfg []byte) (provider.Provider, error) {
+	t.open = func(env Env, pool string, cfg []byte) (provider.Provider, error) {
 		var c C
 		if err := json.Unmarshal(cfg, &c); err != nil {
 			return nil, err
 		}
-		return open(pool, c)
+		return open(env, pool, c)
 	}
 	return t
 }

@@ -70,7 +70,7 @@ func TestTable_ValidateAndOpen(t *testing.T) {
 				if gotTyp != typ.Name {
 					t.Errorf("type = %q", gotTyp)
 				}
-				if _, err := Open("table-test-zero", typ.Name, cfg); err != nil {
+				if _, err := (Env{}).Open("table-test-zero", typ.Name, cfg); err != nil {
 					t.Errorf("zero settings accepted but do not open: %v", err)
 				}
 			}
@@ -94,9 +94,9 @@ func TestTable_ValidateAndOpen(t *testing.T) {
 					t.Errorf("stored %s = %v, sent %v", k, stored[k], v)
 				}
 			}
-			p, err := Open("table-test", typ.Name, cfg)
+			p, err := (Env{}).Open("table-test", typ.Name, cfg)
 			if err != nil || p == nil {
-				t.Errorf("Open(example) = %v, %v", p, err)
+				t.Errorf("Env.Open(example) = %v, %v", p, err)
 			}
 
 			example["no_such_setting"] = 1
@@ -129,7 +129,7 @@ func TestTable_DerivedLists(t *testing.T) {
 	if _, ok := Lookup("nope"); ok {
 		t.Error(`Lookup("nope") found a type`)
 	}
-	if _, err := Open("p", "nope", nil); err == nil {
+	if _, err := (Env{}).Open("p", "nope", nil); err == nil {
 		t.Error("Open of an unknown type succeeded")
 	}
 	for _, raw := range []string{``, `{}`, `{"type":"nope"}`} {
