@@ -12,6 +12,7 @@ import (
 // TestAdminRoutesRequireToken walks the whole route table: every non-public
 // route answers 401 without a token and with a wrong one.
 func TestAdminRoutesRequireToken(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.SQLite)
 	params := regexp.MustCompile(`\{[^}]+\}`)
 	n := 0
@@ -44,6 +45,7 @@ func TestAdminRoutesRequireToken(t *testing.T) {
 }
 
 func TestHealthAndUnknownRoutes(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.SQLite)
 	h.DoAuth("GET", "/healthz", nil, "").MustStatus(t, 200)
 	h.DoAuth("GET", "/readyz", nil, "").MustStatus(t, 200)

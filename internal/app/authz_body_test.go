@@ -30,6 +30,7 @@ func poolProvider(t *testing.T, h *apptest.Harness, id int64) (capacity int, pro
 }
 
 func TestPoolProviderNeedsAdminWhateverTheContentType(t *testing.T) {
+	t.Parallel()
 	h := startAuth(t)
 	createUser(t, h, "otto", auth.RoleOperator)
 	createUser(t, h, "ada", auth.RoleAdmin)
@@ -121,6 +122,7 @@ func sendUntyped(t *testing.T, h *apptest.Harness, method, path string, body []b
 // 415 (before doing anything), the import answers a JSON body with 415, and
 // the import still takes multipart.
 func TestJSONRoutesRefuseOtherBodies(t *testing.T) {
+	t.Parallel()
 	h := startAuth(t)
 	h.Pool("s1", "server", 5, 0)
 	checked := 0

@@ -19,6 +19,7 @@ import (
 // text cell through the formula guard, group included (finding 7a).
 
 func TestCodesInFullOnlyForOperators(t *testing.T) {
+	t.Parallel()
 	h := startAuth(t)
 	createUser(t, h, "vera", auth.RoleViewer)
 	createUser(t, h, "otto", auth.RoleOperator)

@@ -15,6 +15,7 @@ import (
 // the last 10 slots of the fleet; exactly 10 accounts are placed, the rest
 // queued, and no pool is ever over capacity.
 func Test50BatchesRaceForLast10Slots(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
 		fleet(h)
@@ -99,6 +100,7 @@ func checkNoOverbooking(t *testing.T, h *apptest.Harness) {
 // with its own (soon stale) placement index; the database guard alone keeps
 // the fleet from being overbooked.
 func TestTwoReplicasRaceForLastSlots(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.Postgres)
 	fleet(h)
 	h2 := apptest.StartOn(t, h.DSN)

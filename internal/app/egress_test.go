@@ -47,6 +47,7 @@ func viewerText(t *testing.T, h *apptest.Harness, email, code string) string {
 // setting. The reconcile endpoint (the API's own path to providers) is
 // refused too.
 func TestProviderAllowListDefaultRefusesLoopback(t *testing.T) {
+	t.Parallel()
 	var hits atomic.Int64
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer recv.Close()
@@ -74,6 +75,7 @@ func TestProviderAllowListDefaultRefusesLoopback(t *testing.T) {
 // under the configured allow-list: refused under the default (the run
 // fails, saying so), answered with loopback.
 func TestProviderAllowListReconcileUsesSetting(t *testing.T) {
+	t.Parallel()
 	var hits atomic.Int64
 	scimSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
@@ -120,6 +122,7 @@ func TestProviderAllowListReconcileUsesSetting(t *testing.T) {
 // refuses a member with an answer carrying secrets; the seat's last error,
 // the history and the public status say HTTP 400 and nothing of the body.
 func TestWebhookAnswerNeverReachesViewers(t *testing.T) {
+	t.Parallel()
 	const leak = "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY db=postgres://app:hunter2@10.0.0.7/app"
 	var hits atomic.Int64
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -117,6 +117,7 @@ func flakyJobs(c *app.Config) {
 // one cut-off hang). Before, a member was released after 5 failures and
 // queued with its only team excluded for an hour.
 func TestFlakyProviderStrandsNobody(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		const (
 			nUsers    = 40

@@ -64,6 +64,7 @@ func loginBody(name, password string) []byte {
 // address signs in. Before issue 11 the fifth wrong password locked the user
 // admin for everyone for 15 minutes.
 func TestStrangerCannotLockOutAdmin(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d, func(c *app.Config) { c.Auth.Params, c.AdminPassword = fastHash, testPassword })
 		stranger, owner := from("127.0.0.9"), from("127.0.0.1")
@@ -99,6 +100,7 @@ func TestStrangerCannotLockOutAdmin(t *testing.T) {
 // console's, up to and including the 429 with Retry-After that tells the
 // address to wait.
 func TestUnknownUserAnsweredAlike(t *testing.T) {
+	t.Parallel()
 	h := startAuth(t)
 	createUser(t, h, "ivan", auth.RoleViewer)
 	now := time.Now().UTC().Truncate(time.Second)
@@ -165,6 +167,7 @@ func redeemBody() []byte { return []byte(`{"email":"a@example.com","code":"AAAA-
 // and its own address in the audit log; entries a client wrote to the left
 // of X-Forwarded-For do not count.
 func TestTrustedProxyBuckets(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.SQLite, func(c *app.Config) {
 		c.Auth.Params = fastHash
 		c.Auth.LoginPerMinute, c.Auth.LoginBurst = 0.01, 1
@@ -211,6 +214,7 @@ func TestTrustedProxyBuckets(t *testing.T) {
 // TestUntrustedPeerHeadersIgnored: without trusted proxies (the default),
 // or from a peer outside them, X-Forwarded-For changes nothing.
 func TestUntrustedPeerHeadersIgnored(t *testing.T) {
+	t.Parallel()
 	for _, trusted := range []string{"", "10.0.0.0/8"} {
 		h := apptest.Start(t, store.SQLite, func(c *app.Config) { c.Front.TrustedProxies = trusted })
 		h.App.API.SetPublicRate(0.01, 1)
@@ -230,6 +234,7 @@ func TestUntrustedPeerHeadersIgnored(t *testing.T) {
 // cookie works; a client sending X-Forwarded-Proto itself gets neither;
 // BERTH_COOKIE_SECURE=true makes cookies Secure over plain HTTP.
 func TestSecureCookiesBehindProxy(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.SQLite, func(c *app.Config) {
 		c.Auth.Params, c.AdminPassword = fastHash, testPassword
 		c.Auth.LoginPerMinute, c.Auth.LoginBurst = 1e6, 1e6

@@ -14,6 +14,7 @@ import (
 // app.Config.Metrics reaches /metrics: with no network allowed, even
 // loopback needs the metrics token, and the admin token is not it.
 func TestMetricsAccessConfigured(t *testing.T) {
+	t.Parallel()
 	const token = "metrics-token-0123456789abc"
 	h := apptest.Start(t, store.SQLite, func(c *app.Config) {
 		c.Metrics = metrics.Config{AllowedNets: []netip.Prefix{}, Token: token}

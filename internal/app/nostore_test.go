@@ -16,6 +16,7 @@ import (
 // browser cache or shared proxy keeps one; only the static assets and the
 // API docs may be cached (issue 11, finding 7).
 func TestNoStoreOnAnswersWithCodesOrSessions(t *testing.T) {
+	t.Parallel()
 	h := startAuth(t)
 	createUser(t, h, "vera", auth.RoleViewer)
 	h.Pool("t1", "team", 5, 0)

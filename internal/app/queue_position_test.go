@@ -22,6 +22,7 @@ import (
 // snapshot (store/queue.go, QueuePush). What GET /api/v1/queue and each
 // user's status say afterwards agree with what each was told.
 func TestQueuePositionsAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
 		replicas := []*apptest.Harness{h}
@@ -132,6 +133,7 @@ func TestQueuePositionsAcrossReplicas(t *testing.T) {
 // ticket lock the second replica's batch waits for the first one's commit
 // and counts it (store/queue.go, QueuePush).
 func TestQueuePositionsHeldCommits(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.Postgres)
 	replicas := []*apptest.Harness{h, apptest.StartOn(t, h.DSN)}
 	teams(h, 5, 10)

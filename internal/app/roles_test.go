@@ -115,6 +115,7 @@ func createUser(t *testing.T, h *apptest.Harness, name string, role auth.Role) i
 // the admin token: signed out gets 401 on every non-public route; a role
 // below the route's gets 403; a role at or above it gets neither.
 func TestRolesWalkRouteTable(t *testing.T) {
+	t.Parallel()
 	h := startAuth(t)
 	createUser(t, h, "vera", auth.RoleViewer)
 	createUser(t, h, "otto", auth.RoleOperator)
@@ -231,6 +232,7 @@ func TestRolesWalkRouteTable(t *testing.T) {
 // changes nothing; the same request from berth's own origin, or from a
 // script with a bearer token and no browser headers, goes through.
 func TestCrossSiteRequestRefused(t *testing.T) {
+	t.Parallel()
 	h := startAuth(t)
 	id := h.Pool("p1", "server", 2, 0)
 	cookie := signIn(t, h, "admin", h.App.NewAdminPassword)
@@ -275,6 +277,7 @@ func TestCrossSiteRequestRefused(t *testing.T) {
 // password, or the wait running out, lets it in again. (Other addresses are
 // never held back: front_test.go.)
 func TestLockoutAfterFiveWrongPasswords(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, testLockout)
 }
 
@@ -340,6 +343,7 @@ func testLockout(t *testing.T, d store.Dialect) {
 // TestPasswordsStoredAsArgon2id: the stored hash is the PHC argon2id string
 // with berth's parameters, never the password.
 func TestPasswordsStoredAsArgon2id(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, store.SQLite)
 	id := createUser(t, h, "hana", auth.RoleViewer)
 	u, err := h.App.Store.UserGet(t.Context(), id)
@@ -362,6 +366,7 @@ func TestPasswordsStoredAsArgon2id(t *testing.T) {
 // TestPersonalTokens: a token acts with its user's role until it is revoked
 // or the user is disabled; it is shown once and listed without the secret.
 func TestPersonalTokens(t *testing.T) {
+	t.Parallel()
 	h := startAuth(t)
 	id := createUser(t, h, "tom", auth.RoleViewer)
 	cookie := signIn(t, h, "tom", testPassword)
@@ -452,6 +457,7 @@ func countActions(rows []auditRow, action string) int {
 // and after; creating an SFTP pool with a password and changing it leaves
 // no secret in any audit row, in JSON or CSV.
 func TestAuditLog(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, testAuditLog)
 }
 

@@ -29,6 +29,7 @@ import (
 // server must hold exactly the users berth has active there, each once:
 // no duplicates, nothing orphaned at a provider, nobody missing.
 func TestSCIMTeamsConvergeUnderFaults(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("fault injection through the job queue takes a while")
 	}
@@ -246,6 +247,7 @@ func scimMinus(a, b []string) []string {
 // credential_invalid, the user is placed in the next team and provisioned
 // there, and the bad team receives nobody after that.
 func TestSCIMWrongTokenMarksTeamCredentialInvalid(t *testing.T) {
+	t.Parallel()
 	srv := scimmytest.Start(t)
 	good := scimmytest.Start(t)
 	h := apptest.Start(t, store.SQLite)

@@ -17,6 +17,7 @@ import (
 // real OpenSSH sshd, checks the files on disk, then drains one server and
 // checks the files moved (make before break) and were deleted from it.
 func TestSFTPDeliveryEndToEnd(t *testing.T) {
+	t.Parallel()
 	srv := sshdtest.Start(t)
 	h := apptest.Start(t, store.SQLite)
 	root := t.TempDir()
@@ -82,6 +83,7 @@ func TestSFTPDeliveryEndToEnd(t *testing.T) {
 // pin is never written to; the pool becomes credential_invalid and the
 // account goes to the next server.
 func TestSFTPWrongHostKeyMarksPool(t *testing.T) {
+	t.Parallel()
 	srv := sshdtest.Start(t)
 	h := apptest.Start(t, store.SQLite)
 	_, other := sshdtest.NewEd25519(t)

@@ -101,7 +101,10 @@ func TestCrashMidBatchLosesNothing(t *testing.T) {
 			// Phase 2 (place, 100 per transaction) is under way: some
 			// accounts have seats and delivery jobs (some delivered), the
 			// rest are pending.
-			name: "kill-while-placing", latencyMS: 5,
+			// The crash point fires inside the fourth chunk's transaction,
+			// before its commit: watching the database from outside missed
+			// the moment on a busy machine (900 seats between two looks).
+			name: "kill-while-placing", latencyMS: 5, crashAt: "place.before-commit:4",
 			killWhen: func(s crashState) bool { return s.Seats >= 3*100 && s.Seats < placed },
 			missed:   func(s crashState) bool { return s.Seats >= placed },
 		},
@@ -109,7 +112,7 @@ func TestCrashMidBatchLosesNothing(t *testing.T) {
 			// As above, but nobody re-sends the batch until berth has
 			// settled: the crash sweep (run at start) must place the
 			// members the killed batch left pending.
-			name: "kill-while-placing-no-retry", latencyMS: 5, sweepFirst: true,
+			name: "kill-while-placing-no-retry", latencyMS: 5, sweepFirst: true, crashAt: "place.before-commit:2",
 			killWhen: func(s crashState) bool { return s.Seats > 0 && s.Seats < placed },
 			missed:   func(s crashState) bool { return s.Seats >= placed },
 		},
