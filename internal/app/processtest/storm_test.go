@@ -63,6 +63,9 @@ const (
 )
 
 func TestStormCrashRedeemsAndMoves(t *testing.T) {
+	// Parallel with the other long process test (storm, torture), after the
+	// crash test, which times its restarts alone.
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds berth and kills a server process: skipped with -short")
 	}

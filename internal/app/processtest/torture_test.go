@@ -56,6 +56,9 @@ const (
 )
 
 func TestTortureReplicasUnderKills(t *testing.T) {
+	// Parallel with the other long process test (storm, torture), after the
+	// crash test, which times its restarts alone.
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds berth and kills server processes: skipped with -short")
 	}
