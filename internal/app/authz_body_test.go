@@ -3,7 +3,6 @@ package app_test
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -108,13 +107,7 @@ func sendUntyped(t *testing.T, h *apptest.Harness, method, path string, body []b
 		t.Fatal(err)
 	}
 	r.AddCookie(cookie)
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	return apptest.Send(t, r)
 }
 
 // TestJSONRoutesRefuseOtherBodies walks the route table: every

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/berthhq/berth/internal/app/apptest"
-	"github.com/berthhq/berth/internal/auth"
 )
 
 // Redeem codes are shown in full to operators and admins only; viewers see
@@ -20,10 +19,7 @@ import (
 
 func TestCodesInFullOnlyForOperators(t *testing.T) {
 	t.Parallel()
-	h := startAuth(t)
-	createUser(t, h, "vera", auth.RoleViewer)
-	createUser(t, h, "otto", auth.RoleOperator)
-	createUser(t, h, "ada", auth.RoleAdmin)
+	h := startWithRoles(t)
 	const group = `=HYPERLINK("http://evil.example","x")`
 	var gen struct{ Codes []string }
 	h.Do("POST", "/api/v1/codes/batch", map[string]any{"count": 3, "group": group, "batch": "+batch"}).MustStatus(t, 201).JSON(t, &gen)

@@ -20,10 +20,7 @@ func fastExpiry(c *app.Config) { c.Jobs.ExpireInterval = 100 * time.Millisecond 
 // When a code expires its seat is released and the user removed from the team.
 func TestExpiryReleasesSeat(t *testing.T) {
 	h := apptest.Start(t, store.SQLite, fastExpiry)
-	teams(h, 1, 10)
-	code := genCodes(t, h, 1, map[string]any{"valid_for": "1500ms"})[0]
-	redeem(t, h, "user@example.com", code)
-	waitActive(t, h, "user@example.com", code, "team-1")
+	_, code := seatUser(t, h, 1, map[string]any{"valid_for": "1500ms"})
 	apptest.Eventually(t, 15*time.Second, "seat released after expiry", func() bool {
 		s := publicStatus(t, h, "user@example.com", code)
 		return s.State == "expired" && !h.Sims.Get("team-1").Has("user@example.com") &&
@@ -93,10 +90,7 @@ func TestExpiryCarriesSeatToAnotherCode(t *testing.T) {
 // Removal that keeps failing ends in release_failed with an alert in history.
 func TestExpiryRemovalFailed(t *testing.T) {
 	h := apptest.Start(t, store.SQLite, fastExpiry)
-	teams(h, 1, 10)
-	code := genCodes(t, h, 1, map[string]any{"valid_for": "1500ms"})[0]
-	redeem(t, h, "user@example.com", code)
-	waitActive(t, h, "user@example.com", code, "team-1")
+	seatUser(t, h, 1, map[string]any{"valid_for": "1500ms"})
 	h.Sims.Get("team-1").SetDown(true)
 	apptest.Eventually(t, 15*time.Second, "release_failed", func() bool {
 		return len(history(t, h, "member=user@example.com&action=release.failed")) == 1

@@ -26,10 +26,7 @@ func TestIntegrityFindsAndRepairsOrphan(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
-		ids := teams(h, 2, 10)
-		code := genCodes(t, h, 1, nil)[0]
-		redeem(t, h, "user@example.com", code)
-		waitActive(t, h, "user@example.com", code, "team-1")
+		ids, code := seatUser(t, h, 2, nil)
 		var rep integrityReport
 		h.Do("GET", "/api/v1/integrity?grace=1ms", nil).MustStatus(t, 200).JSON(t, &rep)
 		if len(rep.Orphans)+len(rep.Overbooked)+len(rep.ZombieMoves)+len(rep.Drift) != 0 {
@@ -76,10 +73,7 @@ func TestIntegrityFindsAndRepairsOrphan(t *testing.T) {
 func TestAdminMoveAndRelease(t *testing.T) {
 	t.Parallel()
 	h := apptest.Start(t, store.SQLite)
-	teams(h, 3, 10)
-	code := genCodes(t, h, 1, nil)[0]
-	redeem(t, h, "user@example.com", code)
-	waitActive(t, h, "user@example.com", code, "team-1")
+	_, code := seatUser(t, h, 3, nil)
 	var seats struct{ Items []struct{ ID int64 } }
 	h.Do("GET", "/api/v1/seats?email=user@example.com&state=active", nil).JSON(t, &seats)
 	h.Do("POST", fmt.Sprintf("/api/v1/seats/%d/move", seats.Items[0].ID), map[string]string{"to": "team-3"}).MustStatus(t, 202)

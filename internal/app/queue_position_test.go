@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,25 +29,13 @@ func TestQueuePositionsAcrossReplicas(t *testing.T) {
 			replicas = append(replicas, apptest.StartOn(t, h.DSN))
 		}
 		teams(h, 5, 10)
+		// Arrivals spread over a few hundred milliseconds: each replica
+		// runs many small batches, side by side with the other's, rather
+		// than one that holds the teams' rows.
 		codes := genCodes(t, h, 200, nil)
-		var wg sync.WaitGroup
-		results := make([]seatStatus, 200)
-		for i := range 200 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				// Arrivals spread over a few hundred milliseconds: each
-				// replica runs many small batches, side by side with the
-				// other's, rather than one that holds the teams' rows.
-				time.Sleep(time.Duration(i%50) * 8 * time.Millisecond)
-				s, r := redeem(t, replicas[i%len(replicas)], fmt.Sprintf("user%d@example.com", i), codes[i])
-				if r.Status != 200 {
-					t.Errorf("redeem %d: %d %s", i, r.Status, r.Body)
-				}
-				results[i] = s
-			}()
-		}
-		wg.Wait()
+		results := redeemAtOnce(t, replicas, codes, 0, 200, func(i int) time.Duration {
+			return time.Duration(i%50) * 8 * time.Millisecond
+		})
 		seated, queued := 0, 0
 		told := map[int][]string{}
 		toldBy := map[string]int{}
@@ -138,23 +125,7 @@ func TestQueuePositionsHeldCommits(t *testing.T) {
 	replicas := []*apptest.Harness{h, apptest.StartOn(t, h.DSN)}
 	teams(h, 5, 10)
 	codes := genCodes(t, h, 200, nil)
-	crowd := func(from, to int) []seatStatus {
-		var wg sync.WaitGroup
-		out := make([]seatStatus, to-from)
-		for i := from; i < to; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s, r := redeem(t, replicas[i%2], fmt.Sprintf("user%d@example.com", i), codes[i])
-				if r.Status != 200 {
-					t.Errorf("redeem %d: %d %s", i, r.Status, r.Body)
-				}
-				out[i-from] = s
-			}()
-		}
-		wg.Wait()
-		return out
-	}
+	crowd := func(from, to int) []seatStatus { return redeemAtOnce(t, replicas, codes, from, to, nil) }
 	for i, s := range crowd(0, 50) {
 		if s.State != "pending" && s.State != "active" {
 			t.Fatalf("user%d: %s with 50 seats for the first 50", i, s.State)

@@ -76,13 +76,7 @@ func send(t *testing.T, h *apptest.Harness, q req) apptest.Response {
 	for k, v := range q.header {
 		r.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	return apptest.Send(t, r)
 }
 
 // signIn signs in through POST /api/v1/session and returns the cookie.
@@ -102,6 +96,17 @@ func signIn(t *testing.T, h *apptest.Harness, name, password string) *http.Cooki
 	return nil
 }
 
+// startWithRoles starts berth as startAuth does, with a user of each role:
+// vera (viewer), otto (operator) and ada (admin), all of testPassword.
+func startWithRoles(t *testing.T) *apptest.Harness {
+	t.Helper()
+	h := startAuth(t)
+	createUser(t, h, "vera", auth.RoleViewer)
+	createUser(t, h, "otto", auth.RoleOperator)
+	createUser(t, h, "ada", auth.RoleAdmin)
+	return h
+}
+
 // createUser adds a user through the API with the admin token.
 func createUser(t *testing.T, h *apptest.Harness, name string, role auth.Role) int64 {
 	t.Helper()
@@ -116,10 +121,7 @@ func createUser(t *testing.T, h *apptest.Harness, name string, role auth.Role) i
 // below the route's gets 403; a role at or above it gets neither.
 func TestRolesWalkRouteTable(t *testing.T) {
 	t.Parallel()
-	h := startAuth(t)
-	createUser(t, h, "vera", auth.RoleViewer)
-	createUser(t, h, "otto", auth.RoleOperator)
-	createUser(t, h, "ada", auth.RoleAdmin)
+	h := startWithRoles(t)
 	callers := []struct {
 		name     string
 		role     auth.Role

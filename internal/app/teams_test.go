@@ -41,7 +41,19 @@ func genCodes(t *testing.T, h *apptest.Harness, n int, extra map[string]any) []s
 
 func redeem(t *testing.T, h *apptest.Harness, email, code string) (seatStatus, apptest.Response) {
 	t.Helper()
-	r := h.DoAuth("POST", "/api/v1/public/redeem", map[string]string{"email": email, "code": code}, "")
+	return publicPost(t, h, "redeem", email, code)
+}
+
+func rebind(t *testing.T, h *apptest.Harness, email, code string) (seatStatus, apptest.Response) {
+	t.Helper()
+	return publicPost(t, h, "rebind", email, code)
+}
+
+// publicPost sends email and code to the public route /api/v1/public/<route>
+// as a user would (no token) and decodes the seat status of a 200.
+func publicPost(t *testing.T, h *apptest.Harness, route, email, code string) (seatStatus, apptest.Response) {
+	t.Helper()
+	r := h.DoAuth("POST", "/api/v1/public/"+route, map[string]string{"email": email, "code": code}, "")
 	var s seatStatus
 	if r.Status == 200 {
 		r.JSON(t, &s)
@@ -49,14 +61,43 @@ func redeem(t *testing.T, h *apptest.Harness, email, code string) (seatStatus, a
 	return s, r
 }
 
-func rebind(t *testing.T, h *apptest.Harness, email, code string) (seatStatus, apptest.Response) {
+// seatUser adds n teams of 10 seats (teams) to h, gives user@example.com
+// one new code (genCodes' extra settings), redeems it and waits for the
+// seat to be active on team-1, the first team. It returns the teams' ids
+// and the code.
+func seatUser(t *testing.T, h *apptest.Harness, n int, extra map[string]any) (map[string]int64, string) {
 	t.Helper()
-	r := h.DoAuth("POST", "/api/v1/public/rebind", map[string]string{"email": email, "code": code}, "")
-	var s seatStatus
-	if r.Status == 200 {
-		r.JSON(t, &s)
+	ids := teams(h, n, 10)
+	code := genCodes(t, h, 1, extra)[0]
+	redeem(t, h, "user@example.com", code)
+	waitActive(t, h, "user@example.com", code, "team-1")
+	return ids, code
+}
+
+// redeemAtOnce has users from to to-1 redeem at once, each in a goroutine
+// of its own: user<i>@example.com redeems codes[i] on
+// replicas[i%len(replicas)] after wait(i) (nil: no wait). Each must be
+// answered 200; it returns what each was told (user i at i-from).
+func redeemAtOnce(t *testing.T, replicas []*apptest.Harness, codes []string, from, to int, wait func(i int) time.Duration) []seatStatus {
+	t.Helper()
+	var wg sync.WaitGroup
+	results := make([]seatStatus, to-from)
+	for i := from; i < to; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if wait != nil {
+				time.Sleep(wait(i))
+			}
+			s, r := redeem(t, replicas[i%len(replicas)], fmt.Sprintf("user%d@example.com", i), codes[i])
+			if r.Status != 200 {
+				t.Errorf("redeem %d: %d %s", i, r.Status, r.Body)
+			}
+			results[i-from] = s
+		}()
 	}
-	return s, r
+	wg.Wait()
+	return results
 }
 
 func publicStatus(t *testing.T, h *apptest.Harness, email, code string) seatStatus {
@@ -80,6 +121,21 @@ func teamsWith(h *apptest.Harness, n, capacity int, provider map[string]any) map
 		ids[name] = p.ID
 	}
 	return ids
+}
+
+// wantOneCodeUsed fails unless email has exactly one code, used uses times
+// (when says at which point of the test).
+func wantOneCodeUsed(t *testing.T, h *apptest.Harness, email string, uses int, when string) {
+	t.Helper()
+	var list struct {
+		Items []struct {
+			UsedCount int `json:"used_count"`
+		}
+	}
+	h.Do("GET", "/api/v1/codes?email="+email, nil).JSON(t, &list)
+	if len(list.Items) != 1 || list.Items[0].UsedCount != uses {
+		t.Fatalf("code %s: %+v, want one used %d times", when, list.Items, uses)
+	}
 }
 
 func setStatus(t *testing.T, h *apptest.Harness, status string, ids ...int64) {
@@ -129,10 +185,7 @@ func TestTeamChecklist3A_FreeMoveOffBannedTeam(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
-		ids := teams(h, 3, 10)
-		code := genCodes(t, h, 1, nil)[0]
-		redeem(t, h, "user@example.com", code)
-		waitActive(t, h, "user@example.com", code, "team-1")
+		ids, code := seatUser(t, h, 3, nil)
 		// One paid move first: 0/3 → 1/3, to team-2.
 		if s, r := rebind(t, h, "user@example.com", code); r.Status != 200 || s.Free || s.RebindCount != 1 {
 			t.Fatalf("paid move: %d %s", r.Status, r.Body)
@@ -163,10 +216,7 @@ func TestTeamChecklist3B_PaidMoveAndLimit(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
-		teams(h, 3, 10)
-		code := genCodes(t, h, 1, map[string]any{"rebind_limit": 1})[0]
-		redeem(t, h, "user@example.com", code)
-		waitActive(t, h, "user@example.com", code, "team-1")
+		_, code := seatUser(t, h, 3, map[string]any{"rebind_limit": 1})
 		s, r := rebind(t, h, "user@example.com", code)
 		if r.Status != 200 || s.Free || s.RebindCount != 1 {
 			t.Fatalf("paid move: %d %s", r.Status, r.Body)
@@ -194,15 +244,7 @@ func TestRedeemErrorsAndIdempotence(t *testing.T) {
 	if r.Status != 200 || again.Pool != first.Pool {
 		t.Fatalf("repeat: %d %s", r.Status, r.Body)
 	}
-	var list struct {
-		Items []struct {
-			UsedCount int `json:"used_count"`
-		}
-	}
-	h.Do("GET", "/api/v1/codes?email=user@example.com", nil).JSON(t, &list)
-	if len(list.Items) != 1 || list.Items[0].UsedCount != 1 {
-		t.Fatalf("code after two redeems: %+v", list.Items)
-	}
+	wantOneCodeUsed(t, h, "user@example.com", 1, "after two redeems")
 	h.Do("PATCH", "/api/v1/codes/"+codes[2], map[string]string{"status": "disabled"}).MustStatus(t, 200)
 	unknown := "ZZZZ-ZZZZ-ZZZZ-ZZZZ"
 	cases := []struct {
@@ -237,21 +279,7 @@ func Test200RedeemsFor50Seats(t *testing.T) {
 		h := apptest.Start(t, d)
 		h.App.API.SetPublicRate(1e6, 1e6)
 		teams(h, 5, 10)
-		codes := genCodes(t, h, 200, nil)
-		var wg sync.WaitGroup
-		results := make([]seatStatus, 200)
-		for i := range 200 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s, r := redeem(t, h, fmt.Sprintf("user%d@example.com", i), codes[i])
-				if r.Status != 200 {
-					t.Errorf("redeem %d: %d %s", i, r.Status, r.Body)
-				}
-				results[i] = s
-			}()
-		}
-		wg.Wait()
+		results := redeemAtOnce(t, []*apptest.Harness{h}, genCodes(t, h, 200, nil), 0, 200, nil)
 		seated, positions := 0, map[int]bool{}
 		for _, s := range results {
 			switch s.State {
@@ -354,15 +382,7 @@ func TestMemberRefusalRefundsCodeUse(t *testing.T) {
 	apptest.Eventually(t, 10*time.Second, "refund", func() bool {
 		return len(history(t, h, "member=user@example.com&action=code.refunded")) == 1
 	})
-	var list struct {
-		Items []struct {
-			UsedCount int `json:"used_count"`
-		}
-	}
-	h.Do("GET", "/api/v1/codes?email=user@example.com", nil).JSON(t, &list)
-	if len(list.Items) != 1 || list.Items[0].UsedCount != 0 {
-		t.Fatalf("code after refusal: %+v", list.Items)
-	}
+	wantOneCodeUsed(t, h, "user@example.com", 0, "after refusal")
 	var rep integrityReport
 	h.Do("GET", "/api/v1/integrity?grace=1ms", nil).JSON(t, &rep)
 	if len(rep.Drift) != 0 {

@@ -270,9 +270,16 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 
 func (h *Harness) send(req *http.Request) Response {
 	h.T.Helper()
+	return Send(h.T, req)
+}
+
+// Send sends req as it is (headers, cookies and body its caller's) and
+// reads the whole reply, failing t when it cannot be sent.
+func Send(t testing.TB, req *http.Request) Response {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		h.T.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
