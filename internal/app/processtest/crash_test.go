@@ -1,7 +1,6 @@
 package processtest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	crand "crypto/rand"
@@ -533,9 +532,6 @@ func randomKey(t *testing.T) string {
 	return base64.StdEncoding.EncodeToString(key)
 }
 
-// buildBerth builds the berth command once for the test, or returns
-// BERTH_TEST_BIN when set (a binary built beforehand, e.g. from another
-// commit to measure it).
 // crashServer runs `berth serve` as a child process.
 type crashServer struct {
 	t       *testing.T
@@ -557,32 +553,17 @@ func (s *crashServer) start() {
 	s.starts++
 	logPath := filepath.Join(s.dir, fmt.Sprintf("server-%d.log", s.starts))
 	s.logs = append(s.logs, logPath)
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(s.bin, "serve", "--listen", "127.0.0.1:0", "--db", s.db)
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "BERTH_") {
-			env = append(env, kv)
-		}
-	}
-	cmd.Env = append(env, "BERTH_ADMIN_TOKEN="+crashToken, "BERTH_SECRET_KEY="+s.key)
+	env := []string{"BERTH_ADMIN_TOKEN=" + crashToken, "BERTH_SECRET_KEY=" + s.key}
 	if strings.HasPrefix(s.db, "postgres") {
 		// On PostgreSQL a running job may be a live replica's, so a killed
 		// process's jobs wait for River's rescue window: shortened here.
-		cmd.Env = append(cmd.Env, "BERTH_JOB_TIMEOUT="+crashJobTimeout, "BERTH_JOB_RESCUE_AFTER="+crashRescueAfter)
+		env = append(env, "BERTH_JOB_TIMEOUT="+crashJobTimeout, "BERTH_JOB_RESCUE_AFTER="+crashRescueAfter)
 	}
 	if s.crashAt != "" && s.starts == 1 {
-		cmd.Env = append(cmd.Env, "BERTH_CRASH_AT="+s.crashAt)
+		env = append(env, "BERTH_CRASH_AT="+s.crashAt)
 	}
-	cmd.Stderr = logf
-	stdout, err := cmd.StdoutPipe()
+	p, err := spawnBerth(s.bin, s.db, logPath, env, nil)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	if s.starts == 1 {
@@ -607,45 +588,17 @@ func (s *crashServer) start() {
 			}
 		})
 	}
-	s.cmd, s.exited, s.running = cmd, make(chan struct{}), true
-	urlc := make(chan string, 1)
-	go func(exited chan struct{}) {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(logf, line)
-			if rest, ok := strings.CutPrefix(line, "berth serving on "); ok {
-				select {
-				case urlc <- strings.Fields(rest)[0]:
-				default:
-				}
-			}
+	s.cmd, s.exited, s.running = p.cmd, p.exited, true
+	u, err := p.ready(30*time.Second, 10*time.Second)
+	if err != nil {
+		select {
+		case <-p.exited:
+			s.running = false
+		default: // still starting: the cleanup stops it
 		}
-		io.Copy(io.Discard, stdout)
-		cmd.Wait()
-		logf.Close()
-		close(exited)
-	}(s.exited)
-	select {
-	case s.url = <-urlc:
-	case <-s.exited:
-		s.running = false
-		t.Fatalf("berth serve exited at start (see %s)", logPath)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("berth serve did not start within 30s")
+		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		resp, err := readyClient.Get(s.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s/readyz not ready within 10s: %v", s.url, err)
-		}
-	}
+	s.url = u
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
@@ -672,10 +625,7 @@ func (s *crashServer) stop() {
 	}
 }
 
-var (
-	crashClient = &http.Client{Timeout: 60 * time.Second}
-	readyClient = &http.Client{Timeout: 3 * time.Second}
-)
+var crashClient = &http.Client{Timeout: 60 * time.Second}
 
 func (s *crashServer) do(method, path string, body any) (int, []byte, error) {
 	var rd io.Reader

@@ -476,21 +476,17 @@ func (s stormState) String() string {
 }
 
 func groupCount(tx *sql.Tx, query string) (map[string]int, error) {
-	rows, err := tx.Query(query)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	out := map[string]int{}
-	for rows.Next() {
+	err := eachRow(tx, query, func(rows *sql.Rows) error {
 		var k string
 		var n int
 		if err := rows.Scan(&k, &n); err != nil {
-			return nil, err
+			return err
 		}
 		out[k] = n
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 func (db stormDB) snapshot() (stormState, error) {
@@ -540,37 +536,28 @@ type stormPool struct {
 func (db stormDB) pools() (map[int64]*stormPool, error) {
 	out := map[int64]*stormPool{}
 	err := db.read(func(tx *sql.Tx) error {
-		rows, err := tx.Query(`SELECT p.id, p.name, p.status, p.capacity, p.used,
+		err := eachRow(tx, `SELECT p.id, p.name, p.status, p.capacity, p.used,
 			(SELECT COUNT(*) FROM seats s WHERE s.pool_id = p.id AND s.state NOT IN ('released', 'failed'))
-			FROM pools p`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+			FROM pools p`, func(rows *sql.Rows) error {
 			p := &stormPool{Active: map[string]bool{}, Files: map[string]bool{}}
 			if err := rows.Scan(&p.ID, &p.Name, &p.Status, &p.Capacity, &p.Used, &p.Counted); err != nil {
 				return err
 			}
 			out[p.ID] = p
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, err = tx.Query(`SELECT s.pool_id, m.external_id FROM seats s JOIN members m ON m.id = s.member_id WHERE s.state = 'active'`)
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
+		return eachRow(tx, `SELECT s.pool_id, m.external_id FROM seats s JOIN members m ON m.id = s.member_id WHERE s.state = 'active'`, func(rows *sql.Rows) error {
 			var id int64
 			var member string
 			if err := rows.Scan(&id, &member); err != nil {
 				return err
 			}
 			out[id].Active[member] = true
-		}
-		return rows.Err()
+			return nil
+		})
 	})
 	return out, err
 }
@@ -832,13 +819,8 @@ func stormCheckWaiting(t *testing.T, srv *crashServer, db stormDB, quiet bool) i
 		t.Fatalf("pools: %v", err)
 	}
 	err = db.read(func(tx *sql.Tx) error {
-		rows, err := tx.Query(`SELECT m.external_id, q.is_move, COALESCE(s.pool_id, 0)
-			FROM queue q JOIN members m ON m.id = q.member_id LEFT JOIN seats s ON s.id = q.from_seat ORDER BY q.id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		err := eachRow(tx, `SELECT m.external_id, q.is_move, COALESCE(s.pool_id, 0)
+			FROM queue q JOIN members m ON m.id = q.member_id LEFT JOIN seats s ON s.id = q.from_seat ORDER BY q.id`, func(rows *sql.Rows) error {
 			var e entry
 			var move int
 			if err := rows.Scan(&e.member, &move, &e.fromPool); err != nil {
@@ -846,22 +828,18 @@ func stormCheckWaiting(t *testing.T, srv *crashServer, db stormDB, quiet bool) i
 			}
 			e.move = move == 1
 			entries = append(entries, e)
-		}
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 		// A pending move is explained by its queue entry or by a target
 		// seat still in flight.
-		rows, err = tx.Query(`SELECT mv.id, m.external_id, mv.from_seat, COALESCE(mv.to_seat, 0), COALESCE(t.state, ''), mv.paid
+		return eachRow(tx, `SELECT mv.id, m.external_id, mv.from_seat, COALESCE(mv.to_seat, 0), COALESCE(t.state, ''), mv.paid
 			FROM moves mv JOIN members m ON m.id = mv.member_id LEFT JOIN seats t ON t.id = mv.to_seat
 			WHERE mv.state = 'pending'
 			AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.from_seat = mv.from_seat)
-			AND COALESCE(t.state, '') NOT IN ('reserved', 'provisioning')`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+			AND COALESCE(t.state, '') NOT IN ('reserved', 'provisioning')`, func(rows *sql.Rows) error {
 			var id, from, to int64
 			var member, state string
 			var paid int
@@ -869,8 +847,8 @@ func stormCheckWaiting(t *testing.T, srv *crashServer, db stormDB, quiet bool) i
 				return err
 			}
 			unexplained = append(unexplained, fmt.Sprintf("move %d of %s off seat %d: target seat %d is %q, no queue entry (paid %d)", id, member, from, to, state, paid))
-		}
-		return rows.Err()
+			return nil
+		})
 	})
 	if err != nil {
 		t.Fatalf("queue: %v", err)
@@ -964,60 +942,47 @@ func stormCheckOutcome(t *testing.T, db stormDB, dir string, run *stormRun) map[
 	var codes []code
 	var badSeats []string
 	err = db.read(func(tx *sql.Tx) error {
-		rows, err := tx.Query(`SELECT m.external_id, m.state,
+		err := eachRow(tx, `SELECT m.external_id, m.state,
 			(SELECT COUNT(*) FROM seats s WHERE s.member_id = m.id AND s.state = 'active'),
 			(SELECT COUNT(*) FROM seats s WHERE s.member_id = m.id AND s.state NOT IN ('released', 'failed')),
 			(SELECT COUNT(*) FROM queue q WHERE q.member_id = m.id AND q.is_move = 0),
 			(SELECT COUNT(*) FROM queue q WHERE q.member_id = m.id AND q.is_move = 1),
 			COALESCE((SELECT p.name FROM seats s JOIN pools p ON p.id = s.pool_id WHERE s.member_id = m.id AND s.state = 'active' ORDER BY s.id DESC LIMIT 1), '')
-			FROM members m WHERE m.kind = 'team'`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+			FROM members m WHERE m.kind = 'team'`, func(rows *sql.Rows) error {
 			var id string
 			var m member
 			if err := rows.Scan(&id, &m.state, &m.active, &m.live, &m.queued, &m.queueMov, &m.pool); err != nil {
 				return err
 			}
 			members[id] = m
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, err = tx.Query(`SELECT c.id, c.bound_email, c.used_count, c.max_uses, c.rebind_count, c.rebind_limit,
-			(SELECT COUNT(*) FROM moves mv WHERE mv.code_id = c.id AND mv.paid = 1 AND mv.state IN ('pending', 'done'))
-			FROM codes c ORDER BY c.id`)
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
+		err = eachRow(tx, `SELECT c.id, c.bound_email, c.used_count, c.max_uses, c.rebind_count, c.rebind_limit,
+			(SELECT COUNT(*) FROM moves mv WHERE mv.code_id = c.id AND mv.paid = 1 AND mv.state IN ('pending', 'done'))
+			FROM codes c ORDER BY c.id`, func(rows *sql.Rows) error {
 			var c code
 			if err := rows.Scan(&c.id, &c.email, &c.used, &c.maxUses, &c.rebinds, &c.limit, &c.charged); err != nil {
 				return err
 			}
 			codes = append(codes, c)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, err = tx.Query(`SELECT s.id, m.external_id, s.state FROM seats s JOIN members m ON m.id = s.member_id
-			WHERE s.state NOT IN ('active', 'released', 'failed')`)
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
+		return eachRow(tx, `SELECT s.id, m.external_id, s.state FROM seats s JOIN members m ON m.id = s.member_id
+			WHERE s.state NOT IN ('active', 'released', 'failed')`, func(rows *sql.Rows) error {
 			var id int64
 			var m, state string
 			if err := rows.Scan(&id, &m, &state); err != nil {
 				return err
 			}
 			badSeats = append(badSeats, fmt.Sprintf("seat %d of %s is %s", id, m, state))
-		}
-		return rows.Err()
+			return nil
+		})
 	})
 	if err != nil {
 		t.Fatalf("read outcome: %v", err)

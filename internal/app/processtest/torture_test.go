@@ -1,7 +1,6 @@
 package processtest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -113,88 +112,36 @@ func (r *tReplica) start(crashAt string) (died bool, err error) {
 	r.starts++
 	logPath := filepath.Join(r.dir, fmt.Sprintf("replica%d-%03d.log", r.idx, r.starts))
 	r.logs = append(r.logs, logPath)
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return false, err
-	}
-	cmd := exec.Command(r.bin, "serve", "--listen", "127.0.0.1:0", "--db", r.dsn)
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "BERTH_") {
-			env = append(env, kv)
-		}
-	}
 	// A retryable delivery failure is retried for BERTH_DELIVERY_RETRY_FOR
 	// (6h by default) before the seat is given up; the harness shortens it
 	// so srv-0's failures (70 %) still run out within the run and the
 	// "delivery failed, placed elsewhere" path is exercised under kills.
-	cmd.Env = append(env, "BERTH_ADMIN_TOKEN="+tortureToken, "BERTH_SECRET_KEY="+r.key,
-		"BERTH_JOB_TIMEOUT="+crashJobTimeout, "BERTH_JOB_RESCUE_AFTER="+crashRescueAfter,
-		"BERTH_DELIVERY_RETRY_FOR=10s")
+	env := []string{"BERTH_ADMIN_TOKEN=" + tortureToken, "BERTH_SECRET_KEY=" + r.key,
+		"BERTH_JOB_TIMEOUT=" + crashJobTimeout, "BERTH_JOB_RESCUE_AFTER=" + crashRescueAfter,
+		"BERTH_DELIVERY_RETRY_FOR=10s"}
 	if crashAt != "" {
-		cmd.Env = append(cmd.Env, crashpoint.Env+"="+crashAt)
+		env = append(env, crashpoint.Env+"="+crashAt)
 	}
-	cmd.Stderr = logf
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		logf.Close()
-		return false, err
-	}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return false, err
-	}
-	exited := make(chan struct{})
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(logf, line)
-			if rest, ok := strings.CutPrefix(line, "berth serving on "); ok {
-				select {
-				case urlc <- strings.Fields(rest)[0]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, stdout)
-		cmd.Wait()
-		fmt.Fprintf(logf, "torture: process ended: %v\n", cmd.ProcessState)
-		logf.Close()
+	p, err := spawnBerth(r.bin, r.dsn, logPath, env, func(log io.Writer, state *os.ProcessState) {
+		fmt.Fprintf(log, "torture: process ended: %v\n", state)
 		r.mu.Lock()
 		r.url = ""
 		r.mu.Unlock()
-		close(exited)
-	}()
-	r.mu.Lock()
-	r.cmd, r.exited, r.selfKilled = cmd, exited, false
-	r.mu.Unlock()
-	var u string
-	select {
-	case u = <-urlc:
-	case <-exited:
-		return r.diedAtPoint(), fmt.Errorf("replica %d exited while starting (%s)", r.idx, logPath)
-	case <-time.After(60 * time.Second):
-		r.kill()
-		return false, fmt.Errorf("replica %d did not start within 60s (%s)", r.idx, logPath)
+	})
+	if err != nil {
+		return false, err
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		resp, err := readyClient.Get(u + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
+	r.mu.Lock()
+	r.cmd, r.exited, r.selfKilled = p.cmd, p.exited, false
+	r.mu.Unlock()
+	u, err := p.ready(60*time.Second, 20*time.Second)
+	if err != nil {
 		select {
-		case <-exited:
-			return r.diedAtPoint(), fmt.Errorf("replica %d exited before ready", r.idx)
+		case <-p.exited:
+			return r.diedAtPoint(), fmt.Errorf("replica %d: %w", r.idx, err)
 		default:
-		}
-		if time.Now().After(deadline) {
 			r.kill()
-			return false, fmt.Errorf("replica %d not ready within 20s: %v", r.idx, err)
+			return false, fmt.Errorf("replica %d: %w", r.idx, err)
 		}
 	}
 	r.mu.Lock()
@@ -779,81 +726,57 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 func tortureInstantCheck(db stormDB) []string {
 	var out []string
 	err := db.read(func(tx *sql.Tx) error {
-		rows, err := tx.Query(`SELECT p.name, p.capacity, p.used,
+		err := eachRow(tx, `SELECT p.name, p.capacity, p.used,
 			(SELECT COUNT(*) FROM seats s WHERE s.pool_id = p.id AND s.state NOT IN ('released', 'failed'))
-			FROM pools p`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+			FROM pools p`, func(rows *sql.Rows) error {
 			var name string
 			var capacity, used, counted int
 			if err := rows.Scan(&name, &capacity, &used, &counted); err != nil {
-				rows.Close()
 				return err
 			}
 			if used > capacity || counted > capacity || used != counted {
 				out = append(out, fmt.Sprintf("pool %s: capacity %d, used %d, seats counted %d", name, capacity, used, counted))
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, err = tx.Query(`SELECT c.id, c.used_count, c.max_uses, c.rebind_count, c.rebind_limit FROM codes c
-			WHERE c.used_count > c.max_uses OR c.rebind_count > c.rebind_limit OR c.used_count < 0 OR c.rebind_count < 0`)
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
+		err = eachRow(tx, `SELECT c.id, c.used_count, c.max_uses, c.rebind_count, c.rebind_limit FROM codes c
+			WHERE c.used_count > c.max_uses OR c.rebind_count > c.rebind_limit OR c.used_count < 0 OR c.rebind_count < 0`, func(rows *sql.Rows) error {
 			var id, used, maxUses, rebinds, limit int
 			if err := rows.Scan(&id, &used, &maxUses, &rebinds, &limit); err != nil {
-				rows.Close()
 				return err
 			}
 			out = append(out, fmt.Sprintf("code %d: used %d of %d, rebinds %d of %d", id, used, maxUses, rebinds, limit))
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, err = tx.Query(`SELECT bound_email, COUNT(*) FROM codes WHERE bound_email <> '' GROUP BY bound_email HAVING COUNT(*) > 1`)
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var email string
-			var n int
-			if err := rows.Scan(&email, &n); err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, fmt.Sprintf("%s is bound to %d codes", email, n))
+		// Each row is a name and how many it has of something it may have
+		// one of at most.
+		tooMany := func(query, format string) error {
+			return eachRow(tx, query, func(rows *sql.Rows) error {
+				var name string
+				var n int
+				if err := rows.Scan(&name, &n); err != nil {
+					return err
+				}
+				out = append(out, fmt.Sprintf(format, name, n))
+				return nil
+			})
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := tooMany(`SELECT bound_email, COUNT(*) FROM codes WHERE bound_email <> '' GROUP BY bound_email HAVING COUNT(*) > 1`,
+			"%s is bound to %d codes"); err != nil {
 			return err
 		}
 		// Holding: a seat being delivered or active. A member holds two only
 		// while a move is pending (make before break).
-		rows, err = tx.Query(`SELECT m.external_id, COUNT(*) FROM seats s JOIN members m ON m.id = s.member_id
+		return tooMany(`SELECT m.external_id, COUNT(*) FROM seats s JOIN members m ON m.id = s.member_id
 			WHERE s.state IN ('reserved', 'provisioning', 'active')
 			AND NOT EXISTS (SELECT 1 FROM moves mv WHERE mv.member_id = m.id AND mv.state = 'pending')
-			GROUP BY m.external_id HAVING COUNT(*) > 1`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var m string
-			var n int
-			if err := rows.Scan(&m, &n); err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, fmt.Sprintf("%s holds %d seats with no move pending", m, n))
-		}
-		rows.Close()
-		return rows.Err()
+			GROUP BY m.external_id HAVING COUNT(*) > 1`, "%s holds %d seats with no move pending")
 	})
 	if err != nil {
 		out = append(out, "reading the database: "+err.Error())
