@@ -29,7 +29,9 @@ var table = []Type{
 			{Name: "dir", Kind: "string", Description: "Absolute directory where members are also kept as files (mode 0600), " +
 				"so deliveries outlive the process."},
 		}},
-		func(env Env, pool string, c sim.Config) (provider.Provider, error) { return env.sims().New(pool, c), nil }),
+		func(env Env, pool string, c sim.Config) (provider.Provider, error) {
+			return env.sims().New(pool, c), nil
+		}),
 
 	define(Type{
 		Name: "sftp",
