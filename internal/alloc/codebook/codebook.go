@@ -63,6 +63,10 @@ func (s *Service) Generate(ctx context.Context, spec Spec, actor string) ([]stri
 		return nil, alloc.Invalidf("max_uses must be at least 1")
 	case spec.ValidFor < 0:
 		return nil, alloc.Invalidf("valid_for must not be negative")
+	case spec.ValidFor > 0 && time.Duration(spec.ValidFor) < time.Second:
+		// Kept in whole seconds: less than one would be stored as 0, which
+		// means no limit at all.
+		return nil, alloc.Invalidf("valid_for %s is under a second: use at least 1s, or 0 for no limit", time.Duration(spec.ValidFor))
 	case spec.RebindLimit != nil && (*spec.RebindLimit < 0 || *spec.RebindLimit > 1000):
 		return nil, alloc.Invalidf("rebind_limit must be between 0 and 1000")
 	case !spec.ExpiresAt.IsZero() && spec.ExpiresAt.Before(s.st.Now()):

@@ -110,6 +110,7 @@ func TestGenerate(t *testing.T) {
 			"too many":            {Count: codebook.MaxPerBatch + 1},
 			"negative max_uses":   {Count: 1, MaxUses: -1},
 			"negative valid_for":  {Count: 1, ValidFor: model.Duration(-time.Hour)},
+			"valid_for under 1s":  {Count: 1, ValidFor: model.Duration(time.Millisecond)}, // stored as 0: no limit
 			"rebind limit 1001":   {Count: 1, RebindLimit: intp(1001)},
 			"negative rebinds":    {Count: 1, RebindLimit: intp(-1)},
 			"expires in the past": {Count: 1, ExpiresAt: f.now.Add(-time.Minute)},
