@@ -124,7 +124,7 @@ func TestFlakyProviderStrandsNobody(t *testing.T) {
 			downFor   = 6 * time.Second // every write fails
 			flakyFor  = 4 * time.Second // 45% of writes fail
 			retryCap  = time.Second
-			recoverBy = 2*time.Second + retryCap + 3*time.Second // a hang cut at the job deadline, the cap, slack for a busy machine
+			recoverBy = 2*time.Second + retryCap + 8*time.Second // a hang cut at the job deadline, the cap, slack for a busy machine (CI runs four packages at a time); the old behaviour took an hour
 		)
 		rx := newFlakyReceiver(1, 9)
 		srv := httptest.NewServer(rx)

@@ -23,7 +23,7 @@ import (
 // HTTP: the sign-in throttle per (user, address), the client address behind
 // trusted proxies, and cookie security.
 
-var fastHash = auth.Params{Time: 1, Memory: 64, Threads: 1, SaltLen: 16, KeyLen: 32}
+var fastHash = apptest.FastHash
 
 // from is an HTTP client whose connections come from the loopback address
 // ip (127.0.0.0/8 is all local on Linux): a distinct client address.

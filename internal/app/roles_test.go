@@ -36,7 +36,7 @@ func startAuth(t *testing.T, d ...store.Dialect) *apptest.Harness {
 	}
 	return apptest.Start(t, dialect, func(c *app.Config) {
 		c.Auth.LoginPerMinute, c.Auth.LoginBurst = 1e6, 1e6
-		c.Auth.Params = auth.Params{Time: 1, Memory: 64, Threads: 1, SaltLen: 16, KeyLen: 32}
+		c.Auth.Params = apptest.FastHash
 	})
 }
 
@@ -346,7 +346,7 @@ func testLockout(t *testing.T, d store.Dialect) {
 // with berth's parameters, never the password.
 func TestPasswordsStoredAsArgon2id(t *testing.T) {
 	t.Parallel()
-	h := apptest.Start(t, store.SQLite)
+	h := apptest.Start(t, store.SQLite, func(c *app.Config) { c.Auth.Params = auth.DefaultParams })
 	id := createUser(t, h, "hana", auth.RoleViewer)
 	u, err := h.App.Store.UserGet(t.Context(), id)
 	if err != nil {

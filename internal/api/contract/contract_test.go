@@ -21,7 +21,6 @@ import (
 	"github.com/berthhq/berth/internal/api"
 	"github.com/berthhq/berth/internal/app"
 	"github.com/berthhq/berth/internal/app/apptest"
-	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/store/storetest"
 )
@@ -33,7 +32,7 @@ const password = "correct horse battery staple"
 
 // fastHash keeps the test's password hashes cheap (the costs are not what
 // is tested here).
-var fastHash = auth.Params{Time: 1, Memory: 64, Threads: 1, SaltLen: 16, KeyLen: 32}
+var fastHash = apptest.FastHash
 
 // The docs page is text/html, which kin-openapi has no decoder for: it is
 // read as text, like text/plain, and held against its string schema.

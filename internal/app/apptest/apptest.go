@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/app"
+	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/jobs"
 	"github.com/berthhq/berth/internal/provider/sim"
 	"github.com/berthhq/berth/internal/store"
@@ -48,6 +49,12 @@ func SimsFor(dsn string) *sim.Registry {
 	r, _ := sims.LoadOrStore(dsn, sim.NewRegistry())
 	return r.(*sim.Registry)
 }
+
+// FastHash are the password hashing costs of test servers (the harness's
+// default): argon2id at production's costs (auth.DefaultParams, 64 MiB)
+// took 0.26 s a hash under the race detector, paid by every start for its
+// first admin. A test of the stored hash itself asks for DefaultParams.
+var FastHash = auth.Params{Time: 1, Memory: 64, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 // useSims gives cfg the simulated pools of its database unless the caller
 // chose others.
@@ -84,6 +91,7 @@ func StartKeyed(t testing.TB, dsn string, mutate func(*app.Config)) (*Harness, e
 	t.Helper()
 	cfg := app.Config{DB: dsn, Listen: "127.0.0.1:0", AdminToken: Token, Jobs: FastJobs(),
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
+	cfg.Auth.Params = FastHash
 	mutate(&cfg)
 	reg := useSims(&cfg)
 	a, err := app.Start(context.Background(), cfg)
@@ -101,6 +109,7 @@ func StartOn(t testing.TB, dsn string, mutate ...func(*app.Config)) *Harness {
 	// loopback, which the default allow-list refuses.
 	cfg := app.Config{DB: dsn, Listen: "127.0.0.1:0", AdminToken: Token, Sealer: storetest.Box(t), Jobs: FastJobs(), ProviderAllowedHosts: "loopback",
 		Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	cfg.Auth.Params = FastHash
 	if os.Getenv("BERTH_TEST_VERBOSE") != "" {
 		cfg.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
