@@ -97,6 +97,11 @@ func ParseDSN(dsn string) (Dialect, string) {
 // nil seal opens the database for reading its key state only: UseKey must
 // be called before anything is sealed or opened (app.OpenStore does).
 func Open(ctx context.Context, dsn string, seal Sealer) (*Store, error) {
+	return open(ctx, dsn, seal, true)
+}
+
+// open connects to dsn, applying pending migrations when migrate is set.
+func open(ctx context.Context, dsn string, seal Sealer, migrate bool) (*Store, error) {
 	dialect, target := ParseDSN(dsn)
 	s := &Store{Dialect: dialect, DSN: dsn}
 	var err error
@@ -155,9 +160,11 @@ func Open(ctx context.Context, dsn string, seal Sealer) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 	}
-	if err := s.Migrate(ctx); err != nil {
-		s.Close()
-		return nil, err
+	if migrate {
+		if err := s.Migrate(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	if seal != nil {
 		if err := s.UseKey(ctx, seal); err != nil {
