@@ -93,15 +93,16 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 func Handler(st *store.Store, log *slog.Logger) http.Handler { return NewHandler(st, log, Config{}) }
 
 // NewHandler serves /metrics: berth's gauges read from the database (this
-// file and state.go, through a fleet.Reader), the process's event counters (Events,
-// events.go) and the Go runtime's. It does not check who asks.
+// file and state.go, through a fleet.Reader), the build (berth_build_info,
+// build.go), the process's event counters (Events, events.go) and the Go
+// runtime's. It does not check who asks.
 func NewHandler(st *store.Store, log *slog.Logger, cfg Config) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
 	sc := newStateCollectorConfig(st, log, cfg)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collector{sc}, sc,
+	reg.MustRegister(collector{sc}, sc, buildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(prometheus.Gatherers{reg, Events}, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)})
 }
