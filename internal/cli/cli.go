@@ -22,7 +22,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the server (--listen ADDR --db DSN)", runServe},
 		{"demo", "run a server on SQLite with a simulated fleet and a sample batch", runDemo},
-		{"migrate", "apply database migrations (--db DSN) and exit", runMigrate},
+		{"migrate", migrateUsage, runMigrateVerb},
 		{"keys", keysUsage, runKeys},
 		{"accounts", "accounts import --script S FILES|DIR: upload credential files", runAccounts},
 		{"pools", "pools list | pools status --ids 1,2 --status S [--message M] | pools drain ID", runPools},
@@ -30,6 +30,7 @@ func commands() []command {
 		{"codes", "codes generate --count N [--group G --valid-for 720h …] | codes export | codes disable|enable CODE", runCodes},
 		{"integrity", "integrity [--repair N]: check the invariants (exit 1 when broken)", runIntegrity},
 		{"bench", "bench [--db postgres://… --replicas N | --url U] [--only W,…] [--json FILE]: load benchmark over HTTP", runBench},
+		{"version", versionUsage, runVersion},
 	}
 }
 
@@ -46,6 +47,9 @@ func Main(args []string, out, errOut io.Writer) int {
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"strings"
@@ -25,8 +27,10 @@ type MigrationState struct {
 // it does not create a missing SQLite file.
 func OpenUnmigrated(ctx context.Context, dsn string) (*Store, error) {
 	if d, target := ParseDSN(dsn); d == SQLite && target != ":memory:" && !strings.HasPrefix(target, "file:") {
-		if _, err := os.Stat(target); err != nil {
-			return nil, fmt.Errorf("no SQLite database at %s: %w", target, err)
+		if _, err := os.Stat(target); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no SQLite database at %s: check --db (berth migrate or serve creates it)", target)
+		} else if err != nil {
+			return nil, err
 		}
 	}
 	return open(ctx, dsn, nil, false)
