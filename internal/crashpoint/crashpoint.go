@@ -4,8 +4,12 @@
 // BERTH_CRASH_AT=name kills the process with SIGKILL the first time Hit(name)
 // runs; BERTH_CRASH_AT=name:N kills it at the Nth hit. Nothing deferred runs,
 // no transaction commits, no buffer is flushed: the same as a power cut at
-// that line. When the variable is unset (production), Hit is one load and a
-// comparison.
+// that line. When the variable is unset, Hit is one load and a comparison.
+//
+// Only a binary built with the build tag crashpoints (`go build -tags
+// crashpoints`, as the process tests build berth) reads BERTH_CRASH_AT: a
+// release build ignores it, so no setting can make a production process kill
+// itself.
 package crashpoint
 
 import (
@@ -41,7 +45,15 @@ var (
 	hits   atomic.Int64
 )
 
-func init() { parse(os.Getenv(Env)) }
+// Enabled reports whether this binary was built with the crashpoints tag and
+// so reads BERTH_CRASH_AT.
+const Enabled = enabled
+
+func init() {
+	if enabled {
+		parse(os.Getenv(Env))
+	}
+}
 
 func parse(v string) {
 	target, nth = v, 1

@@ -53,7 +53,8 @@ func buildBerth(t *testing.T) string {
 			return
 		}
 		bin := filepath.Join(built.dir, "berth")
-		cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/berth")
+		// The crash points are armed only in a build with this tag.
+		cmd := exec.Command(goBin, "build", "-tags", "crashpoints", "-o", bin, "./cmd/berth")
 		cmd.Dir = filepath.Dir(gomod)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			built.err = fmt.Errorf("go build: %v\n%s", err, out)
