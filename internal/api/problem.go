@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -46,11 +47,28 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	if status >= 500 {
-		slog.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)
+		// The route's pattern, not the path: paths may hold codes.
+		logOf(r).ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.Pattern, "request_id", requestID(r), "err", err)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Instance: r.URL.Path})
+}
+
+type logKey struct{}
+
+// withLog puts the server's logger in ctx, for writeProblem.
+func withLog(ctx context.Context, log *slog.Logger) context.Context {
+	return context.WithValue(ctx, logKey{}, log)
+}
+
+// logOf is the logger ServeHTTP put in r's context (slog.Default for a
+// handler called directly, as some tests do).
+func logOf(r *http.Request) *slog.Logger {
+	if l, ok := r.Context().Value(logKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -203,7 +203,7 @@ func (s *Server) Routes() []Route {
 // ServeHTTP implements http.Handler with request ids, logging and recovery.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := reqid.FromClient(r.Header.Get("X-Request-Id"))
-	r = r.WithContext(reqid.With(r.Context(), id))
+	r = r.WithContext(withLog(reqid.With(r.Context(), id), s.log))
 	w.Header().Set("X-Request-Id", id)
 	if !cacheable(r.URL.Path) {
 		// Answers hold codes, sessions, tokens and pool state: no browser
@@ -217,8 +217,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("panic", "request_id", id, "panic", v)
 			writeProblem(rec, r, errors.New("panic"))
 		}
-		// Only the path is logged: query strings may hold emails and codes.
-		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", rec.Status(), "ms", time.Since(start).Milliseconds(), "request_id", id)
+		// Only the route's pattern is logged: paths and query strings may
+		// hold emails and codes.
+		s.log.Debug("http", "method", r.Method, "path", r.Pattern, "status", rec.Status(), "ms", time.Since(start).Milliseconds(), "request_id", id)
 	}()
 	s.mux.ServeHTTP(rec, r)
 }

@@ -58,6 +58,10 @@ type Config struct {
 	ProviderAllowedHosts string
 	// HTTP bounds connections and request bodies.
 	HTTP HTTPConfig
+	// AccessLog logs one line per request at info (BERTH_ACCESS_LOG,
+	// --access-log): method, route pattern, status, duration, bytes,
+	// client address, request id; never a raw path or query (accesslog.go).
+	AccessLog bool
 	// Metrics: who may read /metrics (BERTH_METRICS_ALLOWED_NETS, default
 	// loopback; BERTH_METRICS_TOKEN) and the per-pool series cap
 	// (BERTH_METRICS_POOL_SERIES).
@@ -201,10 +205,18 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	// /status and /assets/; the JSON API everything else.
 	mux := http.NewServeMux()
 	mux.Handle("/", a.API)
-	front.limitWeb(web.New(a.Alloc, a.Auth, log)).Mount(mux)
+	console := front.limitWeb(web.New(a.Alloc, a.Auth, log))
+	console.Mount(mux)
+	var handler http.Handler = mux
+	if cfg.AccessLog {
+		handler = accessLog(log, newPatterns(mux, a.API, console), mux)
+	}
 	hc := cfg.HTTP.withDefaults()
 	a.ln = newLimitListener(a.ln, hc.MaxConnections)
-	a.srv = &http.Server{Handler: bodyDeadline(hc.BodyTimeout, front.wrap(mux)), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// net/http's own complaints (TLS handshakes, panics it recovers) go
+	// through the configured logger too, not the log package's stderr.
+	a.srv = &http.Server{Handler: bodyDeadline(hc.BodyTimeout, front.wrap(handler)), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}
 	a.srv.BaseContext = func(net.Listener) context.Context { return egress.NewContext(context.Background(), egressPolicy) }
 	go func() {
 		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -37,7 +37,7 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	cfg.Jobs.SweepInterval = 10 * time.Second
 	a, err := app.Start(ctx, *cfg)
 	if err != nil && strings.Contains(err.Error(), "address already in use") {
-		fmt.Fprintf(errOut, "%s is taken; using a free port\n", cfg.Listen)
+		cfg.Log.Warn("address taken; using a free port", "listen", cfg.Listen)
 		cfg.Listen = "127.0.0.1:0"
 		a, err = app.Start(ctx, *cfg)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -15,7 +15,7 @@ import (
 // address given by BERTH_PPROF_LISTEN, until ctx ends: for profiling a
 // running berth under load (docs/bench.md). It is off unless set, and
 // refuses any address that is not loopback, since profiles reveal memory.
-func startPprof(ctx context.Context, addr string, errOut io.Writer) error {
+func startPprof(ctx context.Context, addr string, log *slog.Logger) error {
 	if addr == "" {
 		return nil
 	}
@@ -39,13 +39,13 @@ func startPprof(ctx context.Context, addr string, errOut io.Writer) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintln(errOut, "pprof:", err)
+			log.Error("profiler stopped", "err", err)
 		}
 	}()
 	go func() {
 		<-ctx.Done()
 		srv.Close()
 	}()
-	fmt.Fprintf(errOut, "profiler on http://%s/debug/pprof/ (BERTH_PPROF_LISTEN)\n", ln.Addr())
+	log.Info("profiler serving (BERTH_PPROF_LISTEN)", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strconv"
 	"time"
@@ -23,20 +22,13 @@ func serverFlags(name string, errOut io.Writer, defDB string) (*flagSet, *app.Co
 	fs.StringVar(&cfg.DB, "db", envOr("BERTH_DB", defDB), "database: a file path, sqlite:PATH or postgres://…")
 	fs.StringVar(&cfg.KeyFile, "key-file", os.Getenv("BERTH_KEY_FILE"), "secret key file (default: <db>.key on SQLite; on PostgreSQL this or BERTH_SECRET_KEY is required; ignored when BERTH_SECRET_KEY is set)")
 	verbose := fs.Bool("v", false, "log debug messages")
-	return &flagSet{fs, verbose}, cfg
+	return &flagSet{fs, verbose, addLogFlags(fs, cfg)}, cfg // logging.go
 }
 
 type flagSet struct {
 	*flag.FlagSet
 	verbose *bool
-}
-
-func (f *flagSet) logger(errOut io.Writer) *slog.Logger {
-	level := slog.LevelInfo
-	if *f.verbose {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
+	logs    *logFlags
 }
 
 // runServe runs the server. Besides its flags it reads the environment:
@@ -119,7 +111,7 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 		}
 	}
 	cfg.Log = fs.logger(errOut)
-	if err := startPprof(ctx, os.Getenv("BERTH_PPROF_LISTEN"), errOut); err != nil {
+	if err := startPprof(ctx, os.Getenv("BERTH_PPROF_LISTEN"), cfg.Log); err != nil {
 		return err
 	}
 	a, err := app.Start(ctx, *cfg)
