@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 //go:embed migrations
@@ -59,8 +60,17 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7304110)`)
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS berth_schema (version INTEGER NOT NULL)`); err != nil {
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS berth_schema (version INTEGER NOT NULL, applied_at BIGINT)`); err != nil {
 		return fmt.Errorf("create schema table: %w", err)
+	}
+	// Databases made before berth recorded when a migration ran get the
+	// column now; their earlier rows keep it NULL.
+	if has, err := s.schemaHasAppliedAt(ctx, conn); err != nil {
+		return err
+	} else if !has {
+		if _, err := conn.ExecContext(ctx, `ALTER TABLE berth_schema ADD COLUMN applied_at BIGINT`); err != nil {
+			return fmt.Errorf("add applied_at to the schema table: %w", err)
+		}
 	}
 	var current int
 	if err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM berth_schema`).Scan(&current); err != nil {
@@ -84,7 +94,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 				return fmt.Errorf("migration %s: %w", files[i], err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO berth_schema (version) VALUES ($1)`, i+1); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO berth_schema (version, applied_at) VALUES ($1, $2)`, i+1, micros(time.Now())); err != nil {
 			tx.Rollback()
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/store/storetest"
@@ -66,6 +67,31 @@ func TestMigrationStatus(t *testing.T) {
 		}
 		if n := applied(t, got); n != st.SchemaVersion() || len(got) != n {
 			t.Fatalf("migrated database: %d of %d applied: %+v", n, len(got), got)
+		}
+		for _, m := range got {
+			if m.AppliedAt == nil || time.Since(*m.AppliedAt) > time.Minute || time.Since(*m.AppliedAt) < 0 {
+				t.Fatalf("migration %d applied at %v, want about now", m.Version, m.AppliedAt)
+			}
+		}
+
+		// A database migrated before berth recorded the time: applied, no
+		// time; migrating adds the column and keeps the old rows.
+		if _, err := st.DB.ExecContext(ctx, `ALTER TABLE berth_schema DROP COLUMN applied_at`); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			got, err = st.MigrationStatus(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range got {
+				if !m.Applied || m.AppliedAt != nil {
+					t.Fatalf("no applied_at column: %+v", m)
+				}
+			}
+			if err := st.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
 		}
 
 		// Left at version 3 (as a berth three migrations old would leave
