@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/berthhq/berth/internal/store"
 )
@@ -34,8 +35,9 @@ func runMigrateVerb(ctx context.Context, args []string, out, errOut io.Writer) e
 	return runMigrateStatus(ctx, args, out, errOut)
 }
 
-// runMigrateStatus prints each embedded migration applied or pending
-// without applying any (store.MigrationStatus).
+// runMigrateStatus prints each embedded migration applied or pending, and
+// when it was applied where the database records it, without applying any
+// (store.MigrationStatus).
 func runMigrateStatus(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := newFlags("migrate", errOut)
 	fs.Bool("status", false, "list the migrations applied or pending instead of applying them")
@@ -76,7 +78,11 @@ func runMigrateStatus(ctx context.Context, args []string, out, errOut io.Writer)
 		if name == "" {
 			name = "(unknown to this berth: upgrade it)"
 		}
-		fmt.Fprintf(out, "  %03d  %-7s  %s\n", m.Version, state, name)
+		when := ""
+		if m.AppliedAt != nil {
+			when = m.AppliedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintln(out, strings.TrimRight(fmt.Sprintf("  %03d  %-7s  %-26s  %s", m.Version, state, name, when), " "))
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -76,10 +77,12 @@ func TestMigrateStatus(t *testing.T) {
 		migrateTo(t, dsn, 3)
 		out, errOut, code := run(t, nil, "migrate", "--status", "--db", dsn)
 		if code != 0 || !strings.Contains(out, fmt.Sprintf("3 of %d migrations applied", n)) ||
-			!strings.Contains(out, "003  applied  003_auth.sql") || !strings.Contains(out, "004  pending  004_login_throttle.sql") {
+			!regexp.MustCompile(`(?m)^  003  applied  003_auth\.sql +20\d\d-\d\d-\d\dT`).MatchString(out) ||
+			!strings.Contains(out, "  004  pending  004_login_throttle.sql\n") {
 			t.Fatalf("partly migrated: %d\n%s%s", code, out, errOut)
 		}
-		if rep := statusJSON(t, dsn); rep.Applied != 3 || !rep.Migrations[2].Applied || rep.Migrations[3].Applied {
+		if rep := statusJSON(t, dsn); rep.Applied != 3 || !rep.Migrations[2].Applied || rep.Migrations[2].AppliedAt == nil ||
+			rep.Migrations[3].Applied || rep.Migrations[3].AppliedAt != nil {
 			t.Fatalf("partly migrated, JSON: %+v", rep)
 		}
 	})
