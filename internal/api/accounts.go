@@ -35,12 +35,22 @@ func (s *Server) accountBatch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	files := make([]alloc.AccountFile, len(b.Files))
+	parts := [][]byte{[]byte(b.Script), []byte(b.Strategy)}
 	for i, f := range b.Files {
 		files[i] = alloc.AccountFile(f)
+		parts = append(parts, []byte(f.FileName), f.Data)
 	}
+	return s.idempotent(w, r, requestHash(parts...), func() (int, any, error) {
+		resp, err := s.importAccounts(r, b, files)
+		return http.StatusOK, resp, err
+	})
+}
+
+// importAccounts imports a decoded batch and tells each file's outcome.
+func (s *Server) importAccounts(r *http.Request, b upload.Batch, files []alloc.AccountFile) (BatchResponse, error) {
 	outs, err := s.svc.ImportAccounts(r.Context(), alloc.ImportParams{Script: b.Script, Strategy: b.Strategy, Files: files, Actor: actor(r)})
 	if err != nil {
-		return err
+		return BatchResponse{}, err
 	}
 	resp := BatchResponse{Items: make([]BatchItem, len(outs))}
 	for i, o := range outs {
@@ -63,8 +73,7 @@ func (s *Server) accountBatch(w http.ResponseWriter, r *http.Request) error {
 	}
 	noteAudit(r, map[string]any{"script": b.Script, "strategy": b.Strategy, "files": len(b.Files),
 		"placed": resp.Placed, "queued": resp.Queued, "rejected": resp.Rejected})
-	writeJSON(w, 200, resp)
-	return nil
+	return resp, nil
 }
 
 func intParam(r *http.Request, name string, def int) (int, error) {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,12 +20,17 @@ func (s *Server) codeBatch(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, maxJSONBody, &in); err != nil {
 		return err
 	}
-	out, err := s.codes.Generate(r.Context(), in, actor(r))
+	spec, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"codes": out})
-	return nil
+	return s.idempotent(w, r, requestHash(spec), func() (int, any, error) {
+		out, err := s.codes.Generate(r.Context(), in, actor(r))
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusCreated, map[string]any{"codes": out}, nil
+	})
 }
 
 func (s *Server) codeList(w http.ResponseWriter, r *http.Request) error {

@@ -294,7 +294,13 @@ var (
 	pPoolID   = pathParam("id", "The pool's id.", jsID("").min(1))
 	pKind     = queryParam("kind", "Only pools or entries of this kind.", jsRef("Kind"))
 	pPoolName = queryParam("pool", "Only rows in the pool with this name.", jsString(""))
-	pCode     = pathParam("code", "The code as printed; case, dashes and spaces do not matter, and I or L read as 1, O as 0.",
+	// pIdempotencyKey makes a batch route safe to retry (idempotency.go).
+	pIdempotencyKey = &oaParameter{Name: "Idempotency-Key", In: "header", Description: "Makes the request safe to retry: " +
+		"a retry with the same key (same caller, same route, within 24 hours) creates nothing again and gets the first answer " +
+		"(status and body, with the header Idempotency-Replayed: true). The same key with another request is refused with 422; " +
+		"a retry while the first request still runs gets 409 with Retry-After. A refused request (an error) frees its key. " +
+		"Without the header every request is a new one.", Schema: jsString("").maxLen(255).pattern("^[ -~]+$").ex("3f1c2b9e-batch-42")}
+	pCode = pathParam("code", "The code as printed; case, dashes and spaces do not matter, and I or L read as 1, O as 0.",
 		jsString("").ex("VIP-7K2Q-M9XD-4TNE-B3WA"))
 )
 
@@ -474,10 +480,13 @@ var opSpecs = map[string]opSpec{
 		body: &oaRequestBody{Description: "The script and the credential files.", Required: true,
 			Content: map[string]*oaMediaType{ctMultipart: {Schema: jsRef("AccountBatchForm"),
 				Encoding: map[string]oaEncoding{"files": {ContentType: "application/octet-stream"}}}}},
-		ok: []okResponse{okJSON(200, "One item per file, in the order of the files.", jsRef("BatchResponse"))},
-		errors: map[int]string{400: "The body is not multipart/form-data or is malformed.",
+		params: []*oaParameter{pIdempotencyKey},
+		ok:     []okResponse{okJSON(200, "One item per file, in the order of the files.", jsRef("BatchResponse"))},
+		errors: map[int]string{400: "The body is not multipart/form-data or is malformed, or Idempotency-Key is not 1-255 printable ASCII characters.",
+			409: errIdemRunning,
 			413: "The upload is larger than the total limit (256 MiB by default) or has more files than allowed (5000 by default).",
-			422: "script is missing, no files were sent, ids does not give one id per file, or strategy is unknown."},
+			422: "script is missing, no files were sent, ids does not give one id per file, or strategy is unknown; " +
+				"or " + errIdemOther},
 	},
 	"GET /api/v1/accounts": {
 		id: "listAccounts", tag: "accounts",
@@ -553,11 +562,13 @@ var opSpecs = map[string]opSpec{
 			"it ends valid_for later, or at expires_at if that comes first. Writes one codes.created history entry.",
 		body: jsonBody("The codes to generate.", jsRef("CodeBatchRequest"),
 			json.RawMessage(`{"count": 100, "group": "vip", "max_uses": 1, "valid_for": "720h", "rebind_limit": 3, "prefix": "VIP", "batch": "2024-06-promo"}`)),
-		ok: []okResponse{okJSON(201, "The codes, as they are to be handed out.", jsRef("CodeBatchResult"))},
-		errors: map[int]string{400: errBadJSON + " valid_for is not a Go duration string or expires_at not RFC 3339.", 413: errTooLarge,
+		params: []*oaParameter{pIdempotencyKey},
+		ok:     []okResponse{okJSON(201, "The codes, as they are to be handed out.", jsRef("CodeBatchResult"))},
+		errors: map[int]string{400: errBadJSON + " valid_for is not a Go duration string or expires_at not RFC 3339; " +
+			"or Idempotency-Key is not 1-255 printable ASCII characters.", 409: errIdemRunning, 413: errTooLarge,
 			422: fmt.Sprintf("count is not between 1 and %d, max_uses or valid_for is negative, rebind_limit is not between 0 and 1000, "+
-				"expires_at is in the past, group or batch is longer than 63 bytes, or prefix is not 1-8 letters or digits without U.",
-				codebook.MaxPerBatch)},
+				"expires_at is in the past, group or batch is longer than 63 bytes, or prefix is not 1-8 letters or digits without U; or ",
+				codebook.MaxPerBatch) + errIdemOther},
 	},
 	"GET /api/v1/codes": {
 		id: "listCodes", tag: "codes",
@@ -1367,7 +1378,14 @@ func roleNote(rt Route) string {
 
 const errorDescription = "Errors are RFC 9457 problem details (application/problem+json): `status` and `title` " +
 	"give the HTTP status, `detail` says what to fix. Internal errors (500) carry only a request id; every response has " +
-	"an X-Request-Id header (send your own to correlate)."
+	"an X-Request-Id header (send your own to correlate). A path of this document asked with a method it does not list " +
+	"answers 405 with an Allow header naming the methods it has (`Allow: GET, PATCH`); a path it does not have, 404."
+
+// The Idempotency-Key refusals of the batch routes (idempotency.go).
+const (
+	errIdemRunning = "A request with the same Idempotency-Key is still running; Retry-After says when to try again."
+	errIdemOther   = "the Idempotency-Key was used (by this caller, on this route, within 24 hours) for another request."
+)
 
 // errorReasons is the generic description of each error status.
 var errorReasons = map[int]string{

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/berthhq/berth/internal/alloc"
@@ -130,8 +131,16 @@ func New(svc *alloc.Service, authn *auth.Service, log *slog.Logger) *Server {
 	s.guard = &httpx.Guard{Authenticate: authn.Authenticate, Refuse: refuse,
 		Audit: &httpx.Audit{Auditor: authn, Describe: describeAudit}}
 	s.mux = http.NewServeMux()
-	httpx.Mount(s.mux, s.Routes(), s.wrap)
+	routes := s.Routes()
+	httpx.Mount(s.mux, routes, s.wrap)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// A known path asked with another method: 405 with the methods
+		// the table has for it.
+		if allow := httpx.Allowed(s.mux, routes, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeProblem(w, r, errStatus(http.StatusMethodNotAllowed, r.Method+" "+r.URL.Path+" is not served; allowed: "+strings.Join(allow, ", ")))
+			return
+		}
 		writeProblem(w, r, errStatus(http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path+"; see /openapi.json"))
 	})
 	return s

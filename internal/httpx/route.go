@@ -3,6 +3,8 @@ package httpx
 import (
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/berthhq/berth/internal/auth"
 )
@@ -58,6 +60,29 @@ func Mount[E Entry](mux *http.ServeMux, table []E, serve func(E) http.Handler) {
 		}
 		mux.Handle(rt.Pattern(), serve(e))
 	}
+}
+
+// Allowed returns the methods of table's routes whose pattern on mux
+// matches r's path, in table order; none when no route has that path. A
+// front end's catch-all handler calls it to tell a known path asked with
+// the wrong method (405 with an Allow header) from an unknown path (404):
+// ServeMux answers 405 itself only when no catch-all pattern matches. The
+// methods come from the table, so a GET route's HEAD is not listed.
+func Allowed[E Entry](mux *http.ServeMux, table []E, r *http.Request) []string {
+	var out []string
+	for _, e := range table {
+		m := e.Entry().Method
+		if m == r.Method || slices.Contains(out, m) {
+			continue
+		}
+		probe := new(http.Request)
+		*probe = *r
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); strings.HasPrefix(pattern, m+" ") {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Refuse answers a request the shared layer refused, in a front end's own

@@ -135,6 +135,7 @@ var sealedColumns = []struct{ table, column string }{
 	{"pools", "provider_config"},
 	{"codes", "sealed"},
 	{"members", "file_data"},
+	{"idempotency_keys", "body"}, // answers kept for retries (idempotency.go)
 }
 
 // openSample reports whether seal opens the first sealed value of each kind.

@@ -43,6 +43,13 @@ func sealedData(t *testing.T, s *store.Store, n int) []string {
 		if _, err := s.CodeCreate(ctx, store.CodeCreateParams{Display: d, Normalized: norm, Hint: codes.Hint(norm), MaxUses: 1}); err != nil {
 			t.Fatal(err)
 		}
+		key := fmt.Sprintf("k%d", i)
+		if _, _, err := s.IdemBegin(ctx, "0:admin", "POST /api/v1/codes/batch", key, []byte(key)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.IdemFinish(ctx, "0:admin", "POST /api/v1/codes/batch", key, 201, []byte(`{"codes":["`+d+`"]}`)); err != nil {
+			t.Fatal(err)
+		}
 		out = append(out, d)
 	}
 	return out
@@ -88,6 +95,13 @@ func checkAllOpen(t *testing.T, s *store.Store, n int, displays []string) {
 		c, err := s.CodeByLookup(ctx, norm, false)
 		if err != nil || c.Display != d {
 			t.Fatalf("code %s: %+v %v", d, c.Display, err)
+		}
+	}
+	for i, d := range displays {
+		key := fmt.Sprintf("k%d", i)
+		rec, _, err := s.IdemBegin(ctx, "0:admin", "POST /api/v1/codes/batch", key, []byte(key))
+		if err != nil || string(rec.Body) != `{"codes":["`+d+`"]}` {
+			t.Fatalf("kept answer %s: %q %v", key, rec.Body, err)
 		}
 	}
 }
@@ -176,8 +190,8 @@ func TestResealInterruptedThenFinished(t *testing.T) {
 			t.Fatal(err)
 		}
 		done, err = s.Reseal(ctx, b, a, 2, nil)
-		if err != nil || done != 3*n-2+1 {
-			t.Fatalf("finish: %d values re-sealed, %v; want %d", done, err, 3*n-2+1)
+		if err != nil || done != 4*n-2+1 {
+			t.Fatalf("finish: %d values re-sealed, %v; want %d", done, err, 4*n-2+1)
 		}
 		if err := s.RotateFinish(ctx, b.KeyID()); err != nil {
 			t.Fatal(err)
@@ -195,7 +209,8 @@ func TestResealInterruptedThenFinished(t *testing.T) {
 		defer s2.Close()
 		checkAllOpen(t, s2, n, displays)
 		// Nothing is left that only the old key opens.
-		for _, q := range []string{`SELECT provider_config FROM pools`, `SELECT sealed FROM codes`, `SELECT file_data FROM members`} {
+		for _, q := range []string{`SELECT provider_config FROM pools`, `SELECT sealed FROM codes`, `SELECT file_data FROM members`,
+			`SELECT body FROM idempotency_keys`} {
 			rows, err := s2.DB.Query(q)
 			if err != nil {
 				t.Fatal(err)

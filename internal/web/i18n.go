@@ -152,6 +152,7 @@ var catalogue = map[string][2]string{
 	"err.internal":         {"Something went wrong on our side. Please try again; if it keeps happening, give the administrator this reference: %s.", "服务器出了点问题，请重试；如果一直出现，请把这个编号告诉管理员：%s。"},
 	"err.cross_origin":     {"This request came from another site and was refused. Open berth directly and try again.", "这个请求来自其他网站，已被拒绝。请直接打开 berth 再试一次。"},
 	"err.page_not_found":   {"There is no page at this address.", "这个地址没有页面。"},
+	"err.wrong_method":     {"This page does not take this kind of request.", "此页面不接受这种请求。"},
 	"err.form":             {"The form could not be read. Reload the page and try again.", "无法读取表单，请刷新页面后重试。"},
 	"err.role":             {"Your role (%s) cannot do this; it needs %s. Ask an administrator.", "你的角色（%s）无权执行此操作，需要%s权限。请联系管理员。"},
 	"err.too_many":         {"Too many requests from your address. Wait a minute and try again.", "来自你的地址的请求太多，请稍等一分钟再试。"},

@@ -193,6 +193,13 @@ func (w *Web) base(next http.Handler) http.Handler {
 }
 
 func (w *Web) notFound(rw http.ResponseWriter, r *http.Request) {
+	// A known page asked with another method: 405 with the methods the
+	// route table has for it.
+	if allow := httpx.Allowed(w.mux, w.Routes(), r); len(allow) > 0 {
+		rw.Header().Set("Allow", strings.Join(allow, ", "))
+		w.renderError(rw, r, http.StatusMethodNotAllowed, w.lang(r).T("err.wrong_method"))
+		return
+	}
 	w.renderError(rw, r, http.StatusNotFound, w.lang(r).T("err.page_not_found"))
 }
 

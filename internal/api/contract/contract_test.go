@@ -446,6 +446,12 @@ func drive(c *contract) {
 	code, unredeemed, disabled, noRebind := gen.Codes[0], gen.Codes[1], gen.Codes[2], gen0.Codes[0]
 	c.admin(422, "POST", "/api/v1/codes/batch", map[string]any{"count": 0})
 	c.admin(400, "POST", "/api/v1/codes/batch", map[string]any{"count": 1, "valid_for": "soon"})
+	// Idempotency-Key: the replay and the refusal of another body hold to
+	// the document too.
+	idem := map[string]string{"Idempotency-Key": "contract-1"}
+	c.send(201, request{method: "POST", path: "/api/v1/codes/batch", body: map[string]any{"count": 1, "batch": "idem"}, token: apptest.Token, header: idem})
+	c.send(201, request{method: "POST", path: "/api/v1/codes/batch", body: map[string]any{"count": 1, "batch": "idem"}, token: apptest.Token, header: idem})
+	c.send(422, request{method: "POST", path: "/api/v1/codes/batch", body: map[string]any{"count": 2, "batch": "idem"}, token: apptest.Token, header: idem})
 	c.admin(200, "GET", "/api/v1/codes/"+code, nil)
 	c.admin(404, "GET", "/api/v1/codes/"+unknownCode, nil)
 	c.admin(400, "GET", "/api/v1/codes/xyz", nil)
