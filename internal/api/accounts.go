@@ -38,7 +38,7 @@ func (s *Server) accountBatch(w http.ResponseWriter, r *http.Request) error {
 	parts := [][]byte{[]byte(b.Script), []byte(b.Strategy)}
 	for i, f := range b.Files {
 		files[i] = alloc.AccountFile(f)
-		parts = append(parts, []byte(f.FileName), f.Data)
+		parts = append(parts, []byte(f.ID), []byte(f.FileName), f.Data)
 	}
 	return s.idempotent(w, r, requestHash(parts...), func() (int, any, error) {
 		resp, err := s.importAccounts(r, b, files)

@@ -31,12 +31,12 @@ func withKey(h *apptest.Harness, method, path, key string, body any) apptest.Res
 	return apptest.Send(h.T, req)
 }
 
-// importWithKey uploads files for script with an Idempotency-Key; each
-// call builds a new multipart body (a new boundary), as a client's retry
-// does.
-func importWithKey(h *apptest.Harness, key, script string, files []apptest.File) apptest.Response {
+// importWithKey uploads files with the form's fields and an
+// Idempotency-Key; each call builds a new multipart body (a new boundary),
+// as a client's retry does.
+func importWithKey(h *apptest.Harness, key string, fields map[string]string, files []apptest.File) apptest.Response {
 	h.T.Helper()
-	ct, body := apptest.Multipart(map[string]string{"script": script}, files)
+	ct, body := apptest.Multipart(fields, files)
 	req, _ := http.NewRequest("POST", h.App.URL+"/api/v1/accounts/batch", bytes.NewReader(body))
 	req.Header.Set("Content-Type", ct)
 	req.Header.Set("Authorization", "Bearer "+apptest.Token)
@@ -134,13 +134,14 @@ func TestIdempotentAccountBatch(t *testing.T) {
 		h := apptest.Start(t, d)
 		h.Pool("idem-01", "server", 5, 1)
 		files := apptest.Files("idem", 1, 2)
-		first := importWithKey(h, "upload-1", "shop", files).MustStatus(t, 200)
+		shop := map[string]string{"script": "shop"}
+		first := importWithKey(h, "upload-1", shop, files).MustStatus(t, 200)
 		var out struct{ Placed int }
 		first.JSON(t, &out)
 		if out.Placed != 2 {
 			t.Fatalf("placed %d: %s", out.Placed, first.Body)
 		}
-		again := importWithKey(h, "upload-1", "shop", files).MustStatus(t, 200)
+		again := importWithKey(h, "upload-1", shop, files).MustStatus(t, 200)
 		if !bytes.Equal(again.Body, first.Body) || again.Header.Get("Idempotency-Replayed") != "true" {
 			t.Errorf("retry answered (%v)\n%s\nfirst answer\n%s", again.Header, again.Body, first.Body)
 		}
@@ -151,9 +152,11 @@ func TestIdempotentAccountBatch(t *testing.T) {
 			t.Errorf("%d accounts after a retried batch of 2", n)
 		}
 		// Another file under the same key: refused, nothing placed.
-		importWithKey(h, "upload-1", "shop", apptest.Files("idem", 1, 3)).MustStatus(t, http.StatusUnprocessableEntity)
+		importWithKey(h, "upload-1", shop, apptest.Files("idem", 1, 3)).MustStatus(t, http.StatusUnprocessableEntity)
+		// The same files under other account ids are another request too.
+		importWithKey(h, "upload-1", map[string]string{"script": "shop", "ids": "x1,x2"}, files).MustStatus(t, http.StatusUnprocessableEntity)
 		if n := countItems(h, "/api/v1/seats?pool=idem-01"); n != 2 {
-			t.Errorf("%d seats after a refused batch", n)
+			t.Errorf("%d seats after refused batches", n)
 		}
 	})
 }
