@@ -31,6 +31,7 @@ func commands() []command {
 		{"integrity", "integrity [--repair N]: check the invariants (exit 1 when broken)", runIntegrity},
 		{"bench", "bench [--db postgres://… --replicas N | --url U] [--only W,…] [--json FILE]: load benchmark over HTTP", runBench},
 		{"version", versionUsage, runVersion},
+		{"healthcheck", healthcheckUsage, runHealthcheck},
 	}
 }
 
