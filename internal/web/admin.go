@@ -159,7 +159,8 @@ type poolsData struct {
 
 func (w *Web) pools(kind string) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
-		w.renderPools(rw, r, kind, nil)
+		res := w.taken(r)
+		w.renderPools(rw, r, kind, res.Bulk, res.Flash...)
 	}
 }
 
@@ -185,7 +186,7 @@ func (w *Web) renderPools(rw http.ResponseWriter, r *http.Request, kind string, 
 }
 
 // poolStatus sets the status of the selected pools through alloc.SetStatus
-// and shows the result of each.
+// and shows the result of each (once, after the redirect to the pools page).
 func (w *Web) poolStatus(kind string) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		if !w.parseForm(rw, r) {
@@ -253,7 +254,7 @@ func (w *Web) poolStatus(kind string) http.HandlerFunc {
 		if res.FailedCount > 0 {
 			fl = flash{"warn", l.T("bulk.result_partial", res.SuccessCount, res.FailedCount, kindWord)}
 		}
-		w.renderPools(rw, r, kind, bv, fl)
+		w.done(rw, r, "/admin/"+kind+"s", nil, &result{Flash: []flash{fl}, Bulk: bv})
 	}
 }
 
@@ -286,7 +287,7 @@ func (w *Web) poolDrain(kind string) http.HandlerFunc {
 			return
 		}
 		l := w.lang(r)
-		w.renderPools(rw, r, kind, nil, flash{"ok", l.T("drain.result", res.Pool, res.Moving, res.Queued, res.Already)})
+		w.done(rw, r, "/admin/"+kind+"s", nil, &result{Flash: []flash{{"ok", l.T("drain.result", res.Pool, res.Moving, res.Queued, res.Already)}}})
 	}
 }
 
@@ -354,7 +355,7 @@ type seatsData struct {
 }
 
 func (w *Web) seats(rw http.ResponseWriter, r *http.Request) {
-	w.renderSeats(rw, r)
+	w.renderSeats(rw, r, w.taken(r).Flash...)
 }
 
 func (w *Web) renderSeats(rw http.ResponseWriter, r *http.Request, fl ...flash) {
@@ -440,8 +441,8 @@ func (w *Web) seatRelease(rw http.ResponseWriter, r *http.Request) {
 }
 
 // seatAction does act to the seat of the path, its audit row holding the
-// seat before and after, and shows the seats page with act's message or
-// the refusal.
+// seat before and after, and redirects to the seats page (its search kept)
+// with act's message, or shows the refusal.
 func (w *Web) seatAction(rw http.ResponseWriter, r *http.Request, act func(id int64) (string, error)) {
 	id, ok := seatID(r)
 	if !ok {
@@ -459,7 +460,13 @@ func (w *Web) seatAction(rw http.ResponseWriter, r *http.Request, act func(id in
 		w.showRefusal(rw, r, err, func(f flash) { w.renderSeats(rw, r, f) })
 		return
 	}
-	w.renderSeats(rw, r, flash{"ok", msg})
+	search := url.Values{}
+	for _, k := range []string{"email", "account", "pool", "state"} {
+		if v := strings.TrimSpace(r.PostForm.Get(k)); v != "" {
+			search.Set(k, v)
+		}
+	}
+	w.done(rw, r, "/admin/seats", search, &result{Flash: []flash{{"ok", msg}}})
 }
 
 // showRefusal shows an action's refusal on its page (show, given the error
@@ -494,8 +501,10 @@ type codeSpecForm struct {
 
 const codesPage = 200
 
+// codes lists codes; after a generation it shows the new codes, once.
 func (w *Web) codes(rw http.ResponseWriter, r *http.Request) {
-	w.renderCodes(rw, r, &codesData{}, nil)
+	res := w.taken(r)
+	w.renderCodes(rw, r, &codesData{Generated: res.Codes, GeneratedBatch: res.Batch}, res.Flash)
 }
 
 func (w *Web) renderCodes(rw http.ResponseWriter, r *http.Request, d *codesData, fl []flash) {
@@ -587,8 +596,10 @@ func (w *Web) codesGenerate(rw http.ResponseWriter, r *http.Request) {
 		w.showRefusal(rw, r, err, func(f flash) { w.renderCodes(rw, r, d, []flash{f}) })
 		return
 	}
-	d.Generated, d.GeneratedBatch = out, spec.Batch
-	w.renderCodes(rw, r, d, []flash{{"ok", l.T("codes.generated", len(out), spec.Batch)}})
+	// The codes are shown once, after the redirect, to this user only;
+	// they are never in the URL.
+	w.done(rw, r, "/admin/codes", url.Values{"batch": {spec.Batch}},
+		&result{Flash: []flash{{"ok", l.T("codes.generated", len(out), spec.Batch)}}, Codes: out, Batch: spec.Batch})
 }
 
 func (w *Web) codeStatus(rw http.ResponseWriter, r *http.Request) {
@@ -608,7 +619,7 @@ func (w *Web) codeStatus(rw http.ResponseWriter, r *http.Request) {
 		w.showRefusal(rw, r, err, func(f flash) { w.renderCodes(rw, r, &codesData{}, []flash{f}) })
 		return
 	}
-	w.renderCodes(rw, r, &codesData{}, []flash{{"ok", l.T("codes.status_set", "…"+c.Hint, l.Word("code", c.Status))}})
+	w.done(rw, r, "/admin/codes", nil, &result{Flash: []flash{{"ok", l.T("codes.status_set", "…"+c.Hint, l.Word("code", c.Status))}}})
 }
 
 // ---- queue ----
@@ -618,7 +629,9 @@ type queueData struct {
 	Items []model.QueueEntry
 }
 
-func (w *Web) queue(rw http.ResponseWriter, r *http.Request) { w.renderQueue(rw, r) }
+func (w *Web) queue(rw http.ResponseWriter, r *http.Request) {
+	w.renderQueue(rw, r, w.taken(r).Flash...)
+}
 
 func (w *Web) renderQueue(rw http.ResponseWriter, r *http.Request, fl ...flash) {
 	kind := model.Kind(r.URL.Query().Get("kind"))
@@ -654,7 +667,7 @@ func (w *Web) queueCancel(rw http.ResponseWriter, r *http.Request) {
 		w.showRefusal(rw, r, err, func(f flash) { w.renderQueue(rw, r, f) })
 		return
 	}
-	w.renderQueue(rw, r, flash{"ok", l.T("queue.cancelled", member)})
+	w.done(rw, r, "/admin/queue", nil, &result{Flash: []flash{{"ok", l.T("queue.cancelled", member)}}})
 }
 
 // ---- history and moves ----
@@ -727,7 +740,8 @@ type integrityData struct {
 }
 
 func (w *Web) integrity(rw http.ResponseWriter, r *http.Request) {
-	w.renderIntegrity(rw, r, nil)
+	res := w.taken(r)
+	w.renderIntegrity(rw, r, res.Repair, res.Flash...)
 }
 
 func (w *Web) renderIntegrity(rw http.ResponseWriter, r *http.Request, rep *integrity.RepairResult, fl ...flash) {
@@ -755,7 +769,7 @@ func (w *Web) integrityRepair(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, err)
 		return
 	}
-	w.renderIntegrity(rw, r, &res, flash{"ok", l.T("integrity.repaired", res.Released, res.Skipped, res.Changed)})
+	w.done(rw, r, "/admin/integrity", nil, &result{Flash: []flash{{"ok", l.T("integrity.repaired", res.Released, res.Skipped, res.Changed)}}, Repair: &res})
 }
 
 // ---- audit snapshots ----

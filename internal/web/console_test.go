@@ -121,3 +121,14 @@ func (c *console) do(cl *http.Client, method, path string, form url.Values, head
 	b, _ := io.ReadAll(resp.Body)
 	return reply{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Body: string(b), Header: resp.Header}
 }
+
+// post sends a console action as cl, wants 303 See Other to a console page
+// (post/redirect/get) and returns that page, fetched with GET.
+func (c *console) post(cl *http.Client, path string, form url.Values) reply {
+	c.t.Helper()
+	r := c.do(cl, "POST", path, form, nil)
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/admin/") {
+		c.t.Fatalf("POST %s: %d to %q, want 303 to a console page:\n%s", path, r.Status, r.Location, r.Body)
+	}
+	return c.do(cl, "GET", r.Location, nil, nil)
+}

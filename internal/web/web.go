@@ -55,6 +55,8 @@ type Web struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	public  *httpx.Limiter
+	// results holds what actions show once after their redirect.
+	results results
 }
 
 // Route is one entry of the console's route table: the shared entry

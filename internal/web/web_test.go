@@ -124,6 +124,10 @@ func TestCrossSitePostRefused(t *testing.T) {
 	}
 	// The same request from the console's own page goes through.
 	r := c.do(op, "POST", "/admin/teams/status", form, map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": c.URL})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("same-origin: %d: %s", r.Status, r.Body)
+	}
+	r = c.do(op, "GET", r.Location, nil, nil)
 	if r.Status != http.StatusOK || !strings.Contains(r.Body, `id="bulk-results"`) {
 		t.Fatalf("same-origin: %d: %s", r.Status, r.Body)
 	}
@@ -253,7 +257,7 @@ func TestOperatorActions(t *testing.T) {
 	}
 
 	// Codes: generate two, disable and enable one.
-	r := c.do(op, "POST", "/admin/codes/generate", url.Values{"count": {"2"}, "max_uses": {"1"}, "valid_for": {"720h"}, "rebind_limit": {"3"}, "batch": {"b1"}}, nil)
+	r := c.post(op, "/admin/codes/generate", url.Values{"count": {"2"}, "max_uses": {"1"}, "valid_for": {"720h"}, "rebind_limit": {"3"}, "batch": {"b1"}})
 	expect(r, "2 codes generated in batch b1")
 	m := regexp.MustCompile(`(?s)<textarea id="gen-codes"[^>]*>(.*?)</textarea>`).FindStringSubmatch(r.Body)
 	if m == nil {
@@ -263,14 +267,14 @@ func TestOperatorActions(t *testing.T) {
 	if len(gen) != 2 {
 		t.Fatalf("codes %q", gen)
 	}
-	expect(c.do(op, "POST", "/admin/codes/status", url.Values{"code": {gen[1]}, "status": {"disabled"}}, nil), "is now disabled")
+	expect(c.post(op, "/admin/codes/status", url.Values{"code": {gen[1]}, "status": {"disabled"}}), "is now disabled")
 	if _, err := c.h.App.Alloc.Redeem(ctx, "x@example.com", gen[1], "public"); !errors.Is(err, alloc.ErrCodeDisabled) {
 		t.Fatalf("redeem a disabled code: %v", err)
 	}
-	expect(c.do(op, "POST", "/admin/codes/status", url.Values{"code": {gen[1]}, "status": {"enabled"}}, nil), "is now unused")
+	expect(c.post(op, "/admin/codes/status", url.Values{"code": {gen[1]}, "status": {"enabled"}}), "is now unused")
 
 	// Queue: cancel the waiting account.
-	expect(c.do(op, "POST", "/admin/queue/cancel", url.Values{"kind": {"server"}, "member": {items[2].Account}}, nil), "is out of the queue")
+	expect(c.post(op, "/admin/queue/cancel", url.Values{"kind": {"server"}, "member": {items[2].Account}}), "is out of the queue")
 	if n, _ := st.QueueLen(ctx, model.KindServer); n != 0 {
 		t.Fatalf("queue length %d after cancel", n)
 	}
@@ -292,18 +296,18 @@ func TestOperatorActions(t *testing.T) {
 	}
 	apptest.Eventually(t, 10*time.Second, "the seat to be active", func() bool { return live().Pool == "team-1" })
 	seat := live()
-	expect(c.do(op, "POST", fmt.Sprintf("/admin/seats/%d/move", seat.ID), url.Values{"to": {"team-2"}, "email": {"u@example.com"}}, nil),
+	expect(c.post(op, fmt.Sprintf("/admin/seats/%d/move", seat.ID), url.Values{"to": {"team-2"}, "email": {"u@example.com"}}),
 		fmt.Sprintf("Seat %d is moving to team-2", seat.ID))
 	apptest.Eventually(t, 10*time.Second, "the move to finish", func() bool { return live().Pool == "team-2" })
 	moved := live()
-	r = c.do(op, "POST", fmt.Sprintf("/admin/seats/%d/release", moved.ID), url.Values{"email": {"u@example.com"}}, nil)
+	r = c.post(op, fmt.Sprintf("/admin/seats/%d/release", moved.ID), url.Values{"email": {"u@example.com"}})
 	expect(r, fmt.Sprintf("Seat %d is being released", moved.ID))
 	if !strings.Contains(r.Body, `value="u@example.com"`) {
 		t.Fatal("after an action the seats page forgot the search")
 	}
 
 	// Servers: drain srv-1.
-	expect(c.do(op, "POST", fmt.Sprintf("/admin/servers/%d/drain", srv), url.Values{}, nil), "Draining srv-1")
+	expect(c.post(op, fmt.Sprintf("/admin/servers/%d/drain", srv), url.Values{}), "Draining srv-1")
 	if p, _ := st.PoolGet(ctx, srv); p.Status != model.StatusDraining {
 		t.Fatalf("srv-1 is %s after drain", p.Status)
 	}
@@ -324,7 +328,7 @@ func TestOperatorActions(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(c.do(op, "GET", "/admin/integrity", nil, nil), "Orphans (1)")
-	expect(c.do(op, "POST", "/admin/integrity/repair", url.Values{"limit": {"10"}}, nil), "1 seats being released")
+	expect(c.post(op, "/admin/integrity/repair", url.Values{"limit": {"10"}}), "1 seats being released")
 
 	// Every action is in the audit log, by the operator.
 	entries, err := c.h.App.Auth.AuditList(ctx, store.AuditFilter{Actor: "oper", Limit: 100})
