@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -11,7 +12,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"text/tabwriter"
 )
 
 // importChunk is how many files one request carries; a large directory is
@@ -27,7 +27,8 @@ func runAccounts(ctx context.Context, args []string, out, errOut io.Writer) erro
 	base, token := clientFlags(fs)
 	script := fs.String("script", "", "script id the accounts run (required)")
 	strategy := fs.String("strategy", "", "pack (default) or spread")
-	if err := fs.Parse(args[1:]); err != nil {
+	format := listOutputFlag(fs)
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if *script == "" {
@@ -44,9 +45,13 @@ func runAccounts(ctx context.Context, args []string, out, errOut io.Writer) erro
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tSTATUS\tPOOL\tREASON")
-	counts := map[string]int{}
+	// all is the answers in one, as the API would give them for one request.
+	var all struct {
+		Placed   int               `json:"placed"`
+		Queued   int               `json:"queued"`
+		Rejected int               `json:"rejected"`
+		Items    []json.RawMessage `json:"items"`
+	}
 	for start := 0; start < len(paths); start += importChunk {
 		chunk := paths[start:min(start+importChunk, len(paths))]
 		var buf bytes.Buffer
@@ -68,23 +73,45 @@ func runAccounts(ctx context.Context, args []string, out, errOut io.Writer) erro
 		}
 		mw.Close()
 		var res struct {
-			Items []struct{ Account, Status, Pool, Reason, Error string }
+			Placed, Queued, Rejected int
+			Items                    []json.RawMessage
 		}
 		if err := c.do(ctx, "POST", "/api/v1/accounts/batch", mw.FormDataContentType(), &buf, &res); err != nil {
 			return fmt.Errorf("files %d-%d: %w", start+1, start+len(chunk), err)
 		}
+		all.Placed, all.Queued, all.Rejected = all.Placed+res.Placed, all.Queued+res.Queued, all.Rejected+res.Rejected
+		all.Items = append(all.Items, res.Items...)
+		fmt.Fprintf(errOut, "sent %d/%d files\n", start+len(chunk), len(paths))
+	}
+	raw, err := json.Marshal(all)
+	if err != nil {
+		return err
+	}
+	var res struct {
+		Items []struct{ Account, Status, Pool, Reason, Error string }
+	}
+	err = printAnswer(out, *format, raw, &res, func(w io.Writer) {
+		fmt.Fprintln(w, "ACCOUNT\tSTATUS\tPOOL\tREASON")
 		for _, it := range res.Items {
-			counts[it.Status]++
 			reason := it.Reason
 			if it.Error != "" {
 				reason = it.Error
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", it.Account, it.Status, it.Pool, reason)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", it.Account, it.Status, it.Pool, reason)
 		}
-		fmt.Fprintf(errOut, "sent %d/%d files\n", start+len(chunk), len(paths))
+	})
+	if err != nil {
+		return err
 	}
-	tw.Flush()
-	fmt.Fprintf(out, "\n%d placed, %d queued, %d rejected\n", counts["placed"], counts["queued"], counts["rejected"])
+	summary := fmt.Sprintf("%d placed, %d queued, %d rejected", all.Placed, all.Queued, all.Rejected)
+	if *format == "json" {
+		fmt.Fprintln(errOut, summary) // stdout is the JSON alone
+	} else {
+		fmt.Fprintf(out, "\n%s\n", summary)
+	}
+	if all.Rejected > 0 {
+		return fmt.Errorf("%d of %d files rejected (see their REASON)", all.Rejected, len(res.Items))
+	}
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 )
 
 func runPools(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -16,11 +15,15 @@ func runPools(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	fs := newFlags("pools "+args[0], errOut)
 	base, token := clientFlags(fs)
+	format := listOutputFlag(fs)
 	kind := fs.String("kind", "", "list: server or team")
 	ids := fs.String("ids", "", "status: comma-separated pool ids")
 	status := fs.String("status", "", "status: active, paused, draining, banned, credential_invalid, offline")
 	message := fs.String("message", "", "status: the reason")
-	c, err := parseClient(fs, args[1:], base, token)
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	c, err := clientFrom(base, token)
 	if err != nil {
 		return err
 	}
@@ -34,15 +37,12 @@ func runPools(ctx context.Context, args []string, out, errOut io.Writer) error {
 				Priority             int
 			}
 		}
-		if err := c.json(ctx, "GET", "/api/v1/pools?kind="+url.QueryEscape(*kind), nil, &res); err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tKIND\tSTATUS\tUSED/CAP\tPRIORITY")
-		for _, p := range res.Items {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%d\t%d\n", p.ID, p.Name, p.Kind, p.Status, p.Used, p.Capacity, p.Priority)
-		}
-		return tw.Flush()
+		return c.list(ctx, out, *format, "GET", "/api/v1/pools?kind="+url.QueryEscape(*kind), nil, &res, func(tw io.Writer) {
+			fmt.Fprintln(tw, "ID\tNAME\tKIND\tSTATUS\tUSED/CAP\tPRIORITY")
+			for _, p := range res.Items {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%d\t%d\n", p.ID, p.Name, p.Kind, p.Status, p.Used, p.Capacity, p.Priority)
+			}
+		})
 	case "status":
 		var list []int64
 		for _, s := range strings.Split(*ids, ",") {
@@ -66,12 +66,14 @@ func runPools(ctx context.Context, args []string, out, errOut io.Writer) error {
 				Error string
 			}
 		}
-		if err := c.json(ctx, "PATCH", "/api/v1/pools/status", map[string]any{"ids": list, "status": *status, "message": *message}, &res); err != nil {
+		err := c.list(ctx, out, *format, "PATCH", "/api/v1/pools/status", map[string]any{"ids": list, "status": *status, "message": *message}, &res, func(w io.Writer) {
+			fmt.Fprintf(w, "%d changed, %d failed\n", res.SuccessCount, res.FailedCount)
+			for _, f := range res.Failed {
+				fmt.Fprintf(w, "  pool %d: %s\n", f.ID, f.Error)
+			}
+		})
+		if err != nil {
 			return err
-		}
-		fmt.Fprintf(out, "%d changed, %d failed\n", res.SuccessCount, res.FailedCount)
-		for _, f := range res.Failed {
-			fmt.Fprintf(out, "  pool %d: %s\n", f.ID, f.Error)
 		}
 		if res.FailedCount > 0 {
 			return fmt.Errorf("%d pool(s) not changed", res.FailedCount)
@@ -82,11 +84,9 @@ func runPools(ctx context.Context, args []string, out, errOut io.Writer) error {
 			return usageError{"pools drain ID"}
 		}
 		var res map[string]any
-		if err := c.json(ctx, "POST", "/api/v1/pools/"+url.PathEscape(fs.Arg(0))+"/drain", nil, &res); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "draining %v: %v moving, %v queued\n", res["pool"], res["moving"], res["queued"])
-		return nil
+		return c.list(ctx, out, *format, "POST", "/api/v1/pools/"+url.PathEscape(fs.Arg(0))+"/drain", nil, &res, func(w io.Writer) {
+			fmt.Fprintf(w, "draining %v: %v moving, %v queued\n", res["pool"], res["moving"], res["queued"])
+		})
 	}
 	return usageError{"unknown pools verb " + strconv.Quote(args[0])}
 }
@@ -97,7 +97,14 @@ func runHistory(ctx context.Context, args []string, out, errOut io.Writer) error
 	member := fs.String("member", "", "only this member")
 	pool := fs.String("pool", "", "only this pool")
 	limit := fs.Int("limit", 50, "entries")
-	c, err := parseClient(fs, args, base, token)
+	format := listOutputFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q: filter with --member or --pool", fs.Arg(0))}
+	}
+	c, err := clientFrom(base, token)
 	if err != nil {
 		return err
 	}
@@ -105,21 +112,12 @@ func runHistory(ctx context.Context, args []string, out, errOut io.Writer) error
 	var res struct {
 		Items []struct{ At, Member, Action, From, To, Reason, Actor string }
 	}
-	if err := c.json(ctx, "GET", "/api/v1/history?"+q.Encode(), nil, &res); err != nil {
-		return err
-	}
-	printHistory(out, len(res.Items), func(i int) []string {
-		e := res.Items[len(res.Items)-1-i]
-		return []string{e.At[:19], e.Action, e.Member, e.From, e.To, e.Actor, e.Reason}
+	// The API answers newest first; the table reads oldest first.
+	return c.list(ctx, out, *format, "GET", "/api/v1/history?"+q.Encode(), nil, &res, func(tw io.Writer) {
+		fmt.Fprintln(tw, "AT\tACTION\tMEMBER\tFROM\tTO\tACTOR\tREASON")
+		for i := range res.Items {
+			e := res.Items[len(res.Items)-1-i]
+			fmt.Fprintln(tw, strings.Join([]string{e.At[:min(19, len(e.At))], e.Action, e.Member, e.From, e.To, e.Actor, e.Reason}, "\t"))
+		}
 	})
-	return nil
-}
-
-func printHistory(out io.Writer, n int, row func(i int) []string) {
-	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "AT\tACTION\tMEMBER\tFROM\tTO\tACTOR\tREASON")
-	for i := range n {
-		fmt.Fprintln(tw, strings.Join(row(i), "\t"))
-	}
-	tw.Flush()
 }

@@ -24,15 +24,25 @@ func commands() []command {
 		{"demo", "run a server on SQLite with a simulated fleet and a sample batch", runDemo},
 		{"migrate", migrateUsage, runMigrateVerb},
 		{"keys", keysUsage, runKeys},
-		{"accounts", "accounts import --script S FILES|DIR: upload credential files", runAccounts},
-		{"pools", "pools list | pools status --ids 1,2 --status S [--message M] | pools drain ID", runPools},
-		{"history", "history [--member ID] [--pool NAME]: show history", runHistory},
-		{"codes", "codes generate --count N [--group G --valid-for 720h …] | codes export | codes disable|enable CODE", runCodes},
-		{"integrity", "integrity [--repair N]: check the invariants (exit 1 when broken)", runIntegrity},
+		{"backup", backupUsage, runBackup},
+		{"accounts", "accounts import --script S [-o json] FILES|DIR: upload credential files (exit 1 when any is rejected)", runAccounts},
+		{"pools", "pools list [-o json] | pools status --ids 1,2 --status S [--message M] | pools drain ID", runPools},
+		{"history", "history [--member ID] [--pool NAME] [-o json]: show history", runHistory},
+		{"codes", "codes generate --count N [--group G --valid-for 30d …] | codes list [-o json] | codes export (CSV) | codes disable|enable CODE", runCodes},
+		{"integrity", "integrity [--repair N] [-o json]: check the invariants (exit 1 when broken)", runIntegrity},
 		{"bench", "bench [--db postgres://… --replicas N | --url U] [--only W,…] [--json FILE]: load benchmark over HTTP", runBench},
 		{"version", versionUsage, runVersion},
 		{"healthcheck", healthcheckUsage, runHealthcheck},
 	}
+}
+
+// verbGroups are the commands whose first argument is a verb (pools list):
+// their -h is answered before the verb is looked for.
+var verbGroups = map[string]bool{"accounts": true, "pools": true, "codes": true, "keys": true}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
 }
 
 // usageError is a mistake in the command line; it prints usage.
@@ -42,7 +52,7 @@ func (e usageError) Error() string { return e.msg }
 
 // Main runs berth with args and returns the exit code.
 func Main(args []string, out, errOut io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 || isHelp(args[0]) {
 		usage(errOut)
 		if len(args) == 0 {
 			return 2
@@ -56,6 +66,11 @@ func Main(args []string, out, errOut io.Writer) int {
 	defer stop()
 	for _, c := range commands() {
 		if c.name == args[0] {
+			if len(args) > 1 && isHelp(args[1]) && verbGroups[c.name] {
+				// berth pools -h: no verb to parse flags for, so no client and no token.
+				fmt.Fprintf(errOut, "usage: berth %s — %s\n\n%s VERB -h lists a verb's flags.\n", c.name, c.usage, "berth "+c.name)
+				return 0
+			}
 			err := c.run(ctx, args[1:], out, errOut)
 			if err == nil {
 				return 0
@@ -82,7 +97,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.usage)
 	}
-	fmt.Fprintln(w, "\nAdmin verbs read BERTH_URL (default http://127.0.0.1:8080) and BERTH_ADMIN_TOKEN.")
+	fmt.Fprintln(w, "\nAdmin verbs read BERTH_URL (default http://127.0.0.1:8080) and BERTH_ADMIN_TOKEN; listings print a table, or the API's JSON with -o json.")
 }
 
 func envOr(name, def string) string {

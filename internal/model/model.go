@@ -5,6 +5,9 @@ package model
 
 import (
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -262,7 +265,8 @@ type Code struct {
 	CreatedAt   time.Time  `json:"created_at"`
 }
 
-// Duration is a time.Duration that reads and writes as "720h".
+// Duration is a time.Duration that writes as "720h0m0s" and reads what
+// ParseDuration does ("720h", "30d", "1d12h").
 type Duration time.Duration
 
 // MarshalText implements encoding.TextMarshaler.
@@ -270,12 +274,73 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+	v, err := ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("duration %q: use Go form like 720h or 30m", b)
+		return err
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// ParseDuration reads a Go duration ("720h", "90m", "1h30m") that may also
+// count days of 24 hours: "30d", "1d12h", "1.5d". Every duration berth reads
+// from people (flags, environment, API bodies) goes through it.
+func ParseDuration(s string) (time.Duration, error) {
+	bad := fmt.Errorf("duration %q: use a number and a unit, like 720h, 30m, 30d or 1d12h", s)
+	rest, sign := s, time.Duration(1)
+	if len(rest) > 0 && (rest[0] == '-' || rest[0] == '+') {
+		if rest[0] == '-' {
+			sign = -1
+		}
+		rest = rest[1:]
+	}
+	switch rest {
+	case "0":
+		return 0, nil
+	case "":
+		return 0, bad
+	}
+	var days float64
+	var goPart strings.Builder
+	for rest != "" {
+		i := 0
+		for i < len(rest) && (rest[i] == '.' || '0' <= rest[i] && rest[i] <= '9') {
+			i++
+		}
+		j := i
+		for j < len(rest) && rest[j] != '.' && (rest[j] < '0' || rest[j] > '9') {
+			j++
+		}
+		if i == 0 || j == i {
+			return 0, bad
+		}
+		if rest[i:j] == "d" {
+			n, err := strconv.ParseFloat(rest[:i], 64)
+			if err != nil {
+				return 0, bad
+			}
+			days += n
+		} else {
+			goPart.WriteString(rest[:j])
+		}
+		rest = rest[j:]
+	}
+	const maxDays = float64(math.MaxInt64/int64(24*time.Hour)) - 1
+	if days > maxDays {
+		return 0, bad
+	}
+	var d time.Duration
+	if goPart.Len() > 0 {
+		var err error
+		if d, err = time.ParseDuration(goPart.String()); err != nil {
+			return 0, bad
+		}
+	}
+	day := time.Duration(days * float64(24*time.Hour))
+	if d > math.MaxInt64-day {
+		return 0, bad
+	}
+	return sign * (d + day), nil
 }
 
 // MoveState is where a move is.
