@@ -669,6 +669,12 @@ var opSpecs = map[string]opSpec{
 		ok:     []okResponse{okJSON(200, "What breaks the invariants; empty lists when nothing does.", jsRef("IntegrityReport"))},
 		errors: map[int]string{400: "grace or zombie_after is not a positive Go duration."},
 	},
+	"GET /api/v1/backup": {
+		id: "backup", tag: "integrity",
+		description: "Streams a consistent copy of a SQLite database while berth keeps serving: VACUUM INTO a temporary file beside the database, sent and removed. Content-Length is set, so a copy cut short shows as a short body. The copy holds sealed data only; the key (<db>.key or BERTH_SECRET_KEY) is not in it and must be kept with it. berth backup FILE calls this route. See docs/operations.md.",
+		ok:          []okResponse{{status: 200, description: "The copy, a SQLite database file.", contentType: "application/vnd.sqlite3", schema: jsString("")}},
+		errors:      map[int]string{501: "The database is PostgreSQL: back it up with pg_dump."},
+	},
 	"POST /api/v1/integrity/repair": {
 		id: "repairIntegrity", tag: "integrity",
 		description: "Checks for orphans and releases their extra seats: each keeps its newest live seat in an active pool (else its newest live seat); the others are released like POST /api/v1/seats/{id}/release. At most limit releases start per call; the rest are counted as skipped, so call again. Each orphan is read again just before its repair and left alone (changed) when its seats moved on since the check. Every repaired orphan gets an orphan.repaired history entry naming the kept seat.",

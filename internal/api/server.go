@@ -191,6 +191,7 @@ func (s *Server) Routes() []Route {
 		{Route: httpx.Route{Method: "GET", Path: "/api/v1/integrity", Role: viewer}, Summary: "check the invariants", handler: s.integrityGet},
 		{Route: httpx.Route{Method: "POST", Path: "/api/v1/integrity/repair", Role: operator}, Summary: "release the extra seats of orphans", handler: s.integrityRepair},
 		{Route: httpx.Route{Method: "POST", Path: "/api/v1/migrations", Role: operator}, Summary: "move every member off some pools (dry run first)", handler: s.migrationRun},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/backup", Role: admin}, Summary: "a consistent copy of the SQLite database", handler: s.backupGet},
 
 		{Route: httpx.Route{Method: "POST", Path: "/api/v1/session", Public: true}, Summary: "sign in", handler: s.sessionCreate},
 		{Route: httpx.Route{Method: "GET", Path: "/api/v1/session", Role: viewer}, Summary: "who is signed in", handler: s.sessionGet},
