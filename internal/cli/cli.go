@@ -24,6 +24,7 @@ func commands() []command {
 		{"demo", "run a server on SQLite with a simulated fleet and a sample batch", runDemo},
 		{"migrate", migrateUsage, runMigrateVerb},
 		{"keys", keysUsage, runKeys},
+		{"backup", backupUsage, runBackup},
 		{"accounts", "accounts import --script S [-o json] FILES|DIR: upload credential files (exit 1 when any is rejected)", runAccounts},
 		{"pools", "pools list [-o json] | pools status --ids 1,2 --status S [--message M] | pools drain ID", runPools},
 		{"history", "history [--member ID] [--pool NAME] [-o json]: show history", runHistory},
