@@ -93,7 +93,10 @@ func runBench(ctx context.Context, args []string, out, errOut io.Writer) error {
 		cfg.Scale(*scale)
 	}
 	if cfg.URL != "" && cfg.Token == "" {
-		cfg.Token = envOr("BERTH_ADMIN_TOKEN", "")
+		var err error
+		if cfg.Token, err = envSecret("BERTH_ADMIN_TOKEN"); err != nil {
+			return err
+		}
 	}
 	if cfg.URL == "" && cfg.ServerBin == "" {
 		exe, err := os.Executable()

@@ -20,7 +20,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run the server (--listen ADDR --db DSN)", runServe},
+		{"serve", "run the server (--listen ADDR --db DSN; every setting: docs/configuration.md)", runServe},
 		{"demo", "run a server on SQLite with a simulated fleet and a sample batch", runDemo},
 		{"migrate", migrateUsage, runMigrateVerb},
 		{"keys", keysUsage, runKeys},

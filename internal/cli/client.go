@@ -57,7 +57,10 @@ func clientFlags(fs interface {
 func clientFrom(base, token *string) (*client, error) {
 	t := *token
 	if t == "" {
-		t = envOr("BERTH_ADMIN_TOKEN", "")
+		var err error
+		if t, err = envSecret("BERTH_ADMIN_TOKEN"); err != nil {
+			return nil, err
+		}
 	}
 	return newClient(*base, t)
 }

@@ -30,8 +30,13 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 		}
 		cfg.DB = filepath.Join(dir, "berth.db")
 	}
-	cfg.AdminToken = envOr("BERTH_ADMIN_TOKEN", "")
-	cfg.AdminPassword = envOr("BERTH_ADMIN_PASSWORD", "")
+	var err error
+	if cfg.AdminToken, err = envSecret("BERTH_ADMIN_TOKEN"); err != nil {
+		return err
+	}
+	if cfg.AdminPassword, err = envSecret("BERTH_ADMIN_PASSWORD"); err != nil {
+		return err
+	}
 	cfg.Log = fs.logger(errOut)
 	cfg.Jobs.ProbeInterval = 5 * time.Second
 	cfg.Jobs.SweepInterval = 10 * time.Second

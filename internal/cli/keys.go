@@ -48,7 +48,10 @@ func parseKeys(fs *flag.FlagSet, cfg *app.Config, args []string) (string, error)
 	if err := fs.Parse(args); err != nil {
 		return "", err
 	}
-	cfg.SecretKey = os.Getenv("BERTH_SECRET_KEY")
+	var err error
+	if cfg.SecretKey, err = envSecret("BERTH_SECRET_KEY"); err != nil {
+		return "", err
+	}
 	return app.KeyFile(cfg)
 }
 

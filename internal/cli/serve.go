@@ -31,50 +31,49 @@ type flagSet struct {
 	logs    *logFlags
 }
 
-// runServe runs the server. Besides its flags it reads the environment:
-//
-//	BERTH_ADMIN_TOKEN       the admin token (empty: created on first start)
-//	BERTH_ADMIN_PASSWORD    the password of the user "admin" created on first
-//	                        start (empty: generated and printed once)
-//	BERTH_SECRET_KEY        base64 of the 32-byte key sealing credential files
-//	                        (or --key-file; one of them is required on
-//	                        PostgreSQL; berth keys rotate replaces the key)
-//	BERTH_JOB_TIMEOUT       how long one job may run, a Go duration such as
-//	                        "30s" (default 1m)
-//	BERTH_JOB_RESCUE_AFTER  when a job left running by a process that died
-//	                        (crash, kill -9) is retried, a Go duration longer
-//	                        than the job timeout (default: job timeout + 30s);
-//	                        PostgreSQL only: on SQLite berth owns the file
-//	                        and retries them at its next start
-//	BERTH_DELIVERY_RETRY_FOR  how long a seat's delivery is retried while its
-//	                        provider answers 5xx, 429 or times out (tries at
-//	                        most a minute apart), the seat keeping its room,
-//	                        before the member is placed elsewhere (default 6h)
-//	BERTH_HTTP_BODY_TIMEOUT time a request body may take to arrive, plus a
-//	                        second per 32 KiB (default 15s)
-//	BERTH_HTTP_MAX_CONNECTIONS  open connections at most (default 4096)
-//	BERTH_PROVIDER_ALLOWED_HOSTS  addresses providers (SCIM, webhook, SFTP)
-//	                        may connect to: external (default), loopback,
-//	                        private, CIDRs, host names, * (package egress)
-//	BERTH_TRUSTED_PROXIES, BERTH_COOKIE_SECURE, BERTH_PUBLIC_RATE/_BURST,
-//	BERTH_FORM_RATE/_BURST, BERTH_LOGIN_RATE/_BURST: see front.go
-//	BERTH_METRICS_ALLOWED_NETS, BERTH_METRICS_TOKEN, BERTH_METRICS_POOL_SERIES:
-//	                        who may read /metrics (default loopback) and
-//	                        the per-pool series cap (metrics.ConfigFromEnv)
-//	BERTH_PPROF_LISTEN      serve Go's profiler on this loopback address
-//	                        (e.g. 127.0.0.1:6060); off when unset
-//
-// The job settings are for operators with unusually slow providers and for
-// crash tests that need a dead process's jobs rescued quickly.
+// runServe runs the server. Besides its flags it reads the environment
+// (serveEnv); docs/configuration.md describes every setting, and the
+// secrets may be given as files (NAME_FILE, secretenv.go).
 func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs, cfg := serverFlags("serve", errOut, "berth.db")
+	fs.Usage = func() { serveUsage(fs.FlagSet) }
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg.AdminToken = os.Getenv("BERTH_ADMIN_TOKEN")
-	cfg.AdminPassword = os.Getenv("BERTH_ADMIN_PASSWORD")
-	cfg.SecretKey = os.Getenv("BERTH_SECRET_KEY")
-	cfg.SMTPURL = os.Getenv("BERTH_SMTP_URL")
+	if err := serveEnv(cfg); err != nil {
+		return err
+	}
+	cfg.Log = fs.logger(errOut)
+	if err := startPprof(ctx, os.Getenv("BERTH_PPROF_LISTEN"), cfg.Log); err != nil {
+		return err
+	}
+	a, err := app.Start(ctx, *cfg)
+	if err != nil {
+		return err
+	}
+	printStart(out, a)
+	<-ctx.Done()
+	fmt.Fprintln(out, "shutting down")
+	return a.Close(context.Background())
+}
+
+// serveUsage is berth serve -h: the flags, and where the settings of the
+// environment are described.
+func serveUsage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprintln(w, "usage: berth serve [flags]\n\nflags:")
+	fs.PrintDefaults()
+	fmt.Fprintln(w, "\nThe environment configures the rest (secrets, limits, metrics, Telegram, e-mail);")
+	fmt.Fprintln(w, "each secret may also be read from a file named by NAME_FILE.")
+	fmt.Fprintln(w, "Every flag and variable: "+configDoc)
+}
+
+// configDoc is the document listing every setting.
+const configDoc = "docs/configuration.md"
+
+// serveEnv reads serve's settings from the environment into cfg (the list
+// is in runServe's comment and docs/configuration.md).
+func serveEnv(cfg *app.Config) error {
 	if err := frontFromEnv(cfg); err != nil { // BERTH_TRUSTED_PROXIES, _COOKIE_SECURE, the limits: front.go
 		return err
 	}
@@ -84,6 +83,9 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	}
 	if cfg.Metrics, err = metrics.ConfigFromEnv(); err != nil {
+		return err
+	}
+	if err := secretsFromEnv(cfg); err != nil { // the secrets, or their _FILE: secretenv.go
 		return err
 	}
 	if cfg.HTTP.BodyTimeout, err = envDuration("BERTH_HTTP_BODY_TIMEOUT"); err != nil {
@@ -110,18 +112,7 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 			return fmt.Errorf("BERTH_JOB_RESCUE_AFTER (%s) must be longer than the job timeout (%s): a job still running would be started twice", r, t)
 		}
 	}
-	cfg.Log = fs.logger(errOut)
-	if err := startPprof(ctx, os.Getenv("BERTH_PPROF_LISTEN"), cfg.Log); err != nil {
-		return err
-	}
-	a, err := app.Start(ctx, *cfg)
-	if err != nil {
-		return err
-	}
-	printStart(out, a)
-	<-ctx.Done()
-	fmt.Fprintln(out, "shutting down")
-	return a.Close(context.Background())
+	return nil
 }
 
 // envDuration reads a positive Go duration from the environment; unset or
@@ -166,7 +157,10 @@ func runMigrate(ctx context.Context, args []string, out, errOut io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg.SecretKey = os.Getenv("BERTH_SECRET_KEY")
+	var err error
+	if cfg.SecretKey, err = envSecret("BERTH_SECRET_KEY"); err != nil {
+		return err
+	}
 	st, _, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
