@@ -52,7 +52,7 @@ func runBench(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs.StringVar(&cfg.URL, "url", "", "target a berth already running at this loopback URL instead of starting one")
 	fs.StringVar(&cfg.Token, "token", "", "with --url: its admin token (default: BERTH_ADMIN_TOKEN)")
 	only := fs.String("only", "", "comma-separated workloads to run (default: all): "+strings.Join(loadbench.Workloads, ","))
-	fs.DurationVar(&cfg.MaxDuration, "max-duration", cfg.MaxDuration, "each workload stops handing out requests after this long")
+	durationVar(fs, &cfg.MaxDuration, "max-duration", "each workload stops handing out requests after this long")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
 	scale := fs.Float64("scale", 1, "multiply every count (users, teams, wrong, mixed-users, ban-teams, accounts, servers) by this")
 	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent public clients (trivial, redeems, rebind storm)")

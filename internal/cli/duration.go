@@ -27,6 +27,12 @@ func (d *durationValue) String() string { return time.Duration(*d).String() }
 func durationFlag(fs *flag.FlagSet, name string, value time.Duration, usage string) *time.Duration {
 	p := new(time.Duration)
 	*p = value
-	fs.Var((*durationValue)(p), name, usage)
+	durationVar(fs, p, name, usage)
 	return p
+}
+
+// durationVar is durationFlag into p, as fs.DurationVar with the value p
+// holds as the default.
+func durationVar(fs *flag.FlagSet, p *time.Duration, name, usage string) {
+	fs.Var((*durationValue)(p), name, usage)
 }

@@ -2,10 +2,13 @@ package cli
 
 import (
 	"encoding/json"
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berthhq/berth/internal/app/apptest"
 	"github.com/berthhq/berth/internal/store"
@@ -123,5 +126,21 @@ func TestHelpAndUsageErrors(t *testing.T) {
 		if code != 2 || !strings.Contains(errOut, c.want) || !strings.Contains(errOut, "usage: berth ") {
 			t.Errorf("%v: code %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
 		}
+	}
+}
+
+// TestDurationFlagsTakeDays: the CLI's duration flags read days
+// (model.ParseDuration) and keep their default when not given.
+func TestDurationFlagsTakeDays(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	d := durationFlag(fs, "d", time.Minute, "")
+	kept := 2 * time.Hour
+	durationVar(fs, &kept, "k", "")
+	if err := fs.Parse([]string{"-d", "1d12h"}); err != nil || *d != 36*time.Hour || kept != 2*time.Hour {
+		t.Fatalf("-d 1d12h: %v %v %v", *d, kept, err)
+	}
+	if err := fs.Parse([]string{"-k", "a week"}); err == nil {
+		t.Fatal("-k a week was taken")
 	}
 }
