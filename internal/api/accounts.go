@@ -123,7 +123,17 @@ func (s *Server) accountList(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) seatList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.SeatFilter{Limit: 1000}
+	limit, cursor, err := cursorParams(r, 1000)
+	if err != nil {
+		return err
+	}
+	f := store.SeatFilter{Limit: min(limit, 100000)}
+	if cursor != "" {
+		// The seats' cursor is the id of the last seat of the page.
+		if f.BeforeID, err = strconv.ParseInt(cursor, 10, 64); err != nil || f.BeforeID <= 0 {
+			return cursorError(store.ErrBadCursor)
+		}
+	}
 	member := q.Get("member")
 	if member == "" {
 		member = q.Get("email")
@@ -135,7 +145,7 @@ func (s *Server) seatList(w http.ResponseWriter, r *http.Request) error {
 		}
 		m, err := s.rd.MemberGetByExternal(r.Context(), kind, member)
 		if err != nil {
-			writeJSON(w, 200, map[string]any{"items": []model.Seat{}})
+			writePage(w, []model.Seat{}, "")
 			return nil
 		}
 		f.MemberID = m.ID
@@ -150,11 +160,17 @@ func (s *Server) seatList(w http.ResponseWriter, r *http.Request) error {
 	if st := q.Get("state"); st != "" {
 		f.States = []model.SeatState{model.SeatState(st)}
 	}
+	f.Limit = max(f.Limit, 1) + 1 // one more: do more follow?
 	items, err := s.rd.SeatList(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"items": items})
+	next := ""
+	if len(items) >= f.Limit {
+		items = items[:f.Limit-1]
+		next = strconv.FormatInt(items[len(items)-1].ID, 10)
+	}
+	writePage(w, items, next)
 	return nil
 }
 
@@ -179,11 +195,15 @@ func (s *Server) queueList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items, err := s.rd.QueueList(r.Context(), kind, 10000)
+	limit, cursor, err := cursorParams(r, 10000)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"items": items})
+	items, next, err := s.rd.QueuePage(r.Context(), kind, cursor, limit)
+	if err != nil {
+		return cursorError(err)
+	}
+	writePage(w, items, next)
 	return nil
 }
 

@@ -341,6 +341,22 @@ func listOf(schema, desc string) *jsonSchema {
 	return jsObject(desc, reqProp("items", jsArray(jsRef(schema), "")))
 }
 
+// pageOf is a page of a cursor listing (cursor.go): its items and the
+// cursor of the next page.
+func pageOf(schema, desc string) *jsonSchema {
+	return jsObject(desc, reqProp("items", jsArray(jsRef(schema), "")),
+		reqProp("next_cursor", jsString("The cursor of the next page, to pass unchanged as cursor; empty on the last page.")))
+}
+
+// cursorQuery is the parameters of a cursor listing: limit (def when
+// absent or 0, max when more) and cursor.
+func cursorQuery(def, max int) []*oaParameter {
+	return []*oaParameter{
+		queryParam("limit", fmt.Sprintf("At most this many items (1-%d); 0 means %d, more than %d means %[1]d.", max, def, max), jsInt("").min(0).def(def)),
+		queryParam("cursor", "Where the page starts: the next_cursor of the previous page, unchanged (it is opaque); empty for the first page.", jsString("")),
+	}
+}
+
 const (
 	errBadJSON  = "The body is not valid JSON, has unknown fields or the wrong types."
 	errTooLarge = "The body is larger than 1 MiB."
@@ -402,10 +418,11 @@ var opSpecs = map[string]opSpec{
 	},
 	"GET /api/v1/pools": {
 		id: "listPools", tag: "pools",
-		description: "Lists every pool, optionally of one kind. Provider secrets read \"(set)\".",
-		params:      []*oaParameter{pKind},
-		ok:          []okResponse{okJSON(200, "The pools.", listOf("Pool", ""))},
-		errors:      map[int]string{400: "kind is not server or team."},
+		description: "Lists the pools, optionally of one kind, by priority then name, a page at a time: " +
+			"while next_cursor is not empty, pass it as cursor for the next page. Provider secrets read \"(set)\".",
+		params: append([]*oaParameter{pKind}, cursorQuery(1000, 10000)...),
+		ok:     []okResponse{okJSON(200, "A page of pools.", pageOf("Pool", ""))},
+		errors: map[int]string{400: "kind is not server or team, limit is not a non-negative integer, or cursor was not handed out by this server."},
 	},
 	"GET /api/v1/pools/{id}": {
 		id: "getPool", tag: "pools",
@@ -502,15 +519,16 @@ var opSpecs = map[string]opSpec{
 
 	"GET /api/v1/seats": {
 		id: "listSeats", tag: "seats",
-		description: "Lists seats (a member in a pool), at most 1000. An unknown member gives an empty list.",
-		params: []*oaParameter{
+		description: "Lists seats (a member in a pool), newest first, a page at a time: while next_cursor is not empty, " +
+			"pass it as cursor (with the same filters) for the next page. An unknown member gives an empty list.",
+		params: append([]*oaParameter{
 			queryParam("member", "Only seats of this account (server member) id.", jsString("")),
 			queryParam("email", "Only seats of this user (team member) email; used when member is not given.", jsString("").ex("user@example.com")),
 			pPoolName,
 			queryParam("state", "Only seats in this state.", jsRef("SeatState")),
-		},
-		ok:     []okResponse{okJSON(200, "The seats.", listOf("Seat", ""))},
-		errors: map[int]string{404: "No pool has the name given in pool."},
+		}, cursorQuery(1000, 100000)...),
+		ok:     []okResponse{okJSON(200, "A page of seats.", pageOf("Seat", ""))},
+		errors: map[int]string{400: "limit is not a non-negative integer, or cursor was not handed out by this server.", 404: "No pool has the name given in pool."},
 	},
 	"POST /api/v1/seats/{id}/release": {
 		id: "releaseSeat", tag: "seats",
@@ -524,10 +542,11 @@ var opSpecs = map[string]opSpec{
 
 	"GET /api/v1/queue": {
 		id: "listQueue", tag: "queue",
-		description: "Lists members waiting for room, in queue order (at most 10000).",
-		params:      []*oaParameter{pKind},
-		ok:          []okResponse{okJSON(200, "The queue entries.", listOf("QueueEntry", ""))},
-		errors:      map[int]string{400: "kind is not server or team."},
+		description: "Lists members waiting for room, in queue order, a page at a time: while next_cursor is not empty, " +
+			"pass it as cursor (with the same kind) for the next page. Positions count from the start of the queue.",
+		params: append([]*oaParameter{pKind}, cursorQuery(10000, 100000)...),
+		ok:     []okResponse{okJSON(200, "A page of queue entries.", pageOf("QueueEntry", ""))},
+		errors: map[int]string{400: "kind is not server or team, limit is not a non-negative integer, or cursor was not handed out by this server."},
 	},
 	"DELETE /api/v1/queue/{kind}/{member}": {
 		id: "cancelQueued", tag: "queue",

@@ -80,9 +80,13 @@ func (s *Server) poolList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pools, err := s.rd.PoolList(r.Context(), kind)
+	limit, cursor, err := cursorParams(r, 1000)
 	if err != nil {
 		return err
+	}
+	pools, next, err := s.rd.PoolPage(r.Context(), kind, cursor, limit)
+	if err != nil {
+		return cursorError(err)
 	}
 	items := make([]PoolView, 0, len(pools))
 	for _, p := range pools {
@@ -92,7 +96,7 @@ func (s *Server) poolList(w http.ResponseWriter, r *http.Request) error {
 		}
 		items = append(items, v)
 	}
-	writeJSON(w, 200, map[string]any{"items": items})
+	writePage(w, items, next)
 	return nil
 }
 

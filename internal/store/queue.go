@@ -82,28 +82,11 @@ func (q *Queries) QueuePosition(ctx context.Context, memberID int64) (int, error
 }
 
 // QueueList returns a kind's queue in service order (QueuePush), each
-// entry with its position.
+// entry with its position: the first page of QueuePage, of at most limit
+// (0 = 100000) entries.
 func (q *Queries) QueueList(ctx context.Context, kind model.Kind, limit int) ([]model.QueueEntry, error) {
-	limit = pageLimit(limit, 100000, 0)
-	var w where
-	if kind != "" {
-		w.add("q.kind = ?", string(kind))
-	}
-	rows, err := q.db.QueryContext(ctx, `
-		SELECT q.id, q.member_id, m.external_id, q.kind, q.is_move, COALESCE(q.from_seat, 0), q.reason, q.enqueued_at
-		FROM queue q JOIN members m ON m.id = q.member_id`+w.String()+`
-		ORDER BY q.kind, q.is_move DESC, q.seq, q.id LIMIT `+w.arg(limit), w.args...)
-	out, err := scanAll(rows, err, func(r rowScanner) (e model.QueueEntry, err error) {
-		var move int
-		var at int64
-		err = r.Scan(&e.ID, &e.MemberID, &e.Member, &e.Kind, &move, &e.FromSeat, &e.Reason, &at)
-		e.IsMove, e.EnqueuedAt = move == 1, fromMicros(at)
-		return e, err
-	})
-	for i := range out {
-		out[i].Position = i + 1
-	}
-	return out, err
+	items, _, err := q.QueuePage(ctx, kind, "", pageLimit(limit, 100000, 0))
+	return items, err
 }
 
 // QueueRemove takes a member out of the queue; it reports whether it was there.

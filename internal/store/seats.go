@@ -73,6 +73,9 @@ type SeatFilter struct {
 	MemberID int64
 	PoolID   int64
 	States   []model.SeatState
+	// BeforeID, when set, lists only seats older than it (a page's cursor:
+	// seats come newest first).
+	BeforeID int64
 	Limit    int
 }
 
@@ -88,6 +91,9 @@ func (q *Queries) SeatList(ctx context.Context, f SeatFilter) ([]model.Seat, err
 	}
 	if len(f.States) > 0 {
 		w.conds = append(w.conds, inList("s.state", f.States, &w.args))
+	}
+	if f.BeforeID != 0 {
+		w.add("s.id < ?", f.BeforeID)
 	}
 	query := seatSelect + w.String() + ` ORDER BY s.id DESC LIMIT ` + w.arg(f.Limit)
 	rows, err := q.db.QueryContext(ctx, query, w.args...)
