@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -63,15 +62,6 @@ func clientFrom(base, token *string) (*client, error) {
 		}
 	}
 	return newClient(*base, t)
-}
-
-// parseClient parses args and returns the client the flags of clientFlags
-// name.
-func parseClient(fs *flag.FlagSet, args []string, base, token *string) (*client, error) {
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	return clientFrom(base, token)
 }
 
 var errNoArgs = errors.New("no arguments")

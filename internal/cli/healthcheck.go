@@ -18,7 +18,7 @@ func runHealthcheck(ctx context.Context, args []string, out, errOut io.Writer) e
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	url := fs.String("url", "http://127.0.0.1:8080/readyz", "the readiness URL to ask")
-	timeout := fs.Duration("timeout", 4*time.Second, "how long to wait for the answer")
+	timeout := durationFlag(fs, "timeout", 4*time.Second, "how long to wait for the answer")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
