@@ -29,7 +29,9 @@ func TestLogSettingsRefuseBadValues(t *testing.T) {
 		{map[string]string{"BERTH_ACCESS_LOG": "maybe"}, nil, "BERTH_ACCESS_LOG"},
 	} {
 		t.Run(c.want, func(t *testing.T) { // a subtest: its Setenv ends with it
-			_, errOut, code := run(t, c.env, append([]string{"serve", "--db", db, "--listen", "127.0.0.1:0"}, c.args...)...)
+			// An address that cannot be listened on: were the value let
+			// through, serve would fail (exit 1) instead of serving forever.
+			_, errOut, code := run(t, c.env, append([]string{"serve", "--db", db, "--listen", "no-such-address"}, c.args...)...)
 			if code != 2 || !strings.Contains(errOut, c.want) {
 				t.Errorf("%v %v: exit %d, %q; want 2 and %q", c.env, c.args, code, errOut, c.want)
 			}
@@ -80,8 +82,13 @@ func TestServeLogsJSONWithAccessLog(t *testing.T) {
 	}
 	resp.Body.Close()
 	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop when its context ended")
 	}
 	var sawWarn, sawAccess bool
 	for _, s := range strings.Split(strings.TrimSpace(errOut.String()), "\n") {
