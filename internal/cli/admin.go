@@ -37,7 +37,11 @@ func runPools(ctx context.Context, args []string, out, errOut io.Writer) error {
 				Priority             int
 			}
 		}
-		return c.list(ctx, out, *format, "GET", "/api/v1/pools?kind="+url.QueryEscape(*kind), nil, &res, func(tw io.Writer) {
+		raw, err := c.allPages(ctx, "/api/v1/pools?kind="+url.QueryEscape(*kind))
+		if err != nil {
+			return err
+		}
+		return printAnswer(out, *format, raw, &res, func(tw io.Writer) {
 			fmt.Fprintln(tw, "ID\tNAME\tKIND\tSTATUS\tUSED/CAP\tPRIORITY")
 			for _, p := range res.Items {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%d\t%d\n", p.ID, p.Name, p.Kind, p.Status, p.Used, p.Capacity, p.Priority)

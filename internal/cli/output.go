@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -68,4 +70,33 @@ func printAnswer(out io.Writer, format string, raw json.RawMessage, v any, table
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	table(tw)
 	return tw.Flush()
+}
+
+// allPages reads every page of a listing that answers next_cursor (pools,
+// seats, queue) and returns one answer holding all their items, as a
+// listing without pages would.
+func (c *client) allPages(ctx context.Context, path string) (json.RawMessage, error) {
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	items := []json.RawMessage{}
+	for cursor := ""; ; {
+		p := path
+		if cursor != "" {
+			p += sep + "cursor=" + url.QueryEscape(cursor)
+		}
+		var page struct {
+			Items      []json.RawMessage `json:"items"`
+			NextCursor string            `json:"next_cursor"`
+		}
+		if err := c.json(ctx, "GET", p, nil, &page); err != nil {
+			return nil, err
+		}
+		items = append(items, page.Items...)
+		if page.NextCursor == "" {
+			return json.Marshal(map[string]any{"items": items})
+		}
+		cursor = page.NextCursor
+	}
 }

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,5 +145,41 @@ func TestDurationFlagsTakeDays(t *testing.T) {
 	}
 	if err := fs.Parse([]string{"-k", "a week"}); err == nil {
 		t.Fatal("-k a week was taken")
+	}
+}
+
+// TestAllPagesFollowsCursor: a listing of several pages is read whole, in
+// order, each page asked with the previous page's next_cursor.
+func TestAllPagesFollowsCursor(t *testing.T) {
+	pages := map[string]string{
+		"":   `{"items":[{"id":1},{"id":2}],"next_cursor":"c1"}`,
+		"c1": `{"items":[{"id":3}],"next_cursor":"c2"}`,
+		"c2": `{"items":[],"next_cursor":""}`,
+	}
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("kind") != "server" {
+			http.Error(w, "kind lost", 400)
+			return
+		}
+		c := r.URL.Query().Get("cursor")
+		asked = append(asked, c)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, pages[c])
+	}))
+	defer srv.Close()
+	c, err := newClient(srv.URL, "token-0123456789abcdef")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := c.allPages(context.Background(), "/api/v1/pools?kind=server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(raw); got != `{"items":[{"id":1},{"id":2},{"id":3}]}` {
+		t.Fatalf("all pages: %s", got)
+	}
+	if strings.Join(asked, ",") != ",c1,c2" {
+		t.Fatalf("cursors asked %q", asked)
 	}
 }
