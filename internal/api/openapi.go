@@ -385,9 +385,9 @@ var opSpecs = map[string]opSpec{
 	},
 	"GET /readyz": {
 		id: "readyz", tag: "health",
-		description: "Answers 200 when the database answers within 2 seconds, 503 otherwise. For readiness probes.",
-		ok:          []okResponse{okJSON(200, "The database answers.", jsRef("Health"))},
-		errors:      map[int]string{503: "The database does not answer."},
+		description: "Answers 200 when this process should get traffic, 503 with the reason otherwise: shutdown has begun (from the first moment, for BERTH_SHUTDOWN_DRAIN before the listener closes), the database does not answer, the database's secret key is not the key this process seals with, or jobs are not being worked (this process's job client stopped, or a job due for over 5 minutes while none completed). Each check is one cheap read, all within 2 seconds. For readiness probes; see docs/operations.md.",
+		ok:          []okResponse{okJSON(200, "Ready for traffic.", jsRef("Health"))},
+		errors:      map[int]string{503: "Not ready: shutting down, the database does not answer, the key is not the database's, or jobs are not being worked."},
 	},
 	"GET /metrics": {
 		id: "metrics", tag: "health",

@@ -48,6 +48,8 @@ type Server struct {
 	public         *httpx.Limiter
 	// reconciler enqueues reconcile runs' jobs (SetReconciler).
 	reconciler reconcile.Enqueuer
+	// ready is what /readyz checks (ready.go).
+	ready readiness
 }
 
 // Route is one entry of the route table: the shared entry (method, path,
@@ -160,7 +162,7 @@ func (s *Server) Routes() []Route {
 	)
 	return []Route{
 		{Route: httpx.Route{Method: "GET", Path: "/healthz", Public: true}, Summary: "process is up", handler: s.healthz},
-		{Route: httpx.Route{Method: "GET", Path: "/readyz", Public: true}, Summary: "database answers", handler: s.readyz},
+		{Route: httpx.Route{Method: "GET", Path: "/readyz", Public: true}, Summary: "ready for traffic: not shutting down, database, key, jobs", handler: s.readyz},
 		{Route: httpx.Route{Method: "GET", Path: "/metrics", Public: true}, Summary: "Prometheus metrics", handler: s.metrics},
 		{Route: httpx.Route{Method: "GET", Path: "/openapi.json", Public: true}, Summary: "this API's OpenAPI document", handler: s.openapi},
 		{Route: httpx.Route{Method: "GET", Path: "/docs", Public: true}, Summary: "API docs page", handler: s.docs},
@@ -243,15 +245,5 @@ func cacheable(path string) bool { return path == "/docs" || path == "/openapi.j
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, 200, map[string]string{"status": "ok"})
-	return nil
-}
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.st.Ping(ctx); err != nil {
-		return errStatus(http.StatusServiceUnavailable, "database does not answer")
-	}
-	writeJSON(w, 200, map[string]string{"status": "ready"})
 	return nil
 }

@@ -58,6 +58,10 @@ type Config struct {
 	ProviderAllowedHosts string
 	// HTTP bounds connections and request bodies.
 	HTTP HTTPConfig
+	// ShutdownDrain is how long Close keeps serving after /readyz starts
+	// answering 503, so load balancers stop sending requests before the
+	// listener closes (BERTH_SHUTDOWN_DRAIN; serve's default 5s, 0 here).
+	ShutdownDrain time.Duration
 	// AccessLog logs one line per request at info (BERTH_ACCESS_LOG,
 	// --access-log): method, route pattern, status, duration, bytes,
 	// client address, request id; never a raw path or query (accesslog.go).
@@ -89,9 +93,10 @@ type App struct {
 	// NewKeyFile is set when this start created the secret key file.
 	NewKeyFile string
 
-	srv *http.Server
-	ln  net.Listener
-	log *slog.Logger
+	srv   *http.Server
+	ln    net.Listener
+	log   *slog.Logger
+	drain time.Duration // Config.ShutdownDrain
 }
 
 // OpenStore opens (and migrates) the database with the configured key,
@@ -138,7 +143,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Store: st, NewKeyFile: newKey, log: log}
+	a := &App{Store: st, NewKeyFile: newKey, log: log, drain: cfg.ShutdownDrain}
 	if newKey != "" {
 		log.Warn("created a new secret key file; back it up: without it the stored credential files cannot be read", "path", newKey)
 	}
@@ -180,6 +185,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.API = api.New(a.Alloc, a.Auth, log)
 	a.API.SetReconciler(a.Queue)
+	a.API.SetJobsCheck(a.Queue.Health)
 	a.API.SetMetrics(cfg.Metrics)
 	front.limitAPI(a.API)
 	if err := a.Queue.Start(context.WithoutCancel(ctx)); err != nil {
@@ -231,6 +237,15 @@ func (a *App) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if a.srv != nil {
+		// Unready first, then a drain period with the listener still
+		// open, then the listener closes.
+		a.API.Drain()
+		if d := a.drain; d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+			}
+		}
 		a.srv.Shutdown(ctx)
 	}
 	a.Telegram.Stop() // nil-safe

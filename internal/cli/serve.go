@@ -94,6 +94,9 @@ func serveEnv(cfg *app.Config) error {
 	if cfg.HTTP.MaxConnections, err = envInt("BERTH_HTTP_MAX_CONNECTIONS"); err != nil {
 		return err
 	}
+	if cfg.ShutdownDrain, err = shutdownDrain(); err != nil { // drain.go
+		return err
+	}
 	if cfg.Jobs.JobTimeout, err = envDuration("BERTH_JOB_TIMEOUT"); err != nil {
 		return err
 	}

@@ -39,6 +39,7 @@ func spawnBerth(bin, db, logPath string, env []string, onExit func(log io.Writer
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	cmd.Env = append(cmd.Env, "BERTH_SHUTDOWN_DRAIN=0") // stop at once; env may say otherwise
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
