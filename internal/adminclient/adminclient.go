@@ -53,7 +53,7 @@ func (e *StatusError) Error() string {
 }
 
 // Do sends a request with the token and decodes a 2xx JSON answer into out
-// (nil, or an empty answer: out is left alone; Raw: copied). A request
+// (nil, or an empty answer: out is left alone; Raw: streamed). A request
 // without an answer fails with *UnreachableError, an answer that is not 2xx
 // with *StatusError.
 func (c *Client) Do(ctx context.Context, method, path, contentType string, body io.Reader, out any) error {
@@ -70,6 +70,12 @@ func (c *Client) Do(ctx context.Context, method, path, contentType string, body 
 		return &UnreachableError{Base: c.Base, Err: err}
 	}
 	defer resp.Body.Close()
+	if raw, ok := out.(Raw); ok && resp.StatusCode/100 == 2 {
+		// Streamed, not held in memory (exports, backups). An answer cut
+		// short of its Content-Length fails (io.ErrUnexpectedEOF).
+		_, err := io.Copy(raw.W, resp.Body)
+		return err
+	}
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err
@@ -84,10 +90,6 @@ func (c *Client) Do(ctx context.Context, method, path, contentType string, body 
 	}
 	if out == nil || len(data) == 0 {
 		return nil
-	}
-	if raw, ok := out.(Raw); ok {
-		_, err := raw.W.Write(data)
-		return err
 	}
 	return json.Unmarshal(data, out)
 }

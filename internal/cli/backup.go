@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -63,7 +64,9 @@ func runBackup(ctx context.Context, args []string, out, errOut io.Writer) error 
 		}
 	}()
 	// The answer carries Content-Length: a copy cut short fails here.
-	if err := c.do(ctx, "GET", "/api/v1/backup", "", nil, adminclient.Raw{W: f}); err != nil {
+	if err := c.do(ctx, "GET", "/api/v1/backup", "", nil, adminclient.Raw{W: f}); errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("the copy was cut short (the server or the connection stopped); nothing was written: %w", err)
+	} else if err != nil {
 		return err
 	}
 	head := make([]byte, len(sqliteMagic))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,5 +164,35 @@ func TestBackupPostgresRefused(t *testing.T) {
 	}
 	if _, err := os.Stat(file); !os.IsNotExist(err) {
 		t.Fatalf("a file was written: %v", err)
+	}
+}
+
+// A copy cut short (fewer bytes than its Content-Length) or an answer
+// that is not a SQLite database fails, leaving neither FILE nor
+// FILE.partial behind.
+func TestBackupRefusesBrokenAnswers(t *testing.T) {
+	t.Parallel()
+	for name, h := range map[string]http.HandlerFunc{
+		"cut short": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "4096")
+			w.Write(sqliteMagic) // then the connection closes
+		},
+		"not SQLite": func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte("<html>a proxy's page</html>"))
+		},
+	} {
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		file := filepath.Join(t.TempDir(), "copy.db")
+		var out, errOut bytes.Buffer
+		if code := Main([]string{"backup", "--url", srv.URL, "--token", "x", "--db", "berth.db", file}, &out, &errOut); code != 1 {
+			t.Errorf("%s: exit %d: %s", name, code, errOut.String())
+		}
+		for _, f := range []string{file, file + ".partial"} {
+			if _, err := os.Stat(f); !os.IsNotExist(err) {
+				t.Errorf("%s: %s is left: %v", name, f, err)
+			}
+		}
+		t.Logf("%s: %s", name, strings.TrimSpace(errOut.String()))
 	}
 }
