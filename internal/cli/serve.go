@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthhq/berth/internal/app"
 	"github.com/berthhq/berth/internal/metrics"
+	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/telegram"
 )
@@ -121,7 +122,7 @@ func serveEnv(cfg *app.Config) error {
 // envDuration reads a positive Go duration from the environment; unset or
 // empty is zero (the default applies).
 func envDuration(name string) (time.Duration, error) {
-	return envPositive(name, time.ParseDuration, "a positive duration such as 30s or 2m")
+	return envPositive(name, model.ParseDuration, "a positive duration such as 30s, 2m or 1d")
 }
 
 // envInt reads a positive integer from the environment; unset or empty is

@@ -17,7 +17,8 @@ func TestEnvPositive(t *testing.T) {
 	}{
 		{v: ""},
 		{v: "30s", d: 30 * time.Second, nErr: "want a positive whole number"},
-		{v: "12", n: 12, dErr: "want a positive duration such as 30s or 2m"},
+		{v: "1d", d: 24 * time.Hour, nErr: "want a positive whole number"},
+		{v: "12", n: 12, dErr: "want a positive duration such as 30s, 2m or 1d"},
 		{v: "0", dErr: "positive duration", nErr: "positive whole number"},
 		{v: "-2m", dErr: "positive duration", nErr: "positive whole number"},
 		{v: "soon", dErr: `BERTH_TEST_ENV_POSITIVE="soon": want a positive duration`, nErr: `BERTH_TEST_ENV_POSITIVE="soon": want a positive whole number`},
