@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,11 +18,8 @@ func runHealthcheck(ctx context.Context, args []string, out, errOut io.Writer) e
 	fs.SetOutput(errOut)
 	url := fs.String("url", "http://127.0.0.1:8080/readyz", "the readiness URL to ask")
 	timeout := durationFlag(fs, "timeout", 4*time.Second, "how long to wait for the answer")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
