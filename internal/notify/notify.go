@@ -45,6 +45,9 @@ Your seat for {{.Email}} ends at {{.End}}, within {{.DaysLeft}} {{if eq .DaysLef
 To keep your seat, redeem another code before then: the seat stays yours
 and nothing else needs to be done. Without a new code the seat ends at the
 time above.
+{{- if .StatusURL}}
+
+Your seat's status: {{.StatusURL}}{{end}}
 
 This is an automatic message.
 
@@ -57,6 +60,9 @@ This is an automatic message.
 
 如需保留席位，请在到期前兑换一个新的兑换码，席位将继续保留，无需其他操作。
 如未兑换新的兑换码，席位将在上述时间结束。
+{{- if .StatusURL}}
+
+查看席位状态：{{.StatusURL}}{{end}}
 
 这是一封自动发送的邮件。
 `
@@ -72,6 +78,9 @@ type Notice struct {
 	End       string    // EndsAt as "2006-01-02 15:04 UTC"
 	DaysLeft  int       // whole days to the end, rounded up (6.5 days: 7)
 	Threshold int       // the threshold this warning is for, in days
+	// StatusURL is the absolute address of the status page (BaseURL +
+	// "/status"); empty when Warner.BaseURL is not set.
+	StatusURL string
 }
 
 // Warner sends expiry warnings. Store and Mailer are required; the other
@@ -87,6 +96,10 @@ type Warner struct {
 	// DefaultSubject and DefaultBody (English and Chinese in one mail).
 	Subject *template.Template
 	Body    *template.Template
+	// BaseURL is berth's public address (BERTH_BASE_URL), e.g.
+	// https://berth.example.com or https://example.com/berth; when set,
+	// the mail links the status page. Empty: no link.
+	BaseURL string
 }
 
 var (
@@ -181,6 +194,9 @@ func (w *Warner) warn(ctx context.Context, log *slog.Logger, c model.Code, now t
 		End:       c.EndsAt.UTC().Format(EndLayout),
 		DaysLeft:  int(math.Ceil(float64(c.EndsAt.Sub(now)) / float64(day))),
 		Threshold: t,
+	}
+	if w.BaseURL != "" {
+		n.StatusURL = strings.TrimSuffix(w.BaseURL, "/") + "/status"
 	}
 	subject, body, err := w.render(n)
 	if err != nil {

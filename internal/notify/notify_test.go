@@ -436,6 +436,33 @@ func TestWarnerThresholds(t *testing.T) {
 	})
 }
 
+// With a BaseURL the mail links the status page by its absolute address,
+// in both languages; without one it writes no link.
+func TestWarnerStatusLink(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		plain := f.code(t, "plain@example.com", base.Add(days(2.5)))
+		sent, err := f.run(t, base)
+		wantSent(t, "without BaseURL", sent, err, 1)
+		if m := f.mailsTo(t, plain.BoundEmail); len(m) != 1 || strings.Contains(m[0].Body, "/status") {
+			t.Fatalf("without BaseURL the mail links something: %+v", m)
+		}
+
+		f.w.BaseURL = "https://example.com/berth/"
+		linked := f.code(t, "linked@example.com", base.Add(days(2.5)))
+		sent, err = f.run(t, base)
+		wantSent(t, "with BaseURL", sent, err, 1)
+		m := f.mailsTo(t, linked.BoundEmail)
+		if len(m) != 1 {
+			t.Fatalf("got %d mails, want 1", len(m))
+		}
+		const want = "https://example.com/berth/status"
+		if n := strings.Count(m[0].Body, want); n != 2 {
+			t.Errorf("body gives %s %d times, want 2 (English and Chinese):\n%s", want, n, m[0].Body)
+		}
+	})
+}
+
 func TestWarnerNoLateWarning(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d)
