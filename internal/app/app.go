@@ -49,6 +49,10 @@ type Config struct {
 	// SMTPURL configures expiry warnings by e-mail (BERTH_SMTP_URL), e.g.
 	// smtp://user:pass@mail.example.com:587?from=berth@example.com
 	SMTPURL string
+	// BaseURL is berth's public address without a trailing slash
+	// (BERTH_BASE_URL), written into absolute links such as the expiry
+	// e-mails' status page; empty: no links.
+	BaseURL string
 	// Front: trusted proxies, cookie security, per-address public limits
 	// (front.go).
 	Front Front
@@ -159,7 +163,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 			st.Close()
 			return nil, err
 		}
-		cfg.Jobs.Warner = &notify.Warner{Store: st, Mailer: mailer, Log: log}
+		cfg.Jobs.Warner = &notify.Warner{Store: st, Mailer: mailer, Log: log, BaseURL: cfg.BaseURL}
 	}
 	if a.Queue, err = jobs.New(ctx, st, a.Alloc, cfg.Jobs, log); err != nil {
 		st.Close()

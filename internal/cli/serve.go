@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/berthhq/berth/internal/app"
@@ -80,6 +82,9 @@ func serveEnv(cfg *app.Config) error {
 	}
 	cfg.ProviderAllowedHosts = os.Getenv("BERTH_PROVIDER_ALLOWED_HOSTS")
 	var err error
+	if cfg.BaseURL, err = parseBaseURL(os.Getenv("BERTH_BASE_URL")); err != nil {
+		return err
+	}
 	if cfg.Telegram, err = telegram.ConfigFromEnv(); err != nil {
 		return err
 	}
@@ -117,6 +122,38 @@ func serveEnv(cfg *app.Config) error {
 		}
 	}
 	return nil
+}
+
+// parseBaseURL checks BERTH_BASE_URL, berth's public address written into
+// absolute links (the expiry e-mails): an absolute http(s) URL with a host,
+// maybe a path, no query, fragment or user. It returns it without a
+// trailing slash; empty stays empty (no links). A bad value is a usage
+// error (exit 2).
+func parseBaseURL(v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	bad := func(why string) (string, error) {
+		return "", usageError{fmt.Sprintf("BERTH_BASE_URL=%q: %s; want the public address such as https://berth.example.com or https://example.com/berth", v, why)}
+	}
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		return bad("not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return bad("not an absolute http(s) URL")
+	case u.Host == "" || u.Hostname() == "":
+		return bad("no host")
+	case u.User != nil:
+		return bad("a user or password does not belong in it")
+	case u.RawQuery != "" || u.ForceQuery:
+		return bad("drop the query (?…)")
+	case u.Fragment != "" || strings.Contains(v, "#"):
+		return bad("drop the fragment (#…)")
+	case u.Opaque != "":
+		return bad("not an absolute http(s) URL")
+	}
+	return strings.TrimRight(v, "/"), nil
 }
 
 // envDuration reads a positive Go duration from the environment; unset or

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,5 +35,48 @@ func TestEnvPositive(t *testing.T) {
 		if tc.nErr == "" && (err != nil || n != tc.n) || tc.nErr != "" && (err == nil || !strings.Contains(err.Error(), tc.nErr) || n != 0) {
 			t.Errorf("envInt(%q) = %v, %v; want %v, error %q", tc.v, n, err, tc.n, tc.nErr)
 		}
+	}
+}
+
+func TestParseBaseURL(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{in: ""},
+		{in: "https://berth.example.com", want: "https://berth.example.com"},
+		{in: "https://berth.example.com/", want: "https://berth.example.com"},
+		{in: "https://example.com/berth/", want: "https://example.com/berth"},
+		{in: "http://127.0.0.1:8080", want: "http://127.0.0.1:8080"},
+		{in: "berth.example.com", err: "absolute http(s) URL"},
+		{in: "/berth", err: "absolute http(s) URL"},
+		{in: "ftp://example.com", err: "absolute http(s) URL"},
+		{in: "https://", err: "no host"},
+		{in: "https://:443/x", err: "no host"},
+		{in: "https://a:b@example.com", err: "user"},
+		{in: "https://example.com/?x=1", err: "query"},
+		{in: "https://example.com/?", err: "query"},
+		{in: "https://example.com/#top", err: "fragment"},
+		{in: "https://example.com/#", err: "fragment"},
+		{in: "https://exa mple.com", err: "not a URL"},
+	} {
+		got, err := parseBaseURL(tc.in)
+		if tc.err == "" && (err != nil || got != tc.want) || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || got != "") {
+			t.Errorf("parseBaseURL(%q) = %q, %v; want %q, error %q", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+// berth serve refuses a bad BERTH_BASE_URL before opening anything: exit 2,
+// naming the variable and what it wants.
+func TestServeRefusesBadBaseURL(t *testing.T) {
+	t.Setenv("BERTH_BASE_URL", "berth.example.com/berth?x=1")
+	db := filepath.Join(t.TempDir(), "berth.db")
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"serve", "--db", db}, &out, &errOut); code != 2 {
+		t.Fatalf("exit %d, want 2; stderr:\n%s", code, errOut.String())
+	}
+	if s := errOut.String(); !strings.Contains(s, "BERTH_BASE_URL") || !strings.Contains(s, "https://berth.example.com") {
+		t.Errorf("stderr does not say what to fix:\n%s", s)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("the database was created (%v): the check must come first", err)
 	}
 }
