@@ -11,7 +11,10 @@ import (
 
 func runPools(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"say list, status or drain"}
+		return usageError{"say list, status or drain (or create, edit)"}
+	}
+	if args[0] == "create" || args[0] == "edit" {
+		return runPoolsWrite(ctx, args, out, errOut)
 	}
 	fs := newFlags("pools "+args[0], errOut)
 	base, token := clientFlags(fs)

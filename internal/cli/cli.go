@@ -26,7 +26,9 @@ func commands() []command {
 		{"keys", keysUsage, runKeys},
 		{"backup", backupUsage, runBackup},
 		{"accounts", "accounts import --script S [-o json] FILES|DIR: upload credential files (exit 1 when any is rejected)", runAccounts},
-		{"pools", "pools list [-o json] | pools status --ids 1,2 --status S [--message M] | pools drain ID", runPools},
+		{"pools", "pools list [-o json] | pools create --name N --kind K --capacity C [--provider-type T --provider-setting k=v|k=@FILE…] | pools edit ID [--capacity C …] | pools status --ids 1,2 --status S [--message M] | pools drain ID", runPools},
+		{"users", usersUsage, runUsers},
+		{"tokens", tokensUsage, runTokens},
 		{"history", "history [--member ID] [--pool NAME] [-o json]: show history", runHistory},
 		{"codes", "codes generate --count N [--group G --valid-for 30d …] | codes list [-o json] | codes export (CSV) | codes disable|enable CODE", runCodes},
 		{"integrity", "integrity [--repair N] [-o json]: check the invariants (exit 1 when broken)", runIntegrity},
@@ -38,7 +40,7 @@ func commands() []command {
 
 // verbGroups are the commands whose first argument is a verb (pools list):
 // their -h is answered before the verb is looked for.
-var verbGroups = map[string]bool{"accounts": true, "pools": true, "codes": true, "keys": true}
+var verbGroups = map[string]bool{"accounts": true, "pools": true, "codes": true, "keys": true, "users": true, "tokens": true}
 
 // isHelp reports whether arg asks for help.
 func isHelp(arg string) bool {
