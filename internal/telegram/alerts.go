@@ -55,6 +55,10 @@ type Alerter struct {
 	// Read is the store's read pool, from which Restore reads the history.
 	Read *store.Queries
 	Log  *slog.Logger
+	// BaseURL is berth's public address (BERTH_BASE_URL, no trailing
+	// slash); when set, a fired alert ends with the absolute link of the
+	// console page that shows it (consolePage).
+	BaseURL string
 
 	mu     sync.Mutex
 	active map[string]activeAlert
@@ -105,6 +109,9 @@ func (a *Alerter) Update(ctx context.Context, current []Alert) error {
 			continue
 		}
 		text := fmt.Sprintf("🔴 %s %s\n%s", al.Severity, al.Key, al.Text)
+		if a.BaseURL != "" {
+			text += "\n" + a.BaseURL + consolePage(al)
+		}
 		if err := a.send(ctx, text); err != nil {
 			errs = append(errs, err)
 			continue
@@ -130,6 +137,19 @@ func (a *Alerter) Update(ctx context.Context, current []Alert) error {
 		a.record(ctx, ActAlertResolved, al.Alert, "resolved: "+al.Text)
 	}
 	return errors.Join(errs...)
+}
+
+// consolePage is the console page where an operator sees what al is about:
+// the integrity page for orphans, overbooking and stuck moves, the seats for
+// seats that could not be released, the servers (pools) for the rest.
+func consolePage(al Alert) string {
+	switch al.Key {
+	case "orphans", "overbooked", "zombie_moves":
+		return "/admin/integrity"
+	case "release_failed":
+		return "/admin/seats"
+	}
+	return "/admin/servers"
 }
 
 // send delivers text to every chat; it fails if any chat could not get it.

@@ -60,6 +60,9 @@ type Config struct {
 	// lock runs the monitor and the bot (leader.go); the others try to take
 	// it over this often (DefaultLeaderInterval).
 	LeaderInterval time.Duration
+	// BaseURL is berth's public address (BERTH_BASE_URL, read by serve,
+	// not by ConfigFromEnv); alerts link the console under it (Alerter).
+	BaseURL string
 }
 
 // Enabled reports whether a token is set.
@@ -187,7 +190,7 @@ func Start(ctx context.Context, cfg Config, svc *alloc.Service, d Deps, log *slo
 		cfg.PollTimeout = 30 * time.Second
 	}
 	client := botapi.NewClient(cfg.API, cfg.Token, cfg.PollTimeout)
-	s := &Service{Alerter: &Alerter{Client: client, Chats: cfg.Chats, History: d.History, Read: d.Read, Log: log}}
+	s := &Service{Alerter: &Alerter{Client: client, Chats: cfg.Chats, History: d.History, Read: d.Read, Log: log, BaseURL: cfg.BaseURL}}
 	s.Monitor = &Monitor{Read: d.Read, Alerter: s.Alerter, Interval: cfg.AlertInterval, Log: log}
 	if !cfg.NoBot {
 		allowed := map[int64]bool{}

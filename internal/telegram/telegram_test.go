@@ -321,6 +321,38 @@ func TestBotGroupChangesOnlyByOperators(t *testing.T) {
 	api.waitFor(t, group, "team-1 is paused (was active)")
 }
 
+// With a BaseURL a fired alert ends with the absolute link of the console
+// page that shows it; without one it carries no link.
+func TestAlertsLinkConsole(t *testing.T) {
+	api := newFakeAPI(t)
+	ctx := context.Background()
+	for _, base := range []string{"", "https://example.com/berth"} {
+		a := &telegram.Alerter{Client: botapi.NewClient(api.URL, token, time.Second), Chats: []int64{7}, BaseURL: base}
+		before := len(api.messages(7))
+		err := a.Update(ctx, []telegram.Alert{
+			{Key: "orphans", Severity: telegram.P0, Text: "1 member(s)"},
+			{Key: "pool:team-1:banned", Severity: telegram.P1, Text: "team-1 is banned", Pool: "team-1"},
+			{Key: "release_failed", Severity: telegram.P1, Text: "1 seat(s)"},
+		}) // sent P0 first, then by key
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs := api.messages(7)[before:]
+		if len(msgs) != 3 {
+			t.Fatalf("base %q: %d messages, want 3: %q", base, len(msgs), msgs)
+		}
+		for i, page := range []string{"/admin/integrity", "/admin/servers", "/admin/seats"} {
+			if base == "" {
+				if strings.Contains(msgs[i], "http") {
+					t.Errorf("no BaseURL, yet message %d links: %q", i, msgs[i])
+				}
+			} else if !strings.HasSuffix(msgs[i], "\n"+base+page) {
+				t.Errorf("message %d %q, want it to end with %s", i, msgs[i], base+page)
+			}
+		}
+	}
+}
+
 // Alerts are sent once per key, resolved when they clear, retried when the
 // Bot API refuses, and recorded in history.
 func TestAlertsDeduplicatedAndResolved(t *testing.T) {
