@@ -197,6 +197,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	if cfg.Telegram.Enabled() {
+		cfg.Telegram.BaseURL = cfg.BaseURL
 		if a.Telegram, err = telegram.Start(context.WithoutCancel(ctx), cfg.Telegram, a.Alloc, telegram.DepsOf(a.Store, a.Alloc), log); err != nil {
 			a.Queue.Stop(ctx)
 			st.Close()

@@ -125,10 +125,10 @@ func serveEnv(cfg *app.Config) error {
 }
 
 // parseBaseURL checks BERTH_BASE_URL, berth's public address written into
-// absolute links (the expiry e-mails): an absolute http(s) URL with a host,
-// maybe a path, no query, fragment or user. It returns it without a
-// trailing slash; empty stays empty (no links). A bad value is a usage
-// error (exit 2).
+// absolute links (expiry e-mails, Telegram alerts): an absolute http(s)
+// URL with a host, maybe a path, no query, fragment or user. It returns it
+// without a trailing slash; empty stays empty (no links). A bad value is a
+// usage error (exit 2).
 func parseBaseURL(v string) (string, error) {
 	if v == "" {
 		return "", nil
