@@ -88,16 +88,6 @@ func intParam(r *http.Request, name string, def int) (int, error) {
 	return n, nil
 }
 
-// pageParams reads a listing's limit (def when absent) and its cursor: the
-// id the page starts before or after, in the query parameter cursor.
-func pageParams(r *http.Request, def int, cursor string) (limit int, from int64, err error) {
-	if limit, err = intParam(r, "limit", def); err != nil {
-		return 0, 0, err
-	}
-	n, err := intParam(r, cursor, 0)
-	return limit, int64(n), err
-}
-
 // kindParam reads the optional kind filter of a listing.
 func kindParam(r *http.Request) (model.Kind, error) {
 	kind := model.Kind(r.URL.Query().Get("kind"))
@@ -109,15 +99,16 @@ func kindParam(r *http.Request) (model.Kind, error) {
 
 func (s *Server) accountList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	limit, err := intParam(r, "limit", 1000)
+	limit, after, err := idPageParams(r, 1000, 0, "")
 	if err != nil {
 		return err
 	}
-	items, err := s.rd.AccountList(r.Context(), store.AccountFilter{Script: q.Get("script"), Pool: q.Get("pool"), Limit: limit})
+	items, err := s.rd.AccountList(r.Context(), store.AccountFilter{Script: q.Get("script"), Pool: q.Get("pool"), Limit: limit + 1, AfterID: after})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"items": items})
+	items, next := idPage(items, limit, 0, func(a store.Account) int64 { return a.MemberID })
+	writePage(w, items, next)
 	return nil
 }
 
@@ -221,15 +212,16 @@ func (s *Server) queueCancel(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) historyList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	limit, before, err := pageParams(r, 500, "before")
+	limit, before, err := idPageParams(r, 500, store.HistoryMaxLimit, "before")
 	if err != nil {
 		return err
 	}
 	items, err := s.rd.HistoryList(r.Context(), store.HistoryFilter{Member: q.Get("member"), Pool: q.Get("pool"),
-		Action: q.Get("action"), BeforeID: before, Limit: limit})
+		Action: q.Get("action"), BeforeID: before, Limit: limit + 1})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"items": items})
+	items, next := idPage(items, limit, store.HistoryMaxLimit, func(h model.HistoryEntry) int64 { return h.ID })
+	writePage(w, items, next)
 	return nil
 }

@@ -35,12 +35,12 @@ func (s *Server) codeBatch(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) codeList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	limit, after, err := pageParams(r, 100000, "after")
+	limit, after, err := idPageParams(r, 100000, store.CodeMaxLimit, "after")
 	if err != nil {
 		return err
 	}
 	f := store.CodeFilter{Status: model.CodeStatus(q.Get("status")), Group: q.Get("group"), Email: strings.ToLower(q.Get("email")),
-		Batch: q.Get("batch"), Limit: limit, After: after}
+		Batch: q.Get("batch"), Limit: limit + 1, After: after}
 	if c := q.Get("code"); c != "" {
 		// Search by (the end of) a code: its last four characters, read
 		// the way redeem reads codes.
@@ -54,6 +54,7 @@ func (s *Server) codeList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	items, next := idPage(items, limit, store.CodeMaxLimit, func(c model.Code) int64 { return c.ID })
 	if !seesCodes(r) {
 		for i := range items {
 			items[i].Display = ""
@@ -74,7 +75,7 @@ func (s *Server) codeList(w http.ResponseWriter, r *http.Request) error {
 		cw.Flush()
 		return cw.Error()
 	}
-	writeJSON(w, 200, map[string]any{"items": items})
+	writePage(w, items, next)
 	return nil
 }
 
@@ -179,14 +180,15 @@ func (s *Server) migrationRun(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) moveList(w http.ResponseWriter, r *http.Request) error {
-	limit, err := intParam(r, "limit", 1000)
+	limit, before, err := idPageParams(r, 1000, 0, "")
 	if err != nil {
 		return err
 	}
-	items, err := s.rd.MoveList(r.Context(), model.MoveState(r.URL.Query().Get("state")), 0, limit)
+	items, err := s.rd.MoveListBefore(r.Context(), model.MoveState(r.URL.Query().Get("state")), before, limit+1)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"items": items})
+	items, next := idPage(items, limit, 0, func(m model.Move) int64 { return m.ID })
+	writePage(w, items, next)
 	return nil
 }

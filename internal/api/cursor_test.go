@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/berthhq/berth/internal/alloc"
@@ -18,9 +19,10 @@ import (
 	"github.com/berthhq/berth/internal/store/storetest"
 )
 
-// The pools, the seats and the queue page with limit and cursor: walking
-// the pages by next_cursor sees every row once, in the order of the whole
-// listing, and stops at an empty next_cursor. Both databases.
+// Every listing pages with limit and cursor: walking the pages by
+// next_cursor sees every row once, in the order of the whole listing, and
+// stops at an empty next_cursor; a made-up cursor is refused. Both
+// databases.
 func TestCursorPages(t *testing.T) {
 	const adminToken = "test-admin-token-0123456789"
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
@@ -30,11 +32,13 @@ func TestCursorPages(t *testing.T) {
 		srv := httptest.NewServer(s)
 		t.Cleanup(srv.Close)
 		seed(t, ctx, st)
+		userToken := seedLists(t, ctx, st, s)
 
+		bearer := adminToken
 		get := func(path string) (int, []json.RawMessage, string) {
 			t.Helper()
 			req, _ := http.NewRequest("GET", srv.URL+path, nil)
-			req.Header.Set("Authorization", "Bearer "+adminToken)
+			req.Header.Set("Authorization", "Bearer "+bearer)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -54,14 +58,22 @@ func TestCursorPages(t *testing.T) {
 		}
 		key := func(raw json.RawMessage) string {
 			var v struct {
-				ID       int64 `json:"id"`
-				Position int   `json:"position"`
+				ID       int64  `json:"id"`
+				Position int    `json:"position"`
+				Account  string `json:"account"`
 			}
 			_ = json.Unmarshal(raw, &v)
-			return fmt.Sprintf("%d@%d", v.ID, v.Position)
+			return fmt.Sprintf("%d@%d%s", v.ID, v.Position, v.Account)
 		}
 		for _, list := range []string{"/api/v1/pools?", "/api/v1/pools?kind=team&", "/api/v1/seats?", "/api/v1/seats?state=active&",
-			"/api/v1/queue?", "/api/v1/queue?kind=server&"} {
+			"/api/v1/queue?", "/api/v1/queue?kind=server&", "/api/v1/accounts?",
+			"/api/v1/history?", "/api/v1/history?action=placed&", "/api/v1/codes?", "/api/v1/codes?group=g1&",
+			"/api/v1/moves?", "/api/v1/moves?state=done&", "/api/v1/audit?", "/api/v1/audit?actor=alice&",
+			"/api/v1/users?", "tokens /api/v1/tokens?"} {
+			bearer = adminToken
+			if rest, ok := strings.CutPrefix(list, "tokens "); ok {
+				list, bearer = rest, userToken
+			}
 			_, all, next := get(list + "limit=1000")
 			if next != "" || len(all) < 3 {
 				t.Fatalf("%s: %d rows, next_cursor %q", list, len(all), next)
@@ -96,6 +108,15 @@ func TestCursorPages(t *testing.T) {
 			}
 			if status, _, _ := get(list + "cursor=not-a-cursor"); status != http.StatusBadRequest {
 				t.Fatalf("%s: a made-up cursor answered %d, want 400", list, status)
+			}
+		}
+		// Older clients page by id with before or after: it still works.
+		bearer = adminToken
+		for _, list := range []string{"/api/v1/history?before=", "/api/v1/audit?before=", "/api/v1/codes?after="} {
+			_, all, _ := get(strings.SplitN(list, "?", 2)[0] + "?limit=1000")
+			_, rest, _ := get(list + strings.Split(key(all[1]), "@")[0])
+			if len(rest) != len(all)-2 || key(rest[0]) != key(all[2]) {
+				t.Fatalf("%s: %d rows after the second of %d", list, len(rest), len(all))
 			}
 		}
 	})
@@ -140,4 +161,52 @@ func seed(t *testing.T, ctx context.Context, st *store.Store) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// seedLists adds rows to the listings seed leaves empty or short: history,
+// codes, moves, audit rows, users and a user's tokens (whose secret it
+// returns), at least three of each, some matching each test filter.
+func seedLists(t *testing.T, ctx context.Context, st *store.Store, s *Server) string {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	seats, err := st.SeatList(ctx, store.SeatFilter{})
+	must(err)
+	for i := range 9 {
+		action := model.ActPlaced
+		if i%3 == 0 {
+			action = model.ActMoveFailed
+		}
+		must(st.HistoryAdd(ctx, model.HistoryEntry{Member: fmt.Sprintf("m%02d", i), Action: action}))
+		_, err := st.CodeCreate(ctx, store.CodeCreateParams{Display: fmt.Sprintf("CODE-%04d", i), Normalized: fmt.Sprintf("CODE%04d", i),
+			Hint: fmt.Sprintf("%04d", i), Group: fmt.Sprintf("g%d", i%2), MaxUses: 1})
+		must(err)
+		_, err = st.AuditAdd(ctx, store.AuditEntry{Actor: []string{"alice", "bob"}[i%2], Action: "POST /api/v1/pools", Target: "id=1", Status: 201})
+		must(err)
+		seat := seats[i%len(seats)]
+		id, err := st.MoveCreate(ctx, model.Move{MemberID: seat.MemberID, FromSeat: seat.ID, Reason: "test", Actor: "alice"})
+		must(err)
+		state := model.MoveDone
+		if i%3 == 0 {
+			state = model.MoveFailed
+		}
+		_, err = st.MoveFinish(ctx, id, state, "")
+		must(err)
+	}
+	var user store.User
+	for i := range 4 {
+		u, err := st.UserCreate(ctx, fmt.Sprintf("user%d", i), "x", "viewer")
+		must(err)
+		user = u
+	}
+	var secret string
+	for i := range 5 {
+		secret, _, err = s.auth.CreateToken(ctx, user.ID, fmt.Sprintf("t%d", i))
+		must(err)
+	}
+	return secret
 }

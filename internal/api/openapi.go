@@ -337,10 +337,6 @@ func okJSON(status int, desc string, schema *jsonSchema) okResponse {
 	return okResponse{status: status, description: desc, contentType: ctJSON, schema: schema}
 }
 
-func listOf(schema, desc string) *jsonSchema {
-	return jsObject(desc, reqProp("items", jsArray(jsRef(schema), "")))
-}
-
 // pageOf is a page of a cursor listing (cursor.go): its items and the
 // cursor of the next page.
 func pageOf(schema, desc string) *jsonSchema {
@@ -349,10 +345,14 @@ func pageOf(schema, desc string) *jsonSchema {
 }
 
 // cursorQuery is the parameters of a cursor listing: limit (def when
-// absent or 0, max when more) and cursor.
+// absent or 0, max when more; no bound when max is 0) and cursor.
 func cursorQuery(def, max int) []*oaParameter {
+	limit := fmt.Sprintf("At most this many items (1-%d); 0 means %d, more than %d means %[1]d.", max, def, max)
+	if max == 0 {
+		limit = fmt.Sprintf("At most this many items; 0 means %d.", def)
+	}
 	return []*oaParameter{
-		queryParam("limit", fmt.Sprintf("At most this many items (1-%d); 0 means %d, more than %d means %[1]d.", max, def, max), jsInt("").min(0).def(def)),
+		queryParam("limit", limit, jsInt("").min(0).def(def)),
 		queryParam("cursor", "Where the page starts: the next_cursor of the previous page, unchanged (it is opaque); empty for the first page.", jsString("")),
 	}
 }
@@ -507,14 +507,14 @@ var opSpecs = map[string]opSpec{
 	},
 	"GET /api/v1/accounts": {
 		id: "listAccounts", tag: "accounts",
-		description: "Lists accounts (server members) with their live placement, oldest first.",
-		params: []*oaParameter{
+		description: "Lists accounts (server members) with their live placement, oldest first, a page at a time: while " +
+			"next_cursor is not empty, pass it as cursor (with the same filters) for the next page.",
+		params: append([]*oaParameter{
 			queryParam("script", "Only accounts of this script.", jsString("")),
 			pPoolName,
-			queryParam("limit", "At most this many rows; 0 means the default.", jsInt("").min(0).def(1000)),
-		},
-		ok:     []okResponse{okJSON(200, "The accounts.", listOf("Account", ""))},
-		errors: map[int]string{400: "limit is not a non-negative integer."},
+		}, cursorQuery(1000, 0)...),
+		ok:     []okResponse{okJSON(200, "A page of the accounts.", pageOf("Account", ""))},
+		errors: map[int]string{400: "limit is not a non-negative integer, or cursor was not handed out by this server."},
 	},
 
 	"GET /api/v1/seats": {
@@ -561,16 +561,16 @@ var opSpecs = map[string]opSpec{
 
 	"GET /api/v1/history": {
 		id: "listHistory", tag: "history",
-		description: "Lists state changes, newest first. To page back, pass the smallest id seen as before.",
-		params: []*oaParameter{
+		description: "Lists state changes, newest first, a page at a time: while next_cursor is not empty, pass it as cursor " +
+			"(with the same filters) for the next page. before still pages back by id for older clients; cursor wins over it.",
+		params: append([]*oaParameter{
 			queryParam("member", "Only entries about this member (account id or email).", jsString("")),
 			queryParam("pool", "Only entries where this pool name is the pool, the source or the target.", jsString("")),
 			queryParam("action", "Only entries with this action.", jsRef("HistoryAction")),
-			queryParam("limit", "At most this many entries (1-10000); 0 or more than 10000 means 500.", jsInt("").min(0).def(500)),
-			queryParam("before", "Only entries with an id lower than this; 0 means from the newest.", jsID("").min(0)),
-		},
-		ok:     []okResponse{okJSON(200, "The history entries.", listOf("HistoryEntry", ""))},
-		errors: map[int]string{400: "limit or before is not a non-negative integer."},
+			queryParam("before", "Only entries with an id lower than this; 0 means from the newest. Ignored with cursor.", jsID("").min(0)),
+		}, cursorQuery(500, 10000)...),
+		ok:     []okResponse{okJSON(200, "A page of the history entries.", pageOf("HistoryEntry", ""))},
+		errors: map[int]string{400: "limit or before is not a non-negative integer, or cursor was not handed out by this server."},
 	},
 
 	"POST /api/v1/codes/batch": {
@@ -592,24 +592,24 @@ var opSpecs = map[string]opSpec{
 	"GET /api/v1/codes": {
 		id: "listCodes", tag: "codes",
 		description: "Lists codes by id, oldest first, with the codes themselves for operators and admins (viewers get the hint, " +
-			"the last four characters, and no code); filters combine. To page on, pass the last id seen as after. " +
+			"the last four characters, and no code); filters combine. It answers a page at a time: while next_cursor is not empty, pass it as cursor " +
+			"(with the same filters) for the next page; after (the last id seen) still pages on for older clients. " +
 			"With `Accept: text/csv` or format=csv the answer is a CSV file (berth-codes.csv) with the header row " +
 			"`code,group,status,max_uses,used_count,bound_email,valid_for,expires_at,ends_at,rebind_limit,rebind_count,batch,created_at,hint`; " +
 			"code is empty for viewers, times are RFC 3339 in UTC (empty when unset), and group, bound_email or batch starting with " +
 			"=, +, -, @, tab or CR is prefixed with ' so spreadsheets do not run it as a formula.",
-		params: []*oaParameter{
+		params: append([]*oaParameter{
 			queryParam("status", "Only codes with this status; an unknown status gives an empty list.", jsRef("CodeStatus")),
 			queryParam("group", "Only codes of this group.", jsString("").ex("vip")),
 			queryParam("email", "Only codes bound to this email (compared lower-cased).", jsString("").ex("user@example.com")),
 			queryParam("code", "Search by the end of a code: its last four characters, after dashes are removed and letters upper-cased. "+
 				"With fewer than four characters the filter is ignored.", jsString("").ex("B3WA")),
 			queryParam("batch", "Only codes of this batch.", jsString("")),
-			queryParam("limit", "At most this many codes; 0 means the default, the most is 100000.", jsInt("").min(0).max(100000).def(100000)),
-			queryParam("after", "Only codes with an id greater than this.", jsID("").min(0).def(0)),
+			queryParam("after", "Only codes with an id greater than this. Ignored with cursor.", jsID("").min(0).def(0)),
 			queryParam("format", "csv answers CSV, like `Accept: text/csv`.", jsString("").enum("csv")),
-		},
+		}, cursorQuery(100000, 100000)...),
 		ok: []okResponse{
-			okJSON(200, "The codes (JSON), or a CSV file when asked for.", listOf("Code", "")),
+			okJSON(200, "A page of the codes (JSON), or a CSV file when asked for.", pageOf("Code", "")),
 			{status: 200, description: "The codes as CSV, when asked for.", contentType: "text/csv",
 				schema: jsString("CSV with a header row: code, group, status, max_uses, used_count, bound_email, valid_for, " +
 					"expires_at, ends_at, rebind_limit, rebind_count, batch, created_at, hint.")},
@@ -653,13 +653,13 @@ var opSpecs = map[string]opSpec{
 	},
 	"GET /api/v1/moves": {
 		id: "listMoves", tag: "moves",
-		description: "Lists moves (admin moves, drains, migrations and public rebinds), newest first.",
-		params: []*oaParameter{
+		description: "Lists moves (admin moves, drains, migrations and public rebinds), newest first, a page at a time: " +
+			"while next_cursor is not empty, pass it as cursor (with the same state) for the next page.",
+		params: append([]*oaParameter{
 			queryParam("state", "Only moves in this state; an unknown state gives an empty list.", jsRef("MoveState")),
-			queryParam("limit", "At most this many moves; 0 means the default.", jsInt("").min(0).def(1000)),
-		},
-		ok:     []okResponse{okJSON(200, "The moves.", listOf("Move", ""))},
-		errors: map[int]string{400: "limit is not a non-negative integer."},
+		}, cursorQuery(1000, 0)...),
+		ok:     []okResponse{okJSON(200, "A page of the moves.", pageOf("Move", ""))},
+		errors: map[int]string{400: "limit is not a non-negative integer, or cursor was not handed out by this server."},
 	},
 	"POST /api/v1/migrations": {
 		id: "migrate", tag: "moves",
@@ -731,8 +731,11 @@ var opSpecs = map[string]opSpec{
 	},
 	"GET /api/v1/users": {
 		id: "listUsers", tag: "auth",
-		description: "Lists the console users by id; never their passwords.",
-		ok:          []okResponse{okJSON(200, "The users.", listOf("User", ""))},
+		description: "Lists the console users by id, a page at a time (while next_cursor is not empty, pass it as cursor " +
+			"for the next page); never their passwords.",
+		params: cursorQuery(1000, 0),
+		ok:     []okResponse{okJSON(200, "A page of the users.", pageOf("User", ""))},
+		errors: map[int]string{400: "limit is not a non-negative integer, or cursor was not handed out by this server."},
 	},
 	"POST /api/v1/users": {
 		id: "createUser", tag: "auth",
@@ -758,8 +761,11 @@ var opSpecs = map[string]opSpec{
 	},
 	"GET /api/v1/tokens": {
 		id: "listTokens", tag: "auth",
-		description: "Lists the caller's personal API tokens (names and dates, never the tokens). The admin token has none.",
-		ok:          []okResponse{okJSON(200, "The tokens.", listOf("Token", ""))},
+		description: "Lists the caller's personal API tokens (names and dates, never the tokens) by id, a page at a time " +
+			"(while next_cursor is not empty, pass it as cursor for the next page). The admin token has none.",
+		params: cursorQuery(1000, 0),
+		ok:     []okResponse{okJSON(200, "A page of the tokens.", pageOf("Token", ""))},
+		errors: map[int]string{400: "limit is not a non-negative integer, or cursor was not handed out by this server."},
 	},
 	"POST /api/v1/tokens": {
 		id: "createToken", tag: "auth",
@@ -780,28 +786,28 @@ var opSpecs = map[string]opSpec{
 	},
 	"GET /api/v1/audit": {
 		id: "listAudit", tag: "audit",
-		description: "The audit log, newest first: every change made through the API by a signed-in caller or token (also " +
+		description: "The audit log, newest first, a page at a time (while next_cursor is not empty, pass it as cursor with " +
+			"the same filters for the next page; before still pages back by id for older clients): every change made through the API by a signed-in caller or token (also " +
 			"refused ones, with status 403), sign-ins and sign-outs. Routes on one resource keep it as it was before and after " +
 			"the change, and the request under request; other routes keep the request body as after. Secrets (passwords, " +
 			"tokens, provider secrets, private keys, known_hosts) read \"(redacted)\"; credential files are never kept. " +
 			"With `Accept: text/csv` or format=csv the answer is a CSV file (berth-audit.csv) with the header row " +
 			"`id,at,actor,action,target,status,remote_ip,before,after,request` (JSON columns as text).",
-		params: []*oaParameter{
+		params: append([]*oaParameter{
 			queryParam("actor", "Only rows by this actor (a user name, admin-token or anonymous).", jsString("").ex("alice")),
 			queryParam("action", "Only rows whose action contains this, ignoring case.", jsString("").ex("pools")),
 			queryParam("target", "Only rows on this target, as stored.", jsString("").ex("id=3")),
 			queryParam("since", "Only rows at or after this time (RFC 3339).", jsTime("")),
 			queryParam("until", "Only rows before this time (RFC 3339).", jsTime("")),
-			queryParam("before", "Only rows with an id lower than this, to page back.", jsID("").min(0)),
-			queryParam("limit", "At most this many rows (at most 100000); 0 means 500.", jsInt("").min(0).def(500)),
+			queryParam("before", "Only rows with an id lower than this, to page back. Ignored with cursor.", jsID("").min(0)),
 			queryParam("format", "csv answers CSV, like `Accept: text/csv`.", jsString("").enum("csv")),
-		},
+		}, cursorQuery(500, 100000)...),
 		ok: []okResponse{
-			okJSON(200, "The rows (JSON), or a CSV file when asked for.", listOf("AuditEntry", "")),
+			okJSON(200, "A page of the rows (JSON), or a CSV file when asked for.", pageOf("AuditEntry", "")),
 			{status: 200, description: "The rows as CSV, when asked for.", contentType: "text/csv",
 				schema: jsString("CSV with a header row: id, at, actor, action, target, status, remote_ip, before, after, request.")},
 		},
-		errors: map[int]string{400: "limit or before is not a non-negative integer, or since or until is not RFC 3339."},
+		errors: map[int]string{400: "limit or before is not a non-negative integer, since or until is not RFC 3339, or cursor was not handed out by this server."},
 	},
 
 	"POST /api/v1/public/redeem": {

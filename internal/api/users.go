@@ -97,11 +97,16 @@ type UserPatch struct {
 }
 
 func (s *Server) userList(w http.ResponseWriter, r *http.Request) error {
+	limit, after, err := idPageParams(r, 1000, 0, "")
+	if err != nil {
+		return err
+	}
 	items, err := s.auth.ListUsers(r.Context())
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	items, next := idPage(afterID(items, after, func(u auth.UserInfo) int64 { return u.ID }), limit, 0, func(u auth.UserInfo) int64 { return u.ID })
+	writePage(w, items, next)
 	return nil
 }
 
@@ -169,15 +174,19 @@ func (s *Server) userUpdate(w http.ResponseWriter, r *http.Request) error {
 // ---- personal API tokens ----------------------------------------------------
 
 func (s *Server) tokenList(w http.ResponseWriter, r *http.Request) error {
+	limit, after, err := idPageParams(r, 1000, 0, "")
+	if err != nil {
+		return err
+	}
 	u, _ := auth.FromContext(r.Context())
 	items := []auth.Token{}
 	if u.ID != 0 {
-		var err error
 		if items, err = s.auth.ListTokens(r.Context(), u.ID); err != nil {
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	items, next := idPage(afterID(items, after, func(t auth.Token) int64 { return t.ID }), limit, 0, func(t auth.Token) int64 { return t.ID })
+	writePage(w, items, next)
 	return nil
 }
 
@@ -233,11 +242,11 @@ func timeParam(r *http.Request, name string) (time.Time, error) {
 
 func (s *Server) auditList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	limit, before, err := pageParams(r, 500, "before")
+	limit, before, err := idPageParams(r, 500, store.AuditMaxLimit, "before")
 	if err != nil {
 		return err
 	}
-	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Target: q.Get("target"), BeforeID: before, Limit: limit}
+	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Target: q.Get("target"), BeforeID: before, Limit: limit + 1}
 	if f.Since, err = timeParam(r, "since"); err != nil {
 		return err
 	}
@@ -248,6 +257,7 @@ func (s *Server) auditList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	items, next := idPage(items, limit, store.AuditMaxLimit, func(e store.AuditEntry) int64 { return e.ID })
 	if strings.Contains(r.Header.Get("Accept"), "text/csv") || q.Get("format") == "csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="berth-audit.csv"`)
@@ -260,6 +270,6 @@ func (s *Server) auditList(w http.ResponseWriter, r *http.Request) error {
 		cw.Flush()
 		return cw.Error()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	writePage(w, items, next)
 	return nil
 }

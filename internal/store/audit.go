@@ -70,7 +70,7 @@ type AuditFilter struct {
 
 // AuditList returns entries newest first.
 func (q *Queries) AuditList(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
-	f.Limit = pageLimit(f.Limit, 500, 100000)
+	f.Limit = pageLimit(f.Limit, 500, AuditMaxLimit)
 	var w where
 	if f.Actor != "" {
 		w.add("actor = ?", f.Actor)

@@ -105,7 +105,7 @@ type CodeFilter struct {
 
 // CodeList lists codes by id.
 func (q *Queries) CodeList(ctx context.Context, f CodeFilter) ([]model.Code, error) {
-	f.Limit = pageLimit(f.Limit, 100000, 100000)
+	f.Limit = pageLimit(f.Limit, 100000, CodeMaxLimit)
 	var w where
 	for _, c := range []struct{ col, v string }{{"status", string(f.Status)}, {"group_name", f.Group},
 		{"bound_email", f.Email}, {"hint", f.Hint}, {"batch", f.Batch}} {

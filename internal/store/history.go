@@ -85,7 +85,7 @@ type HistoryFilter struct {
 
 // HistoryList returns entries newest first.
 func (q *Queries) HistoryList(ctx context.Context, f HistoryFilter) ([]model.HistoryEntry, error) {
-	f.Limit = pageLimit(f.Limit, 500, 10000)
+	f.Limit = pageLimit(f.Limit, 500, HistoryMaxLimit)
 	var w where
 	if f.Member != "" {
 		w.add("member = ?", f.Member)

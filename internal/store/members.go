@@ -108,6 +108,8 @@ type Account struct {
 	Pool    string `json:"pool"`
 	State   string `json:"state"`
 	Reason  string `json:"reason,omitempty"`
+	// MemberID orders the listing (AfterID pages by it); not answered.
+	MemberID int64 `json:"-"`
 }
 
 // AccountFilter narrows AccountList; empty fields match all.
@@ -131,13 +133,13 @@ func (q *Queries) AccountList(ctx context.Context, f AccountFilter) ([]Account, 
 	}
 	w.add("m.id > ?", f.AfterID)
 	rows, err := q.db.QueryContext(ctx, `
-		SELECT m.external_id, m.affinity_key, COALESCE(p.name, ''), COALESCE(s.state, m.state), m.reason
+		SELECT m.external_id, m.affinity_key, COALESCE(p.name, ''), COALESCE(s.state, m.state), m.reason, m.id
 		FROM members m
 		LEFT JOIN seats s ON s.id = (SELECT MAX(s2.id) FROM seats s2 WHERE s2.member_id = m.id AND s2.state NOT IN ('released', 'failed'))
 		LEFT JOIN pools p ON p.id = s.pool_id`+w.String()+`
 		ORDER BY m.id LIMIT `+w.arg(f.Limit), w.args...)
 	return scanAll(rows, err, func(r rowScanner) (a Account, err error) {
-		err = r.Scan(&a.Account, &a.Script, &a.Pool, &a.State, &a.Reason)
+		err = r.Scan(&a.Account, &a.Script, &a.Pool, &a.State, &a.Reason, &a.MemberID)
 		return a, err
 	})
 }

@@ -72,10 +72,23 @@ func (q *Queries) MoveFinish(ctx context.Context, id int64, state model.MoveStat
 // MoveList lists moves, newest first; olderThan > 0 keeps pending moves
 // created before now-olderThan (zombies).
 func (q *Queries) MoveList(ctx context.Context, state model.MoveState, olderThan time.Duration, limit int) ([]model.Move, error) {
+	return q.moveList(ctx, state, olderThan, 0, limit)
+}
+
+// MoveListBefore lists moves in a state ("" = all), newest first, with an
+// id lower than beforeID (0 = from the newest): a page of MoveList.
+func (q *Queries) MoveListBefore(ctx context.Context, state model.MoveState, beforeID int64, limit int) ([]model.Move, error) {
+	return q.moveList(ctx, state, 0, beforeID, limit)
+}
+
+func (q *Queries) moveList(ctx context.Context, state model.MoveState, olderThan time.Duration, beforeID int64, limit int) ([]model.Move, error) {
 	limit = pageLimit(limit, 1000, 0)
 	var w where
 	if state != "" {
 		w.add("mv.state = ?", string(state))
+	}
+	if beforeID != 0 {
+		w.add("mv.id < ?", beforeID)
 	}
 	if olderThan > 0 {
 		if before := micros(q.now().Add(-olderThan)); before != 0 {

@@ -41,6 +41,13 @@ func (w *where) String() string {
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
 
+// The most rows one call of a listing answers; a larger limit is cut to it.
+const (
+	AuditMaxLimit   = 100000 // AuditList
+	CodeMaxLimit    = 100000 // CodeList
+	HistoryMaxLimit = 10000  // HistoryList
+)
+
 // pageLimit is a listing's LIMIT: n, or def when n is 0 or less, and at
 // most max when max > 0.
 func pageLimit(n, def, max int) int {
