@@ -98,3 +98,49 @@ func (q *Queries) moveList(ctx context.Context, state model.MoveState, olderThan
 	rows, err := q.db.QueryContext(ctx, moveSelect+w.String()+` ORDER BY mv.id DESC LIMIT `+w.arg(limit), w.args...)
 	return scanAll(rows, err, scanMove)
 }
+
+// DrainCounts are the moves off one pool's seats, by where they are: what
+// a drain's progress page shows.
+type DrainCounts struct {
+	// Moved finished; Failed gave up; Cancelled were called off.
+	Moved, Failed, Cancelled int
+	// Waiting are pending moves without a target seat yet (queued);
+	// InProgress are pending moves heading to a seat.
+	Waiting, InProgress int
+}
+
+// Pending is how many moves are still under way (waiting or in progress).
+func (c DrainCounts) Pending() int { return c.Waiting + c.InProgress }
+
+// MoveCountsFromPool counts the moves off poolID's seats created at or
+// after since (zero: all of them).
+func (q *Queries) MoveCountsFromPool(ctx context.Context, poolID int64, since time.Time) (DrainCounts, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT mv.state, mv.to_seat IS NOT NULL, COUNT(*) FROM moves mv JOIN seats s ON s.id = mv.from_seat
+		WHERE s.pool_id = $1 AND mv.created_at >= $2 GROUP BY mv.state, mv.to_seat IS NOT NULL`, poolID, micros(since))
+	var c DrainCounts
+	if err != nil {
+		return c, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state model.MoveState
+		var targeted bool
+		var n int
+		if err := rows.Scan(&state, &targeted, &n); err != nil {
+			return c, err
+		}
+		switch {
+		case state == model.MoveDone:
+			c.Moved += n
+		case state == model.MoveFailed:
+			c.Failed += n
+		case state == model.MoveCancelled:
+			c.Cancelled += n
+		case targeted:
+			c.InProgress += n
+		default:
+			c.Waiting += n
+		}
+	}
+	return c, rows.Err()
+}
