@@ -287,7 +287,7 @@ func (w *Web) poolDrain(kind string) http.HandlerFunc {
 			return
 		}
 		l := w.lang(r)
-		w.done(rw, r, "/admin/"+kind+"s", nil, &result{Flash: []flash{{"ok", l.T("drain.result", res.Pool, res.Moving, res.Queued, res.Already)}}})
+		w.done(rw, r, "/admin/"+kind+"s/"+strconv.FormatInt(id, 10)+"/drain", nil, &result{Flash: []flash{{"ok", l.T("drain.result", res.Pool, res.Moving, res.Queued, res.Already)}}})
 	}
 }
 

@@ -59,6 +59,9 @@ type page struct {
 	Flash    []flash
 	ReqID    string
 	Data     any
+	// Refresh > 0 reloads the page every Refresh seconds when scripts are
+	// off (a page with a script refreshes its own parts).
+	Refresh int
 }
 
 // T translates a catalogue key.

@@ -339,8 +339,37 @@
     });
   }
 
+  // A drain's progress page: read its JSON every data-refresh seconds,
+  // update the counts and stop once nothing is pending.
+  function setupDrain() {
+    var box = document.querySelector("[data-drain-progress]");
+    if (!box) return;
+    var url = box.getAttribute("data-drain-progress");
+    var every = (parseInt(box.getAttribute("data-refresh"), 10) || 3) * 1000;
+    function tick() {
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
+        .then(function (j) {
+          box.querySelectorAll("[data-drain-field]").forEach(function (e) {
+            var k = e.getAttribute("data-drain-field");
+            if (Object.prototype.hasOwnProperty.call(j, k)) e.textContent = String(j[k]);
+            if (k === "failed") e.classList.toggle("bad", j[k] > 0);
+          });
+          if (j.done) {
+            var st = box.querySelector("[data-drain-state]");
+            if (st) st.textContent = st.getAttribute("data-done");
+            return;
+          }
+          setTimeout(tick, every);
+        })
+        .catch(function () { setTimeout(tick, every * 2); });
+    }
+    setTimeout(tick, every);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setupBulk();
+    setupDrain();
     setupUpload();
     setupAPITable();
     setupAPIForms();

@@ -1,0 +1,115 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/store"
+)
+
+// A drain's progress: after "drain" on a pool, the console shows how many
+// of its members moved, wait for room (queued moves), are moving and
+// failed, and how many seats the pool still holds. The page reads
+// drainProgress's JSON every drainRefresh seconds (assets/app.js) and
+// stops once nothing is pending; without scripts it reloads itself.
+
+// drainRefresh is how often, in seconds, the progress page refreshes.
+const drainRefresh = 3
+
+// drainProgress is a drain's counts as the progress page and its JSON
+// route show them.
+type drainProgress struct {
+	Pool       string           `json:"pool"`
+	Status     model.PoolStatus `json:"status"`
+	Since      time.Time        `json:"since"`
+	Moved      int              `json:"moved"`
+	Waiting    int              `json:"waiting"`
+	InProgress int              `json:"in_progress"`
+	Failed     int              `json:"failed"`
+	Cancelled  int              `json:"cancelled"`
+	// Remaining is the seats the pool still holds.
+	Remaining int `json:"remaining"`
+	// Done: no move is pending any more.
+	Done bool `json:"done"`
+}
+
+type drainData struct {
+	Kind    string
+	ID      int64
+	Refresh int
+	drainProgress
+}
+
+// readDrain reads pool id's drain progress (kind must match) through the
+// read view: the moves off its seats since it was set draining.
+func (w *Web) readDrain(r *http.Request, kind string) (drainProgress, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return drainProgress{}, store.ErrNotFound
+	}
+	p, err := w.rd.PoolGet(r.Context(), id)
+	if err != nil {
+		return drainProgress{}, err
+	}
+	if string(p.Kind) != kind {
+		return drainProgress{}, store.ErrNotFound
+	}
+	var since time.Time
+	if p.Status == model.StatusDraining {
+		since = p.StatusChangedAt
+	}
+	c, err := w.rd.MoveCountsFromPool(r.Context(), id, since)
+	if err != nil {
+		return drainProgress{}, err
+	}
+	return drainProgress{Pool: p.Name, Status: p.Status, Since: since, Moved: c.Moved, Waiting: c.Waiting, InProgress: c.InProgress,
+		Failed: c.Failed, Cancelled: c.Cancelled, Remaining: p.Used, Done: c.Pending() == 0}, nil
+}
+
+// drainPage shows a pool's drain progress; the drain action's result
+// (its flash) lands here.
+func (w *Web) drainPage(kind string) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		pr, err := w.readDrain(r, kind)
+		if errors.Is(err, store.ErrNotFound) {
+			w.notFound(rw, r)
+			return
+		}
+		if err != nil {
+			w.fail(rw, r, err)
+			return
+		}
+		id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		d := &drainData{Kind: kind, ID: id, drainProgress: pr}
+		p := w.newPage(r, "drain.title", d)
+		p.Title = p.L.T("drain.title", pr.Pool)
+		p.Flash = w.taken(r).Flash
+		if !pr.Done {
+			d.Refresh, p.Refresh = drainRefresh, drainRefresh
+		}
+		w.write(rw, r, http.StatusOK, "drain", p)
+	}
+}
+
+// drainJSON answers a pool's drain progress as JSON, for the page's
+// script.
+func (w *Web) drainJSON(kind string) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		pr, err := w.readDrain(r, kind)
+		if errors.Is(err, store.ErrNotFound) {
+			http.Error(rw, `{"error":"not found"}`, http.StatusNotFound)
+			return
+		}
+		if err != nil {
+			w.log.Error("web: drain progress", "request_id", requestID(r), "err", err)
+			http.Error(rw, `{"error":"internal error"}`, http.StatusInternalServerError)
+			return
+		}
+		rw.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(rw).Encode(pr)
+	}
+}
