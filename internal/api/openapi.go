@@ -68,6 +68,7 @@ type jsonSchema struct {
 	Discriminator        *discriminator `json:"discriminator,omitempty"`
 	ReadOnly             bool           `json:"readOnly,omitempty"`
 	WriteOnly            bool           `json:"writeOnly,omitempty"`
+	Deprecated           bool           `json:"deprecated,omitempty"`
 	Examples             []any          `json:"examples,omitempty"`
 }
 
@@ -161,6 +162,7 @@ func (s *jsonSchema) ex(v ...any) *jsonSchema      { s.Examples = v; return s }
 func (s *jsonSchema) pattern(p string) *jsonSchema { s.Pattern = p; return s }
 func (s *jsonSchema) writeOnly() *jsonSchema       { s.WriteOnly = true; return s }
 func (s *jsonSchema) readOnly() *jsonSchema        { s.ReadOnly = true; return s }
+func (s *jsonSchema) deprecated() *jsonSchema      { s.Deprecated = true; return s }
 func (s *jsonSchema) maxLen(n int) *jsonSchema     { s.MaxLength = &n; return s }
 func (s *jsonSchema) min(n float64) *jsonSchema    { s.Minimum = &n; return s }
 func (s *jsonSchema) max(n float64) *jsonSchema    { s.Maximum = &n; return s }
@@ -739,13 +741,14 @@ var opSpecs = map[string]opSpec{
 	},
 	"POST /api/v1/users": {
 		id: "createUser", tag: "auth",
-		description: "Adds a user who can sign in with the password given. The password is stored hashed (argon2id) and " +
-			"never shown again, nor written to the audit log.",
+		description: "Adds a user who signs in (POST /api/v1/session) with the username and password given. The password " +
+			"is stored hashed (argon2id) and never shown again, nor written to the audit log. The field `name` is the " +
+			"deprecated old name of `username`, still read for this release.",
 		body: jsonBody("The user.", jsRef("UserCreateRequest"),
-			json.RawMessage(`{"name": "alice", "password": "correct horse battery staple", "role": "operator"}`)),
+			json.RawMessage(`{"username": "alice", "password": "correct horse battery staple", "role": "operator"}`)),
 		ok: []okResponse{okJSON(201, "The user, as created.", jsRef("User"))},
-		errors: map[int]string{400: errBadJSON, 409: "A user with this name exists.", 413: "The body is larger than 16 KiB.",
-			422: "name, password or role is invalid; detail says which."},
+		errors: map[int]string{400: errBadJSON, 409: "A user with this username exists.", 413: "The body is larger than 16 KiB.",
+			422: "username, password or role is invalid, or username and the deprecated name are both given and disagree; detail says which."},
 	},
 	"PATCH /api/v1/users/{id}": {
 		id: "updateUser", tag: "auth",
@@ -758,6 +761,15 @@ var opSpecs = map[string]opSpec{
 		errors: map[int]string{400: "id is not a positive integer, or " + lowerFirst(errBadJSON), 404: "No user has this id.",
 			409: "The change would leave no enabled admin.", 413: "The body is larger than 16 KiB.",
 			422: "Nothing to change, or role or password is invalid."},
+	},
+	"DELETE /api/v1/users/{id}": {
+		id: "deleteUser", tag: "auth",
+		description: "Deletes a user: its sessions end and its personal API tokens stop working at once; its audit entries " +
+			"stay. The last enabled admin cannot be deleted.",
+		params: []*oaParameter{pathParam("id", "The user's id.", jsID("").min(1))},
+		ok:     []okResponse{{status: 204, description: "Deleted."}},
+		errors: map[int]string{400: "id is not a positive integer.", 404: "No user has this id.",
+			409: "The user is the last enabled admin."},
 	},
 	"GET /api/v1/tokens": {
 		id: "listTokens", tag: "auth",
@@ -1250,7 +1262,8 @@ func openAPISchemas() map[string]*jsonSchema {
 		),
 		"Caller": jsObject("Who is calling.",
 			reqProp("id", jsID("The user's id; 0 for the admin token.")),
-			reqProp("name", jsString("The user name, or admin-token.").ex("alice")),
+			reqProp("username", jsString("The user name, or admin-token.").ex("alice")),
+			prop("name", jsString("Deprecated: the same as username, kept for this release.").deprecated()),
 			reqProp("role", jsRef("Role")),
 			reqProp("via", jsString("How the caller authenticated.").enum("session", "token", "admin-token")),
 		),
@@ -1260,7 +1273,8 @@ func openAPISchemas() map[string]*jsonSchema {
 		),
 		"User": jsObject("A console user; never the password.",
 			reqProp("id", jsID("").readOnly()),
-			reqProp("name", jsString("").ex("alice")),
+			reqProp("username", jsString("The name the user signs in with.").ex("alice")),
+			prop("name", jsString("Deprecated: the same as username, kept for this release.").deprecated()),
 			reqProp("role", jsRef("Role")),
 			reqProp("disabled", jsBool("A disabled user cannot sign in and its tokens do not work.")),
 			reqProp("failed_logins", jsInt("Failed sign-ins with this name in the last day, from every address.")),
@@ -1269,8 +1283,11 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("created_at", jsTime("")),
 		),
 		"UserCreateRequest": jsObject("A new user.",
-			reqProp("name", jsString("1-64 lower-case letters, digits, '.', '_', '@' or '-', starting with a letter or digit.").
-				pattern(`^[a-z0-9][a-z0-9._@-]{0,63}$`)),
+			prop("username", jsString("The name the user signs in with (required; or give it as the deprecated name): "+
+				"1-64 lower-case letters, digits, '.', '_', '@' or '-', starting with a letter or digit.").
+				pattern(`^[a-z0-9][a-z0-9._@-]{0,63}$`).ex("alice")),
+			prop("name", jsString("Deprecated alias of username, read for this release; if both are given they must agree.").
+				pattern(`^[a-z0-9][a-z0-9._@-]{0,63}$`).deprecated()),
 			reqProp("password", jsString(fmt.Sprintf("At least %d characters.", auth.MinPasswordLen)).writeOnly()),
 			reqProp("role", jsRef("Role")),
 		),

@@ -201,6 +201,7 @@ func (s *Server) Routes() []Route {
 		{Route: httpx.Route{Method: "GET", Path: "/api/v1/users", Role: admin}, Summary: "list users", handler: s.userList},
 		{Route: httpx.Route{Method: "POST", Path: "/api/v1/users", Role: admin}, Summary: "create a user", handler: s.userCreate},
 		{Route: httpx.Route{Method: "PATCH", Path: "/api/v1/users/{id}", Role: admin}, Summary: "change a user's role, password or access", handler: s.userUpdate},
+		{Route: httpx.Route{Method: "DELETE", Path: "/api/v1/users/{id}", Role: admin}, Summary: "delete a user", handler: s.userDelete},
 		{Route: httpx.Route{Method: "GET", Path: "/api/v1/tokens", Role: viewer}, Summary: "list your personal API tokens", handler: s.tokenList},
 		{Route: httpx.Route{Method: "POST", Path: "/api/v1/tokens", Role: viewer}, Summary: "create a personal API token", handler: s.tokenCreate},
 		{Route: httpx.Route{Method: "DELETE", Path: "/api/v1/tokens/{id}", Role: viewer}, Summary: "revoke a personal API token", handler: s.tokenDelete},

@@ -84,9 +84,23 @@ func (s *Server) sessionDelete(w http.ResponseWriter, r *http.Request) error {
 
 // UserCreateRequest is the body of POST /api/v1/users.
 type UserCreateRequest struct {
+	Username string `json:"username"`
+	// Name is the deprecated old name of Username, still read for one
+	// release; given with a different Username it is refused (422).
 	Name     string    `json:"name"`
 	Password string    `json:"password"`
 	Role     auth.Role `json:"role"`
+}
+
+// username returns the login name, from username or the deprecated name.
+func (in UserCreateRequest) username() (string, error) {
+	if in.Username != "" && in.Name != "" && in.Username != in.Name {
+		return "", errStatus(http.StatusUnprocessableEntity, "username and name (its deprecated alias) disagree: give only username")
+	}
+	if in.Username != "" {
+		return in.Username, nil
+	}
+	return in.Name, nil
 }
 
 // UserPatch is the body of PATCH /api/v1/users/{id}; fields left out stay.
@@ -115,7 +129,11 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, maxAuthBody, &in); err != nil {
 		return err
 	}
-	u, err := s.auth.CreateUser(r.Context(), in.Name, in.Password, in.Role)
+	name, err := in.username()
+	if err != nil {
+		return err
+	}
+	u, err := s.auth.CreateUser(r.Context(), name, in.Password, in.Role)
 	if err != nil {
 		return authErr(w, err)
 	}
@@ -168,6 +186,18 @@ func (s *Server) userUpdate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+func (s *Server) userDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := positiveID(r, "id", "id")
+	if err != nil {
+		return err
+	}
+	if err := s.auth.DeleteUser(r.Context(), id); err != nil {
+		return authErr(w, err)
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

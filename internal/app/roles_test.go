@@ -149,6 +149,11 @@ func TestRolesWalkRouteTable(t *testing.T) {
 	for _, rt := range h.App.API.Routes() {
 		path := params.ReplaceAllString(rt.Path, "1")
 		name := rt.Method + " " + rt.Path
+		if name == "DELETE /api/v1/users/{id}" {
+			// A user no caller is: the walk checks the role, not the delete
+			// (user 1 signs in below).
+			path = "/api/v1/users/999999"
+		}
 		if !rt.Public && !rt.Role.Valid() {
 			t.Errorf("%s is neither public nor given a role", name)
 			continue

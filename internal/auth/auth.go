@@ -54,7 +54,7 @@ func ParseRole(s string) (Role, error) {
 // User is an authenticated caller.
 type User struct {
 	ID   int64  `json:"id"`
-	Name string `json:"name"`
+	Name string `json:"username"`
 	Role Role   `json:"role"`
 	// Via says how the caller authenticated: "session", "token" (personal
 	// API token) or "admin-token" (the bootstrap BERTH_ADMIN_TOKEN).

@@ -260,7 +260,7 @@ func CheckPassword(password string) error {
 // password hash.
 type UserInfo struct {
 	ID       int64  `json:"id"`
-	Name     string `json:"name"`
+	Name     string `json:"username"`
 	Role     Role   `json:"role"`
 	Disabled bool   `json:"disabled"`
 	// FailedLogins counts the failed sign-ins with this name in the last
@@ -672,6 +672,15 @@ func (s *Service) SetDisabled(ctx context.Context, id int64, disabled bool) erro
 		return s.st.SessionDeleteUser(ctx, id)
 	}
 	return nil
+}
+
+// DeleteUser deletes a user: its sessions and API tokens stop working at
+// once. The last enabled admin cannot be deleted (store.ErrLastAdmin).
+func (s *Service) DeleteUser(ctx context.Context, id int64) error {
+	if err := s.st.UserDelete(ctx, id); err != nil {
+		return err
+	}
+	return s.st.SessionDeleteUser(ctx, id)
 }
 
 // DisableUser disables a user; see SetDisabled.

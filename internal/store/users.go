@@ -143,8 +143,17 @@ func (q *Queries) UserSetDisabled(ctx context.Context, id int64, disabled bool) 
 	return q.userUpdateGuarded(ctx, id, `UPDATE users SET disabled = $2 WHERE id = $1 AND `+guard, boolInt(disabled))
 }
 
-func (q *Queries) userUpdateGuarded(ctx context.Context, id int64, query string, arg any) error {
-	res, err := q.db.ExecContext(ctx, query, id, arg)
+// UserDelete deletes a user; its sessions and API tokens go with it (the
+// foreign keys cascade). Deleting the last enabled admin gives
+// ErrLastAdmin; an unknown id gives ErrNotFound.
+func (q *Queries) UserDelete(ctx context.Context, id int64) error {
+	return q.userUpdateGuarded(ctx, id, `DELETE FROM users WHERE id = $1 AND `+lastAdminGuard)
+}
+
+// userUpdateGuarded runs query (user $1, then args) and tells a guard that
+// held it back (ErrLastAdmin) from an unknown user (ErrNotFound).
+func (q *Queries) userUpdateGuarded(ctx context.Context, id int64, query string, args ...any) error {
+	res, err := q.db.ExecContext(ctx, query, append([]any{id}, args...)...)
 	if err != nil {
 		return err
 	}

@@ -595,9 +595,22 @@ func drive(c *contract) {
 	if adminID == 0 {
 		t.Fatalf("no user admin in %+v", users)
 	}
-	vera := c.id(c.admin(201, "POST", "/api/v1/users", map[string]any{"name": "vera", "password": password, "role": "viewer"}))
+	var created struct {
+		ID       int64
+		Username string
+		Name     string
+	}
+	c.admin(201, "POST", "/api/v1/users", map[string]any{"username": "vera", "password": password, "role": "viewer"}).JSON(t, &created)
+	if created.Username != "vera" || created.Name != "vera" {
+		t.Errorf("created user answers username %q (deprecated name %q), want vera", created.Username, created.Name)
+	}
+	vera := created.ID
+	// name is the deprecated alias of username: still read; given with a
+	// different username it is refused.
 	c.admin(201, "POST", "/api/v1/users", map[string]any{"name": "oscar", "password": password, "role": "operator"})
-	c.admin(409, "POST", "/api/v1/users", map[string]any{"name": "vera", "password": password, "role": "viewer"})
+	c.admin(422, "POST", "/api/v1/users", map[string]any{"username": "olga", "name": "oskar", "password": password, "role": "operator"})
+	c.admin(201, "POST", "/api/v1/users", map[string]any{"username": "dora", "name": "dora", "password": password, "role": "operator"})
+	c.admin(409, "POST", "/api/v1/users", map[string]any{"username": "vera", "password": password, "role": "viewer"})
 	c.admin(422, "POST", "/api/v1/users", map[string]any{"name": "Bad Name!", "password": password, "role": "viewer"})
 	c.admin(422, "POST", "/api/v1/users", map[string]any{"name": "short", "password": "x", "role": "viewer"})
 	c.admin(200, "PATCH", fmt.Sprintf("/api/v1/users/%d", vera), map[string]any{"role": "viewer", "disabled": false})
@@ -647,6 +660,20 @@ func drive(c *contract) {
 	c.send(204, request{method: "DELETE", path: "/api/v1/session", cookie: veraCookie})
 	c.send(401, request{method: "GET", path: "/api/v1/session", cookie: veraCookie})
 	c.admin(204, "DELETE", "/api/v1/session", nil)
+	// Deleting a user ends its sessions and stops its tokens; the last
+	// enabled admin cannot be deleted.
+	doraCookie := signIn("dora")
+	var doraTok struct{ Token string }
+	c.send(201, request{method: "POST", path: "/api/v1/tokens", body: map[string]string{"name": "doomed"}, cookie: doraCookie}).JSON(t, &doraTok)
+	var me struct{ User struct{ ID int64 } }
+	c.send(200, request{method: "GET", path: "/api/v1/session", token: doraTok.Token}).JSON(t, &me)
+	c.send(403, request{method: "DELETE", path: fmt.Sprintf("/api/v1/users/%d", me.User.ID), token: doraTok.Token})
+	c.admin(204, "DELETE", fmt.Sprintf("/api/v1/users/%d", me.User.ID), nil)
+	c.send(401, request{method: "GET", path: "/api/v1/session", token: doraTok.Token})
+	c.send(401, request{method: "GET", path: "/api/v1/session", cookie: doraCookie})
+	c.admin(404, "DELETE", fmt.Sprintf("/api/v1/users/%d", me.User.ID), nil)
+	c.admin(409, "DELETE", fmt.Sprintf("/api/v1/users/%d", adminID), nil)
+	c.admin(400, "DELETE", "/api/v1/users/abc", nil)
 	// Five wrong passwords for one name from one address: the fifth and
 	// what follows wait (429, Retry-After).
 	for range 4 {
