@@ -172,6 +172,21 @@ func TestUsersAndTokens(t *testing.T) {
 	if _, _, code = run(t, tomEnv, "tokens", "list"); code != 1 {
 		t.Fatalf("a disabled user's token still works: %d", code)
 	}
+
+	// users delete: tom is gone from the list; deleting him again is 404.
+	if out, errOut, code = run(t, env, "users", "delete", id); code != 0 || !strings.Contains(out, "user "+id+" deleted") {
+		t.Fatalf("users delete: %d\n%s\n%s", code, out, errOut)
+	}
+	if out, _, code = run(t, env, "users", "list"); code != 0 || strings.Contains(out, "tom") {
+		t.Fatalf("users list after delete: %d\n%s", code, out)
+	}
+	if _, errOut, code = run(t, env, "users", "delete", id); code != 1 || !strings.Contains(errOut, "Not Found") {
+		t.Fatalf("users delete again: %d\n%s", code, errOut)
+	}
+	// --username is the flag; --name, its deprecated alias, still works.
+	if out, errOut, code = run(t, env, "users", "create", "--username", "ann", "--role", "viewer", "--password", "@"+pwFile); code != 0 || !strings.Contains(out, "ann") {
+		t.Fatalf("users create --username: %d\n%s\n%s", code, out, errOut)
+	}
 }
 
 // TestAdminVerbsHelp: the new verbs answer -h without a token.
@@ -185,7 +200,8 @@ func TestAdminVerbsHelp(t *testing.T) {
 		}
 	}
 	withToken := map[string]string{"BERTH_ADMIN_TOKEN": "x", "BERTH_URL": "http://127.0.0.1:1"}
-	for _, args := range [][]string{{"users"}, {"users", "drop"}, {"tokens", "revoke"}, {"tokens", "create"}, {"users", "create", "--name", "x"}} {
+	for _, args := range [][]string{{"users"}, {"users", "drop"}, {"tokens", "revoke"}, {"tokens", "create"}, {"users", "create", "--name", "x"},
+		{"users", "delete"}, {"users", "create", "--username", "x", "--name", "y", "--role", "viewer", "--password", "p"}} {
 		if _, errOut, code := run(t, withToken, args...); code != 2 || !strings.Contains(errOut, "usage: berth ") {
 			t.Errorf("%v: code %d\n%s", args, code, errOut)
 		}

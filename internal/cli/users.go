@@ -9,28 +9,29 @@ import (
 	"strconv"
 )
 
-const usersUsage = "users list [-o json] | users create --name N --role viewer|operator|admin --password P|@FILE | users edit ID [--role R] [--password P|@FILE] [--disabled=true|false]"
+const usersUsage = "users list [-o json] | users create --username N --role viewer|operator|admin --password P|@FILE | users edit ID [--role R] [--password P|@FILE] [--disabled=true|false] | users delete ID"
 
 // userRow is a user as GET /api/v1/users answers it.
 type userRow struct {
 	ID       int64
-	Name     string
+	Name     string `json:"username"`
 	Role     string
 	Disabled bool
 }
 
-// runUsers is users list|create|edit: the admin routes /api/v1/users. A
+// runUsers is users list|create|edit|delete: the admin routes /api/v1/users. A
 // password may be read from a file (--password @FILE) so it is not in
 // shell history; it is never printed.
 func runUsers(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"say list, create or edit"}
+		return usageError{"say list, create, edit or delete"}
 	}
 	verb := args[0]
 	fs := newFlags("users "+verb, errOut)
 	base, token := clientFlags(fs)
 	format := listOutputFlag(fs)
-	name := fs.String("name", "", "create: the user's name")
+	username := fs.String("username", "", "create: the name the user signs in with")
+	name := fs.String("name", "", "create: deprecated alias of --username")
 	role := fs.String("role", "", "viewer, operator or admin")
 	password := fs.String("password", "", "the password, or @FILE to read it from FILE")
 	disabled := fs.Bool("disabled", false, "edit: true signs the user out and refuses sign-in; false allows it again")
@@ -52,10 +53,15 @@ func runUsers(ctx context.Context, args []string, out, errOut io.Writer) error {
 		}
 		method, path = "GET", "/api/v1/users"
 	case "create":
-		if *name == "" || *role == "" || pw == "" || fs.NArg() > 0 {
-			return usageError{"users create --name N --role viewer|operator|admin --password P|@FILE"}
+		if *username == "" {
+			*username = *name
+		} else if *name != "" && *name != *username {
+			return usageError{"users create: --username and --name (its deprecated alias) disagree: give only --username"}
 		}
-		method, path, body = "POST", "/api/v1/users", map[string]any{"name": *name, "role": *role, "password": pw}
+		if *username == "" || *role == "" || pw == "" || fs.NArg() > 0 {
+			return usageError{"users create --username N --role viewer|operator|admin --password P|@FILE"}
+		}
+		method, path, body = "POST", "/api/v1/users", map[string]any{"username": *username, "role": *role, "password": pw}
 	case "edit":
 		if fs.NArg() != 1 {
 			return usageError{"users edit ID [--role R] [--password P|@FILE] [--disabled=true|false]"}
@@ -74,12 +80,24 @@ func runUsers(ctx context.Context, args []string, out, errOut io.Writer) error {
 			return usageError{"users edit: nothing to change: give --role, --password or --disabled"}
 		}
 		method, path = "PATCH", "/api/v1/users/"+url.PathEscape(fs.Arg(0))
+	case "delete":
+		if fs.NArg() != 1 {
+			return usageError{"users delete ID (the id users list shows)"}
+		}
+		method, path = "DELETE", "/api/v1/users/"+url.PathEscape(fs.Arg(0))
 	default:
 		return usageError{"unknown users verb " + strconv.Quote(verb)}
 	}
 	c, err := clientFrom(base, token)
 	if err != nil {
 		return err
+	}
+	if verb == "delete" {
+		if err := c.json(ctx, method, path, nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "user %s deleted\n", fs.Arg(0))
+		return nil
 	}
 	header := func(tw io.Writer) { fmt.Fprintln(tw, "ID\tNAME\tROLE\tDISABLED") }
 	row := func(tw io.Writer, u userRow) { fmt.Fprintf(tw, "%d\t%s\t%s\t%t\n", u.ID, u.Name, u.Role, u.Disabled) }
