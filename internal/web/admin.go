@@ -73,13 +73,18 @@ type dashData struct {
 	IntegrityFindings        int
 	Alerts                   []alert
 	Moves                    []model.Move
+	// Forecast is the capacity forecast in words, one line a kind and
+	// group (forecast.go); ForecastFailed when it could not be read.
+	Forecast       []forecastLine
+	ForecastFailed bool
 }
 
 // dashboard shows the fleet's summary (package fleet, read now: the
 // operator sees the change they just made), the alerts and the last moves.
 func (w *Web) dashboard(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	s := fleet.Read(ctx, w.rd, fleet.Options{PoolSeries: dashPools, Integrity: integrity.Options{Limit: 100}})
+	s := fleet.Read(ctx, w.rd, fleet.Options{PoolSeries: dashPools, Integrity: integrity.Options{Limit: 100},
+		Forecast: fleet.ForecastOptions{Horizon: forecastHorizon}})
 	if err := errors.Join(s.PoolsErr, s.QueueErr, s.IntegrityErr); err != nil {
 		w.fail(rw, r, err)
 		return
@@ -98,6 +103,10 @@ func (w *Web) dashboard(rw http.ResponseWriter, r *http.Request) {
 	d.QueueServers, d.QueueTeams = s.Queued(model.KindServer), s.Queued(model.KindTeam)
 	d.Integrity = &s.Integrity
 	d.IntegrityFindings = s.Findings()
+	d.Forecast, d.ForecastFailed = forecastLines(w.lang(r), s.Forecast, w.rd.Now()), s.ForecastErr != nil
+	if s.ForecastErr != nil {
+		w.log.Warn("web: capacity forecast", "request_id", requestID(r), "err", s.ForecastErr)
+	}
 	var err error
 	if d.Alerts, err = w.alerts(r, 12); err != nil {
 		w.fail(rw, r, err)

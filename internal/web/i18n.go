@@ -304,6 +304,20 @@ var catalogue = map[string][2]string{
 	"action.queue.cancelled":  {"queue entry cancelled", "取消排队"},
 
 	// dashboard
+	"forecast.title":          {"Capacity forecast", "容量预测"},
+	"forecast.none":           {"No active pools to forecast.", "没有可预测的活动池。"},
+	"forecast.line":           {"%s: %s", "%s：%s"},
+	"forecast.group":          {"%s, group %s", "%s（%s 组）"},
+	"forecast.kind.server":    {"Servers", "服务器"},
+	"forecast.kind.team":      {"Teams", "团队"},
+	"forecast.add.server":     {"add %d servers before %s", "请在 %[2]s 前增加 %[1]d 台服务器"},
+	"forecast.add_one.server": {"add %d server before %s", "请在 %[2]s 前增加 %[1]d 台服务器"},
+	"forecast.add.team":       {"add %d teams before %s", "请在 %[2]s 前增加 %[1]d 个团队"},
+	"forecast.add_one.team":   {"add %d team before %s", "请在 %[2]s 前增加 %[1]d 个团队"},
+	"forecast.enough":         {"capacity is enough for %d days", "容量还够用 %d 天"},
+	"forecast.idle":           {"nothing is being placed; capacity is enough", "目前没有新的分配，容量充足"},
+	"forecast.basis":          {"At the placement rate of the last hour, counting the codes that end within 7 days.", "按最近一小时的分配速度计算，并计入 7 天内到期的兑换码。"},
+
 	"dash.title":           {"Dashboard", "概览"},
 	"dash.summary":         {"Summary", "摘要"},
 	"dash.servers":         {"Servers: seats used", "服务器：已用座位"},

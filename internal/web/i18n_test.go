@@ -45,7 +45,7 @@ func TestCatalogueComplete(t *testing.T) {
 		}
 		sources = append(sources, string(b))
 	}
-	prefixes := []string{"a11y.", "accounts.", "alert.", "api.", "audit.", "brand.", "bulk.", "codes.", "common.", "dash.", "drain.", "err.",
+	prefixes := []string{"a11y.", "accounts.", "alert.", "api.", "audit.", "brand.", "bulk.", "codes.", "common.", "dash.", "drain.", "err.", "forecast.",
 		"footer.", "history.", "integrity.", "kind.", "lang.", "login.", "move.", "moves.", "nav.", "pools.", "public.", "queue.", "redeem.",
 		"seats.", "status.", "upload.", "users.", "ustatus."}
 	for _, src := range sources {
@@ -64,7 +64,8 @@ func TestCatalogueComplete(t *testing.T) {
 	}
 	// Keys built from a kind.
 	for _, kind := range []string{"server", "team"} {
-		for _, p := range []string{"bulk.confirm_one.", "bulk.confirm_many.", "pools.caption.", "pools.none.", "pools.title.", "kind."} {
+		for _, p := range []string{"bulk.confirm_one.", "bulk.confirm_many.", "pools.caption.", "pools.none.", "pools.title.", "kind.",
+			"forecast.kind.", "forecast.add.", "forecast.add_one.", "drain.back_"} {
 			k := p + kind
 			if p == "kind." {
 				used[k+".one"], used[k+".plural"] = true, true
