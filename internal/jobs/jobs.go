@@ -185,6 +185,7 @@ func New(ctx context.Context, st *store.Store, svc *alloc.Service, cfg Config, l
 	}})
 	river.AddWorker(workers, &reconcileWorker{q: q})
 	river.AddWorker(workers, &reconcilePoolWorker{q: q})
+	river.AddWorker(workers, &checkPoolWorker{q: q})
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(cfg.ProbeInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return ProbeArgs{}, nil }, nil),
