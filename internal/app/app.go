@@ -217,6 +217,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/", a.API)
 	console := front.limitWeb(web.New(a.Alloc, a.Auth, log))
+	console.SetChecker(a.Queue)
 	console.Mount(mux)
 	var handler http.Handler = mux
 	if cfg.AccessLog {

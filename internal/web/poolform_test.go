@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berthhq/berth/internal/model"
 )
@@ -106,5 +107,59 @@ func TestPoolForm(t *testing.T) {
 	}
 	if r := c.do(oper, "GET", "/admin/servers", nil, nil); strings.Contains(r.Body, "/admin/servers/new") {
 		t.Fatal("the operator sees the new-pool link")
+	}
+}
+
+// checkAnswer posts "test connection" for the pool id of kind as cl and
+// reloads the answer page until the check ran; it returns that page.
+func (c *console) checkAnswer(cl *http.Client, kind string, id int64) string {
+	c.t.Helper()
+	path := "/admin/" + kind + "s/" + strconv.FormatInt(id, 10) + "/check"
+	r := c.do(cl, "POST", path, url.Values{}, nil)
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, path+"/") {
+		c.t.Fatalf("POST %s: %d to %q\n%s", path, r.Status, r.Location, r.Body)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		page := c.do(cl, "GET", r.Location, nil, nil)
+		if page.Status != 200 {
+			c.t.Fatalf("GET %s: %d", r.Location, page.Status)
+		}
+		if !strings.Contains(page.Body, "Checking…") {
+			return page.Body
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("check of pool %d still pending", id)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestPoolCheck: "test connection" runs the provider's Check as a job; the
+// answer page shows OK for a sim pool that is up and the provider's error
+// for one that is down. A viewer may not start a check.
+func TestPoolCheck(t *testing.T) {
+	c := startConsole(t)
+	oper := c.signIn("oper", userPassword)
+	up := c.h.Pool("srv-up", "server", 2, 0)
+	// A sim pool that is down, made through the form.
+	c.post(c.signIn("admin", adminPassword), "/admin/teams/new", url.Values{"name": {"team-down"}, "capacity": {"2"},
+		"provider_type": {"sim"}, "p.sim.down": {"on"}})
+	down, _, _ := c.poolByName("team-down")
+
+	if page := c.checkAnswer(oper, "server", up); !strings.Contains(page, "OK: the provider answered.") {
+		t.Fatalf("check of an up pool:\n%s", page)
+	}
+	page := c.checkAnswer(oper, "team", down.ID)
+	if !strings.Contains(page, "Failed:") || !strings.Contains(page, "sim team-down: check") {
+		t.Fatalf("check of a down pool:\n%s", page)
+	}
+	// The answer belongs to its pool: another pool's path does not show it.
+	if r := c.do(oper, "GET", "/admin/servers/"+strconv.FormatInt(up, 10)+"/check/999999", nil, nil); r.Status != http.StatusNotFound {
+		t.Fatalf("unknown check: %d", r.Status)
+	}
+	view := c.signIn("view", userPassword)
+	if r := c.do(view, "POST", "/admin/servers/"+strconv.FormatInt(up, 10)+"/check", url.Values{}, nil); r.Status != http.StatusForbidden {
+		t.Fatalf("viewer check: %d, want 403", r.Status)
 	}
 }

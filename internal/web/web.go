@@ -57,6 +57,8 @@ type Web struct {
 	public  *httpx.Limiter
 	// results holds what actions show once after their redirect.
 	results results
+	// checker runs pools' "test connection" jobs (SetChecker).
+	checker PoolChecker
 }
 
 // Route is one entry of the console's route table: the shared entry
@@ -148,6 +150,8 @@ func (w *Web) Routes() []Route {
 		{Route: httpx.Route{Method: "POST", Path: "/admin/servers/new", Role: admin}, handler: w.poolCreate("server")},
 		{Route: httpx.Route{Method: "GET", Path: "/admin/servers/{id}/edit", Role: admin}, handler: w.poolEdit("server")},
 		{Route: httpx.Route{Method: "POST", Path: "/admin/servers/{id}/edit", Role: admin}, handler: w.poolUpdate("server")},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/servers/{id}/check", Role: operator}, handler: w.poolCheck("server")},
+		{Route: httpx.Route{Method: "GET", Path: "/admin/servers/{id}/check/{job}", Role: operator}, handler: w.poolCheckPage("server")},
 		{Route: httpx.Route{Method: "GET", Path: "/admin/teams", Role: viewer}, handler: w.pools("team")},
 		{Route: httpx.Route{Method: "POST", Path: "/admin/teams/status", Role: operator}, handler: w.poolStatus("team")},
 		{Route: httpx.Route{Method: "POST", Path: "/admin/teams/{id}/drain", Role: operator}, handler: w.poolDrain("team")},
@@ -157,6 +161,8 @@ func (w *Web) Routes() []Route {
 		{Route: httpx.Route{Method: "POST", Path: "/admin/teams/new", Role: admin}, handler: w.poolCreate("team")},
 		{Route: httpx.Route{Method: "GET", Path: "/admin/teams/{id}/edit", Role: admin}, handler: w.poolEdit("team")},
 		{Route: httpx.Route{Method: "POST", Path: "/admin/teams/{id}/edit", Role: admin}, handler: w.poolUpdate("team")},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/teams/{id}/check", Role: operator}, handler: w.poolCheck("team")},
+		{Route: httpx.Route{Method: "GET", Path: "/admin/teams/{id}/check/{job}", Role: operator}, handler: w.poolCheckPage("team")},
 		{Route: httpx.Route{Method: "GET", Path: "/admin/accounts", Role: viewer}, handler: w.accounts},
 		{Route: httpx.Route{Method: "GET", Path: "/admin/seats", Role: viewer}, handler: w.seats},
 		{Route: httpx.Route{Method: "POST", Path: "/admin/seats/{id}/move", Role: operator}, handler: w.seatMove},

@@ -22,6 +22,7 @@ import (
 // routePath fills a route pattern's wildcards.
 func routePath(p string) string {
 	p = strings.ReplaceAll(p, "{$}", "")
+	p = strings.ReplaceAll(p, "{job}", "1")
 	return strings.ReplaceAll(p, "{id}", "1")
 }
 
