@@ -222,6 +222,9 @@ func TestBrowserSignIn(t *testing.T) {
 	if s := text(t, ctx, "#h-alerts + ul"); !strings.Contains(s, "srv-beijing-1") {
 		t.Fatalf("the alert of the offline server is missing: %q", s)
 	}
+	if s := text(t, ctx, "#h-forecast + ul"); !strings.Contains(s, "Servers: add ") {
+		t.Fatalf("the capacity forecast does not say to add servers: %q", s)
+	}
 	screenshot(t, ctx, "02-dashboard.png")
 	run(t, ctx, "servers", chromedp.Navigate(c.URL+"/admin/servers"), chromedp.WaitVisible(chromedp.CSS("#pools-form")))
 	screenshot(t, ctx, "03-servers.png")
@@ -440,6 +443,9 @@ func TestBrowserLanguageSwitch(t *testing.T) {
 	if h := text(t, ctx, "h1"); h != "概览" {
 		t.Fatalf("dashboard h1 %q: the language did not stick", h)
 	}
+	if s := text(t, ctx, "#h-forecast + ul"); !strings.Contains(s, "台服务器") {
+		t.Fatalf("the capacity forecast in Chinese: %q", s)
+	}
 	screenshot(t, ctx, "12-dashboard-zh.png")
 	run(t, ctx, "teams in Chinese", chromedp.Navigate(c.URL+"/admin/teams"), chromedp.WaitVisible(chromedp.CSS("#pools-form")),
 		chromedp.Click(chromedp.CSS("#select-all")), chromedp.Click(chromedp.CSS("#bulk-open")),
@@ -589,4 +595,40 @@ func TestBrowserAdminPages(t *testing.T) {
 			t.Fatalf("the audit page does not show %q: %.600s", want, s)
 		}
 	}
+}
+
+// TestBrowserDrainProgress: draining a server from the servers page lands
+// on its progress page, whose script updates the counts without a reload
+// and says when nothing is left; in English and Chinese.
+func TestBrowserDrainProgress(t *testing.T) {
+	ctx := browser(t)
+	c := startConsole(t)
+	srv := c.h.Pool("srv-shanghai-1", "server", 3, 0)
+	c.h.Import("000新人欢迎剧本", apptest.Files("63927700", 0, 3))
+	c.h.Pool("srv-shanghai-2", "server", 2, 0)
+	signInBrowser(t, ctx, c.URL, "admin", adminPassword)
+	run(t, ctx, "drain srv-shanghai-1", chromedp.Navigate(c.URL+"/admin/servers"), chromedp.WaitVisible(chromedp.CSS("#pools-form")),
+		chromedp.Evaluate[chromedp.Void](`window.confirm = function () { return true; }`),
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[formaction="/admin/servers/%d/drain"]`, srv))),
+		chromedp.WaitVisible(chromedp.CSS("[data-drain-progress]")))
+	if s := text(t, ctx, ".flash.ok"); !strings.Contains(s, "Draining srv-shanghai-1: 2 moving, 1 queued") {
+		t.Fatalf("flash %q", s)
+	}
+	// The script, not a reload, brings the counts: the flash stays.
+	until(t, ctx, "two moved and one seat left", `document.querySelector('[data-drain-field="moved"]').textContent === "2" && `+
+		`document.querySelector('[data-drain-field="remaining"]').textContent === "1" && document.querySelector(".flash.ok") !== null`)
+	if s := text(t, ctx, `[data-drain-field="waiting"]`); s != "1" {
+		t.Fatalf("waiting %q", s)
+	}
+	screenshot(t, ctx, "25-drain-progress.png")
+	run(t, ctx, "in Chinese", chromedp.Click(chromedp.CSS(".lang-switch")))
+	until(t, ctx, "the page in Chinese", `document.readyState === "complete" && document.documentElement.lang === "zh-CN"`)
+	if h := text(t, ctx, "h1"); h != "清空 srv-shanghai-1" {
+		t.Fatalf("h1 %q", h)
+	}
+	screenshot(t, ctx, "26-drain-progress-zh.png")
+	c.h.Pool("srv-shanghai-3", "server", 1, 0)
+	until(t, ctx, "the drain to finish", `document.querySelector("[data-drain-state]").textContent === "已没有待迁移的成员。" && `+
+		`document.querySelector('[data-drain-field="remaining"]').textContent === "0"`)
+	screenshot(t, ctx, "27-drain-done-zh.png")
 }

@@ -33,7 +33,7 @@ type drainProgress struct {
 	Cancelled  int              `json:"cancelled"`
 	// Remaining is the seats the pool still holds.
 	Remaining int `json:"remaining"`
-	// Done: no move is pending any more.
+	// Done: no move is pending and no seat of the pool is being released.
 	Done bool `json:"done"`
 }
 
@@ -66,8 +66,14 @@ func (w *Web) readDrain(r *http.Request, kind string) (drainProgress, error) {
 	if err != nil {
 		return drainProgress{}, err
 	}
+	// Done once nothing is pending and the seats moved off are given back
+	// (none releasing), so the seats left are final.
+	releasing, err := w.rd.SeatList(r.Context(), store.SeatFilter{PoolID: id, States: []model.SeatState{model.SeatReleasing}, Limit: 1})
+	if err != nil {
+		return drainProgress{}, err
+	}
 	return drainProgress{Pool: p.Name, Status: p.Status, Since: since, Moved: c.Moved, Waiting: c.Waiting, InProgress: c.InProgress,
-		Failed: c.Failed, Cancelled: c.Cancelled, Remaining: p.Used, Done: c.Pending() == 0}, nil
+		Failed: c.Failed, Cancelled: c.Cancelled, Remaining: p.Used, Done: c.Pending() == 0 && len(releasing) == 0}, nil
 }
 
 // drainPage shows a pool's drain progress; the drain action's result
