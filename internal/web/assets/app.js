@@ -367,8 +367,23 @@
     setTimeout(tick, every);
   }
 
+  // The pool form shows only the selected provider type's settings (all
+  // of them without scripts; the server reads the selected type's only).
+  function setupPoolForm() {
+    var sel = document.getElementById("pf-type");
+    if (!sel) return;
+    function show() {
+      document.querySelectorAll("fieldset[data-provider]").forEach(function (f) {
+        f.hidden = f.getAttribute("data-provider") !== sel.value;
+      });
+    }
+    sel.addEventListener("change", show);
+    show();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setupBulk();
+    setupPoolForm();
     setupDrain();
     setupUpload();
     setupAPITable();
