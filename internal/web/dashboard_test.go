@@ -11,10 +11,10 @@ import (
 	"github.com/berthhq/berth/internal/app/apptest"
 )
 
-// The dashboard shows the fleet's summary (package fleet): the cards sum
-// the pools of each kind, the unhealthy ones and the queue; the pools are
-// drawn one by one.
-func TestDashboardSummary(t *testing.T) {
+// dashFleet is the dashboards' fleet: two servers of five seats in all,
+// full, with a sixth account waiting, and a banned team.
+func dashFleet(t *testing.T) *console {
+	t.Helper()
 	c := startConsole(t)
 	c.h.Pool("srv-1", "server", 2, 0)
 	c.h.Pool("srv-2", "server", 3, 0)
@@ -23,6 +23,14 @@ func TestDashboardSummary(t *testing.T) {
 	if items := c.h.Import("script-A", apptest.Files("acct", 0, 6)); items[5].Status != "queued" {
 		t.Fatalf("sixth account: %+v", items[5]) // five seats, the sixth waits
 	}
+	return c
+}
+
+// The dashboard shows the fleet's summary (package fleet): the cards sum
+// the pools of each kind, the unhealthy ones and the queue; the pools are
+// drawn one by one.
+func TestDashboardSummary(t *testing.T) {
+	c := dashFleet(t)
 	r := c.do(c.signIn("view", userPassword), "GET", "/admin/", nil, nil)
 	if r.Status != http.StatusOK {
 		t.Fatalf("dashboard: %d", r.Status)
@@ -45,12 +53,7 @@ func TestDashboardSummary(t *testing.T) {
 // pools added; the banned team has no active capacity and no sentence.
 // In Chinese too.
 func TestDashboardForecast(t *testing.T) {
-	c := startConsole(t)
-	c.h.Pool("srv-1", "server", 2, 0)
-	c.h.Pool("srv-2", "server", 3, 0)
-	team := c.h.Pool("team-1", "team", 10, 0)
-	c.h.Do("PATCH", "/api/v1/pools/status", map[string]any{"ids": []int64{team}, "status": "banned", "message": "test"}).MustStatus(t, 200)
-	c.h.Import("script-A", apptest.Files("acct", 0, 5))
+	c := dashFleet(t)
 	view := c.signIn("view", userPassword)
 	// 5 placed in the hour: 840 a week, less 0 free, pools of 2.5 seats.
 	for hdr, want := range map[string]string{"en": "Servers: add 336 servers before %s", "zh-CN": "服务器：请在 %s 前增加 336 台服务器"} {
