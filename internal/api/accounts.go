@@ -177,7 +177,7 @@ func (s *Server) seatRelease(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, seat)
+	writeAccepted(w, s.seatFollow(r.Context(), seat), seat)
 	return nil
 }
 

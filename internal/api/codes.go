@@ -154,7 +154,11 @@ func (s *Server) seatMove(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"status": o.Status, "pool": o.Pool, "position": o.Position, "reason": o.Reason})
+	follow := movesFollow
+	if seat, err := s.rd.SeatGet(r.Context(), id); err == nil {
+		follow = s.seatFollow(r.Context(), seat)
+	}
+	writeAccepted(w, follow, map[string]any{"status": o.Status, "pool": o.Pool, "position": o.Position, "reason": o.Reason})
 	return nil
 }
 
@@ -171,11 +175,11 @@ func (s *Server) migrationRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	status := http.StatusAccepted
 	if in.DryRun {
-		status = http.StatusOK
+		writeJSON(w, http.StatusOK, res)
+		return nil
 	}
-	writeJSON(w, status, res)
+	writeAccepted(w, movesFollow, res)
 	return nil
 }
 

@@ -335,6 +335,12 @@ func jsonBody(desc string, schema *jsonSchema, example any) *oaRequestBody {
 		Content: map[string]*oaMediaType{ctJSON: {Schema: schema, Example: example}}}
 }
 
+// followProp is the "follow" of a 202 answer: where to follow the work
+// (what), also given as the Location header.
+func followProp(what string) schemaProp {
+	return prop("follow", jsString("In a 202 answer: where to follow the work, "+what+"; also the Location header.").ex("/api/v1/moves"))
+}
+
 func okJSON(status int, desc string, schema *jsonSchema) okResponse {
 	return okResponse{status: status, description: desc, contentType: ctJSON, schema: schema}
 }
@@ -1002,6 +1008,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("moving", jsInt("Members given a seat elsewhere, moving now.")),
 			reqProp("queued", jsInt("Members waiting in the queue for room.")),
 			reqProp("already_moving", jsInt("Members that were already moving.")),
+			followProp("the moves (GET /api/v1/moves)"),
 		),
 
 		"ReconcileRequest": jsObject("",
@@ -1013,6 +1020,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("run", jsInt("The run's id.")),
 			reqProp("state", jsString("queued.")),
 			reqProp("report", jsString("Where to read the run and its report (also the Location header).")),
+			followProp("the run and its report, the same as report"),
 		),
 		"ReconcileRun": jsObject("A reconcile run.",
 			reqProp("run", jsInt("The run's id.")),
@@ -1081,6 +1089,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			prop("last_error", jsString("The last delivery or removal error.")),
 			reqProp("created_at", jsTime("")),
 			reqProp("updated_at", jsTime("")),
+			followProp("the member's seats (GET /api/v1/seats?member= or ?email=); only in the 202 of a release"),
 		),
 		"QueueEntry": jsObject("A member waiting for room.",
 			reqProp("id", jsID("")),
@@ -1161,6 +1170,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("pool", jsString("The pool of the new seat (placed); empty when queued.").ex("team-3")),
 			reqProp("position", jsInt("Place in the queue, from 1 (queued); 0 when placed.")),
 			reqProp("reason", jsString("Why the member went there or waits.")),
+			followProp("the member's seats (GET /api/v1/seats?member= or ?email=)"),
 		),
 		"MoveState": jsString("Where a move is.").enum(strs(model.MovePending, model.MoveDone, model.MoveFailed, model.MoveCancelled)...),
 		"Move": jsObject("One member's seat going from one pool to another.",
@@ -1190,6 +1200,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("queued", jsInt("Members that wait for room, keeping their seat.")),
 			reqProp("failed", jsInt("Members whose move could not start (never with dry_run).")),
 			reqProp("items", jsArray(jsRef("MigrationItem"), "One per live seat of the from pools.")),
+			followProp("the moves (GET /api/v1/moves); not with dry_run"),
 		),
 		"MigrationItem": jsObject("One member's planned or started migration.",
 			reqProp("member", jsString("The account id or email.")),
@@ -1525,6 +1536,10 @@ func buildOperation(rt Route, sp opSpec) *oaOperation {
 		if resp == nil {
 			resp = &oaResponse{Description: o.description}
 			op.Responses[strconv.Itoa(o.status)] = resp
+		}
+		if o.status == http.StatusAccepted {
+			resp.Headers = map[string]*oaHeader{"Location": {Description: "Where to follow the work: a GET that shows its " +
+				"progress (the same as follow in the body).", Schema: jsString("").ex("/api/v1/moves")}}
 		}
 		if o.contentType != "" {
 			if resp.Content == nil {

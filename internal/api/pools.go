@@ -173,7 +173,7 @@ func (s *Server) poolDrain(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, res)
+	writeAccepted(w, movesFollow, res)
 	return nil
 }
 
@@ -210,8 +210,7 @@ func (s *Server) poolReconcile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	report := fmt.Sprintf("/api/v1/pools/%d/reconcile/%d", p.ID, run.ID)
-	w.Header().Set("Location", report)
-	writeJSON(w, http.StatusAccepted, map[string]any{"run": run.ID, "state": run.State, "report": report})
+	writeAccepted(w, report, map[string]any{"run": run.ID, "state": run.State, "report": report})
 	return nil
 }
 

@@ -241,6 +241,17 @@ func (c *contract) send(want int, rq request) apptest.Response {
 	if resp.StatusCode != want {
 		c.t.Errorf("%s %s: status %d, want %d: %s", rq.method, rq.path, resp.StatusCode, want, clip(body))
 	}
+	if resp.StatusCode == http.StatusAccepted {
+		// A 202 says where to follow the work: Location, the same as follow
+		// in the body, a GET that answers.
+		var b struct{ Follow string }
+		json.Unmarshal(body, &b)
+		if loc := resp.Header.Get("Location"); loc == "" || b.Follow != loc || !strings.HasPrefix(loc, "/api/v1/") {
+			c.t.Errorf("%s %s → 202: Location %q, follow %q: want the same GET under /api/v1/", rq.method, rq.path, loc, b.Follow)
+		} else {
+			c.admin(200, "GET", loc, nil)
+		}
+	}
 	if err == nil && key != "" {
 		if c.seen[key] == nil {
 			c.seen[key] = map[int]bool{}
