@@ -164,6 +164,17 @@ func TestDrain(t *testing.T) {
 		ids := fleet(h)
 		items := h.Import("A", apptest.Files("acct", 1, 5))
 		waitDelivered(t, h, items)
+		// The files land before the batch records them delivered (one
+		// transaction for its successes): drain only once every seat is
+		// active, or a move may start before "delivered" is written.
+		apptest.Eventually(t, 10*time.Second, "every account active", func() bool {
+			for i := 1; i <= 5; i++ {
+				if _, state := account(t, h, fmt.Sprintf("acct%d", i)); state != "active" {
+					return false
+				}
+			}
+			return true
+		})
 		var res struct{ Moving, Queued int }
 		h.Do("POST", fmt.Sprintf("/api/v1/pools/%d/drain", ids["worker-01"]), nil).MustStatus(t, 202).JSON(t, &res)
 		if res.Moving != 5 {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/berthhq/berth/internal/model"
 )
 
 // CheckPoolArgs is a "test connection" of one pool: its provider's Check,
@@ -21,27 +23,6 @@ type CheckPoolArgs struct {
 // Kind is the job kind.
 func (CheckPoolArgs) Kind() string { return "check_pool" }
 
-// CheckState is where a pool check is.
-type CheckState string
-
-// The states of a pool check.
-const (
-	CheckPending CheckState = "pending"
-	CheckOK      CheckState = "ok"
-	CheckFailed  CheckState = "failed"
-)
-
-// CheckAnswer is a pool check's state and, when it failed, the provider's
-// error.
-type CheckAnswer struct {
-	PoolID int64
-	State  CheckState
-	Error  string
-}
-
-// ErrNoCheck: the job asked for is not a pool check.
-var ErrNoCheck = errors.New("no such pool check")
-
 // CheckPool enqueues a check of a pool's provider and returns its job id.
 func (q *Queue) CheckPool(ctx context.Context, poolID int64) (int64, error) {
 	res, err := q.client.Insert(ctx, CheckPoolArgs{PoolID: poolID}, &river.InsertOpts{MaxAttempts: 1})
@@ -52,24 +33,24 @@ func (q *Queue) CheckPool(ctx context.Context, poolID int64) (int64, error) {
 }
 
 // CheckResult reads the answer of a check CheckPool enqueued.
-func (q *Queue) CheckResult(ctx context.Context, jobID int64) (CheckAnswer, error) {
+func (q *Queue) CheckResult(ctx context.Context, jobID int64) (model.PoolCheck, error) {
 	job, err := q.client.JobGet(ctx, jobID)
 	if errors.Is(err, river.ErrNotFound) || (err == nil && job.Kind != (CheckPoolArgs{}).Kind()) {
-		return CheckAnswer{}, ErrNoCheck
+		return model.PoolCheck{}, model.ErrNoPoolCheck
 	}
 	if err != nil {
-		return CheckAnswer{}, err
+		return model.PoolCheck{}, err
 	}
 	var args CheckPoolArgs
 	if err := json.Unmarshal(job.EncodedArgs, &args); err != nil {
-		return CheckAnswer{}, err
+		return model.PoolCheck{}, err
 	}
-	a := CheckAnswer{PoolID: args.PoolID, State: CheckPending}
+	a := model.PoolCheck{PoolID: args.PoolID, State: model.PoolCheckPending}
 	switch job.State {
 	case rivertype.JobStateCompleted:
-		a.State = CheckOK
+		a.State = model.PoolCheckOK
 	case rivertype.JobStateDiscarded, rivertype.JobStateCancelled:
-		a.State, a.Error = CheckFailed, "failed"
+		a.State, a.Error = model.PoolCheckFailed, "failed"
 		if n := len(job.Errors); n > 0 {
 			a.Error = job.Errors[n-1].Error
 		}

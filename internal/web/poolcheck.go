@@ -7,16 +7,15 @@ import (
 	"strconv"
 
 	"github.com/berthhq/berth/internal/httpx"
-	"github.com/berthhq/berth/internal/jobs"
 	"github.com/berthhq/berth/internal/model"
 )
 
 // PoolChecker runs a pool's "test connection" (its provider's Check) as a
-// job and reads the answer back; jobs.Queue is one. The console never
+// job and reads the answer back; jobs.Queue is one (app wires it). The console never
 // calls a provider inside a request.
 type PoolChecker interface {
 	CheckPool(ctx context.Context, poolID int64) (int64, error)
-	CheckResult(ctx context.Context, jobID int64) (jobs.CheckAnswer, error)
+	CheckResult(ctx context.Context, jobID int64) (model.PoolCheck, error)
 }
 
 // SetChecker wires the job queue that runs pool checks (app does, once the
@@ -26,7 +25,7 @@ func (w *Web) SetChecker(c PoolChecker) { w.checker = c }
 type poolCheckData struct {
 	Kind, Page string
 	Pool       model.Pool
-	Answer     jobs.CheckAnswer
+	Answer     model.PoolCheck
 }
 
 // poolCheck enqueues a check of the pool and redirects to its answer.
@@ -63,7 +62,7 @@ func (w *Web) poolCheckPage(kind string) http.HandlerFunc {
 			return
 		}
 		a, err := w.checker.CheckResult(r.Context(), job)
-		if errors.Is(err, jobs.ErrNoCheck) || (err == nil && a.PoolID != p.ID) {
+		if errors.Is(err, model.ErrNoPoolCheck) || (err == nil && a.PoolID != p.ID) {
 			w.notFound(rw, r)
 			return
 		}
