@@ -288,7 +288,7 @@
           var keep = sel.value;
           sel.textContent = "";
           items.forEach(function (u) {
-            var o = el("option", u.name);
+            var o = el("option", u.username || u.name);
             o.value = u.id;
             sel.appendChild(o);
           });
