@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/berthhq/berth/internal/app"
+	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/telegram"
 )
 
@@ -85,8 +86,8 @@ func secretsFromEnv(cfg *app.Config) error {
 	if err != nil {
 		return err
 	}
-	if tok != "" && len(tok) < 16 { // metrics.ConfigFromEnv's check, for the file
-		return errors.New("BERTH_METRICS_TOKEN must be at least 16 characters")
+	if err := metrics.CheckToken(tok); err != nil { // for a token from the file too
+		return err
 	}
 	cfg.Metrics.Token = tok
 	if tok, err = envSecret(telegram.EnvToken); err != nil {

@@ -137,6 +137,15 @@ type DeniedError struct{ Detail string }
 
 func (e *DeniedError) Error() string { return e.Detail }
 
+// CheckToken refuses a BERTH_METRICS_TOKEN shorter than 16 characters
+// (empty: no token), from the variable or its _FILE.
+func CheckToken(tok string) error {
+	if tok != "" && len(tok) < 16 {
+		return errors.New("BERTH_METRICS_TOKEN must be at least 16 characters")
+	}
+	return nil
+}
+
 // ConfigFromEnv reads the settings of /metrics: BERTH_METRICS_ALLOWED_NETS
 // (comma CIDRs or addresses, or "none"; default loopback),
 // BERTH_METRICS_TOKEN (at least 16 characters; unset: no token) and
@@ -148,8 +157,8 @@ func ConfigFromEnv() (Config, error) {
 		return c, fmt.Errorf("BERTH_METRICS_ALLOWED_NETS: %w", err)
 	}
 	c.Token = os.Getenv("BERTH_METRICS_TOKEN")
-	if c.Token != "" && len(c.Token) < 16 {
-		return c, errors.New("BERTH_METRICS_TOKEN must be at least 16 characters")
+	if err := CheckToken(c.Token); err != nil {
+		return c, err
 	}
 	if v := strings.TrimSpace(os.Getenv("BERTH_METRICS_POOL_SERIES")); v != "" {
 		n, err := strconv.Atoi(v)
