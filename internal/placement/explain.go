@@ -208,3 +208,38 @@ func knownReason(r Reason) bool {
 	}
 	return false
 }
+
+// cause is the model's code for a reason: snake case, so it can be a
+// catalogue key ("label mismatch" is "label_mismatch").
+func (r Reason) cause() string { return strings.ReplaceAll(string(r), " ", "_") }
+
+// Why is the explanation as data for people of any language
+// ([model.Why]): the counts by cause and, when a pool was chosen, the pool
+// and the rule that chose it.
+func (e Explanation) Why() model.Why {
+	w := model.Why{Kind: e.Kind, Considered: e.Considered, AffinityKey: e.AffinityKey}
+	for r, n := range e.Filtered {
+		if n > 0 {
+			if w.Filtered == nil {
+				w.Filtered = map[string]int{}
+			}
+			w.Filtered[r.cause()] += n
+		}
+	}
+	if len(e.Top) == 0 {
+		return w
+	}
+	top := e.Top[0]
+	w.Pool, w.Used, w.Capacity = top.Name, top.Used, top.Capacity
+	switch {
+	case e.Strategy == StrategySpread:
+		w.Rule = model.RuleLeastLoaded
+	case top.HoldsKey:
+		w.Rule = model.RuleAffinity
+	case e.AffinityKey != "":
+		w.Rule = model.RuleMostFreeNewKey
+	default:
+		w.Rule = model.RuleMostFree
+	}
+	return w
+}
