@@ -143,7 +143,7 @@ func (w *Web) parseTemplates() {
 		if name == "layout" || name == "partials" {
 			continue
 		}
-		w.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n))
+		w.pages[name] = template.Must(template.New(name).Funcs(funcs).Funcs(template.FuncMap{"base": w.BasePath}).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n))
 	}
 }
 

@@ -59,7 +59,20 @@ type Web struct {
 	results results
 	// checker runs pools' "test connection" jobs (SetChecker).
 	checker PoolChecker
+	// prefix is the path berth is served under ("" at the root, else
+	// "/berth" without a trailing slash; SetBasePath).
+	prefix string
 }
+
+// SetBasePath sets the path prefix berth is served under ("" at the
+// root; internal/app takes it from BERTH_BASE_URL). Every link, form
+// action, asset and script address a template writes starts with it
+// ({{base}}); redirects and cookies get it from the front door
+// (internal/app/basepath.go). Call before serving.
+func (w *Web) SetBasePath(prefix string) { w.prefix = prefix }
+
+// BasePath is the prefix SetBasePath set: the templates' {{base}}.
+func (w *Web) BasePath() string { return w.prefix }
 
 // Route is one entry of the console's route table: the shared entry
 // (method, path, public or least role, limited; package httpx) and its
