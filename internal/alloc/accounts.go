@@ -218,12 +218,12 @@ func (s *Service) placeBulk(ctx context.Context, tx *store.Tx, ix *placement.Ind
 	for k, pl := range kept {
 		m := members[pl.i]
 		placedIDs[k] = m.ID
-		hist[k] = model.HistoryEntry{Member: m.ExternalID, Pool: pl.pool.Name, Action: model.ActPlaced, To: pl.pool.Name, Reason: pl.why, Actor: actor}
+		hist[k] = model.HistoryEntry{Member: m.ExternalID, Pool: pl.pool.Name, Action: model.ActPlaced, To: pl.pool.Name, Reason: pl.why, Why: &pl.data, Actor: actor}
 		if err := p.deliverLater(ctx, tx, ids[k]); err != nil {
 			return nil, err
 		}
 		m.State = model.MemberPlaced
-		out[pl.i] = Outcome{Member: m, Status: OutcomePlaced, Pool: pl.pool.Name, SeatID: ids[k], Reason: pl.why}
+		out[pl.i] = Outcome{Member: m, Status: OutcomePlaced, Pool: pl.pool.Name, SeatID: ids[k], Reason: pl.why, Why: &pl.data}
 	}
 	if err := tx.MembersSetState(ctx, placedIDs, model.MemberPlaced, ""); err != nil {
 		return nil, err
@@ -252,9 +252,9 @@ func (s *Service) Describe(ctx context.Context, m model.Member) (Outcome, error)
 		if err != nil {
 			return o, err
 		}
-		o.Status, o.Position, o.Reason = OutcomeQueued, pos, m.Reason
+		o.Status, o.Position, o.Reason, o.Why = OutcomeQueued, pos, m.Reason, m.Why
 	default:
-		o.Status, o.Reason = OutcomeRejected, m.Reason
+		o.Status, o.Reason, o.Why = OutcomeRejected, m.Reason, m.Why
 	}
 	return o, nil
 }

@@ -100,6 +100,8 @@ type Outcome struct {
 	SeatID   int64
 	Position int
 	Reason   string
+	// Why is Reason as data (placed or queued by placement); nil otherwise.
+	Why *model.Why
 }
 
 // Outcome statuses.
@@ -246,8 +248,8 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 				return Outcome{}, err
 			}
 		}
-		reason := d.Explanation.String()
-		h := model.HistoryEntry{Member: m.ExternalID, Pool: d.Pool.Name, Action: model.ActPlaced, To: d.Pool.Name, Reason: reason, Actor: r.actor, CodeID: r.codeID}
+		reason, why := d.Explanation.String(), d.Explanation.Why()
+		h := model.HistoryEntry{Member: m.ExternalID, Pool: d.Pool.Name, Action: model.ActPlaced, To: d.Pool.Name, Reason: reason, Why: &why, Actor: r.actor, CodeID: r.codeID}
 		if r.moveFrom != 0 {
 			h.Action, h.From = model.ActMoveStarted, old.Pool
 			if err := s.moveTarget(ctx, tx, r.moveFrom, seatID); err != nil {
@@ -259,29 +261,32 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 		}
 		ix.Commit(d.Pool.ID, m.AffinityKey)
 		m.State = model.MemberPlaced
-		return Outcome{Member: m, Status: OutcomePlaced, Pool: d.Pool.Name, SeatID: seatID, Reason: reason}, nil
+		return Outcome{Member: m, Status: OutcomePlaced, Pool: d.Pool.Name, SeatID: seatID, Reason: reason, Why: &why}, nil
 	}
 	reason := d.Explanation.Summary()
+	why := queuedWhy(d.Explanation)
 	contended := d.Pool != nil // room, but other replicas kept taking it
 	if contended {
 		reason = fmt.Sprintf("the database refused %d pools in a row (other replicas placing): %s", maxGuardRetries, reason)
+		why.Contended = maxGuardRetries
 	}
 	if !r.excludedUntil.IsZero() && d.Explanation.Filtered[placement.ReasonExcluded] > 0 {
 		reason += fmt.Sprintf(" (a pool that refused the member is excluded until %s)", r.excludedUntil.UTC().Format("2006-01-02 15:04 MST"))
+		why.ExcludedUntil = r.excludedUntil.UTC().Truncate(time.Minute)
 	}
 	if !r.queueOnMiss {
-		return Outcome{Member: m, Status: OutcomeQueued, Reason: reason}, nil
+		return Outcome{Member: m, Status: OutcomeQueued, Reason: reason, Why: &why}, nil
 	}
-	pos, err := tx.QueuePush(ctx, model.QueueEntry{MemberID: m.ID, Kind: m.Kind, IsMove: r.moveFrom != 0, FromSeat: r.moveFrom, Reason: reason})
+	pos, err := tx.QueuePush(ctx, model.QueueEntry{MemberID: m.ID, Kind: m.Kind, IsMove: r.moveFrom != 0, FromSeat: r.moveFrom, Reason: reason, Why: &why})
 	if err != nil {
 		return Outcome{}, err
 	}
 	if r.moveFrom == 0 { // a member waiting to move keeps its seat meanwhile
-		if _, err := tx.MemberSetState(ctx, m.ID, model.MemberQueued, reason); err != nil {
+		if _, err := tx.MemberSetStateWhy(ctx, m.ID, model.MemberQueued, reason, &why); err != nil {
 			return Outcome{}, err
 		}
 	}
-	if err := tx.HistoryAddMany(ctx, append(r.history, model.HistoryEntry{Member: m.ExternalID, Action: model.ActQueued, Reason: reason, Actor: r.actor})...); err != nil {
+	if err := tx.HistoryAddMany(ctx, append(r.history, model.HistoryEntry{Member: m.ExternalID, Action: model.ActQueued, Reason: reason, Why: &why, Actor: r.actor})...); err != nil {
 		return Outcome{}, err
 	}
 	if contended {
@@ -291,7 +296,15 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 		}
 	}
 	m.State = model.MemberQueued
-	return Outcome{Member: m, Status: OutcomeQueued, Position: pos, Reason: reason}, nil
+	return Outcome{Member: m, Status: OutcomeQueued, Position: pos, Reason: reason, Why: &why}, nil
+}
+
+// queuedWhy is the data of a queued member's reason: the counts by cause
+// (Explanation.Summary), without a chosen pool.
+func queuedWhy(e placement.Explanation) model.Why {
+	w := e.Why()
+	w.Pool, w.Used, w.Capacity, w.Rule = "", 0, 0, ""
+	return w
 }
 
 // syncRoomLimit bounds how many pools with room syncRoom reads.

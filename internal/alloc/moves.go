@@ -151,6 +151,8 @@ type MigrationPlanItem struct {
 	To     string `json:"to,omitempty"`
 	Status string `json:"status"` // one of the Migration* statuses below
 	Reason string `json:"reason,omitempty"`
+	// Why is Reason as data when it is a placement's (planned, moving, queued).
+	Why *model.Why `json:"why,omitempty"`
 }
 
 // The statuses of a MigrationPlanItem.
@@ -231,7 +233,8 @@ func (s *Service) Migrate(ctx context.Context, from []string, to string, dryRun 
 					return err
 				}
 				d := ix.Place(placement.Request{Kind: kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Exclude: exclude})
-				it := MigrationPlanItem{Member: seat.Member, SeatID: seat.ID, From: seat.Pool, Status: MigrationPlanned, Reason: d.Explanation.String()}
+				why := d.Explanation.Why()
+				it := MigrationPlanItem{Member: seat.Member, SeatID: seat.ID, From: seat.Pool, Status: MigrationPlanned, Reason: d.Explanation.String(), Why: &why}
 				if d.Pool == nil {
 					it.Status, it.Reason = MigrationQueued, d.Explanation.Summary()
 					res.Queued++
@@ -273,7 +276,7 @@ func (s *Service) Migrate(ctx context.Context, from []string, to string, dryRun 
 			if err != nil {
 				return err
 			}
-			it.To, it.Reason = o.Pool, o.Reason
+			it.To, it.Reason, it.Why = o.Pool, o.Reason, o.Why
 			it.Status = MigrationMoving
 			if o.Status != OutcomePlaced {
 				it.Status = MigrationQueued

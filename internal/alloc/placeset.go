@@ -5,6 +5,7 @@ import (
 
 	"github.com/berthhq/berth/internal/crashpoint"
 	"github.com/berthhq/berth/internal/metrics"
+	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/placement"
 	"github.com/berthhq/berth/internal/store"
 )
@@ -14,6 +15,7 @@ type setPlan struct {
 	i    int // the request's index
 	pool placement.Pool
 	why  string // the explanation, for history
+	data model.Why
 }
 
 // placeSet places a set of requests the fast way, for placeBulk (imports)
@@ -36,7 +38,7 @@ func (s *Service) placeSet(ctx context.Context, tx *store.Tx, ix *placement.Inde
 		}
 		ix.Commit(d.Pool.ID, r.AffinityKey)
 		need[d.Pool.ID]++
-		plans = append(plans, setPlan{i: i, pool: *d.Pool, why: d.Explanation.String()})
+		plans = append(plans, setPlan{i: i, pool: *d.Pool, why: d.Explanation.String(), data: d.Explanation.Why()})
 	}
 	if len(plans) == 0 {
 		return nil, nil

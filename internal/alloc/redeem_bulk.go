@@ -107,7 +107,7 @@ func (s *Service) redeemBulk(ctx context.Context, tx *store.Tx, ix *placement.In
 		c, it := elig[pl.i], eligible[pl.i]
 		hist = append(hist, bindCode(&c, it.email, now, it.actor), useCode(&c, it.email, it.actor),
 			model.HistoryEntry{Member: it.email, Pool: pl.pool.Name, Action: model.ActPlaced, To: pl.pool.Name, Reason: pl.why,
-				Actor: it.actor, CodeID: c.ID})
+				Why: &pl.data, Actor: it.actor, CodeID: c.ID})
 		bound[k] = c
 	}
 	if err := tx.CodeUpdateMany(ctx, bound); err != nil {

@@ -143,6 +143,7 @@ type Member struct {
 	FileName    string            `json:"file_name,omitempty"`
 	State       MemberState       `json:"state"`
 	Reason      string            `json:"reason"`
+	Why         *Why              `json:"why,omitempty"` // Reason as data, when a placement's
 	CreatedAt   time.Time         `json:"created_at"`
 }
 
@@ -171,6 +172,7 @@ type QueueEntry struct {
 	IsMove     bool      `json:"is_move"`
 	FromSeat   int64     `json:"from_seat,omitempty"`
 	Reason     string    `json:"reason"`
+	Why        *Why      `json:"why,omitempty"` // Reason as data; nil in entries queued before it was kept
 	Position   int       `json:"position"`
 	EnqueuedAt time.Time `json:"enqueued_at"`
 }
@@ -185,7 +187,9 @@ type HistoryEntry struct {
 	From   string    `json:"from"`
 	To     string    `json:"to"`
 	Reason string    `json:"reason"`
-	Actor  string    `json:"actor"`
+	// Why is Reason as data when it is a placement's (placed, queued).
+	Why   *Why   `json:"why,omitempty"`
+	Actor string `json:"actor"`
 	// CodeID names the redeem code a code or rebind action counts against.
 	CodeID int64 `json:"code_id,omitempty"`
 }

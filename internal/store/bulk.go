@@ -194,14 +194,15 @@ func (q *Queries) SeatCreateMany(ctx context.Context, ss []SeatParams) ([]int64,
 	return ids, nil
 }
 
-// MembersSetState sets the state and reason of many members at once.
+// MembersSetState sets the state and reason of many members at once (and
+// clears the reason's data, see MemberSetStateWhy).
 func (q *Queries) MembersSetState(ctx context.Context, ids []int64, state model.MemberState, reason string) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	var b strings.Builder
 	args := []any{state, reason}
-	b.WriteString(`UPDATE members SET state = $1, reason = $2 WHERE id IN (`)
+	b.WriteString(`UPDATE members SET state = $1, reason = $2, why = NULL WHERE id IN (`)
 	for i, id := range padIDs(ids) {
 		if i > 0 {
 			b.WriteString(", ")

@@ -97,12 +97,12 @@ func (q *Queries) QueuePage(ctx context.Context, kind model.Kind, cursor string,
 		seq  int64
 	}
 	rows, err := q.db.QueryContext(ctx, `
-		SELECT q.id, q.member_id, m.external_id, q.kind, q.is_move, COALESCE(q.from_seat, 0), q.reason, q.enqueued_at, q.seq
+		SELECT q.id, q.member_id, m.external_id, q.kind, q.is_move, COALESCE(q.from_seat, 0), q.reason, q.enqueued_at, q.seq, q.why
 		FROM queue q JOIN members m ON m.id = q.member_id`+w.String()+`
 		ORDER BY q.kind, q.is_move DESC, q.seq, q.id LIMIT `+w.arg(limit+1), w.args...)
 	got, err := scanAll(rows, err, func(r rowScanner) (x row, err error) {
 		var at int64
-		err = r.Scan(&x.e.ID, &x.e.MemberID, &x.e.Member, &x.e.Kind, &x.move, &x.e.FromSeat, &x.e.Reason, &at, &x.seq)
+		err = r.Scan(&x.e.ID, &x.e.MemberID, &x.e.Member, &x.e.Kind, &x.move, &x.e.FromSeat, &x.e.Reason, &at, &x.seq, whyDest{&x.e.Why})
 		x.e.IsMove, x.e.EnqueuedAt = x.move == 1, fromMicros(at)
 		return x, err
 	})

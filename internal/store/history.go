@@ -18,8 +18,8 @@ func (q *Queries) HistoryAdd(ctx context.Context, h model.HistoryEntry) error {
 	if h.Actor == "" {
 		h.Actor = "system"
 	}
-	_, err := q.db.ExecContext(ctx, `INSERT INTO history (at, member, pool, action, from_pool, to_pool, reason, actor, code_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, micros(at), h.Member, h.Pool, h.Action, h.From, h.To, h.Reason, h.Actor, h.CodeID)
+	_, err := q.db.ExecContext(ctx, `INSERT INTO history (at, member, pool, action, from_pool, to_pool, reason, actor, code_id, why)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, micros(at), h.Member, h.Pool, h.Action, h.From, h.To, h.Reason, h.Actor, h.CodeID, whyArg(h.Why))
 	if err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
@@ -50,8 +50,8 @@ func (q *Queries) historyInsert(ctx context.Context, now time.Time, hs []model.H
 		return q.HistoryAdd(ctx, hs[0])
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO history (at, member, pool, action, from_pool, to_pool, reason, actor, code_id) VALUES `)
-	args := make([]any, 0, 9*len(hs))
+	b.WriteString(`INSERT INTO history (at, member, pool, action, from_pool, to_pool, reason, actor, code_id, why) VALUES `)
+	args := make([]any, 0, 10*len(hs))
 	for i, h := range hs {
 		at := h.At
 		if at.IsZero() {
@@ -64,8 +64,8 @@ func (q *Queries) historyInsert(ctx context.Context, now time.Time, hs []model.H
 			b.WriteString(", ")
 		}
 		n := len(args)
-		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
-		args = append(args, micros(at), h.Member, h.Pool, h.Action, h.From, h.To, h.Reason, h.Actor, h.CodeID)
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10)
+		args = append(args, micros(at), h.Member, h.Pool, h.Action, h.From, h.To, h.Reason, h.Actor, h.CodeID, whyArg(h.Why))
 	}
 	if _, err := q.db.ExecContext(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("history: %w", err)
@@ -102,12 +102,12 @@ func (q *Queries) HistoryList(ctx context.Context, f HistoryFilter) ([]model.His
 	if f.CodeID != 0 {
 		w.add("code_id = ?", f.CodeID)
 	}
-	query := `SELECT id, at, member, pool, action, from_pool, to_pool, reason, actor, code_id FROM history` +
+	query := `SELECT id, at, member, pool, action, from_pool, to_pool, reason, actor, code_id, why FROM history` +
 		w.String() + ` ORDER BY id DESC LIMIT ` + w.arg(f.Limit)
 	rows, err := q.db.QueryContext(ctx, query, w.args...)
 	return scanAll(rows, err, func(r rowScanner) (h model.HistoryEntry, err error) {
 		var at int64
-		err = r.Scan(&h.ID, &at, &h.Member, &h.Pool, &h.Action, &h.From, &h.To, &h.Reason, &h.Actor, &h.CodeID)
+		err = r.Scan(&h.ID, &at, &h.Member, &h.Pool, &h.Action, &h.From, &h.To, &h.Reason, &h.Actor, &h.CodeID, whyDest{&h.Why})
 		h.At = fromMicros(at)
 		return h, err
 	})

@@ -11,13 +11,13 @@ import (
 	"github.com/berthhq/berth/internal/model"
 )
 
-const memberColumns = `id, kind, external_id, affinity_key, labels, file_name, state, reason, created_at`
+const memberColumns = `id, kind, external_id, affinity_key, labels, file_name, state, reason, created_at, why`
 
 func scanMember(row interface{ Scan(...any) error }) (model.Member, error) {
 	var m model.Member
 	var labels string
 	var created int64
-	if err := row.Scan(&m.ID, &m.Kind, &m.ExternalID, &m.AffinityKey, &labels, &m.FileName, &m.State, &m.Reason, &created); err != nil {
+	if err := row.Scan(&m.ID, &m.Kind, &m.ExternalID, &m.AffinityKey, &labels, &m.FileName, &m.State, &m.Reason, &created, whyDest{&m.Why}); err != nil {
 		return m, err
 	}
 	m.CreatedAt = fromMicros(created)
@@ -82,10 +82,17 @@ func (q *Queries) MemberFile(ctx context.Context, id int64) (string, []byte, err
 }
 
 // MemberSetState moves a member from one of the states in from (any when
-// empty) to state; it reports whether the member was in such a state.
+// empty) to state; it reports whether the member was in such a state. The
+// reason's data (why) is cleared: see MemberSetStateWhy.
 func (q *Queries) MemberSetState(ctx context.Context, id int64, state model.MemberState, reason string, from ...model.MemberState) (bool, error) {
-	query := `UPDATE members SET state = $2, reason = $3 WHERE id = $1`
-	args := []any{id, state, reason}
+	return q.MemberSetStateWhy(ctx, id, state, reason, nil, from...)
+}
+
+// MemberSetStateWhy is MemberSetState with the reason also kept as data
+// (a queued member's placement explanation).
+func (q *Queries) MemberSetStateWhy(ctx context.Context, id int64, state model.MemberState, reason string, why *model.Why, from ...model.MemberState) (bool, error) {
+	query := `UPDATE members SET state = $2, reason = $3, why = $4 WHERE id = $1`
+	args := []any{id, state, reason, whyArg(why)}
 	query += inClause("state", from, &args)
 	res, err := q.db.ExecContext(ctx, query, args...)
 	if err != nil {
@@ -108,6 +115,8 @@ type Account struct {
 	Pool    string `json:"pool"`
 	State   string `json:"state"`
 	Reason  string `json:"reason,omitempty"`
+	// Why is Reason as data when it is a placement's (a queued account).
+	Why *model.Why `json:"why,omitempty"`
 	// MemberID orders the listing (AfterID pages by it); not answered.
 	MemberID int64 `json:"-"`
 }
@@ -133,13 +142,13 @@ func (q *Queries) AccountList(ctx context.Context, f AccountFilter) ([]Account, 
 	}
 	w.add("m.id > ?", f.AfterID)
 	rows, err := q.db.QueryContext(ctx, `
-		SELECT m.external_id, m.affinity_key, COALESCE(p.name, ''), COALESCE(s.state, m.state), m.reason, m.id
+		SELECT m.external_id, m.affinity_key, COALESCE(p.name, ''), COALESCE(s.state, m.state), m.reason, m.id, m.why
 		FROM members m
 		LEFT JOIN seats s ON s.id = (SELECT MAX(s2.id) FROM seats s2 WHERE s2.member_id = m.id AND s2.state NOT IN ('released', 'failed'))
 		LEFT JOIN pools p ON p.id = s.pool_id`+w.String()+`
 		ORDER BY m.id LIMIT `+w.arg(f.Limit), w.args...)
 	return scanAll(rows, err, func(r rowScanner) (a Account, err error) {
-		err = r.Scan(&a.Account, &a.Script, &a.Pool, &a.State, &a.Reason, &a.MemberID)
+		err = r.Scan(&a.Account, &a.Script, &a.Pool, &a.State, &a.Reason, &a.MemberID, whyDest{&a.Why})
 		return a, err
 	})
 }

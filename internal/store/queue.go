@@ -60,9 +60,9 @@ func (q *Queries) QueuePush(ctx context.Context, e model.QueueEntry) (int, error
 		ON CONFLICT (kind) DO UPDATE SET n = queue_seq.n + 1 RETURNING n`, e.Kind).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("queue ticket: %w", err)
 	}
-	_, err := q.db.ExecContext(ctx, `INSERT INTO queue (member_id, kind, is_move, from_seat, reason, enqueued_at, seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (member_id) DO UPDATE SET reason = excluded.reason`,
-		e.MemberID, e.Kind, move, from, e.Reason, micros(q.now()), seq)
+	_, err := q.db.ExecContext(ctx, `INSERT INTO queue (member_id, kind, is_move, from_seat, reason, enqueued_at, seq, why)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (member_id) DO UPDATE SET reason = excluded.reason, why = excluded.why`,
+		e.MemberID, e.Kind, move, from, e.Reason, micros(q.now()), seq, whyArg(e.Why))
 	if err != nil {
 		return 0, err
 	}
@@ -122,13 +122,13 @@ func (q *Queries) queueGet(ctx context.Context, memberID int64, lock bool) (mode
 	var e model.QueueEntry
 	var move int
 	var at int64
-	query := `SELECT q.id, q.member_id, m.external_id, q.kind, q.is_move, COALESCE(q.from_seat, 0), q.reason, q.enqueued_at
+	query := `SELECT q.id, q.member_id, m.external_id, q.kind, q.is_move, COALESCE(q.from_seat, 0), q.reason, q.enqueued_at, q.why
 		FROM queue q JOIN members m ON m.id = q.member_id WHERE q.member_id = $1`
 	if lock && q.dialect == Postgres {
 		query += ` FOR UPDATE OF q`
 	}
 	err := q.db.QueryRowContext(ctx, query, memberID).
-		Scan(&e.ID, &e.MemberID, &e.Member, &e.Kind, &move, &e.FromSeat, &e.Reason, &at)
+		Scan(&e.ID, &e.MemberID, &e.Member, &e.Kind, &move, &e.FromSeat, &e.Reason, &at, whyDest{&e.Why})
 	e.IsMove, e.EnqueuedAt = move == 1, fromMicros(at)
 	return e, notFound(err, "queue entry")
 }
