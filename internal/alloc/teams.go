@@ -55,6 +55,19 @@ type SeatStatus struct {
 	// FreeMove tells whether a move now would be free (the team is unhealthy).
 	FreeMove bool   `json:"free_move"`
 	Message  string `json:"message,omitempty"`
+	// Why tells a queued user why they wait, as data (counts by cause,
+	// see publicWhy); nil otherwise.
+	Why *model.Why `json:"why,omitempty"`
+}
+
+// publicWhy is the part of a queued member's reason a redeemer may see:
+// how many teams there are and what keeps each from taking them; the
+// affinity key and the exclusion's end stay with the operators.
+func publicWhy(w *model.Why) *model.Why {
+	if w == nil {
+		return nil
+	}
+	return &model.Why{Kind: w.Kind, Considered: w.Considered, Filtered: w.Filtered}
 }
 
 // checkCode validates a typed email and code and returns the code if the
@@ -125,7 +138,7 @@ func (s *Service) status(ctx context.Context, q *store.Queries, email string, c 
 	}
 	switch {
 	case pos > 0:
-		st.State, st.Position = model.TeamSeatQueued, pos
+		st.State, st.Position, st.Why = model.TeamSeatQueued, pos, publicWhy(m.Why)
 	case s.expired(c, q.Now()):
 		st.State = model.TeamSeatExpired
 	default:
@@ -236,7 +249,8 @@ func (s *Service) redeem(ctx context.Context, emailIn, codeIn, actor string) (Se
 		case OutcomePlaced:
 			res = newSeatStatus(c, o.Pool)
 		case OutcomeQueued:
-			res = SeatStatus{State: model.TeamSeatQueued, Position: o.Position, ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit}
+			res = SeatStatus{State: model.TeamSeatQueued, Position: o.Position, ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit,
+				Why: publicWhy(o.Why)}
 		default:
 			return fmt.Errorf("redeem: unexpected placement outcome %q", o.Status)
 		}

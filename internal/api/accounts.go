@@ -18,7 +18,9 @@ type BatchItem struct {
 	Pool     string `json:"pool,omitempty"`
 	Position int    `json:"position,omitempty"`
 	Reason   string `json:"reason,omitempty"`
-	Error    string `json:"error,omitempty"`
+	// Why is Reason as data (placed, queued), for readers of any language.
+	Why   *model.Why `json:"why,omitempty"`
+	Error string     `json:"error,omitempty"`
 }
 
 // BatchResponse answers a batch import, items in file order.
@@ -63,10 +65,10 @@ func (s *Server) importAccounts(r *http.Request, b upload.Batch, files []alloc.A
 			it.Error = o.Reason
 			resp.Rejected++
 		case alloc.OutcomeQueued:
-			it.Reason = o.Reason
+			it.Reason, it.Why = o.Reason, o.Why
 			resp.Queued++
 		default:
-			it.Reason = o.Reason
+			it.Reason, it.Why = o.Reason, o.Why
 			resp.Placed++
 		}
 		resp.Items[i] = it

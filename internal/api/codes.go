@@ -158,7 +158,11 @@ func (s *Server) seatMove(w http.ResponseWriter, r *http.Request) error {
 	if seat, err := s.rd.SeatGet(r.Context(), id); err == nil {
 		follow = s.seatFollow(r.Context(), seat)
 	}
-	writeAccepted(w, follow, map[string]any{"status": o.Status, "pool": o.Pool, "position": o.Position, "reason": o.Reason})
+	ans := map[string]any{"status": o.Status, "pool": o.Pool, "position": o.Position, "reason": o.Reason}
+	if o.Why != nil {
+		ans["why"] = o.Why
+	}
+	writeAccepted(w, follow, ans)
 	return nil
 }
 
