@@ -1,0 +1,184 @@
+package health
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+
+func ok(at time.Time, lat time.Duration) Outcome { return Outcome{At: at, Latency: lat} }
+func fail(at time.Time) Outcome                  { return Outcome{At: at, Failed: true, Latency: 100 * time.Millisecond} }
+
+func TestNothingKnownIsHealthy(t *testing.T) {
+	var s State
+	r := s.Report(Config{}, t0)
+	if r.Score != 1 || r.Degraded || len(r.Reasons) != 0 || r.Reasons == nil {
+		t.Fatalf("empty state: %+v", r)
+	}
+	if h := Healthy(); h.Score != 1 || h.Reasons == nil {
+		t.Fatalf("Healthy() = %+v", h)
+	}
+}
+
+func TestOneFailureDoesNotDegradeTwoDo(t *testing.T) {
+	var s State
+	s.Record(Config{}, fail(t0))
+	r := s.Report(Config{}, t0)
+	if r.Score != 0.75 || r.Degraded {
+		t.Fatalf("one failure: %+v", r)
+	}
+	if want := []string{"1 of the last 1 provider calls failed"}; !slices.Equal(r.Reasons, want) {
+		t.Fatalf("reasons %q, want %q", r.Reasons, want)
+	}
+	s.Record(Config{}, fail(t0.Add(time.Second)))
+	if r := s.Report(Config{}, t0.Add(time.Second)); !r.Degraded || r.Score >= 0.61 || r.Score < 0.59 {
+		t.Fatalf("two failures: %+v", r)
+	}
+}
+
+func TestFailureRatioAndReasons(t *testing.T) {
+	var s State
+	c := Config{}
+	at := t0
+	// 7 good, then 3 failed, one of them a timeout: the last 10.
+	for range 7 {
+		s.Record(c, ok(at, 200*time.Millisecond))
+		at = at.Add(time.Second)
+	}
+	s.Record(c, fail(at))
+	s.Record(c, fail(at))
+	s.Record(c, Outcome{At: at, Timeout: true, Latency: 10 * time.Second})
+	r := s.Report(c, at)
+	want := "3 of the last 10 provider calls failed (1 timed out)"
+	if len(r.Reasons) == 0 || r.Reasons[0] != want {
+		t.Fatalf("reasons %q, want first %q", r.Reasons, want)
+	}
+	// bad = 1 + 1 + 2 = 4 over 10 (+3 prior): score about 0.69, and the
+	// 10 s timeout drives the p95 over the target too.
+	if !r.Degraded || r.Score > 0.7 {
+		t.Fatalf("report %+v: want degraded", r)
+	}
+	if r.Causes[0].Code != CauseFailures || r.Causes[0].N != 3 || r.Causes[0].Of != 10 || r.Causes[0].Timeouts != 1 {
+		t.Fatalf("causes %+v", r.Causes)
+	}
+}
+
+func TestDecayRestoresHealth(t *testing.T) {
+	var s State
+	c := Config{HalfLife: time.Minute}
+	for i := range 5 {
+		s.Record(c, fail(t0.Add(time.Duration(i)*time.Second)))
+	}
+	r0 := s.Report(c, t0.Add(5*time.Second))
+	if !r0.Degraded || r0.Score > 0.4 {
+		t.Fatalf("after 5 failures: %+v", r0)
+	}
+	r1 := s.Report(c, t0.Add(2*time.Minute))
+	if r1.Score <= r0.Score {
+		t.Fatalf("two half-lives later the score did not rise: %v -> %v", r0.Score, r1.Score)
+	}
+	// After 4 half-lives the outcomes are no longer recent: no reasons, and
+	// the decayed failures weigh little against the prior.
+	r2 := s.Report(c, t0.Add(10*time.Minute))
+	if r2.Degraded || r2.Score < 0.9 || len(r2.Reasons) != 0 {
+		t.Fatalf("ten half-lives later: %+v", r2)
+	}
+	// Good outcomes after bad ones lift the score too.
+	var g State
+	for i := range 3 {
+		g.Record(c, fail(t0.Add(time.Duration(i)*time.Second)))
+	}
+	before := g.Report(c, t0.Add(3*time.Second)).Score
+	for i := range 20 {
+		g.Record(c, ok(t0.Add(time.Duration(3+i)*time.Second), 100*time.Millisecond))
+	}
+	if after := g.Report(c, t0.Add(23*time.Second)); after.Score <= before || after.Degraded {
+		t.Fatalf("20 good calls after 3 failures: %v -> %+v", before, after)
+	}
+}
+
+func TestLatency(t *testing.T) {
+	var s State
+	c := Config{LatencyTarget: 2 * time.Second}
+	for i := range 10 {
+		s.Record(c, ok(t0.Add(time.Duration(i)*time.Second), 4200*time.Millisecond))
+	}
+	r := s.Report(c, t0.Add(10*time.Second))
+	// (4.2 - 2) / 6 = 0.367 over: 1 - 0.5*0.367 = 0.82.
+	if r.Score != 0.82 || r.Degraded {
+		t.Fatalf("slow provider: %+v", r)
+	}
+	if want := []string{"p95 latency 4.2 s (target 2 s)"}; !slices.Equal(r.Reasons, want) {
+		t.Fatalf("reasons %q, want %q", r.Reasons, want)
+	}
+	// Far over the target, latency alone halves the score.
+	var slow State
+	for i := range 10 {
+		slow.Record(c, ok(t0.Add(time.Duration(i)*time.Second), 30*time.Second))
+	}
+	if r := slow.Report(c, t0.Add(10*time.Second)); r.Score != 0.5 || !r.Degraded {
+		t.Fatalf("very slow provider: %+v", r)
+	}
+	// Two slow calls are not enough to judge.
+	var few State
+	few.Record(c, ok(t0, 30*time.Second))
+	few.Record(c, ok(t0, 30*time.Second))
+	if r := few.Report(c, t0); r.Score != 1 {
+		t.Fatalf("two slow calls: %+v", r)
+	}
+}
+
+func TestStepByStepDegradation(t *testing.T) {
+	// A provider whose failure rate rises in steps: the score falls at
+	// every step and crosses the threshold before every call fails.
+	c := Config{}
+	var s State
+	at := t0
+	prev := 1.0
+	crossed := -1
+	for step, rate := range []int{0, 2, 4, 6, 8, 10} { // failures in 10
+		for i := range 10 {
+			if i < rate {
+				s.Record(c, fail(at))
+			} else {
+				s.Record(c, ok(at, 100*time.Millisecond))
+			}
+			at = at.Add(3 * time.Second)
+		}
+		r := s.Report(c, at)
+		if step > 0 && r.Score >= prev {
+			t.Fatalf("step %d (%d/10 failing): score %v did not fall below %v", step, rate, r.Score, prev)
+		}
+		if r.Degraded && crossed < 0 {
+			crossed = step
+		}
+		prev = r.Score
+	}
+	if crossed < 1 || crossed > 3 {
+		t.Fatalf("degraded first at step %d, want at 2-6 failures in 10", crossed)
+	}
+}
+
+func TestBook(t *testing.T) {
+	b := NewBook(Config{})
+	if r := b.Report(7, t0); r.Score != 1 {
+		t.Fatalf("unknown pool: %+v", r)
+	}
+	b.Record(7, fail(t0))
+	r := b.Record(7, fail(t0))
+	if !r.Degraded {
+		t.Fatalf("two failures: %+v", r)
+	}
+	if all := b.Reports(t0); len(all) != 1 || !all[7].Degraded {
+		t.Fatalf("Reports = %+v", all)
+	}
+	b.Forget(7)
+	if r := b.Report(7, t0); r.Score != 1 {
+		t.Fatalf("forgotten pool: %+v", r)
+	}
+	if c := b.Config(); c.HalfLife != DefaultHalfLife || c.Threshold != DefaultThreshold {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
