@@ -9,7 +9,9 @@ import (
 var t0 = time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 
 func ok(at time.Time, lat time.Duration) Outcome { return Outcome{At: at, Latency: lat} }
-func fail(at time.Time) Outcome                  { return Outcome{At: at, Failed: true, Latency: 100 * time.Millisecond} }
+func fail(at time.Time) Outcome {
+	return Outcome{At: at, Failed: true, Latency: 100 * time.Millisecond}
+}
 
 func TestNothingKnownIsHealthy(t *testing.T) {
 	var s State
