@@ -27,6 +27,7 @@ import (
 	"github.com/berthhq/berth/internal/alloc/codebook"
 	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/auth"
+	"github.com/berthhq/berth/internal/basepath"
 	"github.com/berthhq/berth/internal/integrity"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/provider/providers"
@@ -1067,7 +1068,26 @@ func openAPISchemas() map[string]*jsonSchema {
 			prop("pool", jsString("The pool it is placed on (placed).").ex("worker-01")),
 			prop("position", jsInt("Place in the queue, from 1 (queued).")),
 			prop("reason", jsString("Why it was placed there or queued.").ex("3 pools: 1 offline, 2 full")),
+			prop("why", jsRef("Why")),
 			prop("error", jsString("Why it was rejected (rejected).")),
+		),
+		"Why": jsObject("A placement's reason as data, beside its stable English text (reason), so a client can tell it in its "+
+			"reader's language: how many pools of the kind there are, how many each cause kept out and, when a pool was chosen, "+
+			"which one and by what rule. Absent where the reason is not a placement's, and on rows written before berth kept it.",
+			reqProp("kind", jsRef("Kind")),
+			reqProp("considered", jsInt("Pools of the kind.")),
+			prop("filtered", jsMap(jsInt(""), "Pools each cause kept out; only causes that kept one out are present. The causes: "+
+				strings.Join(model.WhyCauses(), ", ")+"; a pool status berth does not know is its own cause.").
+				ex(map[string]int{model.CauseOffline: 1, model.CauseFull: 2})),
+			prop("pool", jsString("The pool chosen; absent when none could take the member.").ex("worker-01")),
+			prop("used", jsInt("The chosen pool's members before this one.")),
+			prop("capacity", jsInt("The chosen pool's capacity.")),
+			prop("rule", jsString("The rule that chose the pool: affinity (the fullest pool already holding the affinity key), "+
+				"most_free (the most free room), most_free_new_key (the most free room; no pool holds the key yet), least_loaded "+
+				"(the spread strategy).").enum(strs(model.WhyRules()...)...)),
+			prop("affinity_key", jsString("The member's affinity key (an account's script).")),
+			prop("contended", jsInt("There was room, but the database refused this many pools in a row (other replicas placing).")),
+			prop("excluded_until", jsTime("When the exclusion of a pool that refused the member lapses.")),
 		),
 		"Account": jsObject("An account and its live placement.",
 			reqProp("account", jsString("The account id.")),
@@ -1075,6 +1095,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("pool", jsString("The pool it is on; empty when not placed.")),
 			reqProp("state", jsString("The seat's state when placed (see SeatState), otherwise pending, queued or failed.")),
 			prop("reason", jsString("Why it is in this state.")),
+			prop("why", jsRef("Why")),
 		),
 		"Seat": jsObject("A member in a pool.",
 			reqProp("id", jsID("")),
@@ -1099,6 +1120,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("is_move", jsBool("The member holds a seat it is moving away from; moves go ahead of new members.")),
 			prop("from_seat", jsID("The seat being moved away from.")),
 			reqProp("reason", jsString("Why it waits.")),
+			prop("why", jsRef("Why")),
 			reqProp("position", jsInt("Place in its queue, from 1.")),
 			reqProp("enqueued_at", jsTime("")),
 		),
@@ -1111,6 +1133,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("from", jsString("The state or pool before.")),
 			reqProp("to", jsString("The state or pool after.")),
 			reqProp("reason", jsString("")),
+			prop("why", jsRef("Why")),
 			reqProp("actor", jsString("Who made the change: admin, monitor, provider, public, …")),
 			prop("code_id", jsID("The redeem code the entry counts against (code and rebind actions, moves of team seats).")),
 		),
@@ -1170,6 +1193,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("pool", jsString("The pool of the new seat (placed); empty when queued.").ex("team-3")),
 			reqProp("position", jsInt("Place in the queue, from 1 (queued); 0 when placed.")),
 			reqProp("reason", jsString("Why the member went there or waits.")),
+			prop("why", jsRef("Why")),
 			followProp("the member's seats (GET /api/v1/seats?member= or ?email=)"),
 		),
 		"MoveState": jsString("Where a move is.").enum(strs(model.MovePending, model.MoveDone, model.MoveFailed, model.MoveCancelled)...),
@@ -1210,6 +1234,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("status", jsString("planned (dry_run, would move), queued (waits for room), moving (started) or failed.").
 				enum("planned", "queued", "moving", "failed")),
 			prop("reason", jsString("Why it goes there, waits or failed.")),
+			prop("why", jsRef("Why")),
 		),
 
 		"IntegrityReport": jsObject("What breaks berth's invariants; every list is empty, never null, when nothing does.",
@@ -1353,6 +1378,8 @@ func openAPISchemas() map[string]*jsonSchema {
 			prop("moving", jsBool("A move of the seat is in progress; absent when not.")),
 			reqProp("free_move", jsBool("A move now would be free: the team is unhealthy.")),
 			prop("message", jsString("A note for the user, when there is one.")),
+			prop("why", jsRef("Why")), // queued: kind, considered and filtered only
+
 		),
 		"RebindResult": jsObject("What a move request did.",
 			reqProp("free", jsBool("The move is free (the team is unhealthy) and took no rebind.")),
@@ -1598,6 +1625,12 @@ func openAPIDocument(routes []Route) *oaDocument {
 }
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, openAPIDocument(s.Routes()))
+	doc := openAPIDocument(s.Routes())
+	if p := basepath.From(r.Context()); p != "" {
+		// Served under a path prefix (BERTH_BASE_URL): the paths below
+		// are relative to it.
+		doc.Servers = []oaServer{{URL: p, Description: "This server."}}
+	}
+	writeJSON(w, http.StatusOK, doc)
 	return nil
 }

@@ -407,7 +407,7 @@ func TestDocs_RendersEveryRoute(t *testing.T) {
 			t.Errorf("/docs does not list %s %s", rt.Method, rt.Path)
 		}
 	}
-	for _, want := range []string{`href="/openapi.json"`, "How to authenticate", "Authorization: Bearer",
+	for _, want := range []string{`href="openapi.json"`, "How to authenticate", "Authorization: Bearer",
 		"application/problem+json", `id="tag-pools"`, `id="tag-accounts"`, `id="tag-seats"`, `id="tag-queue"`,
 		`id="tag-history"`, `id="tag-health"`, `id="schema-Pool"`, `id="schema-Problem"`} {
 		if !strings.Contains(body, want) {

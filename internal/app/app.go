@@ -16,6 +16,7 @@ import (
 	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/api"
 	"github.com/berthhq/berth/internal/auth"
+	"github.com/berthhq/berth/internal/basepath"
 	"github.com/berthhq/berth/internal/egress"
 	"github.com/berthhq/berth/internal/jobs"
 	"github.com/berthhq/berth/internal/metrics"
@@ -51,7 +52,8 @@ type Config struct {
 	SMTPURL string
 	// BaseURL is berth's public address without a trailing slash
 	// (BERTH_BASE_URL), written into absolute links such as the expiry
-	// e-mails' status page; empty: no links.
+	// e-mails' status page; empty: no links. Its path, if any, is the
+	// prefix berth serves under (BasePath, basepath.go).
 	BaseURL string
 	// Front: trusted proxies, cookie security, per-address public limits
 	// (front.go).
@@ -143,6 +145,10 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	prefix, err := BasePath(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
 	st, newKey, err := OpenStore(ctx, &cfg)
 	if err != nil {
 		return nil, err
@@ -218,11 +224,15 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	mux.Handle("/", a.API)
 	console := front.limitWeb(web.New(a.Alloc, a.Auth, log))
 	console.SetChecker(a.Queue)
+	console.SetBasePath(prefix)
 	console.Mount(mux)
 	var handler http.Handler = mux
 	if cfg.AccessLog {
 		handler = accessLog(log, newPatterns(mux, a.API, console), mux)
 	}
+	// Under a path prefix (BERTH_BASE_URL's path) the prefix comes off
+	// the request and goes onto Location headers (package basepath).
+	handler = basepath.Handler(prefix, handler)
 	hc := cfg.HTTP.withDefaults()
 	a.ln = newLimitListener(a.ln, hc.MaxConnections)
 	// net/http's own complaints (TLS handshakes, panics it recovers) go

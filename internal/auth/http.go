@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/berthhq/berth/internal/basepath"
 	"github.com/berthhq/berth/internal/clientip"
 )
 
@@ -105,27 +106,45 @@ func Secure(r *http.Request) bool {
 // Domain, so no sibling domain or plain-HTTP page can set or shadow it.
 const SecureSessionCookie = "__Host-" + SessionCookie
 
-// SessionCookieName is the session cookie's name for r: SecureSessionCookie
-// when Secure(r), SessionCookie otherwise.
+// SubPathSessionCookie is the session cookie's name on secure requests when
+// berth is served under a path prefix (BERTH_BASE_URL with a path, package
+// basepath): __Host- demands Path=/, which would hand the session to every
+// other application on the host and let two berths on one host overwrite
+// each other's; __Secure- still demands Secure (no plain-HTTP page can set
+// it) and allows Path=/berth. What it gives up: a sibling domain served
+// over HTTPS could set one with Domain= (see docs/reverse-proxy.md).
+const SubPathSessionCookie = "__Secure-" + SessionCookie
+
+// SessionCookieName is the session cookie's name for r: on a secure
+// request SecureSessionCookie, or SubPathSessionCookie under a path
+// prefix; SessionCookie otherwise.
 func SessionCookieName(r *http.Request) string {
-	if Secure(r) {
-		return SecureSessionCookie
+	switch {
+	case !Secure(r):
+		return SessionCookie
+	case basepath.From(r.Context()) != "":
+		return SubPathSessionCookie
 	}
-	return SessionCookie
+	return SecureSessionCookie
+}
+
+// CookiePath is the Path of berth's cookies for r: /, or the path prefix
+// berth is served under (/berth), so the browser sends them to berth only.
+func CookiePath(r *http.Request) string {
+	if p := basepath.From(r.Context()); p != "" {
+		return p
+	}
+	return "/"
 }
 
 // SessionCookieFor is the cookie carrying a session token: HttpOnly,
-// SameSite=Lax, Path=/, no Domain, Secure and named with the __Host- prefix
-// on secure requests, and without Expires, so it ends with the browser; the
+// SameSite=Lax, Path=/ (or the path prefix, CookiePath), no Domain, Secure
+// and named with the __Host- prefix (__Secure- under a path prefix) on
+// secure requests, and without Expires, so it ends with the browser; the
 // server ends the session itself after SessionIdle without use or 7 days
 // after sign-in.
 func SessionCookieFor(r *http.Request, token string) *http.Cookie {
-	secure := Secure(r)
-	name := SessionCookie
-	if secure {
-		name = SecureSessionCookie
-	}
-	return &http.Cookie{Name: name, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure}
+	return &http.Cookie{Name: SessionCookieName(r), Value: token, Path: CookiePath(r), HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: Secure(r)}
 }
 
 // SetSessionCookie sets the session cookie after Login.
@@ -141,8 +160,9 @@ func ClearSessionCookie(w http.ResponseWriter, r *http.Request) {
 }
 
 // SessionToken returns the session cookie's token, if any. On a secure
-// request only the __Host- cookie counts: a plain-named cookie could have
-// been planted over plain HTTP or by a sibling domain.
+// request only the __Host- (under a path prefix __Secure-) cookie counts:
+// a plain-named cookie could have been planted over plain HTTP or by a
+// sibling domain.
 func SessionToken(r *http.Request) string {
 	if c, err := r.Cookie(SessionCookieName(r)); err == nil {
 		return c.Value

@@ -126,7 +126,8 @@ func serveEnv(cfg *app.Config) error {
 
 // parseBaseURL checks BERTH_BASE_URL, berth's public address written into
 // absolute links (expiry e-mails, Telegram alerts): an absolute http(s)
-// URL with a host, maybe a path, no query, fragment or user. It returns it
+// URL with a host, maybe a path (the prefix berth serves under,
+// app.BasePath), no query, fragment or user. It returns it
 // without a trailing slash; empty stays empty (no links). A bad value is a
 // usage error (exit 2).
 func parseBaseURL(v string) (string, error) {
@@ -152,6 +153,9 @@ func parseBaseURL(v string) (string, error) {
 		return bad("drop the fragment (#…)")
 	case u.Opaque != "":
 		return bad("not an absolute http(s) URL")
+	}
+	if _, err := app.BasePath(v); err != nil {
+		return "", usageError{err.Error()}
 	}
 	return strings.TrimRight(v, "/"), nil
 }

@@ -56,6 +56,8 @@ func TestParseBaseURL(t *testing.T) {
 		{in: "https://example.com/#top", err: "fragment"},
 		{in: "https://example.com/#", err: "fragment"},
 		{in: "https://exa mple.com", err: "not a URL"},
+		{in: "https://example.com/admin", err: "one of berth's own paths"},
+		{in: "https://example.com/b%20erth", err: "needs escaping"},
 	} {
 		got, err := parseBaseURL(tc.in)
 		if tc.err == "" && (err != nil || got != tc.want) || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || got != "") {

@@ -331,7 +331,7 @@ func (w *Web) adminRedirect(rw http.ResponseWriter, r *http.Request) {
 
 func (w *Web) setLang(rw http.ResponseWriter, r *http.Request) {
 	l := parseLang(r.URL.Query().Get("to"))
-	http.SetCookie(rw, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
+	http.SetCookie(rw, &http.Cookie{Name: langCookie, Value: string(l), Path: auth.CookiePath(r), MaxAge: 365 * 24 * 3600,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: auth.Secure(r)})
 	http.Redirect(rw, r, localPath(r.URL.Query().Get("next"), "/"), http.StatusSeeOther)
 }
