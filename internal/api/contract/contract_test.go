@@ -21,6 +21,7 @@ import (
 	"github.com/berthhq/berth/internal/api"
 	"github.com/berthhq/berth/internal/app"
 	"github.com/berthhq/berth/internal/app/apptest"
+	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/store/storetest"
 )
@@ -391,10 +392,20 @@ func drive(c *contract) {
 	var batch struct {
 		Queued   int
 		Rejected int
+		Items    []struct {
+			Status, Reason string
+			Why            *model.Why
+		}
 	}
 	c.send(200, request{method: "POST", path: "/api/v1/accounts/batch", body: form, ctype: ct, token: apptest.Token}).JSON(t, &batch)
 	if batch.Queued != 1 || batch.Rejected != 1 {
 		t.Errorf("import: %+v, want one queued and one rejected", batch)
+	}
+	// A queued item has the stable English reason and the same as data.
+	for _, it := range batch.Items {
+		if it.Status == "queued" && (it.Reason == "" || it.Why == nil || it.Why.Considered == 0 || it.Why.Kind != model.KindServer) {
+			t.Errorf("queued item: reason %q, why %+v", it.Reason, it.Why)
+		}
 	}
 	ct, form = apptest.Multipart(nil, apptest.Files("acct", 9, 1))
 	c.send(422, request{method: "POST", path: "/api/v1/accounts/batch", body: form, ctype: ct, token: apptest.Token})
@@ -403,12 +414,20 @@ func drive(c *contract) {
 	c.admin(200, "GET", "/api/v1/accounts", nil)
 	c.admin(200, "GET", "/api/v1/accounts?script=shop&pool=srv-1&limit=10", nil)
 	c.admin(400, "GET", "/api/v1/accounts?limit=-1", nil)
-	var queue struct{ Items []struct{ Member string } }
+	var queue struct {
+		Items []struct {
+			Member, Reason string
+			Why            *model.Why
+		}
+	}
 	c.admin(200, "GET", "/api/v1/queue", nil).JSON(t, &queue)
 	c.admin(200, "GET", "/api/v1/queue?kind=server", nil)
 	c.admin(400, "GET", "/api/v1/queue?kind=boat", nil)
 	if len(queue.Items) != 1 {
 		t.Fatalf("queue: %+v, want one entry", queue)
+	}
+	if e := queue.Items[0]; e.Reason == "" || e.Why == nil || e.Why.Considered == 0 {
+		t.Errorf("queue entry: reason %q, why %+v", e.Reason, e.Why)
 	}
 	c.admin(204, "DELETE", "/api/v1/queue/server/"+queue.Items[0].Member, nil)
 	c.admin(404, "DELETE", "/api/v1/queue/server/"+queue.Items[0].Member, nil)
