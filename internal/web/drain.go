@@ -72,6 +72,11 @@ func (w *Web) readDrain(r *http.Request, kind string) (drainProgress, error) {
 	if err != nil {
 		return drainProgress{}, err
 	}
+	// The seats left are read last: once the moves are finished and their
+	// old seats released (read in that order), the count is final.
+	if p, err = w.rd.PoolGet(r.Context(), id); err != nil {
+		return drainProgress{}, err
+	}
 	return drainProgress{Pool: p.Name, Status: p.Status, Since: since, Moved: c.Moved, Waiting: c.Waiting, InProgress: c.InProgress,
 		Failed: c.Failed, Cancelled: c.Cancelled, Remaining: p.Used, Done: c.Pending() == 0 && len(releasing) == 0}, nil
 }

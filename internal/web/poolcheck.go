@@ -26,7 +26,13 @@ type poolCheckData struct {
 	Kind, Page string
 	Pool       model.Pool
 	Answer     model.PoolCheck
+	// Refresh > 0: no answer yet, the page reloads every Refresh seconds.
+	Refresh int
 }
+
+// poolCheckRefresh is how often, in seconds, a check's page reloads while
+// the job runs.
+const poolCheckRefresh = 2
 
 // poolCheck enqueues a check of the pool and redirects to its answer.
 func (w *Web) poolCheck(kind string) http.HandlerFunc {
@@ -70,6 +76,13 @@ func (w *Web) poolCheckPage(kind string) http.HandlerFunc {
 			w.fail(rw, r, err)
 			return
 		}
-		w.render(rw, r, http.StatusOK, "poolcheck", "poolcheck.title", &poolCheckData{Kind: kind, Page: r.URL.Path, Pool: *p, Answer: a})
+		d := &poolCheckData{Kind: kind, Page: r.URL.Path, Pool: *p, Answer: a}
+		pg := w.newPage(r, "poolcheck.title", d)
+		if a.State != model.PoolCheckOK && a.State != model.PoolCheckFailed {
+			// Not answered yet: the page reloads itself (assets/app.js,
+			// or the layout's refresh without scripts) until it is.
+			d.Refresh, pg.Refresh = poolCheckRefresh, poolCheckRefresh
+		}
+		w.write(rw, r, http.StatusOK, "poolcheck", pg)
 	}
 }

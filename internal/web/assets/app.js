@@ -352,8 +352,14 @@
         .then(function (j) {
           box.querySelectorAll("[data-drain-field]").forEach(function (e) {
             var k = e.getAttribute("data-drain-field");
-            if (Object.prototype.hasOwnProperty.call(j, k)) e.textContent = String(j[k]);
-            if (k === "failed") e.classList.toggle("bad", j[k] > 0);
+            // A migration's row of one pool (data-drain-pool) reads that
+            // pool's entry of j.pools; everything else the totals.
+            var row = e.closest("[data-drain-pool]"), src = j;
+            if (row) {
+              src = (j.pools || []).filter(function (p) { return p.pool === row.getAttribute("data-drain-pool"); })[0] || {};
+            }
+            if (Object.prototype.hasOwnProperty.call(src, k)) e.textContent = String(src[k]);
+            if (k === "failed") e.classList.toggle("bad", src[k] > 0);
           });
           if (j.done) {
             var st = box.querySelector("[data-drain-state]");
@@ -365,6 +371,15 @@
         .catch(function () { setTimeout(tick, every * 2); });
     }
     setTimeout(tick, every);
+  }
+
+  // A page waiting for a job's answer (a pool's connection test) reloads
+  // itself every data-reload-every seconds; the page with the answer has none.
+  function setupReload() {
+    var box = document.querySelector("[data-reload-every]");
+    if (!box) return;
+    var every = (parseInt(box.getAttribute("data-reload-every"), 10) || 2) * 1000;
+    setTimeout(function () { window.location.reload(); }, every);
   }
 
   // The pool form shows only the selected provider type's settings (all
@@ -385,6 +400,7 @@
     setupBulk();
     setupPoolForm();
     setupDrain();
+    setupReload();
     setupUpload();
     setupAPITable();
     setupAPIForms();
