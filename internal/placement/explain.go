@@ -69,6 +69,10 @@ type Candidate struct {
 	HoldsKey bool `json:"holds_key"`
 	// Score is [ScorePack] or [ScoreSpread], after the strategy.
 	Score float64 `json:"score"`
+	// Health is the pool's health score in [0, 1] ([Index.SetHealth]);
+	// Degraded pools rank after every healthy one.
+	Health   float64 `json:"health"`
+	Degraded bool    `json:"degraded,omitempty"`
 }
 
 // Explanation says why a member went where it went, or why it could not be
@@ -85,6 +89,9 @@ type Explanation struct {
 	Filtered map[Reason]int `json:"filtered"`
 	// Eligible is the number of pools that passed every filter.
 	Eligible int `json:"eligible"`
+	// Degraded is how many of the eligible pools were down-ranked for
+	// their health ([Index.SetHealth]): they come after every healthy one.
+	Degraded int `json:"degraded,omitempty"`
 	// Winner, WinnerID and Score describe the chosen pool; zero when none.
 	Winner   string  `json:"winner,omitempty"`
 	WinnerID int64   `json:"winner_id,omitempty"`
@@ -143,6 +150,9 @@ func (e Explanation) String() string {
 			b.WriteString("holds " + keyNoun(e.Kind, e.AffinityKey) + ", ")
 		}
 		fmt.Fprintf(&b, "%d/%d used; ", w.Used, w.Capacity)
+		if w.Degraded {
+			fmt.Fprintf(&b, "health %.2f, no healthy pool can take it; ", w.Health)
+		}
 		switch {
 		case e.Strategy == StrategySpread:
 			b.WriteString(ruleLeastLoaded)
@@ -196,6 +206,9 @@ func (e Explanation) Summary() string {
 	}
 	if sep == ": " {
 		b.WriteString(": none filtered")
+	}
+	if e.Degraded > 0 {
+		fmt.Fprintf(&b, "; %d down-ranked for health", e.Degraded)
 	}
 	return b.String()
 }

@@ -101,9 +101,9 @@ func TestExplanation_Top(t *testing.T) {
 	ix := placement.NewIndex(pools, map[int64]map[string]int{1: {"A": 1}, 4: {"B": 1}})
 	e := ix.Place(placement.Request{Kind: model.KindServer, AffinityKey: "A"}).Explanation
 	want := []placement.Candidate{
-		{ID: 1, Name: "w1", Used: 4, Capacity: 5, HoldsKey: true, Score: placement.ScorePack(true, 1)},
-		{ID: 3, Name: "w3", Used: 0, Capacity: 5, Score: placement.ScorePack(false, 5)},
-		{ID: 4, Name: "w4", Used: 1, Capacity: 5, Score: placement.ScorePack(false, 4)},
+		{ID: 1, Name: "w1", Used: 4, Capacity: 5, HoldsKey: true, Score: placement.ScorePack(true, 1), Health: 1},
+		{ID: 3, Name: "w3", Used: 0, Capacity: 5, Score: placement.ScorePack(false, 5), Health: 1},
+		{ID: 4, Name: "w4", Used: 1, Capacity: 5, Score: placement.ScorePack(false, 4), Health: 1},
 	}
 	if len(e.Top) != len(want) {
 		t.Fatalf("top %+v", e.Top)

@@ -27,7 +27,14 @@ type entry struct {
 	free   int            // free room as the ordered sets see it
 	parts  []*partition   // partitions holding the entry; empty unless eligible
 	in     bool           // counted in its kind's state
+	// health is the pool's health score (SetHealth; 1 until told), and
+	// degraded puts the pool after every healthy one in each order.
+	health   float64
+	degraded bool
 }
+
+// newEntry is a pool the index has not seen: healthy until told.
+func newEntry() *entry { return &entry{keys: map[string]int{}, health: 1} }
 
 // kindState holds the counters and partitions of one pool kind.
 type kindState struct {
@@ -49,7 +56,7 @@ func NewIndex(pools []Pool, affinity map[int64]map[string]int) *Index {
 	for _, p := range pools {
 		e := ix.pools[p.ID]
 		if e == nil {
-			e = &entry{keys: map[string]int{}}
+			e = newEntry()
 			ix.pools[p.ID] = e
 		}
 		e.pool = p.normalized()
@@ -100,14 +107,14 @@ func (ix *Index) AffinityCount(poolID int64, key string) int {
 }
 
 // Upsert adds a pool or replaces what the index knows of it (status,
-// capacity, used, labels, priority, kind). The pool's affinity counts are
-// kept, and a mark set by MarkFull is cleared. Negative counts are read as
+// capacity, used, labels, priority, kind). The pool's affinity counts and
+// health are kept, and a mark set by MarkFull is cleared. Negative counts are read as
 // zero; the labels are copied.
 func (ix *Index) Upsert(p Pool) {
 	ix.save(p.ID, "")
 	e := ix.pools[p.ID]
 	if e == nil {
-		e = &entry{keys: map[string]int{}}
+		e = newEntry()
 		ix.pools[p.ID] = e
 	} else {
 		ix.detach(e)
@@ -183,6 +190,38 @@ func (ix *Index) Release(poolID int64, key string) {
 		delete(e.keys, key)
 	}
 	ix.attach(e)
+}
+
+// SetHealth tells the index a pool's health score (in [0, 1], package
+// health) and whether it is degraded: a degraded pool comes after every
+// healthy one in each order, so it is chosen only when no healthy pool that
+// passes the filters has room (docs/design.md, "Health"). A pool is healthy
+// (score 1) until told otherwise; the score is kept across Upsert and
+// Recount. It reports whether the index's view changed; unknown pools are
+// ignored. O(log n) per partition holding the pool.
+func (ix *Index) SetHealth(id int64, score float64, degraded bool) bool {
+	e := ix.pools[id]
+	if e == nil || (e.health == score && e.degraded == degraded) {
+		return false
+	}
+	ix.save(id, "")
+	if e.degraded == degraded {
+		e.health = score // the orders do not look at the score
+		return true
+	}
+	ix.detach(e)
+	e.health, e.degraded = score, degraded
+	ix.attach(e)
+	return true
+}
+
+// Health is what the index knows of a pool's health: its score and whether
+// it is degraded (1, false for a pool never told; 0, false when unknown).
+func (ix *Index) Health(id int64) (score float64, degraded bool) {
+	if e := ix.pools[id]; e != nil {
+		return e.health, e.degraded
+	}
+	return 0, false
 }
 
 // MarkFull treats the pool as full until its next Upsert: the database

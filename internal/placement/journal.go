@@ -4,7 +4,7 @@ import "maps"
 
 // The journal lets a caller take back what it told the index inside a
 // database transaction that did not commit. Every change (Commit, Release,
-// Upsert, Recount, MarkFull, Remove) records the pool's state before it;
+// Upsert, Recount, MarkFull, SetHealth, Remove) records the pool's state before it;
 // Undo(mark) restores, newest first, every pool changed since Mark, so a
 // rolled-back transaction (or one request of a group commit rolled back to
 // its savepoint) leaves the index exactly as it was, and no error ever has
@@ -18,6 +18,9 @@ type undoRec struct {
 	existed bool
 	pool    Pool
 	marked  bool
+	// health and degraded: see Index.SetHealth.
+	health   float64
+	degraded bool
 	// key and keyCount: the affinity key the change touched ("" for none)
 	// and its count before.
 	key      string
@@ -36,7 +39,7 @@ func (ix *Index) save(id int64, key string) {
 		ix.journal = append(ix.journal, undoRec{id: id})
 		return
 	}
-	r := undoRec{id: id, existed: true, pool: e.pool, marked: e.marked, key: key}
+	r := undoRec{id: id, existed: true, pool: e.pool, marked: e.marked, health: e.health, degraded: e.degraded, key: key}
 	if key != "" {
 		r.keyCount = e.keys[key]
 	}
@@ -48,7 +51,8 @@ func (ix *Index) saveRemoved(e *entry) {
 	if !ix.recording {
 		return
 	}
-	ix.journal = append(ix.journal, undoRec{id: e.pool.ID, existed: true, pool: e.pool, marked: e.marked, keys: maps.Clone(e.keys)})
+	ix.journal = append(ix.journal, undoRec{id: e.pool.ID, existed: true, pool: e.pool, marked: e.marked,
+		health: e.health, degraded: e.degraded, keys: maps.Clone(e.keys)})
 }
 
 // Mark starts recording, if it was not, and returns a position in the
@@ -73,12 +77,12 @@ func (ix *Index) Undo(mark int) {
 			continue
 		}
 		if e == nil {
-			e = &entry{keys: map[string]int{}}
+			e = newEntry()
 			ix.pools[r.id] = e
 		} else {
 			ix.detach(e)
 		}
-		e.pool, e.marked = r.pool, r.marked
+		e.pool, e.marked, e.health, e.degraded = r.pool, r.marked, r.health, r.degraded
 		if r.keys != nil {
 			e.keys = r.keys
 		}

@@ -16,7 +16,8 @@ func view(ix *placement.Index, maxID int64, reqs []placement.Request) []string {
 	var out []string
 	for id := int64(0); id <= maxID+1; id++ {
 		p, ok := ix.Pool(id)
-		out = append(out, fmt.Sprintf("%d %v %+v room=%d", id, ok, p, ix.Room(id)))
+		h, degraded := ix.Health(id)
+		out = append(out, fmt.Sprintf("%d %v %+v room=%d health=%v/%v", id, ok, p, ix.Room(id), h, degraded))
 		for _, k := range genKeys[1:] {
 			out = append(out, fmt.Sprintf("%d %s=%d", id, k, ix.AffinityCount(id, k)))
 		}
@@ -55,7 +56,7 @@ func TestJournal_UndoRestores(t *testing.T) {
 		mutate := func() {
 			for range 1 + g.pick(25) {
 				id := int64(g.pick(maxID + 2))
-				switch g.pick(7) {
+				switch g.pick(8) {
 				case 0:
 					ix.Upsert(g.pool(id))
 				case 1:
@@ -66,6 +67,8 @@ func TestJournal_UndoRestores(t *testing.T) {
 					ix.Release(id, genKeys[g.pick(len(genKeys))])
 				case 4:
 					ix.Remove(id)
+				case 5:
+					ix.SetHealth(id, float64(g.pick(101))/100, g.pick(2) == 0)
 				default:
 					d := ix.Place(g.request(maxID))
 					if d.Pool != nil {

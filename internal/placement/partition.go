@@ -19,6 +19,9 @@ type partition struct {
 	free *tree            // most free room first (pack, no holder)
 	load *tree            // least loaded first (spread); nil until first asked for
 	held map[string]*tree // per affinity key, pools holding it, least free room first (pack)
+	// degraded counts the degraded pools in the partition (each order puts
+	// them after the healthy ones).
+	degraded int
 }
 
 func newPartition(cons []label) *partition {
@@ -58,6 +61,9 @@ func (p *partition) matches(labels map[string]string) bool {
 }
 
 func (p *partition) add(e *entry) {
+	if e.degraded {
+		p.degraded++
+	}
 	p.free.insert(e)
 	if p.load != nil {
 		p.load.insert(e)
@@ -73,6 +79,9 @@ func (p *partition) add(e *entry) {
 }
 
 func (p *partition) remove(e *entry) {
+	if e.degraded {
+		p.degraded--
+	}
 	p.free.delete(e)
 	if p.load != nil {
 		p.load.delete(e)
@@ -99,8 +108,24 @@ func (p *partition) loadTree() *tree {
 	return p.load
 }
 
-// Orders. Each ends with priority (lower first), name and id, so it is a
-// strict total order and ties are broken the way docs/design.md asks.
+// Orders. Each begins with the health tier (healthy pools before degraded
+// ones: cmpTier) and ends with priority (lower first), name and id, so it
+// is a strict total order and ties are broken the way docs/design.md asks.
+// The tier is the first key rather than a weight in the score so that a
+// decision stays a walk from the front of one ordered set: the first
+// entry is healthy whenever a healthy pool is eligible, and degraded pools
+// are reached only when none is (O(log n) either way).
+
+// cmpTier puts healthy pools before degraded ones.
+func cmpTier(a, b *entry) int {
+	switch {
+	case a.degraded == b.degraded:
+		return 0
+	case b.degraded:
+		return -1
+	}
+	return 1
+}
 
 func cmpTie(a, b *entry) int {
 	if c := cmp.Compare(a.pool.Priority, b.pool.Priority); c != 0 {
@@ -114,6 +139,9 @@ func cmpTie(a, b *entry) int {
 
 // cmpMostFree puts the pool with the most free room first.
 func cmpMostFree(a, b *entry) int {
+	if c := cmpTier(a, b); c != 0 {
+		return c
+	}
 	if c := cmp.Compare(b.free, a.free); c != 0 {
 		return c
 	}
@@ -122,6 +150,9 @@ func cmpMostFree(a, b *entry) int {
 
 // cmpLeastFree puts the fullest pool that still has room first.
 func cmpLeastFree(a, b *entry) int {
+	if c := cmpTier(a, b); c != 0 {
+		return c
+	}
 	if c := cmp.Compare(a.free, b.free); c != 0 {
 		return c
 	}
@@ -131,6 +162,9 @@ func cmpLeastFree(a, b *entry) int {
 // cmpLoad puts the lowest used/capacity first. Pools in a tree have
 // 0 <= used < capacity, so cross-multiplying compares the ratios exactly.
 func cmpLoad(a, b *entry) int {
+	if c := cmpTier(a, b); c != 0 {
+		return c
+	}
 	x := int64(a.pool.Used) * int64(b.pool.Capacity)
 	y := int64(b.pool.Used) * int64(a.pool.Capacity)
 	if c := cmp.Compare(x, y); c != 0 {

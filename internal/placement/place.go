@@ -1,9 +1,14 @@
 package placement
 
+import "fmt"
+
 // Place chooses a pool for the member described by req. It does not change
 // what the index knows of any pool: record the placement with Commit once
 // the database accepted it, or MarkFull the pool if the database refused,
 // and ask again.
+//
+// Degraded pools (SetHealth) come after every healthy one: one is chosen
+// only when no healthy pool that passes the filters has room.
 //
 // The cost is O(log n + k + x) for n pools, k = TopK and x excluded pools;
 // the filter counts come from counters kept per kind. The first request for
@@ -40,11 +45,20 @@ func (ix *Index) Place(req Request) Decision {
 		return Decision{Explanation: ex}
 	}
 
+	if part.degraded > 0 {
+		ex.Degraded = part.degraded - excl.degraded()
+	}
+
+	// Each order puts healthy pools first (cmpTier), so the walks below
+	// meet the degraded pools only once every healthy eligible pool is
+	// listed: fewer than TopK of them, plus the excluded ones.
 	key := req.AffinityKey
 	top := make([]Candidate, 0, TopK)
-	holder := false
-	collect := func(t *tree, skipHolders bool, score func(*entry) float64) {
+	collect := func(t *tree, skipHolders, degraded bool, score func(*entry) float64) {
 		t.ascend(func(e *entry) bool {
+			if e.degraded != degraded {
+				return degraded // the healthy prefix is skipped; the degraded tail ends a healthy walk
+			}
 			if excl.has(e) || (skipHolders && e.keys[key] > 0) {
 				return true
 			}
@@ -52,25 +66,38 @@ func (ix *Index) Place(req Request) Decision {
 			return len(top) < TopK
 		})
 	}
-	switch {
-	case ex.Strategy == StrategySpread:
-		collect(part.loadTree(), false, func(e *entry) float64 { return ScoreSpread(e.pool.Used, e.pool.Capacity) })
-	default:
-		if t := part.held[key]; key != "" && t != nil {
-			collect(t, false, func(e *entry) float64 { return ScorePack(true, e.free) })
-			holder = len(top) > 0
+	var held *tree
+	if ex.Strategy == StrategyPack && key != "" {
+		held = part.held[key]
+	}
+	for _, degraded := range []bool{false, true} {
+		if degraded && (part.degraded == 0 || len(top) == TopK) {
+			break
 		}
-		if len(top) < TopK {
-			// Without holders this is the most-free rule; after holders it
-			// only fills the list of runners-up, skipping the holders already
-			// listed (fewer than TopK, so the walk stays short).
-			collect(part.free, holder, func(e *entry) float64 { return ScorePack(false, e.free) })
+		switch {
+		case ex.Strategy == StrategySpread:
+			collect(part.loadTree(), false, degraded, func(e *entry) float64 { return ScoreSpread(e.pool.Used, e.pool.Capacity) })
+		default:
+			// Holders of the key first (affinity), then the pools with the
+			// most free room, skipping the holders already listed (fewer
+			// than TopK, so the walk stays short). A healthy pool outranks
+			// a degraded holder.
+			if held != nil {
+				collect(held, false, degraded, func(e *entry) float64 { return ScorePack(true, e.free) })
+			}
+			if len(top) < TopK {
+				collect(part.free, held != nil, degraded, func(e *entry) float64 { return ScorePack(false, e.free) })
+			}
 		}
 	}
+	holder := ex.Strategy == StrategyPack && top[0].HoldsKey
 
 	w := ix.pools[top[0].ID].pool
 	ex.Winner, ex.WinnerID, ex.Score = w.Name, w.ID, top[0].Score
 	ex.Rule = ex.rule(holder)
+	if top[0].Degraded {
+		ex.Rule += fmt.Sprintf("; health %.2f: no healthy pool can take it", top[0].Health)
+	}
 	ex.Top = top
 	return Decision{Pool: &w, Explanation: ex}
 }
@@ -83,6 +110,17 @@ type exclusion struct {
 }
 
 func (x exclusion) n() int { return len(x.list) }
+
+// degraded is the number of degraded pools among the excluded.
+func (x exclusion) degraded() int {
+	n := 0
+	for _, e := range x.list {
+		if e.degraded {
+			n++
+		}
+	}
+	return n
+}
 
 func (x exclusion) has(e *entry) bool {
 	if x.set != nil {
@@ -124,5 +162,7 @@ func candidate(e *entry, key string, score float64) Candidate {
 		Priority: e.pool.Priority,
 		HoldsKey: key != "" && e.keys[key] > 0,
 		Score:    score,
+		Health:   e.health,
+		Degraded: e.degraded,
 	}
 }

@@ -167,6 +167,17 @@ func TestIndex_MatchesReference(t *testing.T) {
 					ix.Remove(id)
 					delete(ref.pools, id)
 				}
+				if g.pick(6) == 0 {
+					// A pool's health changes (its tier, or only its score).
+					id := anyID()
+					degraded := g.pick(2) == 0
+					score := float64(g.pick(101)) / 100
+					ix.SetHealth(id, score, degraded)
+					if rp := ref.pools[id]; rp != nil {
+						rp.degraded = degraded
+					}
+					op += fmt.Sprintf("; health %d %v %v", id, score, degraded)
+				}
 				if ix.Len() != len(ref.pools) {
 					t.Fatalf("step %d (%s): index has %d pools, reference %d", step, op, ix.Len(), len(ref.pools))
 				}
@@ -193,6 +204,8 @@ func compare(ix *placement.Index, ref *reference, req placement.Request) error {
 	switch {
 	case e.Considered != want.considered || e.Eligible != want.eligible:
 		return fmt.Errorf("considered/eligible %d/%d, want %d/%d", e.Considered, e.Eligible, want.considered, want.eligible)
+	case e.Degraded != want.degraded:
+		return fmt.Errorf("degraded %d, want %d", e.Degraded, want.degraded)
 	case !maps.Equal(e.Filtered, want.filtered):
 		return fmt.Errorf("filtered %v, want %v", e.Filtered, want.filtered)
 	case !slices.Equal(top, want.top):
@@ -221,10 +234,10 @@ func compare(ix *placement.Index, ref *reference, req placement.Request) error {
 		if req.Strategy == placement.StrategySpread {
 			score = placement.ScoreSpread(rp.p.Used, rp.p.Capacity)
 		}
-		if c.HoldsKey != holds || c.Score != score || c.Used != rp.p.Used || c.Capacity != rp.p.Capacity {
+		if c.HoldsKey != holds || c.Score != score || c.Used != rp.p.Used || c.Capacity != rp.p.Capacity || c.Degraded != rp.degraded {
 			return fmt.Errorf("top[%d] = %+v, want holds %v score %v", i, c, holds, score)
 		}
-		if i > 0 && c.Score > e.Top[i-1].Score {
+		if i > 0 && c.Score > e.Top[i-1].Score && c.Degraded == e.Top[i-1].Degraded {
 			return fmt.Errorf("top not in score order: %+v", e.Top)
 		}
 	}

@@ -21,6 +21,20 @@ type refPool struct {
 	p      placement.Pool
 	marked bool
 	keys   map[string]int
+	// degraded: Index.SetHealth said so; such pools rank after every
+	// healthy one, in every strategy.
+	degraded bool
+}
+
+// tier puts healthy pools before degraded ones.
+func tier(a, b *refPool) int {
+	switch {
+	case a.degraded == b.degraded:
+		return 0
+	case b.degraded:
+		return -1
+	}
+	return 1
 }
 
 func newReference() *reference { return &reference{pools: map[int64]*refPool{}} }
@@ -69,6 +83,7 @@ func (r *reference) free(rp *refPool) int {
 // refResult is what the reference decides.
 type refResult struct {
 	considered, eligible int
+	degraded             int // eligible pools down-ranked for health
 	filtered             map[placement.Reason]int
 	top                  []int64 // best first, at most TopK
 }
@@ -101,6 +116,11 @@ func (r *reference) place(req placement.Request) refResult {
 		}
 	}
 	res.eligible = len(eligible)
+	for _, rp := range eligible {
+		if rp.degraded {
+			res.degraded++
+		}
+	}
 	tie := func(a, b *refPool) int {
 		return cmp.Or(cmp.Compare(a.p.Priority, b.p.Priority), strings.Compare(a.p.Name, b.p.Name), cmp.Compare(a.p.ID, b.p.ID))
 	}
@@ -108,11 +128,14 @@ func (r *reference) place(req placement.Request) refResult {
 		slices.SortFunc(eligible, func(a, b *refPool) int {
 			ra := float64(a.p.Used) / float64(a.p.Capacity)
 			rb := float64(b.p.Used) / float64(b.p.Capacity)
-			return cmp.Or(cmp.Compare(ra, rb), tie(a, b))
+			return cmp.Or(tier(a, b), cmp.Compare(ra, rb), tie(a, b))
 		})
 	} else {
 		holds := func(rp *refPool) bool { return req.AffinityKey != "" && rp.keys[req.AffinityKey] > 0 }
 		slices.SortFunc(eligible, func(a, b *refPool) int {
+			if c := tier(a, b); c != 0 {
+				return c
+			}
 			switch ha, hb := holds(a), holds(b); {
 			case ha && !hb:
 				return -1
@@ -142,7 +165,7 @@ func hasLabels(have, want map[string]string) bool {
 
 // scanBest is the cheapest naive placement, the baseline of the
 // benchmarks: one pass over every pool that counts the filters and keeps
-// the best pool so far (pack rule only). It takes a slice, the fastest
+// the best pool so far (pack rule only, healthy pools first). It takes a slice, the fastest
 // thing to scan.
 func scanBest(pools []*refPool, req placement.Request) (int64, map[placement.Reason]int) {
 	filtered := map[placement.Reason]int{}
@@ -174,6 +197,8 @@ func scanBest(pools []*refPool, req placement.Request) (int64, map[placement.Rea
 		better := best == nil
 		if !better {
 			switch {
+			case rp.degraded != best.degraded:
+				better = best.degraded
 			case holds != bestHolds:
 				better = holds
 			case free != bestFree:
