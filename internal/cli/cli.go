@@ -31,6 +31,7 @@ func commands() []command {
 		{"tokens", tokensUsage, runTokens},
 		{"history", "history [--member ID] [--pool NAME] [-o json]: show history", runHistory},
 		{"codes", "codes generate --count N [--group G --valid-for 30d …] | codes list [-o json] | codes export (CSV) | codes disable|enable CODE", runCodes},
+		{"replay", replayUsage, runReplay},
 		{"integrity", "integrity [--repair N] [-o json]: check the invariants (exit 1 when broken)", runIntegrity},
 		{"bench", "bench [--db postgres://… --replicas N | --url U] [--only W,…] [--json FILE]: load benchmark over HTTP", runBench},
 		{"version", versionUsage, runVersion},
