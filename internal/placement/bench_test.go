@@ -52,24 +52,33 @@ func benchFleet(n int) ([]placement.Pool, map[int64]map[string]int, []string) {
 
 // BenchmarkPlace measures one decision: Place, then Commit and Release on
 // the winner so the index stays the same size and shape across iterations.
-// decide-only leaves out Commit and Release.
+// decide-only leaves out Commit and Release. The -degraded cases mark one
+// pool in five degraded (Index.SetHealth), so some decisions pass over a
+// degraded holder of the key to a healthy pool.
 func BenchmarkPlace(b *testing.B) {
 	cases := []struct {
-		name string
-		req  func(key string) placement.Request
+		name     string
+		req      func(key string) placement.Request
+		degraded bool
 	}{
 		{"pack", func(key string) placement.Request {
 			return placement.Request{Kind: model.KindServer, AffinityKey: key}
-		}},
+		}, false},
 		{"pack-group", func(key string) placement.Request {
 			return placement.Request{Kind: model.KindServer, AffinityKey: key, Labels: map[string]string{"group": "vip"}}
-		}},
+		}, false},
 		{"decide-only", func(key string) placement.Request {
 			return placement.Request{Kind: model.KindServer, AffinityKey: key}
-		}},
+		}, false},
 		{"spread", func(key string) placement.Request {
 			return placement.Request{Kind: model.KindServer, Strategy: placement.StrategySpread}
-		}},
+		}, false},
+		{"pack-degraded", func(key string) placement.Request {
+			return placement.Request{Kind: model.KindServer, AffinityKey: key}
+		}, true},
+		{"spread-degraded", func(key string) placement.Request {
+			return placement.Request{Kind: model.KindServer, Strategy: placement.StrategySpread}
+		}, true},
 	}
 	for _, c := range cases {
 		for _, n := range benchSizes {
@@ -80,6 +89,13 @@ func BenchmarkPlace(b *testing.B) {
 			}
 			b.Run(fmt.Sprintf("%s/n=%d", c.name, n), func(b *testing.B) {
 				ix := placement.NewIndex(pools, affinity)
+				if c.degraded {
+					for _, p := range pools {
+						if p.ID%5 == 0 {
+							ix.SetHealth(p.ID, 0.5, true)
+						}
+					}
+				}
 				ix.Place(reqs[0]) // build lazy structures outside the timer
 				b.ReportAllocs()
 				i := 0
