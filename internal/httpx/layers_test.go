@@ -45,6 +45,7 @@ func TestImportRules(t *testing.T) {
 		why    string
 	}{
 		{"internal/placement", append(internal("store", "alloc", "provider", "jobs", "metrics"), io...), "the placement core is pure: no I/O"},
+		{"internal/replay", append(internal("store", "alloc", "provider", "jobs", "metrics", "fleet"), io...), "the replay is pure like the placement core it drives: the store reads the history for it"},
 		{"internal/model", internal("store", "alloc", "placement", "provider", "api", "web"), "the domain types depend on nothing of berth"},
 		{"internal/store", internal("alloc", "jobs", "api", "web", "app", "provider", "metrics", "telegram", "fleet"), "storage knows no service above it"},
 		{"internal/alloc", append(internal("api", "web", "jobs", "app", "cli", "telegram", "auth", "httpx",
