@@ -13,6 +13,7 @@ import (
 	"github.com/berthhq/berth/internal/app/apptest"
 	"github.com/berthhq/berth/internal/provider"
 	"github.com/berthhq/berth/internal/provider/sim"
+	"github.com/berthhq/berth/internal/store"
 )
 
 // migrationJSON mirrors the migration progress route's answer.
@@ -165,6 +166,21 @@ func TestMigration(t *testing.T) {
 	}
 	if r := c.do(view, "GET", "/admin/servers/migration?"+qq.Encode(), nil, map[string]string{"Accept-Language": "zh-CN"}); !strings.Contains(r.Body, "合计") {
 		t.Errorf("Chinese progress page:\n%s", r.Body)
+	}
+	// One audit row for the start (the plan is a GET: none), with its
+	// pools and their status before and after.
+	entries, err := c.h.App.Auth.AuditList(t.Context(), store.AuditFilter{Actor: "oper", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, e := range entries {
+		if strings.Contains(e.Action, "migrat") {
+			rows = append(rows, e.Action+" "+e.Target+" "+string(e.After))
+		}
+	}
+	if len(rows) != 1 || !strings.HasPrefix(rows[0], "web: POST /admin/servers/migrate migration pools=") || !strings.Contains(rows[0], "draining") {
+		t.Errorf("audit rows %q", rows)
 	}
 	// A progress URL without its start is not a migration.
 	if r := c.do(view, "GET", "/admin/servers/migration/progress?ids=1", nil, nil); r.Status != http.StatusNotFound {
