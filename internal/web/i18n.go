@@ -457,6 +457,7 @@ var catalogue = map[string][2]string{
 	"migration.total":      {"Total", "合计"},
 	"migration.done":       {"Nothing is left to move.", "已没有待迁移的成员。"},
 	"migration.refreshing": {"Refreshes every %d seconds until nothing is left to move.", "每 %d 秒刷新一次，直到没有待迁移的成员。"},
+	"migration.failures":   {"Failed moves and why", "失败的迁移及原因"},
 
 	// accounts
 	"accounts.title":        {"Accounts", "账号"},
