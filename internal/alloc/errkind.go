@@ -35,6 +35,14 @@ const (
 	KindGone
 )
 
+// ErrChanged: what a request rested on changed since it was read (a plan's
+// preconditions, package alloc/plans); KindConflict.
+var ErrChanged = errors.New("changed since it was read")
+
+// ErrExpired: what the request names has expired (a plan past its
+// expiry); KindGone.
+var ErrExpired = errors.New("expired")
+
 // KindOf classifies err.
 func KindOf(err error) Kind {
 	var le *LimitError
@@ -48,9 +56,9 @@ func KindOf(err error) Kind {
 		return KindLimit
 	case errors.Is(err, ErrCodeNotValid), errors.Is(err, ErrCodeDisabled):
 		return KindForbidden
-	case errors.Is(err, ErrCodeExpired):
+	case errors.Is(err, ErrCodeExpired), errors.Is(err, ErrExpired):
 		return KindGone
-	case errors.Is(err, ErrCodeUsedUp), errors.Is(err, ErrMoveInProgress), errors.Is(err, store.ErrConflict):
+	case errors.Is(err, ErrCodeUsedUp), errors.Is(err, ErrMoveInProgress), errors.Is(err, store.ErrConflict), errors.Is(err, ErrChanged):
 		return KindConflict
 	case errors.Is(err, ErrNoSeat), errors.Is(err, store.ErrNotFound):
 		return KindNotFound

@@ -31,6 +31,8 @@ func TestKindOf(t *testing.T) {
 		{ErrCodeNotValid, KindForbidden},
 		{ErrCodeDisabled, KindForbidden},
 		{ErrCodeExpired, KindGone},
+		{fmt.Errorf("plan 4: %w", ErrExpired), KindGone},
+		{fmt.Errorf("plan 4: %w", ErrChanged), KindConflict},
 	}
 	for _, c := range cases {
 		if k := KindOf(c.err); k != c.kind {

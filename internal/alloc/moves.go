@@ -143,6 +143,34 @@ func (s *Service) MoveSeat(ctx context.Context, seatID int64, to string, actor s
 	return o, err
 }
 
+// MoveSeatWithin moves the member of a live seat, make before break, to a
+// pool outside exclude (the seat's own pool is always left out): a plan's
+// move step (package alloc/plans). With pinned, a member who cannot be
+// placed now is refused (ErrInvalid, nothing written) rather than queued.
+func (s *Service) MoveSeatWithin(ctx context.Context, seatID int64, exclude []int64, pinned bool, reason, actor string) (Outcome, error) {
+	seat, err := s.st.SeatGet(ctx, seatID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if !seat.State.Live() {
+		return Outcome{}, Invalidf("seat %d of %s is %s; only live seats move", seatID, seat.Member, seat.State)
+	}
+	m, err := s.st.MemberGet(ctx, seat.MemberID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var o Outcome
+	err = s.withIndex(ctx, m.Kind, 1, func(ctx context.Context, tx *store.Tx, ix *placement.Index) error {
+		var err error
+		o, err = s.startMove(ctx, tx, ix, moveReq{seat: seat, member: m, exclude: exclude, actor: actor, codeID: seat.CodeID, reason: reason})
+		if err == nil && pinned && o.Status != OutcomePlaced {
+			return Invalidf("%s cannot be placed where planned now: %s", seat.Member, o.Reason)
+		}
+		return err
+	})
+	return o, err
+}
+
 // MigrationPlanItem is one member's planned or done migration.
 type MigrationPlanItem struct {
 	Member string `json:"member"`

@@ -23,34 +23,49 @@ func (s *Service) EnqueueDrain(ctx context.Context, tx *store.Tx, kind model.Kin
 func (s *Service) SetPoolStatus(ctx context.Context, id int64, st model.PoolStatus, message, actor string, expect model.PoolStatus) (bool, error) {
 	var changed bool
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		before, ok, err := tx.PoolSetStatus(ctx, id, st, message, actor, expect)
-		if err != nil || !ok {
-			return err
-		}
-		changed = true
-		action := model.ActPoolStatus
-		switch {
-		case actor == model.ActorMonitor && st == model.StatusOffline:
-			action = model.ActHealthOffline
-		case actor == model.ActorMonitor && st == model.StatusActive:
-			action = model.ActHealthRecovered
-		}
-		if err := tx.HistoryAdd(ctx, model.HistoryEntry{Pool: before.Name, Action: action, From: string(before.Status), To: string(st),
-			Reason: message, Actor: actor}); err != nil {
-			return err
-		}
-		if st == model.StatusActive && before.Status != model.StatusActive {
-			return s.jobs.DrainQueue(ctx, tx, before.Kind)
-		}
-		return nil
+		var err error
+		changed, err = s.SetPoolStatusTx(ctx, tx, id, st, message, actor, expect)
+		return err
 	})
 	if err == nil && changed {
-		if st.Unhealthy() {
-			s.log.WarnContext(ctx, "ALERT pool unhealthy", "pool_id", id, "status", st, "actor", actor, "message", message)
-		}
-		s.PoolChanged(ctx, id)
+		s.PoolStatusChanged(ctx, id, st, message, actor)
 	}
 	return changed, err
+}
+
+// SetPoolStatusTx is SetPoolStatus inside the caller's transaction (a
+// plan's apply, package alloc/plans): the status, its history row and the
+// queue drain. Once tx commits, the caller calls PoolStatusChanged for
+// each pool it changed.
+func (s *Service) SetPoolStatusTx(ctx context.Context, tx *store.Tx, id int64, st model.PoolStatus, message, actor string, expect model.PoolStatus) (bool, error) {
+	before, ok, err := tx.PoolSetStatus(ctx, id, st, message, actor, expect)
+	if err != nil || !ok {
+		return false, err
+	}
+	action := model.ActPoolStatus
+	switch {
+	case actor == model.ActorMonitor && st == model.StatusOffline:
+		action = model.ActHealthOffline
+	case actor == model.ActorMonitor && st == model.StatusActive:
+		action = model.ActHealthRecovered
+	}
+	if err := tx.HistoryAdd(ctx, model.HistoryEntry{Pool: before.Name, Action: action, From: string(before.Status), To: string(st),
+		Reason: message, Actor: actor}); err != nil {
+		return false, err
+	}
+	if st == model.StatusActive && before.Status != model.StatusActive {
+		return true, s.jobs.DrainQueue(ctx, tx, before.Kind)
+	}
+	return true, nil
+}
+
+// PoolStatusChanged is what follows a committed status change: the alert
+// of an unhealthy pool and the pool refreshed in the index.
+func (s *Service) PoolStatusChanged(ctx context.Context, id int64, st model.PoolStatus, message, actor string) {
+	if st.Unhealthy() {
+		s.log.WarnContext(ctx, "ALERT pool unhealthy", "pool_id", id, "status", st, "actor", actor, "message", message)
+	}
+	s.PoolChanged(ctx, id)
 }
 
 // DrainResult tells what a drain started.

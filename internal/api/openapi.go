@@ -25,6 +25,7 @@ import (
 
 	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/alloc/codebook"
+	"github.com/berthhq/berth/internal/alloc/plans"
 	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/basepath"
@@ -295,6 +296,7 @@ func pathParam(name, desc string, s *jsonSchema) *oaParameter {
 
 var (
 	pPoolID   = pathParam("id", "The pool's id.", jsID("").min(1))
+	pPlanID   = pathParam("id", "The plan's id.", jsID("").min(1))
 	pKind     = queryParam("kind", "Only pools or entries of this kind.", jsRef("Kind"))
 	pPoolName = queryParam("pool", "Only rows in the pool with this name.", jsString(""))
 	// pIdempotencyKey makes a batch route safe to retry (idempotency.go).
@@ -709,6 +711,44 @@ var opSpecs = map[string]opSpec{
 		body:        jsonBody("How much to repair.", jsRef("RepairRequest"), json.RawMessage(`{"limit": 100, "grace": "10m"}`)),
 		ok:          []okResponse{okJSON(200, "What the repair did.", jsRef("RepairResult"))},
 		errors:      map[int]string{400: errBadJSON + " grace is not a Go duration.", 413: errTooLarge, 422: "limit is not between 1 and 1000, or grace is negative."},
+	},
+
+	"POST /api/v1/plans": {
+		id: "createPlan", tag: "plans",
+		description: "Plans an action without taking it: reads the state once and answers the steps the action would take " +
+			"(a pool's status from → to, a member moved off a seat to a pool, an orphan's extra seat released), stored with " +
+			"what they rest on (preconditions: each pool's status and the room of each move's target, each member's seat, each " +
+			"orphan's seats). params are the body of the action's direct endpoint: pools.status takes PATCH /api/v1/pools/status's " +
+			"{ids, status, message}; pools.drain {id} (the pool of POST /api/v1/pools/{id}/drain); migrate POST /api/v1/migrations's " +
+			"{from, to}; integrity.repair POST /api/v1/integrity/repair's {limit, grace}. Apply it with POST /api/v1/plans/{id}/apply " +
+			"before expires_at (BERTH_PLAN_TTL after created_at, default 15 minutes). Writes nothing but the plan.",
+		body: jsonBody("The action and its params.", jsRef("PlanRequest"),
+			json.RawMessage(`{"action": "pools.status", "params": {"ids": [1, 2], "status": "paused", "message": "maintenance"}}`)),
+		ok: []okResponse{okJSON(201, "The plan, stored; Location names it.", jsRef("Plan"))},
+		errors: map[int]string{400: errBadJSON, 404: "A pool the params name does not exist.", 413: errTooLarge,
+			422: "action is not one of the table, or params are not what the direct endpoint takes (detail says which)."},
+	},
+	"GET /api/v1/plans/{id}": {
+		id: "getPlan", tag: "plans",
+		description: "A plan: its steps, preconditions and state (open, applied or expired) and, once applied, what each step did.",
+		params:      []*oaParameter{pPlanID},
+		ok:          []okResponse{okJSON(200, "The plan.", jsRef("Plan"))},
+		errors:      map[int]string{400: "id is not a positive integer.", 404: "No plan has this id."},
+	},
+	"POST /api/v1/plans/{id}/apply": {
+		id: "applyPlan", tag: "plans",
+		description: "Applies exactly the plan's steps, once. First, in one transaction, the plan is claimed and every " +
+			"precondition read again: if one no longer holds (a pool's status changed, a member already moved or is moving, a " +
+			"target has less room, an orphan's seats changed) nothing is applied and the answer is 409 naming each change. The " +
+			"pool.status and release steps are applied in that same transaction (all or nothing). Move steps start after it " +
+			"commits, each in its own placement, make before break, to the planned pool (or, when none had room, queued as a " +
+			"move); a seat that changes in between fails its step alone and result says so. A plan applied before answers 409, " +
+			"an expired one 410: make a new plan. No body.",
+		params: []*oaParameter{pPlanID},
+		ok:     []okResponse{okJSON(200, "The plan, applied, with result.", jsRef("Plan"))},
+		errors: map[int]string{400: "id is not a positive integer.", 404: "No plan has this id.",
+			409: "The plan was applied already, or what it rests on changed since it was made; detail names each change.",
+			410: "The plan expired (expires_at has passed)."},
 	},
 
 	"POST /api/v1/session": {
@@ -1290,6 +1330,67 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("errors", jsArray(jsString(""), "One line per seat whose release failed.")),
 		),
 
+		"PlanRequest": jsObject("An action to plan.",
+			reqProp("action", jsString("The action: one of the plans table.").enum(strs(plans.Actions()...)...)),
+			prop("params", jsAnyJSON("The body of the action's direct endpoint (pools.drain: {\"id\": N}).")),
+		),
+		"Plan": jsObject("A plan: the steps an action would take and what they rest on.",
+			reqProp("id", jsID("").readOnly()),
+			reqProp("action", jsString("").enum(strs(plans.Actions()...)...)),
+			reqProp("params", jsAnyJSON("The params it was planned with.")),
+			reqProp("steps", jsArray(jsRef("PlanStep"), "In the order they are applied; empty when there is nothing to do.")),
+			reqProp("preconditions", jsArray(jsRef("PlanPrecondition"), "What the plan read and rests on; read again by apply.")),
+			reqProp("actor", jsString("Who made the plan.")),
+			reqProp("created_at", jsTime("")),
+			reqProp("expires_at", jsTime("After this, apply answers 410.")),
+			reqProp("state", jsString("open: may be applied; applied; expired: not applied in time.").enum(plans.StateOpen, plans.StateApplied, plans.StateExpired)),
+			prop("applied_at", jsTime("")),
+			prop("applied_by", jsString("")),
+			prop("result", jsRef("PlanResult")),
+		),
+		"PlanStep": jsObject("One step. pool.status: pool_id's status from → to. move: member off seat_id (on pool) to the pool to "+
+			"(to_id), make before break; without to no pool had room, and the member waits in the queue outside exclude. release: "+
+			"member's extra seat seat_id released, keeping keep_seat_id.",
+			reqProp("op", jsString("").enum(plans.OpPoolStatus, plans.OpMove, plans.OpRelease)),
+			prop("pool_id", jsID("")),
+			prop("pool", jsString("")),
+			prop("member", jsString("")),
+			prop("member_id", jsID("")),
+			prop("seat_id", jsID("")),
+			prop("from", jsString("pool.status: the status now.")),
+			prop("to", jsString("pool.status: the new status; move: the target pool.")),
+			prop("to_id", jsID("move: the target pool's id.")),
+			prop("keep_seat_id", jsID("release: the seat the member keeps.")),
+			prop("exclude", jsArray(jsID(""), "move without to: the pools it must not go to.")),
+			prop("message", jsString("pool.status: the status message.")),
+			prop("reason", jsString("Why: placement's explanation of a move's target, or which seat an orphan keeps.")),
+		),
+		"PlanPrecondition": jsObject("One fact a plan read. pool.status: the pool has status. pool.room: the pool has at least free "+
+			"free seats. seat: member's seat_id is live on pool_id with no move under way. member.seats: member's live seats are "+
+			"exactly seats.",
+			reqProp("kind", jsString("").enum(plans.PrePoolStatus, plans.PrePoolRoom, plans.PreSeat, plans.PreMemberSeats)),
+			prop("pool_id", jsID("")),
+			prop("pool", jsString("")),
+			prop("status", jsRef("PoolStatus")),
+			prop("free", jsInt("")),
+			prop("member", jsString("")),
+			prop("member_id", jsID("")),
+			prop("seat_id", jsID("")),
+			prop("seats", jsArray(jsID(""), "")),
+		),
+		"PlanResult": jsObject("What applying a plan did.",
+			reqProp("done", jsInt("Steps done: statuses set, releases and moves started.")),
+			reqProp("queued", jsInt("Moves waiting in the queue for room.")),
+			reqProp("failed", jsInt("Steps that failed alone (detail says why).")),
+			reqProp("steps", jsArray(jsRef("PlanStepResult"), "One per step, in order.")),
+		),
+		"PlanStepResult": jsObject("What became of one step.",
+			reqProp("step", jsInt("Its index in steps.")),
+			reqProp("status", jsString("").enum(plans.StepDone, plans.StepQueued, plans.StepFailed)),
+			prop("pool", jsString("The pool changed, or where the member is moving.")),
+			prop("detail", jsString("Why it failed or waits.")),
+		),
+
 		"Role": jsString("What a user may do: viewer reads; operator also changes pools, accounts, seats, codes and moves; " +
 			"admin also manages users, reads the audit log and writes provider secrets.").enum(strs(auth.Roles()...)...),
 		"LoginRequest": jsObject("",
@@ -1421,6 +1522,7 @@ var openAPITags = []oaTag{
 	{Name: "codes", Description: "Redeem codes: users redeem them (see public) for a seat on a team."},
 	{Name: "public", Description: "The routes users call, without a token: redeem a code, see the seat, move to another team."},
 	{Name: "integrity", Description: "Checks of berth's invariants and repair of orphans."},
+	{Name: "plans", Description: "Plan, then apply: the steps a dangerous action would take, applied later exactly, or refused when the state changed."},
 	{Name: "auth", Description: "Signing in, users and their roles, personal API tokens."},
 	{Name: "audit", Description: "The audit log of every change: who, what, before and after."},
 	{Name: "history", Description: "Every state change, with its reason and actor."},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/alloc/codebook"
+	"github.com/berthhq/berth/internal/alloc/plans"
 	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/httpx"
@@ -33,6 +34,8 @@ type Server struct {
 	// pools and codes administer pools and redeem codes beside svc.
 	pools *pooladmin.Service
 	codes *codebook.Service
+	// plans makes and applies plans (plans.go).
+	plans *plans.Service
 	// st is the whole store, for /metrics and readiness only; handlers
 	// read through rd (the read pool) and write through svc.
 	st     *store.Store
@@ -124,6 +127,7 @@ func New(svc *alloc.Service, authn *auth.Service, log *slog.Logger) *Server {
 	}
 	s := &Server{svc: svc, st: svc.Store(), auth: authn, log: log, Limits: upload.DefaultLimits}
 	s.pools, s.codes = pooladmin.New(s.st, svc), codebook.New(s.st, svc)
+	s.plans = plans.New(s.st, svc)
 	if s.st != nil { // nil only in tests that serve the documents alone
 		s.rd = s.st.Reader()
 	}
@@ -193,6 +197,9 @@ func (s *Server) Routes() []Route {
 		{Route: httpx.Route{Method: "GET", Path: "/api/v1/integrity", Role: viewer}, Summary: "check the invariants", handler: s.integrityGet},
 		{Route: httpx.Route{Method: "POST", Path: "/api/v1/integrity/repair", Role: operator}, Summary: "release the extra seats of orphans", handler: s.integrityRepair},
 		{Route: httpx.Route{Method: "POST", Path: "/api/v1/migrations", Role: operator}, Summary: "move every member off some pools (dry run first)", handler: s.migrationRun},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/plans", Role: operator}, Summary: "plan an action: the steps it would take, stored with what they rest on", handler: s.planCreate},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/plans/{id}", Role: viewer}, Summary: "a plan, and what applying it did", handler: s.planGet},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/plans/{id}/apply", Role: operator}, Summary: "apply a plan's steps, unless what they rest on changed", handler: s.planApply},
 		{Route: httpx.Route{Method: "GET", Path: "/api/v1/backup", Role: admin}, Summary: "a consistent copy of the SQLite database", handler: s.backupGet},
 
 		{Route: httpx.Route{Method: "POST", Path: "/api/v1/session", Public: true}, Summary: "sign in", handler: s.sessionCreate},

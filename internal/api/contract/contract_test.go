@@ -599,6 +599,28 @@ func drive(c *contract) {
 	c.admin(422, "POST", "/api/v1/integrity/repair", map[string]any{"limit": 0})
 	c.admin(400, "POST", "/api/v1/integrity/repair", map[string]any{"limit": 1, "grace": "soon"})
 
+	// ---- plans: plan, then apply ---------------------------------------------
+	plan := c.admin(201, "POST", "/api/v1/plans", map[string]any{"action": "pools.status", "params": map[string]any{"ids": []int64{team2}, "status": "paused"}})
+	planPath := fmt.Sprintf("/api/v1/plans/%d", c.id(plan))
+	c.admin(200, "GET", planPath, nil)
+	c.admin(200, "POST", planPath+"/apply", nil)
+	c.admin(409, "POST", planPath+"/apply", nil)
+	c.admin(201, "POST", "/api/v1/plans", map[string]any{"action": "integrity.repair", "params": map[string]any{"limit": 10}})
+	c.admin(201, "POST", "/api/v1/plans", map[string]any{"action": "migrate", "params": map[string]any{"from": []string{"team-2"}}})
+	stale := c.id(c.admin(201, "POST", "/api/v1/plans", map[string]any{"action": "pools.drain", "params": map[string]any{"id": team2}}))
+	c.admin(200, "PATCH", "/api/v1/pools/status", map[string]any{"ids": []int64{team2}, "status": "active"})
+	c.admin(409, "POST", fmt.Sprintf("/api/v1/plans/%d/apply", stale), nil)
+	c.admin(422, "POST", "/api/v1/plans", map[string]any{"action": "nope"})
+	c.admin(422, "POST", "/api/v1/plans", map[string]any{"action": "pools.status", "params": map[string]any{"ids": []int64{team2}, "status": "sleepy"}})
+	c.admin(404, "POST", "/api/v1/plans", map[string]any{"action": "pools.drain", "params": map[string]any{"id": 999999}})
+	c.admin(400, "POST", "/api/v1/plans", []byte(`{"action":`))
+	c.admin(404, "GET", "/api/v1/plans/999999", nil)
+	c.admin(400, "GET", "/api/v1/plans/x", nil)
+	c.admin(404, "POST", "/api/v1/plans/999999/apply", nil)
+	expired := c.id(c.admin(201, "POST", "/api/v1/plans", map[string]any{"action": "pools.status", "params": map[string]any{"ids": []int64{team2}, "status": "paused"}}))
+	c.h.App.Store.DB.Exec(`UPDATE plans SET expires_at = 1 WHERE id = $1`, expired)
+	c.admin(410, "POST", fmt.Sprintf("/api/v1/plans/%d/apply", expired), nil)
+
 	// ---- backup: a SQLite database streams a copy; PostgreSQL has no 2xx
 	// here (pg_dump backs it up), so its 501 stands for the route.
 	if strings.HasPrefix(c.h.DSN, "postgres") {

@@ -1,0 +1,81 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// PlanRow is a stored plan (package alloc/plans gives its fields meaning):
+// the action and its params, the steps it would take and what it read
+// when planned (Preconditions), all as JSON; AppliedAt is zero until an
+// apply claims it, and Result is what that apply did.
+type PlanRow struct {
+	ID            int64
+	Action        string
+	Params        json.RawMessage
+	Steps         json.RawMessage
+	Preconditions json.RawMessage
+	Actor         string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	AppliedAt     time.Time
+	AppliedBy     string
+	Result        json.RawMessage
+}
+
+// PlanCreate stores a plan and returns its id.
+func (q *Queries) PlanCreate(ctx context.Context, p PlanRow) (int64, error) {
+	var id int64
+	err := q.db.QueryRowContext(ctx, `INSERT INTO plans (action, params, steps, preconditions, actor, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, p.Action, string(p.Params), string(p.Steps), string(p.Preconditions),
+		p.Actor, micros(p.CreatedAt), micros(p.ExpiresAt)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("plan: %w", err)
+	}
+	return id, nil
+}
+
+// PlanGet reads one plan; ErrNotFound when it does not exist.
+func (q *Queries) PlanGet(ctx context.Context, id int64) (PlanRow, error) {
+	var (
+		p                               PlanRow
+		params, steps, pre, result      string
+		createdAt, expiresAt, appliedAt int64
+	)
+	err := q.db.QueryRowContext(ctx, `SELECT id, action, params, steps, preconditions, actor, created_at, expires_at, applied_at, applied_by, result
+		FROM plans WHERE id = $1`, id).Scan(&p.ID, &p.Action, &params, &steps, &pre, &p.Actor, &createdAt, &expiresAt, &appliedAt, &p.AppliedBy, &result)
+	if err != nil {
+		return PlanRow{}, notFound(err, fmt.Sprintf("plan %d", id))
+	}
+	p.Params, p.Steps, p.Preconditions = json.RawMessage(params), json.RawMessage(steps), json.RawMessage(pre)
+	p.CreatedAt, p.ExpiresAt = fromMicros(createdAt), fromMicros(expiresAt)
+	if appliedAt != 0 {
+		p.AppliedAt = fromMicros(appliedAt)
+	}
+	if result != "" {
+		p.Result = json.RawMessage(result)
+	}
+	return p, nil
+}
+
+// PlanClaim marks plan id applied by actor at at, if no apply has claimed
+// it yet; it reports whether this call did. Run inside the apply's
+// transaction: on PostgreSQL a second claimer waits for the first
+// transaction's row lock and then finds the plan claimed (or, if the
+// first rolled back, claims it itself); SQLite has one writer.
+func (q *Queries) PlanClaim(ctx context.Context, id int64, actor string, at time.Time) (bool, error) {
+	res, err := q.db.ExecContext(ctx, `UPDATE plans SET applied_at = $1, applied_by = $2 WHERE id = $3 AND applied_at = 0`, micros(at), actor, id)
+	if err != nil {
+		return false, fmt.Errorf("claim plan %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// PlanSetResult records what applying plan id did.
+func (q *Queries) PlanSetResult(ctx context.Context, id int64, result json.RawMessage) error {
+	_, err := q.db.ExecContext(ctx, `UPDATE plans SET result = $1 WHERE id = $2`, string(result), id)
+	return err
+}
