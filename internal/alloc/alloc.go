@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/crashpoint"
+	"github.com/berthhq/berth/internal/health"
 	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/placement"
@@ -54,8 +55,10 @@ type Service struct {
 
 	// placers: one per pool kind, each owning its kind's index (placer.go).
 	placers map[model.Kind]*placer
-	builds  atomic.Int64 // index builds from the database
-	calls   atomic.Int64 // requests that reached a placer
+	// health scores the pools from their provider outcomes (health.go).
+	health *health.Book
+	builds atomic.Int64 // index builds from the database
+	calls  atomic.Int64 // requests that reached a placer
 	// bulkRedeems counts redeems placed set-wise (redeem_bulk.go).
 	bulkRedeems atomic.Int64
 	// IndexTTL bounds how stale the index may get when other replicas change
@@ -74,7 +77,8 @@ func New(st *store.Store, jobs Enqueuer, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{st: st, jobs: jobs, log: log, placers: map[model.Kind]*placer{}, IndexTTL: 30 * time.Second, FailedPoolWindow: time.Hour}
+	s := &Service{st: st, jobs: jobs, log: log, placers: map[model.Kind]*placer{}, health: health.NewBook(health.Config{}),
+		IndexTTL: 30 * time.Second, FailedPoolWindow: time.Hour}
 	for _, k := range model.Kinds() {
 		s.placers[k] = newPlacer(s, k)
 	}

@@ -61,6 +61,11 @@ type placer struct {
 	qmu     sync.Mutex
 	pending []*placeCall
 	leading bool
+
+	// hmu guards healthDirty: the pools whose health changed since the
+	// index last heard (health.go), applied under mu before a decision.
+	hmu         sync.Mutex
+	healthDirty map[int64]struct{}
 }
 
 // placeFunc is one call's work: it runs inside tx with the kind's index,
@@ -349,6 +354,7 @@ func (p *placer) index(ctx context.Context) (*placement.Index, error) {
 			p.refreshing = true
 			go p.refresh(p.epoch)
 		}
+		p.applyHealthChanges(p.ix)
 		return p.ix, nil
 	}
 	ix, err := p.svc.buildIndex(ctx, p.kind, "first")
@@ -356,6 +362,7 @@ func (p *placer) index(ctx context.Context) (*placement.Index, error) {
 		return nil, err
 	}
 	p.ix, p.loadedAt = ix, time.Now()
+	p.applyHealthChanges(ix)
 	return ix, nil
 }
 
@@ -397,6 +404,7 @@ func (s *Service) buildIndex(ctx context.Context, kind model.Kind, cause string)
 		pp[i] = toPlacementPool(p)
 	}
 	ix := placement.NewIndex(pp, aff)
+	s.applyHealth(ix)
 	level := slog.LevelDebug // the periodic refresh
 	if cause == "first" {
 		level = slog.LevelInfo

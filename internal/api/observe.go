@@ -15,6 +15,9 @@ func (s *Server) SetMetrics(cfg metrics.Config) {
 		s.metricsHandler = http.NotFoundHandler()
 		return
 	}
+	if cfg.Health == nil && s.svc != nil {
+		cfg.Health = s.healthScores // berth_pool_health_score
+	}
 	h := metrics.NewHandler(s.st, s.log, cfg)
 	s.metricsHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The client address: the host of r.RemoteAddr, which the
@@ -32,4 +35,15 @@ func (s *Server) SetMetrics(cfg metrics.Config) {
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
 	s.metricsHandler.ServeHTTP(w, r)
 	return nil
+}
+
+// healthScores is the health score of every pool with outcomes on record
+// in this process (alloc.Service.PoolHealths).
+func (s *Server) healthScores() map[int64]float64 {
+	reports := s.svc.PoolHealths()
+	out := make(map[int64]float64, len(reports))
+	for id, r := range reports {
+		out[id] = r.Score
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/auth"
+	"github.com/berthhq/berth/internal/health"
 	"github.com/berthhq/berth/internal/model"
 	"github.com/berthhq/berth/internal/provider/providers"
 	"github.com/berthhq/berth/internal/reconcile"
@@ -21,10 +22,16 @@ type PoolView struct {
 	Free     int            `json:"free"`
 	Provider map[string]any `json:"provider"`
 	Scripts  map[string]int `json:"scripts,omitempty"`
+	// Health is the pool's health score and its reasons, from the provider
+	// outcomes this process saw (package health).
+	Health health.Report `json:"health"`
 }
 
 func (s *Server) poolView(r *http.Request, p model.Pool, withKeys bool) (PoolView, error) {
-	v := PoolView{Pool: p, Free: p.Free()}
+	v := PoolView{Pool: p, Free: p.Free(), Health: health.Healthy()}
+	if s.svc != nil {
+		v.Health = s.svc.PoolHealth(p.ID)
+	}
 	typ, cfg, err := s.rd.PoolProvider(r.Context(), p.ID)
 	if err != nil {
 		return v, err

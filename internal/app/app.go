@@ -18,6 +18,7 @@ import (
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/basepath"
 	"github.com/berthhq/berth/internal/egress"
+	"github.com/berthhq/berth/internal/health"
 	"github.com/berthhq/berth/internal/jobs"
 	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/notify"
@@ -76,6 +77,9 @@ type Config struct {
 	// loopback; BERTH_METRICS_TOKEN) and the per-pool series cap
 	// (BERTH_METRICS_POOL_SERIES).
 	Metrics metrics.Config
+	// Health tunes the pool health scores placement down-ranks by
+	// (BERTH_HEALTH_HALF_LIFE, _LATENCY_TARGET, _THRESHOLD; package health).
+	Health health.Config
 }
 
 // App is a running berth.
@@ -158,6 +162,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		log.Warn("created a new secret key file; back it up: without it the stored credential files cannot be read", "path", newKey)
 	}
 	a.Alloc = alloc.New(st, nil, log)
+	a.Alloc.SetHealthConfig(cfg.Health)
 	if cfg.SMTPURL != "" {
 		sc, err := notify.ParseSMTPURL(cfg.SMTPURL)
 		if err != nil {

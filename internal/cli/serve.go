@@ -103,6 +103,9 @@ func serveEnv(cfg *app.Config) error {
 	if cfg.ShutdownDrain, err = shutdownDrain(); err != nil { // drain.go
 		return err
 	}
+	if cfg.Health, err = healthEnv(); err != nil { // health.go
+		return err
+	}
 	if cfg.Jobs.JobTimeout, err = envDuration("BERTH_JOB_TIMEOUT"); err != nil {
 		return err
 	}

@@ -86,6 +86,11 @@ type Outcome struct {
 	Timeout bool
 	// Latency is how long the call took.
 	Latency time.Duration
+	// Probe: the health monitor's cheap check. Its failures count like any
+	// other; its successes are not recorded (a probe that answers says
+	// little of whether deliveries work, and probes come every interval,
+	// so they would drown the deliveries' failures).
+	Probe bool
 }
 
 // Cause is one reason for a score, as data (the console words it in the
@@ -169,6 +174,9 @@ func (s *State) Record(c Config, o Outcome) {
 	c = c.WithDefaults()
 	if o.Timeout {
 		o.Failed = true
+	}
+	if o.Probe && !o.Failed {
+		return
 	}
 	if o.At.After(s.at) {
 		f := decay(c, o.At.Sub(s.at))

@@ -163,6 +163,23 @@ func TestStepByStepDegradation(t *testing.T) {
 	}
 }
 
+func TestProbeSuccessesDoNotCount(t *testing.T) {
+	var s State
+	c := Config{}
+	s.Record(c, fail(t0))
+	s.Record(c, fail(t0))
+	for i := range 50 {
+		s.Record(c, Outcome{At: t0.Add(time.Duration(i) * time.Second), Probe: true, Latency: time.Millisecond})
+	}
+	if r := s.Report(c, t0.Add(50*time.Second)); !r.Degraded || len(r.Causes) != 1 || r.Causes[0].Of != 2 {
+		t.Fatalf("50 good probes after 2 failed deliveries: %+v", r)
+	}
+	s.Record(c, Outcome{At: t0.Add(time.Minute), Probe: true, Failed: true})
+	if r := s.Report(c, t0.Add(time.Minute)); r.Causes[0].N != 3 {
+		t.Fatalf("a failed probe counts: %+v", r)
+	}
+}
+
 func TestBook(t *testing.T) {
 	b := NewBook(Config{})
 	if r := b.Report(7, t0); r.Score != 1 {

@@ -356,7 +356,8 @@ type SweepArgs struct{}
 func (SweepArgs) Kind() string { return "sweep" }
 
 // openPool opens a pool's provider from its stored settings, instrumented
-// (provider metrics count every call). Every job that calls a provider
+// (provider metrics count every call, and the pool's health records each
+// outcome: observe.go). Every job that calls a provider
 // (delivery, removal, probe, reconcile) opens it here. A failure to open
 // the settings is pool-permanent.
 func (q *Queue) openPool(ctx context.Context, poolID int64, name string) (provider.Provider, error) {
@@ -368,7 +369,7 @@ func (q *Queue) openPool(ctx context.Context, poolID int64, name string) (provid
 	if err != nil {
 		return nil, &provider.Error{Class: provider.PoolPermanent, Err: err}
 	}
-	return metrics.InstrumentProvider(typ, p), nil
+	return q.observe(poolID, metrics.InstrumentProvider(typ, p)), nil
 }
 
 // openTeam is openPool as a reconcile.Opener.
@@ -663,7 +664,7 @@ func (w *probeWorker) Work(ctx context.Context, job *river.Job[ProbeArgs]) error
 		if err != nil {
 			return err
 		}
-		return metrics.InstrumentProvider(typ, prov).Check(ctx)
+		return q.observe(p.ID, metrics.InstrumentProvider(typ, prov)).Check(ctx)
 	})
 	return err
 }

@@ -31,6 +31,10 @@ type Config struct {
 	// TTL is how long one read of the fleet's state serves later scrapes;
 	// 0 means FleetTTL.
 	TTL time.Duration
+	// Health reads this process's pool health scores by pool id
+	// (alloc.Service.PoolHealths; a pool missing is healthy, 1) for
+	// berth_pool_health_score; nil: the series is not exported.
+	Health func() map[int64]float64
 }
 
 // DefaultPoolSeries is the default of BERTH_METRICS_POOL_SERIES.

@@ -22,7 +22,7 @@ import (
 func fleetRegistry(st *store.Store, cfg Config) (*prometheus.Registry, *stateCollector) {
 	sc := newStateCollectorConfig(st, slog.New(slog.DiscardHandler), cfg)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collector{sc}, sc)
+	reg.MustRegister(collector{s: sc}, sc)
 	return reg, sc
 }
 

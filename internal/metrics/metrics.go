@@ -21,7 +21,7 @@ import (
 const ns = "berth"
 
 // perPoolNote is the help text's note on the per-pool series.
-const perPoolNote = " Per-pool series (berth_pool_capacity, berth_pool_used, berth_pool_status) are exported only while the fleet has " +
+const perPoolNote = " Per-pool series (berth_pool_capacity, berth_pool_used, berth_pool_status, berth_pool_health_score) are exported only while the fleet has " +
 	"at most BERTH_METRICS_POOL_SERIES pools (default 1000; 0: never; see berth_pool_series_exported); berth_capacity, " +
 	"berth_capacity_used and berth_pools (by kind, status and group) are always there."
 
@@ -29,6 +29,9 @@ var (
 	poolCapacity = prometheus.NewDesc(ns+"_pool_capacity", "Capacity of a pool."+perPoolNote, []string{"pool", "kind", "group"}, nil)
 	poolUsed     = prometheus.NewDesc(ns+"_pool_used", "Seats counted against a pool's capacity."+perPoolNote, []string{"pool", "kind", "group"}, nil)
 	poolStatus   = prometheus.NewDesc(ns+"_pool_status", "1 for the pool's current status."+perPoolNote, []string{"pool", "kind", "status"}, nil)
+	poolHealth   = prometheus.NewDesc(ns+"_pool_health_score", "The pool's health score in [0, 1] from its recent provider outcomes (failures, timeouts, "+
+		"latency; decayed), as this process saw them: placement puts pools below the threshold (BERTH_HEALTH_THRESHOLD) after the healthy ones."+perPoolNote,
+		[]string{"pool", "kind"}, nil)
 	poolSeriesOn = prometheus.NewDesc(ns+"_pool_series_exported", "1 when this scrape has the per-pool series (berth_pool_capacity, berth_pool_used, "+
 		"berth_pool_status); 0 when the fleet has more pools than BERTH_METRICS_POOL_SERIES (default 1000) or the setting is 0.", nil, nil)
 	stateAge = prometheus.NewDesc(ns+"_state_age_seconds", "Age of the read of the database the pool, seat, queue and job gauges of this scrape come from "+
@@ -40,10 +43,13 @@ var (
 
 // collector reports the per-pool series and the totals by seat state and
 // queue kind, from the state collector's cached read of the fleet.
-type collector struct{ s *stateCollector }
+type collector struct {
+	s      *stateCollector
+	health func() map[int64]float64 // Config.Health
+}
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{poolCapacity, poolUsed, poolStatus, poolSeriesOn, stateAge, seats, queueDepth, scrapeErrors} {
+	for _, d := range []*prometheus.Desc{poolCapacity, poolUsed, poolStatus, poolHealth, poolSeriesOn, stateAge, seats, queueDepth, scrapeErrors} {
 		ch <- d
 	}
 }
@@ -64,7 +70,18 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		on = 1
 	}
 	gauge(ch, poolSeriesOn, on)
+	var scores map[int64]float64
+	if c.health != nil && len(f.PerPool) > 0 {
+		scores = c.health()
+	}
 	for _, p := range f.PerPool {
+		if c.health != nil {
+			v, ok := scores[p.ID]
+			if !ok {
+				v = 1
+			}
+			gauge(ch, poolHealth, v, p.Name, string(p.Kind))
+		}
 		gauge(ch, poolCapacity, float64(p.Capacity), p.Name, string(p.Kind), p.Group)
 		gauge(ch, poolUsed, float64(p.Used), p.Name, string(p.Kind), p.Group)
 		for _, s := range model.PoolStatuses() {
@@ -102,7 +119,7 @@ func NewHandler(st *store.Store, log *slog.Logger, cfg Config) http.Handler {
 	}
 	sc := newStateCollectorConfig(st, log, cfg)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collector{sc}, sc, buildInfo(),
+	reg.MustRegister(collector{sc, cfg.Health}, sc, buildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(prometheus.Gatherers{reg, Events}, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)})
 }

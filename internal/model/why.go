@@ -29,6 +29,11 @@ type Why struct {
 	// ExcludedUntil: when the exclusion of a pool that refused the member
 	// lapses (zero: none).
 	ExcludedUntil time.Time `json:"excluded_until,omitzero"`
+	// Degraded counts the eligible pools placement put after the healthy
+	// ones for their health (package health); Health is the chosen pool's
+	// score when it is one of them (no healthy pool could take the member).
+	Degraded int     `json:"degraded,omitempty"`
+	Health   float64 `json:"health,omitempty"`
 }
 
 // Causes a pool is dropped, in the order placement's filters run. An

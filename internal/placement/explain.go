@@ -230,7 +230,7 @@ func (r Reason) cause() string { return strings.ReplaceAll(string(r), " ", "_") 
 // ([model.Why]): the counts by cause and, when a pool was chosen, the pool
 // and the rule that chose it.
 func (e Explanation) Why() model.Why {
-	w := model.Why{Kind: e.Kind, Considered: e.Considered, AffinityKey: e.AffinityKey}
+	w := model.Why{Kind: e.Kind, Considered: e.Considered, AffinityKey: e.AffinityKey, Degraded: e.Degraded}
 	for r, n := range e.Filtered {
 		if n > 0 {
 			if w.Filtered == nil {
@@ -244,6 +244,9 @@ func (e Explanation) Why() model.Why {
 	}
 	top := e.Top[0]
 	w.Pool, w.Used, w.Capacity = top.Name, top.Used, top.Capacity
+	if top.Degraded {
+		w.Health = top.Health
+	}
 	switch {
 	case e.Strategy == StrategySpread:
 		w.Rule = model.RuleLeastLoaded
