@@ -1003,6 +1003,17 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("provider", jsRef("ProviderView")),
 			prop("scripts", jsMap(jsInt(""), "Live members per script; only in GET /api/v1/pools/{id}.")),
 			reqProp("created_at", jsTime("")),
+			reqProp("health", jsRef("PoolHealth")),
+		),
+		"PoolHealth": jsObject("The pool's health from its recent provider outcomes (deliveries, removals, failed probes): "+
+			"the share of calls that failed, timeouts weighing double, and the p95 latency against a target, decayed with a "+
+			"half-life (BERTH_HEALTH_HALF_LIFE). A pool below the threshold (BERTH_HEALTH_THRESHOLD) is degraded: placement "+
+			"uses it only when no healthy pool can take the member, before the health monitor marks it offline. Each berth "+
+			"process scores the calls it made itself; a restart starts every pool at 1.",
+			reqProp("score", jsNumber("From 0 to 1, two decimals; 1 when nothing recent went wrong.").min(0).max(1).ex(0.8)),
+			reqProp("degraded", jsBool("The score is below the threshold.")),
+			reqProp("reasons", jsArray(jsString(""), "What lowered the score, in English; empty when nothing did.").
+				ex([]string{"3 of the last 10 provider calls failed (1 timed out)", "p95 latency 4.2 s (target 2 s)"})),
 		),
 		"ProviderView": {
 			Type: "object",
@@ -1018,17 +1029,6 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("name", jsString("1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.").
 				pattern(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)),
 			reqProp("kind", jsRef("Kind")),
-			reqProp("health", jsRef("PoolHealth")),
-		),
-		"PoolHealth": jsObject("The pool's health from its recent provider outcomes (deliveries, removals, failed probes): "+
-			"the share of calls that failed, timeouts weighing double, and the p95 latency against a target, decayed with a "+
-			"half-life (BERTH_HEALTH_HALF_LIFE). A pool below the threshold (BERTH_HEALTH_THRESHOLD) is degraded: placement "+
-			"uses it only when no healthy pool can take the member, before the health monitor marks it offline. Each berth "+
-			"process scores the calls it made itself; a restart starts every pool at 1.",
-			reqProp("score", jsNumber("From 0 to 1, two decimals; 1 when nothing recent went wrong.").min(0).max(1).ex(0.8)),
-			reqProp("degraded", jsBool("The score is below the threshold.")),
-			reqProp("reasons", jsArray(jsString(""), "What lowered the score, in English; empty when nothing did.").
-				ex([]string{"3 of the last 10 provider calls failed (1 timed out)", "p95 latency 4.2 s (target 2 s)"})),
 			reqProp("capacity", jsInt("").min(0).max(pooladmin.MaxCapacity)),
 			prop("priority", jsInt("Lower is used first.").def(0)),
 			prop("labels", jsRef("Labels")),
@@ -1139,6 +1139,9 @@ func openAPISchemas() map[string]*jsonSchema {
 			prop("affinity_key", jsString("The member's affinity key (an account's script).")),
 			prop("contended", jsInt("There was room, but the database refused this many pools in a row (other replicas placing).")),
 			prop("excluded_until", jsTime("When the exclusion of a pool that refused the member lapses.")),
+			prop("degraded", jsInt("Eligible pools put after the healthy ones for their health (see PoolHealth).")),
+			prop("health", jsNumber("The chosen pool's health score, present when it is degraded: no healthy pool could take the member.").
+				min(0).max(1)),
 		),
 		"Account": jsObject("An account and its live placement.",
 			reqProp("account", jsString("The account id.")),
@@ -1154,9 +1157,6 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("member", jsString("The account id or email.")),
 			reqProp("pool_id", jsID("")),
 			reqProp("pool", jsString("The pool's name.")),
-			prop("degraded", jsInt("Eligible pools put after the healthy ones for their health (see PoolHealth).")),
-			prop("health", jsNumber("The chosen pool's health score, present when it is degraded: no healthy pool could take the member.").
-				min(0).max(1)),
 			reqProp("state", jsRef("SeatState")),
 			prop("move_from", jsID("The seat this one replaces, when it is part of a move.")),
 			prop("code_id", jsID("The redeem code the seat rests on (team seats given by a redeem).")),
