@@ -699,6 +699,21 @@ var opSpecs = map[string]opSpec{
 		ok:     []okResponse{okJSON(200, "What breaks the invariants; empty lists when nothing does.", jsRef("IntegrityReport"))},
 		errors: map[int]string{400: "grace or zombie_after is not a positive Go duration."},
 	},
+	"GET /api/v1/fleet/samples": {
+		id: "fleetSamples", tag: "integrity",
+		description: "The fleet over time, as the console's dashboard charts it: every BERTH_FLEET_SAMPLE_EVERY (default 5m) berth records, " +
+			"per pool kind and group label, the pools' summed capacity and use and the kind's queue depth; samples are kept 90 days. " +
+			"The range is folded into buckets of step (the range over 288, in whole minutes: 5m for a day, 35m for a week), each the peak " +
+			"of its samples (largest capacity, used and queued, at its last sample), so a short spike stays visible. One series per kind and group, " +
+			"by kind then group, points oldest first; queued is the kind's, the same in every group of the kind.",
+		params: []*oaParameter{
+			queryParam("since", "From this time: RFC 3339, or a Go duration back from now (24h, 168h).", jsString("").def("24h").ex("168h")),
+			queryParam("until", "Up to this time, included: RFC 3339, or a Go duration back from now; default now.", jsString("").ex("2026-12-04T12:00:00Z")),
+			queryParam("kind", "Only pools of this kind.", jsRef("Kind")),
+		},
+		ok:     []okResponse{okJSON(200, "The series; an empty list before the first sample.", jsRef("FleetSamples"))},
+		errors: map[int]string{400: "since or until is neither an RFC 3339 time nor a positive Go duration, until is not after since, they are more than 400 days apart, or kind is not server or team."},
+	},
 	"GET /api/v1/backup": {
 		id: "backup", tag: "integrity",
 		description: "Streams a consistent copy of a SQLite database while berth keeps serving: VACUUM INTO a temporary file beside the database, sent and removed. Content-Length is set, so a copy cut short shows as a short body. The copy holds sealed data only; the key (<db>.key or BERTH_SECRET_KEY) is not in it and must be kept with it. berth backup FILE calls this route. See docs/operations.md.",
@@ -1330,6 +1345,24 @@ func openAPISchemas() map[string]*jsonSchema {
 			prop("code_id", jsID("The code (code_used, code_rebind).")),
 			reqProp("recorded", jsInt("The counter as stored.")),
 			reqProp("derived", jsInt("What it should be.")),
+		),
+		"FleetSamples": jsObject("The fleet's recorded samples over a range.",
+			reqProp("since", jsTime("")),
+			reqProp("until", jsTime("")),
+			reqProp("step", jsString("The bucket the samples were folded into, as a Go duration.").ex("5m0s")),
+			reqProp("series", jsArray(jsRef("FleetSeries"), "One per kind and group label with samples in the range; empty, never null, when none.")),
+		),
+		"FleetSeries": jsObject("The samples of one pool kind and group label.",
+			reqProp("kind", jsRef("Kind")),
+			reqProp("group", jsString("The pools' group label; empty for pools without one.")),
+			reqProp("points", jsArray(jsRef("FleetPoint"), "Oldest first; at least one.")),
+		),
+		"FleetPoint": jsObject("One sample, or the peak of one bucket's samples.",
+			reqProp("at", jsTime("When it was taken (a bucket's last sample).")),
+			reqProp("pools", jsInt("The pools of the kind and group, every status.")),
+			reqProp("capacity", jsInt("Their summed capacity.")),
+			reqProp("used", jsInt("Their summed used seats.")),
+			reqProp("queued", jsInt("The kind's queue depth (new members and moves).")),
 		),
 		"RepairRequest": jsObject("How much to repair.",
 			reqProp("limit", jsInt("The most seat releases this call starts.").min(1).max(integrity.MaxRepair).ex(100)),

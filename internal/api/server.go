@@ -196,6 +196,7 @@ func (s *Server) Routes() []Route {
 		{Route: httpx.Route{Method: "GET", Path: "/api/v1/moves", Role: viewer}, Summary: "list moves", handler: s.moveList},
 		{Route: httpx.Route{Method: "GET", Path: "/api/v1/integrity", Role: viewer}, Summary: "check the invariants", handler: s.integrityGet},
 		{Route: httpx.Route{Method: "POST", Path: "/api/v1/integrity/repair", Role: operator}, Summary: "release the extra seats of orphans", handler: s.integrityRepair},
+		{Route: httpx.Route{Method: "GET", Path: "/api/v1/fleet/samples", Role: viewer}, Summary: "the fleet's use and queue over time", handler: s.fleetSamples},
 		{Route: httpx.Route{Method: "POST", Path: "/api/v1/migrations", Role: operator}, Summary: "move every member off some pools (dry run first)", handler: s.migrationRun},
 		{Route: httpx.Route{Method: "POST", Path: "/api/v1/plans", Role: operator}, Summary: "plan an action: the steps it would take, stored with what they rest on", handler: s.planCreate},
 		{Route: httpx.Route{Method: "GET", Path: "/api/v1/plans/{id}", Role: viewer}, Summary: "a plan, and what applying it did", handler: s.planGet},

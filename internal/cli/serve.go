@@ -115,6 +115,9 @@ func serveEnv(cfg *app.Config) error {
 	if cfg.Jobs.DeliveryRetryFor, err = envDuration("BERTH_DELIVERY_RETRY_FOR"); err != nil {
 		return err
 	}
+	if cfg.Jobs.SampleInterval, err = envDuration("BERTH_FLEET_SAMPLE_EVERY"); err != nil {
+		return err
+	}
 	if r := cfg.Jobs.RescueAfter; r > 0 {
 		t := cfg.Jobs.JobTimeout
 		if t == 0 {

@@ -86,6 +86,13 @@ type Config struct {
 	// PollInterval is how often idle workers look for jobs.
 	PollInterval time.Duration
 	Workers      int
+	// SampleInterval is how often the fleet is sampled for the
+	// dashboard's charts (BERTH_FLEET_SAMPLE_EVERY, default 5m); the first
+	// sample is taken at start, so a fresh install draws a point at once.
+	// SampleRetention is how long samples are kept (default 90 days): the
+	// sweep deletes older ones.
+	SampleInterval  time.Duration
+	SampleRetention time.Duration
 }
 
 func (c *Config) defaults() {
@@ -110,6 +117,8 @@ func (c *Config) defaults() {
 	}
 	default0(&c.PollInterval, 200*time.Millisecond)
 	default0(&c.Workers, 20)
+	default0(&c.SampleInterval, 5*time.Minute)
+	default0(&c.SampleRetention, 90*24*time.Hour)
 }
 
 // default0 sets *v to def when it is zero or negative.
@@ -186,6 +195,7 @@ func New(ctx context.Context, st *store.Store, svc *alloc.Service, cfg Config, l
 	river.AddWorker(workers, &reconcileWorker{q: q})
 	river.AddWorker(workers, &reconcilePoolWorker{q: q})
 	river.AddWorker(workers, &checkPoolWorker{q: q})
+	river.AddWorker(workers, &sampleWorker{q: q})
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(cfg.ProbeInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return ProbeArgs{}, nil }, nil),
@@ -195,7 +205,9 @@ func New(ctx context.Context, st *store.Store, svc *alloc.Service, cfg Config, l
 			func() (river.JobArgs, *river.InsertOpts) { return ExpireArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
 	}
 	periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
-		func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil }, nil))
+		func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil }, nil),
+		river.NewPeriodicJob(river.PeriodicInterval(cfg.SampleInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return SampleArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}))
 	if cfg.Warner != nil {
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.WarnInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return WarnArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}))
@@ -692,7 +704,31 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 			return err
 		}
 	}
+	// The fleet samples' retention: one indexed DELETE (the key starts
+	// with the time), nearly always of nothing or of one sample's rows.
+	if _, err := w.q.st.FleetSamplesDeleteBefore(ctx, time.Now().Add(-w.q.cfg.SampleRetention)); err != nil {
+		return err
+	}
 	return nil
+}
+
+// SampleArgs records one sample of the fleet (store.FleetSampleRecord)
+// for the dashboard's charts and GET /api/v1/fleet/samples.
+type SampleArgs struct{}
+
+// Kind implements river.JobArgs.
+func (SampleArgs) Kind() string { return "fleet_sample" }
+
+type sampleWorker struct {
+	river.WorkerDefaults[SampleArgs]
+	q *Queue
+}
+
+// Work records the fleet now. The time is truncated to the second: a job
+// run twice in one second (a retry) writes nothing the second time.
+func (w *sampleWorker) Work(ctx context.Context, job *river.Job[SampleArgs]) error {
+	_, err := w.q.st.FleetSampleRecord(ctx, w.q.st.Now().Truncate(time.Second))
+	return err
 }
 
 // ExpireArgs ends the codes whose time is up.

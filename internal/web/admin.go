@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -77,6 +78,9 @@ type dashData struct {
 	// group (forecast.go); ForecastFailed when it could not be read.
 	Forecast       []forecastLine
 	ForecastFailed bool
+	// Charts is the charts section (chart.go, templates/charts.tmpl),
+	// drawn on the server as inline SVG.
+	Charts template.HTML
 }
 
 // dashboard shows the fleet's summary (package fleet, read now: the
@@ -113,6 +117,10 @@ func (w *Web) dashboard(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.Moves, err = w.rd.MoveList(ctx, "", 0, 10); err != nil {
+		w.fail(rw, r, err)
+		return
+	}
+	if d.Charts, err = w.charts(r); err != nil {
 		w.fail(rw, r, err)
 		return
 	}

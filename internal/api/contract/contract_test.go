@@ -591,6 +591,24 @@ func drive(c *contract) {
 	c.admin(404, "GET", fmt.Sprintf("/api/v1/pools/%d/reconcile/999999", team2), nil)
 	c.admin(400, "GET", fmt.Sprintf("/api/v1/pools/%d/reconcile/x", team2), nil)
 
+	// ---- fleet samples: one recorded now (as the sample job does), read
+	// whole, by kind and by range; bad parameters are 400.
+	if _, err := c.h.App.Store.FleetSampleRecord(context.Background(), time.Now().UTC().Truncate(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	var samples struct {
+		Series []struct{ Points []struct{ Capacity int } }
+	}
+	c.admin(200, "GET", "/api/v1/fleet/samples", nil).JSON(t, &samples)
+	if len(samples.Series) == 0 || samples.Series[0].Points[0].Capacity == 0 {
+		t.Errorf("fleet samples: %+v, want the sample just recorded", samples)
+	}
+	c.admin(200, "GET", "/api/v1/fleet/samples?since=168h&kind=team", nil)
+	c.admin(200, "GET", "/api/v1/fleet/samples?since=2026-01-01T00:00:00Z&until=2026-01-02T00:00:00Z", nil)
+	c.admin(400, "GET", "/api/v1/fleet/samples?since=yesterday", nil)
+	c.admin(400, "GET", "/api/v1/fleet/samples?since=1h&until=2h", nil)
+	c.admin(400, "GET", "/api/v1/fleet/samples?kind=boat", nil)
+
 	// ---- integrity ------------------------------------------------------------
 	c.admin(200, "GET", "/api/v1/integrity", nil)
 	c.admin(200, "GET", "/api/v1/integrity?grace=1ms&zombie_after=1ms", nil)
