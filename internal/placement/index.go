@@ -46,6 +46,9 @@ type kindState struct {
 	// byFirst lists the partitions with constraints under their first
 	// constraint only, so a pool finds each partition it matches once.
 	byFirst map[label][]*partition
+	// held: the pools one change away from eligible, for WouldFit
+	// (wouldfit.go).
+	held held
 }
 
 // NewIndex builds an index over pools. affinity maps a pool id to the number
@@ -269,8 +272,10 @@ func (ix *Index) attach(e *entry) {
 	switch {
 	case !e.pool.Status.TakesMembers():
 		ks.status[e.pool.Status]++
+		ks.hold(e)
 	case e.free <= 0:
 		ks.full++
+		ks.hold(e)
 	default:
 		e.parts = append(e.parts[:0], ks.all)
 		for k, v := range e.pool.Labels {
@@ -299,8 +304,10 @@ func (ix *Index) detach(e *entry) {
 		if ks.status[e.pool.Status]--; ks.status[e.pool.Status] == 0 {
 			delete(ks.status, e.pool.Status)
 		}
+		ks.unhold(e)
 	case e.free <= 0:
 		ks.full--
+		ks.unhold(e)
 	default:
 		for _, p := range e.parts {
 			p.remove(e)
