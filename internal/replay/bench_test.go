@@ -24,10 +24,9 @@ func generate(n int) replay.Input {
 	const pools, scripts = 1000, 200
 	var in replay.Input
 	for i := range pools {
-		p := replay.Pool{Name: fmt.Sprintf("server-%04d", i), Kind: model.KindServer, Priority: r.IntN(3),
-			Labels: map[string]string{"group": "std"}}
+		p := replay.Pool{Name: fmt.Sprintf("server-%04d", i), Kind: model.KindServer, Priority: r.IntN(3)}
 		if i%10 == 0 {
-			p.Labels["group"] = "vip"
+			p.Labels = map[string]string{"group": "vip"}
 		}
 		in.Pools = append(in.Pools, p)
 		in.Events = append(in.Events, replay.Event{Op: replay.OpPoolAdd, Pool: int32(i), N: 50, Status: model.StatusActive})

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"strings"
@@ -222,10 +223,15 @@ func (s *sim) begin(t int64) {
 		return
 	}
 	s.follow = false
+	var late []int32
 	for m, st := range s.state {
 		if st == waiting {
-			s.enqueue(int32(m), false)
+			late = append(late, int32(m))
 		}
+	}
+	slices.SortStableFunc(late, func(a, b int32) int { return cmp.Compare(s.arrived[a], s.arrived[b]) })
+	for _, m := range late { // in the order they came
+		s.enqueue(m, false)
 	}
 	for _, k := range model.Kinds() {
 		s.drain(k, t)

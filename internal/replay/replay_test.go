@@ -212,6 +212,22 @@ func TestSinceStartsFromTheRecordedFleet(t *testing.T) {
 	if got.Placed != 1 || got.WaitP50 != 6 || got.Arrivals != 0 {
 		t.Errorf("waiting at since: %+v", got)
 	}
+	// Two waiting at Since take their turns in the order they came, not
+	// in the order they were first named.
+	var e build
+	q = e.pool("a", 1, 0)
+	o1, o2, o3 := e.member("o1", ""), e.member("o2", ""), e.member("o3", "")
+	e.ev(1, replay.OpArrive, o1, 0)
+	e.ev(1, replay.OpPlace, o1, q)
+	e.ev(2, replay.OpArrive, o3, 0)
+	e.ev(3, replay.OpArrive, o2, 0)
+	e.ev(8, replay.OpDepart, o1, 0)
+	e.ev(12, replay.OpDepart, o3, 0)
+	e.in.Since = 5e6
+	got = replay.Run(e.in, placement.StrategyPack)
+	if got.Placed != 2 || got.WaitP50 != 6 || got.WaitMax != 9 { // o3 waits 6 s, o2 9 s
+		t.Errorf("two waiting at since: %+v", got)
+	}
 }
 
 // Members with label constraints wait in their own queue: a blocked vip
