@@ -108,6 +108,7 @@ type Pool struct {
 	StatusActor     string            `json:"status_actor"`
 	Labels          map[string]string `json:"labels"`
 	Priority        int               `json:"priority"`
+	Weight          int               `json:"weight"` // share of new members (docs/design.md, "Placement"); at least 1
 	ProviderType    string            `json:"provider_type"`
 	CreatedAt       time.Time         `json:"created_at"`
 }

@@ -43,6 +43,10 @@ type kindState struct {
 	full   int                      // active pools without room
 	all    *partition               // every eligible pool of the kind
 	parts  map[string]*partition    // by constraintKey
+	// ungrouped is the partition of requests without constraints: the
+	// pools that take members naming no group (group isolation); nil
+	// until first asked for.
+	ungrouped *partition
 	// byFirst lists the partitions with constraints under their first
 	// constraint only, so a pool finds each partition it matches once.
 	byFirst map[label][]*partition
@@ -278,6 +282,9 @@ func (ix *Index) attach(e *entry) {
 		ks.hold(e)
 	default:
 		e.parts = append(e.parts[:0], ks.all)
+		if ks.ungrouped != nil && ks.ungrouped.matches(e.pool.Labels) {
+			e.parts = append(e.parts, ks.ungrouped)
+		}
 		for k, v := range e.pool.Labels {
 			for _, p := range ks.byFirst[label{k, v}] {
 				if p.matches(e.pool.Labels) {
@@ -320,18 +327,28 @@ func (ix *Index) detach(e *entry) {
 // partition returns the partition for the request's label constraints,
 // building it from the kind-wide one on first use: O(n log n) once, then
 // kept up to date by attach and detach.
+//
+// A request that names no group gets only the pools that take ungrouped
+// members (group isolation, [Accepts]); that partition is kept like the
+// others, so the rule costs no scan.
 func (ks *kindState) partition(labels map[string]string) *partition {
+	var p *partition
 	if len(labels) == 0 {
-		return ks.all
+		if ks.ungrouped != nil {
+			return ks.ungrouped
+		}
+		p = newRequestPartition(nil)
+		ks.ungrouped = p
+	} else {
+		cons := constraints(labels)
+		key := constraintKey(cons)
+		if p := ks.parts[key]; p != nil {
+			return p
+		}
+		p = newRequestPartition(cons)
+		ks.parts[key] = p
+		ks.byFirst[cons[0]] = append(ks.byFirst[cons[0]], p)
 	}
-	cons := constraints(labels)
-	key := constraintKey(cons)
-	if p := ks.parts[key]; p != nil {
-		return p
-	}
-	p := newPartition(cons)
-	ks.parts[key] = p
-	ks.byFirst[cons[0]] = append(ks.byFirst[cons[0]], p)
 	ks.all.free.ascend(func(e *entry) bool {
 		if p.matches(e.pool.Labels) {
 			p.add(e)

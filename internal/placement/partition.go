@@ -22,10 +22,22 @@ type partition struct {
 	// degraded counts the degraded pools in the partition (each order puts
 	// them after the healthy ones).
 	degraded int
+	// isolated: the constraints name no group, so pools closed to
+	// ungrouped requests (closed) do not match.
+	isolated bool
 }
 
 func newPartition(cons []label) *partition {
 	return &partition{cons: cons, free: newTree(cmpMostFree), held: map[string]*tree{}}
+}
+
+// newRequestPartition is the partition for a request's constraints: it
+// applies group isolation when they name no group. (The kind-wide
+// partition, newPartition(nil), holds every eligible pool.)
+func newRequestPartition(cons []label) *partition {
+	p := newPartition(cons)
+	p.isolated = !slices.ContainsFunc(cons, func(l label) bool { return l.key == GroupLabel })
+	return p
 }
 
 // constraints turns request labels into a sorted constraint list.
@@ -57,7 +69,7 @@ func (p *partition) matches(labels map[string]string) bool {
 			return false
 		}
 	}
-	return true
+	return !p.isolated || !closed(labels)
 }
 
 func (p *partition) add(e *entry) {
@@ -137,12 +149,12 @@ func cmpTie(a, b *entry) int {
 	return cmp.Compare(a.pool.ID, b.pool.ID)
 }
 
-// cmpMostFree puts the pool with the most free room first.
+// cmpMostFree puts the pool with the most free room × weight first.
 func cmpMostFree(a, b *entry) int {
 	if c := cmpTier(a, b); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(b.free, a.free); c != 0 {
+	if c := cmp.Compare(int64(b.free)*b.pool.weight(), int64(a.free)*a.pool.weight()); c != 0 {
 		return c
 	}
 	return cmpTie(a, b)
@@ -159,14 +171,15 @@ func cmpLeastFree(a, b *entry) int {
 	return cmpTie(a, b)
 }
 
-// cmpLoad puts the lowest used/capacity first. Pools in a tree have
-// 0 <= used < capacity, so cross-multiplying compares the ratios exactly.
+// cmpLoad puts the lowest used/(capacity × weight) first. Pools in a tree
+// have 0 <= used < capacity, so cross-multiplying compares the ratios
+// exactly.
 func cmpLoad(a, b *entry) int {
 	if c := cmpTier(a, b); c != 0 {
 		return c
 	}
-	x := int64(a.pool.Used) * int64(b.pool.Capacity)
-	y := int64(b.pool.Used) * int64(a.pool.Capacity)
+	x := int64(a.pool.Used) * int64(b.pool.Capacity) * b.pool.weight()
+	y := int64(b.pool.Used) * int64(a.pool.Capacity) * a.pool.weight()
 	if c := cmp.Compare(x, y); c != 0 {
 		return c
 	}

@@ -33,7 +33,7 @@ func (ix *Index) Place(req Request) Decision {
 	}
 	part := ks.partition(req.Labels)
 	if n := ks.all.free.len() - part.free.len(); n > 0 {
-		ex.Filtered[labelReason(req.Labels)] = n
+		ex.Filtered[mismatchReason(req.Labels)] = n
 	}
 
 	excl := ix.exclusions(req.Exclude, part)
@@ -76,7 +76,9 @@ func (ix *Index) Place(req Request) Decision {
 		}
 		switch {
 		case ex.Strategy == StrategySpread:
-			collect(part.loadTree(), false, degraded, func(e *entry) float64 { return ScoreSpread(e.pool.Used, e.pool.Capacity) })
+			collect(part.loadTree(), false, degraded, func(e *entry) float64 {
+				return ScoreSpreadWeighted(e.pool.Used, e.pool.Capacity, e.pool.Weight)
+			})
 		default:
 			// Holders of the key first (affinity), then the pools with the
 			// most free room, skipping the holders already listed (fewer
@@ -86,7 +88,7 @@ func (ix *Index) Place(req Request) Decision {
 				collect(held, false, degraded, func(e *entry) float64 { return ScorePack(true, e.free) })
 			}
 			if len(top) < TopK {
-				collect(part.free, held != nil, degraded, func(e *entry) float64 { return ScorePack(false, e.free) })
+				collect(part.free, held != nil, degraded, func(e *entry) float64 { return ScorePackWeighted(false, e.free, e.pool.Weight) })
 			}
 		}
 	}

@@ -167,8 +167,8 @@ func TestPlace_Constraints(t *testing.T) {
 		filtered map[placement.Reason]int
 		eligible int
 	}{
-		{"no constraint", nil, nil, "bare",
-			map[placement.Reason]int{placement.ReasonFull: 1}, 4},
+		{"no constraint: only pools without a group (isolation)", nil, nil, "bare",
+			map[placement.Reason]int{placement.ReasonFull: 1, placement.ReasonGroupMismatch: 3}, 1},
 		{"group vip only vip pools", map[string]string{"group": "vip"}, nil, "vip-b",
 			map[placement.Reason]int{placement.ReasonFull: 1, placement.ReasonGroupMismatch: 2}, 2},
 		{"two labels", map[string]string{"group": "vip", "region": "us"}, nil, "vip-a",

@@ -20,6 +20,58 @@ type Pool struct {
 	Labels map[string]string
 	// Priority is the operator's order; lower goes first on ties.
 	Priority int
+	// Weight is the pool's share of new members relative to its peers
+	// (docs/design.md, "Placement"): spread fills a pool of weight w until
+	// its load is w times the others', pack starts a new key where free
+	// room times weight is largest. Values below 1 mean 1.
+	Weight int
+}
+
+// weight is the pool's weight, at least 1.
+func (p Pool) weight() int64 { return int64(max(p.Weight, 1)) }
+
+// Group isolation (docs/design.md, "Placement rules"): a pool with a
+// GroupLabel takes only requests that name its group, unless it also
+// carries OpenLabel=true, which lets it take requests without a group too.
+const (
+	// GroupLabel is the label key that isolates a pool for one group.
+	GroupLabel = "group"
+	// OpenLabel, set to "true" on a pool with a group, lets the pool take
+	// requests that name no group as well.
+	OpenLabel = "open"
+)
+
+// closed reports whether a pool with these labels refuses requests that
+// name no group: it has a group and is not open.
+func closed(labels map[string]string) bool {
+	_, grouped := labels[GroupLabel]
+	return grouped && labels[OpenLabel] != "true"
+}
+
+// mismatchReason is the reason counted for the pools a request's label
+// constraints (and group isolation) drop: a request without constraints
+// loses only pools closed to it, a group mismatch.
+func mismatchReason(cons map[string]string) Reason {
+	if len(cons) == 0 {
+		return ReasonGroupMismatch
+	}
+	return labelReason(cons)
+}
+
+// Accepts reports whether a pool with labels poolLabels may take a request
+// with label constraints want: the pool carries every key=value of want,
+// and a pool with a group takes a request without one only when open.
+// It is the label filter of [Index.Place] for one pool.
+func Accepts(poolLabels, want map[string]string) bool {
+	for k, v := range want {
+		if pv, ok := poolLabels[k]; !ok || pv != v {
+			return false
+		}
+	}
+	if _, ok := want[GroupLabel]; !ok && closed(poolLabels) {
+		return false
+	}
+	return true
 }
 
 // FromModel returns the placement view of p.
@@ -33,6 +85,7 @@ func FromModel(p model.Pool) Pool {
 		Status:   p.Status,
 		Labels:   p.Labels,
 		Priority: p.Priority,
+		Weight:   p.Weight,
 	}
 }
 

@@ -32,6 +32,9 @@ func (g gen) labels() map[string]string {
 	if g.pick(2) == 0 {
 		m["region"] = []string{"us", "eu"}[g.pick(2)]
 	}
+	if g.pick(4) == 0 {
+		m["open"] = []string{"true", "no"}[g.pick(2)] // group isolation's opt-in
+	}
 	if len(m) == 0 && g.pick(2) == 0 {
 		return nil
 	}
@@ -53,6 +56,7 @@ func (g gen) pool(id int64) placement.Pool {
 		Status:   status,
 		Labels:   g.labels(),
 		Priority: g.pick(3),
+		Weight:   []int{0, 1, 1, 2, 3, -1}[g.pick(6)],
 	}
 }
 
@@ -132,7 +136,7 @@ func TestIndex_MatchesReference(t *testing.T) {
 					p := g.pool(id)
 					if old, ok := ref.pools[id]; ok && g.pick(2) == 0 {
 						p = old.p // same pool, one field changed
-						switch g.pick(4) {
+						switch g.pick(5) {
 						case 0:
 							p.Status = genStatuses[g.pick(len(genStatuses))]
 						case 1:
@@ -141,6 +145,8 @@ func TestIndex_MatchesReference(t *testing.T) {
 							p.Labels = g.labels()
 						case 3:
 							p.Priority = g.pick(3)
+						case 4:
+							p.Weight = g.pick(4)
 						}
 					}
 					op = fmt.Sprintf("upsert %+v", p)
@@ -230,9 +236,9 @@ func compare(ix *placement.Index, ref *reference, req placement.Request) error {
 	for i, c := range e.Top {
 		rp := ref.pools[c.ID]
 		holds := req.AffinityKey != "" && rp.keys[req.AffinityKey] > 0
-		score := placement.ScorePack(holds, ref.free(rp))
+		score := placement.ScorePackWeighted(holds, ref.free(rp), rp.p.Weight)
 		if req.Strategy == placement.StrategySpread {
-			score = placement.ScoreSpread(rp.p.Used, rp.p.Capacity)
+			score = placement.ScoreSpreadWeighted(rp.p.Used, rp.p.Capacity, rp.p.Weight)
 		}
 		if c.HoldsKey != holds || c.Score != score || c.Used != rp.p.Used || c.Capacity != rp.p.Capacity || c.Degraded != rp.degraded {
 			return fmt.Errorf("top[%d] = %+v, want holds %v score %v", i, c, holds, score)

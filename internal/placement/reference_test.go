@@ -93,7 +93,7 @@ type refResult struct {
 func (r *reference) place(req placement.Request) refResult {
 	res := refResult{filtered: map[placement.Reason]int{}}
 	labelReason := placement.ReasonLabelMismatch
-	if _, ok := req.Labels["group"]; ok && len(req.Labels) == 1 {
+	if _, ok := req.Labels["group"]; (ok && len(req.Labels) == 1) || len(req.Labels) == 0 {
 		labelReason = placement.ReasonGroupMismatch
 	}
 	var eligible []*refPool
@@ -126,8 +126,8 @@ func (r *reference) place(req placement.Request) refResult {
 	}
 	if req.Strategy == placement.StrategySpread {
 		slices.SortFunc(eligible, func(a, b *refPool) int {
-			ra := float64(a.p.Used) / float64(a.p.Capacity)
-			rb := float64(b.p.Used) / float64(b.p.Capacity)
+			ra := float64(a.p.Used) / float64(a.p.Capacity*weight(a))
+			rb := float64(b.p.Used) / float64(b.p.Capacity*weight(b))
 			return cmp.Or(tier(a, b), cmp.Compare(ra, rb), tie(a, b))
 		})
 	} else {
@@ -143,8 +143,8 @@ func (r *reference) place(req placement.Request) refResult {
 				return 1
 			case ha: // both hold the key: fullest first
 				return cmp.Or(cmp.Compare(r.free(a), r.free(b)), tie(a, b))
-			default: // most free room first
-				return cmp.Or(cmp.Compare(r.free(b), r.free(a)), tie(a, b))
+			default: // most free room × weight first
+				return cmp.Or(cmp.Compare(r.free(b)*weight(b), r.free(a)*weight(a)), tie(a, b))
 			}
 		})
 	}
@@ -154,14 +154,25 @@ func (r *reference) place(req placement.Request) refResult {
 	return res
 }
 
+// hasLabels is the label filter: every wanted key=value, and group
+// isolation (a pool with a group takes a request naming no group only when
+// it carries open=true).
 func hasLabels(have, want map[string]string) bool {
 	for k, v := range want {
 		if got, ok := have[k]; !ok || got != v {
 			return false
 		}
 	}
+	if _, named := want["group"]; !named {
+		if _, grouped := have["group"]; grouped && have["open"] != "true" {
+			return false
+		}
+	}
 	return true
 }
+
+// weight is a pool's weight, at least 1.
+func weight(rp *refPool) int { return max(rp.p.Weight, 1) }
 
 // scanBest is the cheapest naive placement, the baseline of the
 // benchmarks: one pass over every pool that counts the filters and keeps
@@ -201,8 +212,10 @@ func scanBest(pools []*refPool, req placement.Request) (int64, map[placement.Rea
 				better = best.degraded
 			case holds != bestHolds:
 				better = holds
-			case free != bestFree:
-				better = (free < bestFree) == holds
+			case holds && free != bestFree:
+				better = free < bestFree
+			case !holds && free*weight(rp) != bestFree*weight(best):
+				better = free*weight(rp) > bestFree*weight(best)
 			default:
 				better = cmp.Or(cmp.Compare(rp.p.Priority, best.p.Priority), strings.Compare(rp.p.Name, best.p.Name),
 					cmp.Compare(rp.p.ID, best.p.ID)) < 0

@@ -32,3 +32,32 @@ func ScoreSpread(used, capacity int) float64 {
 	}
 	return 1 - float64(used)/float64(capacity)
 }
+
+// Weights (Pool.Weight, at least 1) scale what each strategy compares, so a
+// pool of weight w counts as w pools of its size:
+//
+//   - pack: a pool that does not hold the key ranks by free room × weight
+//     (a new key starts where weighted room is largest); holders of the key
+//     still fill fullest first, so weight does not split a key;
+//   - spread: a pool ranks by used / (capacity × weight), so a pool of
+//     weight 2 takes new members until its load is twice its peers'.
+//
+// With weight 1 the weighted scores equal ScorePack and ScoreSpread.
+
+// ScorePackWeighted is [ScorePack] for a pool of weight w: a pool that does
+// not hold the key scores 1 - 1/(1+free×w).
+func ScorePackWeighted(holdsKey bool, free, w int) float64 {
+	if holdsKey || free <= 0 {
+		return ScorePack(holdsKey, free)
+	}
+	return 1 - 1/float64(1+int64(free)*int64(max(w, 1)))
+}
+
+// ScoreSpreadWeighted is [ScoreSpread] for a pool of weight w:
+// 1 - used/(capacity×w).
+func ScoreSpreadWeighted(used, capacity, w int) float64 {
+	if capacity <= 0 || used >= capacity {
+		return 0
+	}
+	return 1 - float64(used)/(float64(capacity)*float64(max(w, 1)))
+}
