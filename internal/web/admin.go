@@ -445,7 +445,7 @@ func (w *Web) seatMove(rw http.ResponseWriter, r *http.Request) {
 			return "", err
 		}
 		if o.Status != alloc.OutcomePlaced {
-			return w.lang(r).T("seats.move_queued", id, o.Position, o.Reason), nil
+			return w.lang(r).T("seats.move_queued", id, o.Position, w.lang(r).Why(o.Why, o.Reason)), nil
 		}
 		return w.lang(r).T("seats.moving", id, o.Pool), nil
 	})

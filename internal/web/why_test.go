@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/berthhq/berth/internal/app/apptest"
+	"github.com/berthhq/berth/internal/model"
 )
 
 var reasonCell = regexp.MustCompile(`<td class="reason">([^<]*)</td>`)
@@ -61,6 +63,24 @@ func TestWhyInReadersLanguage(t *testing.T) {
 	// History: the placement says where and by which rule.
 	if zh := cells(page("zh-CN", "/admin/history?member="+items[0].Account)); !strings.Contains(zh, "srv-1（已用 0/1；空位最多，新脚本 script-A） — 共 2 台服务器：1 台已暂停") {
 		t.Errorf("history in Chinese: %q", zh)
+	}
+
+	// A seat move that has to wait says why in the page's language.
+	ctx := t.Context()
+	st := c.h.App.Store
+	m, err := st.MemberGetByExternal(ctx, model.KindServer, items[0].Account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seat, err := st.SeatLive(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page("zh-CN", "/admin/seats")
+	r := c.post(op, fmt.Sprintf("/admin/seats/%d/move", seat.ID), url.Values{})
+	flash := regexp.MustCompile(`将在有空位时迁移（排队第 \d+ 位）：([^<]*)<`).FindStringSubmatch(r.Body)
+	if flash == nil || !strings.HasPrefix(flash[1], "共 2 台服务器：1 台已暂停") || strings.Contains(flash[1], "paused") {
+		t.Errorf("seat move in Chinese: %q", flash)
 	}
 
 	// A redeemer waiting for a team is told why on the status page.
