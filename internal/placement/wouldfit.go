@@ -194,7 +194,7 @@ func (ix *Index) WouldFit(req Request, k int) []model.FitChange {
 			break
 		}
 		out = append(out, model.FitChange{Pool: e.pool.Name, PoolID: e.pool.ID, Field: model.FitExclusion,
-			From: "excluded", To: "allowed", Change: "lift the exclusion of " + e.pool.Name})
+			From: "excluded", To: "allowed", Change: "lift the exclusion"})
 	}
 	if len(out) < k {
 		out = append(out, addPool(req))

@@ -100,7 +100,7 @@ func TestWouldFit_Exclusions(t *testing.T) {
 	got := ix.WouldFit(req, 5)
 	// manila is full and excluded (two changes): only worker-01's capacity,
 	// lifting los-angeles's exclusion, or a new pool.
-	sameLines(t, changes(got), []string{"worker-01: capacity 5 → 6", "los-angeles: lift the exclusion of los-angeles", ": add a server pool"})
+	sameLines(t, changes(got), []string{"worker-01: capacity 5 → 6", "los-angeles: lift the exclusion", ": add a server pool"})
 	if got[1].Field != model.FitExclusion || got[1].PoolID != 2 {
 		t.Fatalf("machine fields: %+v", got[1])
 	}
