@@ -56,6 +56,7 @@ type Pool struct {
 	Kind     model.Kind
 	Labels   map[string]string
 	Priority int
+	Weight   int // the pool's share of new members ([placement.Pool]); below 1 means 1
 }
 
 // Member is what placement looks at in a member.
@@ -464,7 +465,7 @@ func (s *sim) upsert(p int32) {
 	}
 	in := &s.in.Pools[p]
 	s.ix.Upsert(placement.Pool{ID: int64(p), Name: in.Name, Kind: in.Kind, Capacity: s.capacity[p], Used: s.used[p],
-		Status: s.status[p], Labels: in.Labels, Priority: in.Priority})
+		Status: s.status[p], Labels: in.Labels, Priority: in.Priority, Weight: in.Weight})
 }
 
 func (s *sim) recount(p int32) {

@@ -1,6 +1,7 @@
 package replay_test
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -246,4 +247,18 @@ func TestLabelledQueuesDoNotBlockEachOther(t *testing.T) {
 	if got.Placed != 2 || got.StillQueued != 1 || got.WaitMax != 1 {
 		t.Errorf("%+v", got)
 	}
+}
+
+// A pool's weight is its share of new members: under spread, a pool of
+// weight 2 takes three of four where an unweighted one would take two.
+func TestWeightedSpread(t *testing.T) {
+	var b build
+	b.pool("a", 10, 0)
+	b.pool("b", 10, 0)
+	for i := range int64(4) {
+		b.ev(i+1, replay.OpArrive, b.member(fmt.Sprint("m", i), ""), 0)
+	}
+	near(t, "unweighted peak utilization", replay.Run(b.in, placement.StrategySpread).PeakUtilization, 0.2)
+	b.in.Pools[0].Weight = 2
+	near(t, "weighted peak utilization", replay.Run(b.in, placement.StrategySpread).PeakUtilization, 0.3)
 }

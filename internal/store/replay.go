@@ -31,8 +31,8 @@ var (
 // cancelled wait). Events before since are read too, as the replay's
 // warm-up; since is the start of the measured window (zero: all).
 //
-// The history names members and pools; their kind, labels, affinity key
-// and priority are read from today's rows. A pool's capacity at creation
+// The history names members and pools; their kind, labels, affinity key,
+// priority and weight are read from today's rows. A pool's capacity at creation
 // and each change come from the history's reasons ("capacity 5→6"); a pool
 // older than the history starts with the capacity and status its first
 // recorded change came from, else today's. It only reads, row by row.
@@ -41,12 +41,17 @@ func (q *Queries) ReplayInput(ctx context.Context, since time.Time) (replay.Inpu
 	if !since.IsZero() {
 		r.in.Since = micros(since)
 	}
-	rows, err := q.db.QueryContext(ctx, `SELECT name, kind, capacity, status, labels, priority FROM pools ORDER BY id`)
+	// weight came with migration 011; replay reads older databases too.
+	const pools = `SELECT name, kind, capacity, status, labels, priority, %s FROM pools ORDER BY id`
+	rows, err := q.db.QueryContext(ctx, fmt.Sprintf(pools, "weight"))
+	if err != nil {
+		rows, err = q.db.QueryContext(ctx, fmt.Sprintf(pools, "1"))
+	}
 	err = scanEach(rows, err, func(row rowScanner) error {
 		var p replay.Pool
 		var st poolStart
 		var labels string
-		if err := row.Scan(&p.Name, &p.Kind, &st.capacity, &st.status, &labels, &p.Priority); err != nil {
+		if err := row.Scan(&p.Name, &p.Kind, &st.capacity, &st.status, &labels, &p.Priority, &p.Weight); err != nil {
 			return err
 		}
 		if err := json.Unmarshal([]byte(labels), &p.Labels); err != nil {

@@ -23,7 +23,7 @@ func TestReplayInput(t *testing.T) {
 	storetest.EachStore(t, func(t *testing.T, ctx context.Context, st *store.Store) {
 		for _, p := range []store.PoolCreateParams{
 			{Name: "old", Kind: model.KindServer, Capacity: 3, Priority: 2},
-			{Name: "new", Kind: model.KindServer, Capacity: 2},
+			{Name: "new", Kind: model.KindServer, Capacity: 2, Weight: 3},
 			{Name: "team-1", Kind: model.KindTeam, Capacity: 5, Labels: map[string]string{"group": "vip"}},
 		} {
 			p.ProviderType, p.ProviderConfig = "sim", []byte("{}")
@@ -73,7 +73,7 @@ func TestReplayInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if in.Since != t0.Add(10*time.Second).UnixMicro() || len(in.Pools) != 3 || in.Pools[2].Labels["group"] != "vip" || in.Pools[0].Priority != 2 {
+		if in.Since != t0.Add(10*time.Second).UnixMicro() || len(in.Pools) != 3 || in.Pools[2].Labels["group"] != "vip" || in.Pools[0].Priority != 2 || in.Pools[1].Weight != 3 || in.Pools[0].Weight != 1 {
 			t.Fatalf("since %d, pools %+v", in.Since, in.Pools)
 		}
 		var got []string
