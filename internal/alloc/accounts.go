@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 	"unicode"
 
@@ -26,8 +28,59 @@ type AccountFile struct {
 type ImportParams struct {
 	Script   string
 	Strategy string
-	Files    []AccountFile
-	Actor    string
+	// Labels are the accounts' placement constraints (region=eu): each
+	// account goes only to a server carrying every one (docs/design.md,
+	// "Placement rules"). An account that exists keeps its labels.
+	Labels map[string]string
+	Files  []AccountFile
+	Actor  string
+}
+
+// CheckLabels validates members' label constraints (accounts at import,
+// codes): keys 1-63 bytes of letters, digits, '.', '_', '-' or '/',
+// values at most 255 bytes, at most 16 labels.
+func CheckLabels(l map[string]string) error {
+	if len(l) > 16 {
+		return Invalidf("%d labels; the limit is 16", len(l))
+	}
+	for k, v := range l {
+		if !labelKey.MatchString(k) || len(v) > 255 {
+			return Invalidf("label %q=%q: keys are 1-63 letters, digits, '.', '_', '-' or '/'; values at most 255 bytes", k, v)
+		}
+		for _, r := range v {
+			if unicode.IsControl(r) {
+				return Invalidf("label %q: the value contains a control character", k)
+			}
+		}
+	}
+	return nil
+}
+
+var labelKey = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$`)
+
+// ParseLabels reads labels written key=value, as the CLI's --label and the
+// upload form's label fields give them; an empty item is skipped.
+func ParseLabels(items []string) (map[string]string, error) {
+	var out map[string]string
+	for _, it := range items {
+		it = strings.TrimSpace(it)
+		if it == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(it, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, Invalidf("label %q: write key=value, like region=eu", it)
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if prev, dup := out[k]; dup && prev != v {
+			return nil, Invalidf("label %q is given twice (%q and %q)", k, prev, v)
+		}
+		out[k] = v
+	}
+	return out, CheckLabels(out)
 }
 
 // Batch sizes: members are stored in chunks, then placed in chunks, each
@@ -61,9 +114,16 @@ func (s *Service) ImportAccounts(ctx context.Context, p ImportParams) ([]Outcome
 	if err := ValidateScript(p.Script); err != nil {
 		return nil, err
 	}
-	strategy, err := placement.ParseStrategy(p.Strategy)
-	if err != nil {
-		return nil, Invalidf("%v", err)
+	if err := CheckLabels(p.Labels); err != nil {
+		return nil, err
+	}
+	// No strategy named: each member gets the stored one (strategy.go).
+	var strategy placement.Strategy
+	if p.Strategy != "" {
+		var err error
+		if strategy, err = placement.ParseStrategy(p.Strategy); err != nil {
+			return nil, Invalidf("%v", err)
+		}
 	}
 	if p.Actor == "" {
 		p.Actor = "admin"
@@ -85,7 +145,7 @@ func (s *Service) ImportAccounts(ctx context.Context, p ImportParams) ([]Outcome
 					continue
 				}
 				params = append(params, store.MemberCreateParams{Kind: model.KindServer, ExternalID: f.ID,
-					AffinityKey: p.Script, FileName: f.FileName, FileData: f.Data})
+					AffinityKey: p.Script, Labels: p.Labels, FileName: f.FileName, FileData: f.Data})
 				at = append(at, i)
 			}
 			members, created, err := tx.MemberCreateMany(ctx, params)
@@ -200,6 +260,11 @@ func (s *Service) placeBulk(ctx context.Context, tx *store.Tx, ix *placement.Ind
 	reqs := make([]placement.Request, len(members))
 	for i, m := range members {
 		reqs[i] = placement.Request{Kind: m.Kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Strategy: strategy}
+		if strategy == "" {
+			if reqs[i].Strategy, err = s.storedStrategy(ctx, &tx.Queries, m.Kind, m.Labels); err != nil {
+				return nil, err
+			}
+		}
 	}
 	kept, err := s.placeSet(ctx, tx, ix, reqs)
 	if err != nil || len(kept) == 0 {

@@ -61,6 +61,8 @@ type Service struct {
 	calls  atomic.Int64 // requests that reached a placer
 	// bulkRedeems counts redeems placed set-wise (redeem_bulk.go).
 	bulkRedeems atomic.Int64
+	// strategies caches the stored strategies (strategy.go).
+	strategies strategyCache
 	// IndexTTL bounds how stale the index may get when other replicas change
 	// the database; the database guard stays the authority either way.
 	IndexTTL time.Duration
@@ -93,7 +95,7 @@ func (s *Service) Store() *store.Store { return s.st }
 
 func toPlacementPool(p model.Pool) placement.Pool {
 	return placement.Pool{ID: p.ID, Name: p.Name, Kind: p.Kind, Capacity: p.Capacity, Used: p.Used,
-		Status: p.Status, Labels: p.Labels, Priority: p.Priority}
+		Status: p.Status, Labels: p.Labels, Priority: p.Priority, Weight: p.Weight}
 }
 
 // Outcome is the result of placing one member.
@@ -157,6 +159,13 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 		return Outcome{}, err
 	}
 	req := placement.Request{Kind: m.Kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Exclude: r.exclude, Strategy: r.strategy}
+	if req.Strategy == "" {
+		// The stored strategy of the member's kind and group (strategy.go),
+		// so a queued or moved member is placed as it was at first.
+		if req.Strategy, err = s.storedStrategy(ctx, &tx.Queries, m.Kind, m.Labels); err != nil {
+			return Outcome{}, err
+		}
+	}
 	if !r.fresh {
 		// Never back into a pool where the member is still being taken out:
 		// the late removal would take the new copy too (found by the
@@ -419,14 +428,7 @@ func (s *Service) elsewhere(ctx context.Context, q *store.Queries, m model.Membe
 		if slices.Contains(exclude, p.ID) {
 			continue
 		}
-		fits := true
-		for k, v := range m.Labels {
-			if pv, ok := p.Labels[k]; !ok || pv != v {
-				fits = false
-				break
-			}
-		}
-		if fits {
+		if placement.Accepts(p.Labels, m.Labels) { // labels and group isolation
 			return true, nil
 		}
 	}

@@ -260,7 +260,11 @@ func (s *Service) Migrate(ctx context.Context, from []string, to string, dryRun 
 				if err != nil {
 					return err
 				}
-				d := ix.Place(placement.Request{Kind: kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Exclude: exclude})
+				strategy, err := s.storedStrategy(ctx, s.st.Reader(), kind, m.Labels)
+				if err != nil {
+					return err
+				}
+				d := ix.Place(placement.Request{Kind: kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Exclude: exclude, Strategy: strategy})
 				why := d.Explanation.Why()
 				it := MigrationPlanItem{Member: seat.Member, SeatID: seat.ID, From: seat.Pool, Status: MigrationPlanned, Reason: d.Explanation.String(), Why: &why}
 				if d.Pool == nil {

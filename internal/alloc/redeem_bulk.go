@@ -63,7 +63,12 @@ func (s *Service) redeemBulk(ctx context.Context, tx *store.Tx, ix *placement.In
 			continue // changed since the check, or not the common case
 		}
 		eligible, elig = append(eligible, it), append(elig, c)
-		reqs = append(reqs, placement.Request{Kind: model.KindTeam, Labels: codeLabels(c)})
+		labels := codeLabels(c)
+		strategy, err := s.storedStrategy(ctx, &tx.Queries, model.KindTeam, labels)
+		if err != nil {
+			return err
+		}
+		reqs = append(reqs, placement.Request{Kind: model.KindTeam, Labels: labels, Strategy: strategy})
 	}
 	kept, err := s.placeSet(ctx, tx, ix, reqs)
 	if err != nil || len(kept) == 0 {

@@ -260,9 +260,12 @@ func (s *Service) redeem(ctx context.Context, emailIn, codeIn, actor string) (Se
 }
 
 // codeLabels are the labels a code gives its user: the group its team must
-// carry.
+// carry, and the code's other labels.
 func codeLabels(c model.Code) map[string]string {
 	labels := map[string]string{}
+	for k, v := range c.Labels {
+		labels[k] = v
+	}
 	if c.Group != "" {
 		labels["group"] = c.Group
 	}

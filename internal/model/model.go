@@ -256,6 +256,7 @@ type Code struct {
 	Display     string     `json:"code,omitempty"`
 	Hint        string     `json:"hint"`
 	Group       string     `json:"group"`
+	Labels      Labels     `json:"labels,omitempty"` // placement constraints beyond the group
 	MaxUses     int        `json:"max_uses"`
 	UsedCount   int        `json:"used_count"`
 	BoundEmail  string     `json:"bound_email"`

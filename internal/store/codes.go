@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,16 +12,22 @@ import (
 )
 
 const codeColumns = `id, sealed, hint, group_name, max_uses, used_count, bound_email, valid_for, expires_at, activated_at, ends_at,
-	rebind_limit, rebind_count, status, batch, created_at`
+	rebind_limit, rebind_count, status, batch, created_at, labels`
 
 func (q *Queries) scanCode(row interface{ Scan(...any) error }) (model.Code, error) {
 	var c model.Code
 	var sealed []byte
 	var validFor, expires, activated, ends, created int64
+	var labels string
 	err := row.Scan(&c.ID, &sealed, &c.Hint, &c.Group, &c.MaxUses, &c.UsedCount, &c.BoundEmail, &validFor, &expires, &activated, &ends,
-		&c.RebindLimit, &c.RebindCount, &c.Status, &c.Batch, &created)
+		&c.RebindLimit, &c.RebindCount, &c.Status, &c.Batch, &created, &labels)
 	if err != nil {
 		return c, err
+	}
+	if labels != "" && labels != "{}" {
+		if err := json.Unmarshal([]byte(labels), &c.Labels); err != nil {
+			return c, fmt.Errorf("code %d labels: %w", c.ID, err)
+		}
 	}
 	c.ValidFor = model.Duration(time.Duration(validFor) * time.Second)
 	c.ExpiresAt, c.ActivatedAt, c.EndsAt = optMicros(expires), optMicros(activated), optMicros(ends)
@@ -57,6 +64,8 @@ type CodeCreateParams struct {
 	ExpiresAt                 time.Time
 	RebindLimit               int
 	Batch                     string
+	// Labels are placement constraints beyond the group (docs/design.md).
+	Labels map[string]string
 }
 
 // CodeCreate inserts an unused code. A lookup collision (practically
@@ -64,10 +73,10 @@ type CodeCreateParams struct {
 func (q *Queries) CodeCreate(ctx context.Context, p CodeCreateParams) (int64, error) {
 	var id int64
 	err := q.db.QueryRowContext(ctx, `INSERT INTO codes (lookup, sealed, hint, group_name, max_uses, valid_for, expires_at, ends_at,
-		rebind_limit, status, batch, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, 'unused', $9, $10)
+		rebind_limit, status, batch, created_at, labels) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, 'unused', $9, $10, $11)
 		ON CONFLICT (lookup) DO NOTHING RETURNING id`,
 		q.seal.MAC([]byte(p.Normalized)), q.seal.Seal([]byte(p.Display)), p.Hint, p.Group, p.MaxUses, int64(p.ValidFor/time.Second),
-		optTime(p.ExpiresAt), p.RebindLimit, p.Batch, micros(q.now())).Scan(&id)
+		optTime(p.ExpiresAt), p.RebindLimit, p.Batch, micros(q.now()), labelsJSON(p.Labels)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("code: %w", ErrConflict)
 	}

@@ -14,14 +14,14 @@ import (
 // ErrCapacityBelowUsed refuses lowering a pool's capacity under its use.
 var ErrCapacityBelowUsed = errors.New("capacity below used")
 
-const poolColumns = `id, name, kind, capacity, used, status, status_message, status_changed_at, status_actor, labels, priority, provider_type, created_at`
+const poolColumns = `id, name, kind, capacity, used, status, status_message, status_changed_at, status_actor, labels, priority, provider_type, created_at, weight`
 
 func scanPool(row interface{ Scan(...any) error }) (model.Pool, error) {
 	var p model.Pool
 	var changed, created int64
 	var labels string
 	err := row.Scan(&p.ID, &p.Name, &p.Kind, &p.Capacity, &p.Used, &p.Status, &p.StatusMessage,
-		&changed, &p.StatusActor, &labels, &p.Priority, &p.ProviderType, &created)
+		&changed, &p.StatusActor, &labels, &p.Priority, &p.ProviderType, &created, &p.Weight)
 	if err != nil {
 		return p, err
 	}
@@ -52,6 +52,8 @@ type PoolCreateParams struct {
 	ProviderType   string
 	ProviderConfig []byte
 	Actor          string
+	// Weight is the pool's share of new members; below 1 means 1.
+	Weight int
 }
 
 // PoolCreate inserts an active pool; a taken name gives ErrConflict.
@@ -59,11 +61,11 @@ func (q *Queries) PoolCreate(ctx context.Context, p PoolCreateParams) (model.Poo
 	now := micros(q.now())
 	row := q.db.QueryRowContext(ctx, `
 		INSERT INTO pools (name, kind, capacity, used, status, status_message, status_changed_at, status_actor,
-		                   labels, priority, provider_type, provider_config, created_at)
-		VALUES ($1, $2, $3, 0, 'active', '', $4, $5, $6, $7, $8, $9, $4)
+		                   labels, priority, provider_type, provider_config, created_at, weight)
+		VALUES ($1, $2, $3, 0, 'active', '', $4, $5, $6, $7, $8, $9, $4, $10)
 		ON CONFLICT (name) DO NOTHING
 		RETURNING `+poolColumns,
-		p.Name, p.Kind, p.Capacity, now, p.Actor, labelsJSON(p.Labels), p.Priority, p.ProviderType, q.seal.Seal(p.ProviderConfig))
+		p.Name, p.Kind, p.Capacity, now, p.Actor, labelsJSON(p.Labels), p.Priority, p.ProviderType, q.seal.Seal(p.ProviderConfig), max(p.Weight, 1))
 	pool, err := scanPool(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return pool, fmt.Errorf("pool %q: %w", p.Name, ErrConflict)
@@ -109,6 +111,7 @@ func (q *Queries) PoolProvider(ctx context.Context, id int64) (string, []byte, e
 type PoolUpdateParams struct {
 	Capacity       *int
 	Priority       *int
+	Weight         *int // at least 1
 	Labels         map[string]string
 	ProviderType   *string
 	ProviderConfig []byte
@@ -132,6 +135,9 @@ func (q *Queries) PoolUpdate(ctx context.Context, id int64, u PoolUpdateParams) 
 	}
 	if u.Priority != nil {
 		add("priority", *u.Priority)
+	}
+	if u.Weight != nil {
+		add("weight", max(*u.Weight, 1))
 	}
 	if u.Labels != nil {
 		add("labels", labelsJSON(u.Labels))

@@ -49,6 +49,10 @@ type Spec struct {
 	RebindLimit *int           `json:"rebind_limit"`
 	Prefix      string         `json:"prefix"`
 	Batch       string         `json:"batch"`
+	// Labels are placement constraints beyond the group (region=eu): the
+	// code's user goes only to a team carrying every one. The group is
+	// the group field, not a label.
+	Labels map[string]string `json:"labels"`
 }
 
 // MaxPerBatch bounds one generation request.
@@ -77,6 +81,12 @@ func (s *Service) Generate(ctx context.Context, spec Spec, actor string) ([]stri
 	if err := codes.ValidatePrefix(spec.Prefix); err != nil {
 		return nil, alloc.Invalidf("%v", err)
 	}
+	if err := alloc.CheckLabels(spec.Labels); err != nil {
+		return nil, err
+	}
+	if _, ok := spec.Labels["group"]; ok {
+		return nil, alloc.Invalidf("labels: give the group in the group field, not as a label")
+	}
 	if spec.MaxUses == 0 {
 		spec.MaxUses = 1
 	}
@@ -98,14 +108,14 @@ func (s *Service) Generate(ctx context.Context, spec Spec, actor string) ([]stri
 			}
 			if _, err := tx.CodeCreate(ctx, store.CodeCreateParams{Display: display, Normalized: norm, Hint: codes.Hint(norm),
 				Group: spec.Group, MaxUses: spec.MaxUses, ValidFor: time.Duration(spec.ValidFor), ExpiresAt: spec.ExpiresAt,
-				RebindLimit: limit, Batch: spec.Batch}); err != nil {
+				RebindLimit: limit, Batch: spec.Batch, Labels: spec.Labels}); err != nil {
 				return err
 			}
 			out = append(out, display)
 		}
 		return tx.HistoryAdd(ctx, model.HistoryEntry{Action: model.ActCodesCreated, Actor: actor,
-			Reason: fmt.Sprintf("%d codes, batch %s, group %q, max_uses %d, valid_for %s, rebind_limit %d", spec.Count, spec.Batch, spec.Group,
-				spec.MaxUses, time.Duration(spec.ValidFor), limit)})
+			Reason: fmt.Sprintf("%d codes, batch %s, group %q, labels %v, max_uses %d, valid_for %s, rebind_limit %d", spec.Count, spec.Batch, spec.Group,
+				spec.Labels, spec.MaxUses, time.Duration(spec.ValidFor), limit)})
 	})
 	if err != nil {
 		return nil, err

@@ -57,8 +57,19 @@ type Input struct {
 	Kind     model.Kind        `json:"kind"`
 	Capacity *int              `json:"capacity"`
 	Priority *int              `json:"priority"`
+	Weight   *int              `json:"weight"`
 	Labels   map[string]string `json:"labels"`
 	Provider json.RawMessage   `json:"provider"`
+}
+
+// MaxWeight bounds a pool's weight (docs/design.md, "Placement").
+const MaxWeight = 100
+
+func checkWeight(w *int) error {
+	if w != nil && (*w < 1 || *w > MaxWeight) {
+		return alloc.Invalidf("weight must be between 1 and %d (the pool's share of new members: 2 takes twice its peers'), got %d", MaxWeight, *w)
+	}
+	return nil
 }
 
 func checkCapacity(c int) error {
@@ -94,6 +105,13 @@ func (s *Service) Create(ctx context.Context, in Input, actor string) (model.Poo
 	if err := checkLabels(in.Labels); err != nil {
 		return model.Pool{}, err
 	}
+	if err := checkWeight(in.Weight); err != nil {
+		return model.Pool{}, err
+	}
+	weight := 1
+	if in.Weight != nil {
+		weight = *in.Weight
+	}
 	typ, cfg, err := providers.Validate(in.Provider)
 	if err != nil {
 		return model.Pool{}, alloc.Invalidf("%v", err)
@@ -106,7 +124,7 @@ func (s *Service) Create(ctx context.Context, in Input, actor string) (model.Poo
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		p, err = tx.PoolCreate(ctx, store.PoolCreateParams{Name: in.Name, Kind: in.Kind, Capacity: *in.Capacity, Priority: prio,
-			Labels: in.Labels, ProviderType: typ, ProviderConfig: cfg, Actor: actor})
+			Labels: in.Labels, ProviderType: typ, ProviderConfig: cfg, Actor: actor, Weight: weight})
 		if err != nil {
 			return err
 		}
@@ -127,6 +145,7 @@ func (s *Service) Create(ctx context.Context, in Input, actor string) (model.Poo
 type Patch struct {
 	Capacity *int              `json:"capacity"`
 	Priority *int              `json:"priority"`
+	Weight   *int              `json:"weight"`
 	Labels   map[string]string `json:"labels"`
 	Provider json.RawMessage   `json:"provider"`
 }
@@ -134,7 +153,10 @@ type Patch struct {
 // Update changes a pool. Raising capacity drains the queue; capacity below
 // the seats in use is refused.
 func (s *Service) Update(ctx context.Context, id int64, in Patch, actor string) (model.Pool, error) {
-	u := store.PoolUpdateParams{Capacity: in.Capacity, Priority: in.Priority, Labels: in.Labels}
+	u := store.PoolUpdateParams{Capacity: in.Capacity, Priority: in.Priority, Weight: in.Weight, Labels: in.Labels}
+	if err := checkWeight(in.Weight); err != nil {
+		return model.Pool{}, err
+	}
 	if in.Capacity != nil {
 		if err := checkCapacity(*in.Capacity); err != nil {
 			return model.Pool{}, err
@@ -160,8 +182,8 @@ func (s *Service) Update(ctx context.Context, id int64, in Patch, actor string) 
 			return err
 		}
 		if err := tx.HistoryAdd(ctx, model.HistoryEntry{Pool: after.Name, Action: model.ActPoolUpdated, Actor: actor,
-			Reason: fmt.Sprintf("capacity %d→%d, priority %d→%d, labels %v→%v, provider %s→%s", before.Capacity, after.Capacity,
-				before.Priority, after.Priority, before.Labels, after.Labels, before.ProviderType, after.ProviderType)}); err != nil {
+			Reason: fmt.Sprintf("capacity %d→%d, priority %d→%d, weight %d→%d, labels %v→%v, provider %s→%s", before.Capacity, after.Capacity,
+				before.Priority, after.Priority, before.Weight, after.Weight, before.Labels, after.Labels, before.ProviderType, after.ProviderType)}); err != nil {
 			return err
 		}
 		if after.Capacity > before.Capacity {
