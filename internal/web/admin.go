@@ -16,6 +16,7 @@ import (
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/codes"
 	"github.com/berthhq/berth/internal/fleet"
+	"github.com/berthhq/berth/internal/health"
 	"github.com/berthhq/berth/internal/httpx"
 	"github.com/berthhq/berth/internal/integrity"
 	"github.com/berthhq/berth/internal/model"
@@ -45,6 +46,7 @@ func actor(r *http.Request) string { return auth.Actor(r.Context()) }
 type poolRow struct {
 	model.Pool
 	Scripts map[string]int
+	Health  health.Report // this process's score (package health)
 }
 
 type alert struct {
@@ -190,7 +192,7 @@ func (w *Web) renderPools(rw http.ResponseWriter, r *http.Request, kind string, 
 	}
 	d := &poolsData{Kind: kind, Statuses: model.PoolStatuses(), Bulk: bulk}
 	for _, p := range pools {
-		row := poolRow{Pool: p}
+		row := poolRow{Pool: p, Health: w.svc.PoolHealth(p.ID)}
 		if model.Kind(kind) == model.KindServer {
 			if row.Scripts, err = q.PoolKeys(r.Context(), p.ID); err != nil {
 				w.fail(rw, r, err)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -44,6 +45,9 @@ func (l lang) whyChoice(w *model.Why) string {
 		b.WriteString(l.T("why.holds", key))
 	}
 	b.WriteString(l.T("why.used", w.Used, w.Capacity))
+	if w.Health > 0 {
+		b.WriteString(l.T("why.health", fmt.Sprintf("%.2f", w.Health)))
+	}
 	switch w.Rule {
 	case model.RuleMostFreeNewKey:
 		b.WriteString(l.T("why.rule.most_free_new_key", key))
@@ -86,7 +90,11 @@ func (l lang) whyCounts(w *model.Why) string {
 	if len(parts) > 0 {
 		list = strings.Join(parts, l.T("why.sep"))
 	}
-	return l.T(n, w.Considered) + l.T("why.colon") + list
+	s := l.T(n, w.Considered) + l.T("why.colon") + list
+	if w.Degraded > 0 {
+		s += l.T("why.degraded", w.Degraded)
+	}
+	return s
 }
 
 // kindKey is the catalogue's name of a kind; servers for an unknown one.
