@@ -24,6 +24,7 @@
 //
 // The model is deliberately simple: a move is instantaneous (the real one
 // is make-before-break), a member moves only because its pool failed or
-// drained (a paid move a user asked for is not replayed), and a pool's
-// labels and priority are today's.
+// drained (a paid move a user asked for is not replayed), a pool's labels,
+// priority and weight are today's, one strategy applies to every kind and
+// group, and health scores are not replayed.
 package replay
