@@ -77,6 +77,9 @@ type Config struct {
 	// loopback; BERTH_METRICS_TOKEN) and the per-pool series cap
 	// (BERTH_METRICS_POOL_SERIES).
 	Metrics metrics.Config
+	// PlanTTL is how long a plan may be applied after it was made
+	// (BERTH_PLAN_TTL; 0: plans.DefaultTTL, 15 minutes).
+	PlanTTL time.Duration
 	// Health tunes the pool health scores placement down-ranks by
 	// (BERTH_HEALTH_HALF_LIFE, _LATENCY_TARGET, _THRESHOLD; package health).
 	Health health.Config
@@ -202,6 +205,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	a.API.SetReconciler(a.Queue)
 	a.API.SetJobsCheck(a.Queue.Health)
 	a.API.SetMetrics(cfg.Metrics)
+	a.API.SetPlanTTL(cfg.PlanTTL)
 	front.limitAPI(a.API)
 	if err := a.Queue.Start(context.WithoutCancel(ctx)); err != nil {
 		st.Close()
@@ -229,6 +233,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	mux.Handle("/", a.API)
 	console := front.limitWeb(web.New(a.Alloc, a.Auth, log))
 	console.SetChecker(a.Queue)
+	console.SetPlanTTL(cfg.PlanTTL)
 	console.SetBasePath(prefix)
 	console.Mount(mux)
 	var handler http.Handler = mux

@@ -106,6 +106,9 @@ func serveEnv(cfg *app.Config) error {
 	if cfg.Health, err = healthEnv(); err != nil { // health.go
 		return err
 	}
+	if cfg.PlanTTL, err = envDuration("BERTH_PLAN_TTL"); err != nil {
+		return err
+	}
 	if cfg.Jobs.JobTimeout, err = envDuration("BERTH_JOB_TIMEOUT"); err != nil {
 		return err
 	}

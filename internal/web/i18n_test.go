@@ -46,7 +46,7 @@ func TestCatalogueComplete(t *testing.T) {
 		sources = append(sources, string(b))
 	}
 	prefixes := []string{"a11y.", "accounts.", "alert.", "api.", "audit.", "brand.", "bulk.", "codes.", "common.", "dash.", "drain.", "err.", "forecast.",
-		"footer.", "history.", "integrity.", "kind.", "lang.", "login.", "migrate.", "migration.", "move.", "moves.", "nav.", "pools.", "public.", "queue.", "redeem.",
+		"footer.", "history.", "integrity.", "kind.", "lang.", "login.", "migrate.", "migration.", "move.", "moves.", "nav.", "plan.", "pools.", "public.", "queue.", "redeem.",
 		"seats.", "status.", "upload.", "users.", "ustatus."}
 	for _, src := range sources {
 		for _, m := range key.FindAllStringSubmatch(src, -1) {

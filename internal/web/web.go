@@ -23,6 +23,7 @@ import (
 
 	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/alloc/codebook"
+	"github.com/berthhq/berth/internal/alloc/plans"
 	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/httpx"
@@ -42,6 +43,8 @@ type Web struct {
 	// poolAdmin and codeBook administer pools and redeem codes beside svc.
 	poolAdmin *pooladmin.Service
 	codeBook  *codebook.Service
+	// plans makes and applies plans (plans.go).
+	plans *plans.Service
 	// rd is the store's read pool: the console reads through it and
 	// writes through svc.
 	rd    *store.Queries
@@ -91,6 +94,7 @@ func New(svc *alloc.Service, authn auth.Authenticator, log *slog.Logger) *Web {
 	w := &Web{svc: svc, rd: svc.Store().Reader(), authn: authn, log: log, pages: map[string]*template.Template{},
 		public: httpx.NewLimiter(DefaultFormRate, DefaultFormBurst)}
 	w.poolAdmin, w.codeBook = pooladmin.New(svc.Store(), svc), codebook.New(svc.Store(), svc)
+	w.plans = plans.New(svc.Store(), svc)
 	w.guard = &httpx.Guard{Authenticate: w.authenticate, Refuse: w.refuse, Audit: &httpx.Audit{Prefix: "web: ", Describe: describeAudit}}
 	if a, ok := authn.(httpx.Auditor); ok {
 		// Every console action (and every refused attempt) goes to the
@@ -197,6 +201,13 @@ func (w *Web) Routes() []Route {
 		{Route: httpx.Route{Method: "GET", Path: "/admin/audit", Role: admin}, handler: w.audit},
 		{Route: httpx.Route{Method: "GET", Path: "/admin/integrity", Role: viewer}, handler: w.integrity},
 		{Route: httpx.Route{Method: "POST", Path: "/admin/integrity/repair", Role: operator}, handler: w.integrityRepair},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/integrity/repair/plan", Role: operator}, handler: w.planRepair},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/servers/status/plan", Role: operator}, handler: w.planPoolStatus("server")},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/teams/status/plan", Role: operator}, handler: w.planPoolStatus("team")},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/servers/{id}/drain/plan", Role: operator}, handler: w.planDrain("server")},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/teams/{id}/drain/plan", Role: operator}, handler: w.planDrain("team")},
+		{Route: httpx.Route{Method: "GET", Path: "/admin/plans/{id}", Role: viewer}, handler: w.planPage},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/plans/{id}/apply", Role: operator}, handler: w.planApply},
 		{Route: httpx.Route{Method: "GET", Path: "/admin/users", Role: admin}, handler: w.users},
 	}
 }

@@ -22,11 +22,19 @@ import (
 // A new action (the rebalancer: "rebalance") registers its Planner here
 // or from its own file's init, drafting move and pool.status steps.
 func init() {
-	Register("pools.status", planPoolStatus)
-	Register("pools.drain", planDrain)
-	Register("migrate", planMigrate)
-	Register("integrity.repair", planRepair)
+	Register(ActionPoolStatus, planPoolStatus)
+	Register(ActionDrain, planDrain)
+	Register(ActionMigrate, planMigrate)
+	Register(ActionRepair, planRepair)
 }
+
+// The actions of this file.
+const (
+	ActionPoolStatus = "pools.status"
+	ActionDrain      = "pools.drain"
+	ActionMigrate    = "migrate"
+	ActionRepair     = "integrity.repair"
+)
 
 // MaxStatusIDs bounds the pools of one pools.status plan, as the direct
 // endpoint does.
