@@ -62,6 +62,8 @@ type Web struct {
 	results results
 	// checker runs pools' "test connection" jobs (SetChecker).
 	checker PoolChecker
+	// chartReads keeps the dashboard's long-range chart reads (chart.go).
+	chartReads chartCache
 	// prefix is the path berth is served under ("" at the root, else
 	// "/berth" without a trailing slash; SetBasePath).
 	prefix string
