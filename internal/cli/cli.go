@@ -33,6 +33,7 @@ func commands() []command {
 		{"codes", "codes generate --count N [--group G --valid-for 30d …] | codes list [-o json] | codes export (CSV) | codes disable|enable CODE", runCodes},
 		{"replay", replayUsage, runReplay},
 		{"integrity", "integrity [--repair N] [-o json]: check the invariants (exit 1 when broken)", runIntegrity},
+		{"plans", plansUsage, runPlans},
 		{"bench", "bench [--db postgres://… --replicas N | --url U] [--only W,…] [--json FILE]: load benchmark over HTTP", runBench},
 		{"version", versionUsage, runVersion},
 		{"healthcheck", healthcheckUsage, runHealthcheck},
@@ -41,7 +42,7 @@ func commands() []command {
 
 // verbGroups are the commands whose first argument is a verb (pools list):
 // their -h is answered before the verb is looked for.
-var verbGroups = map[string]bool{"accounts": true, "pools": true, "codes": true, "keys": true, "users": true, "tokens": true}
+var verbGroups = map[string]bool{"accounts": true, "pools": true, "codes": true, "keys": true, "users": true, "tokens": true, "plans": true}
 
 // isHelp reports whether arg asks for help.
 func isHelp(arg string) bool {
