@@ -108,6 +108,9 @@ type Outcome struct {
 	Reason   string
 	// Why is Reason as data (placed or queued by placement); nil otherwise.
 	Why *model.Why
+	// WouldFit: for a member queued by placement, the single changes that
+	// would place it now, cheapest first (placement.Index.WouldFit).
+	WouldFit []model.FitChange
 }
 
 // Outcome statuses.
@@ -278,6 +281,7 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 	}
 	reason := d.Explanation.Summary()
 	why := queuedWhy(d.Explanation)
+	wouldFit := ix.WouldFit(req, 0)
 	contended := d.Pool != nil // room, but other replicas kept taking it
 	if contended {
 		reason = fmt.Sprintf("the database refused %d pools in a row (other replicas placing): %s", maxGuardRetries, reason)
@@ -288,7 +292,7 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 		why.ExcludedUntil = r.excludedUntil.UTC().Truncate(time.Minute)
 	}
 	if !r.queueOnMiss {
-		return Outcome{Member: m, Status: OutcomeQueued, Reason: reason, Why: &why}, nil
+		return Outcome{Member: m, Status: OutcomeQueued, Reason: reason, Why: &why, WouldFit: wouldFit}, nil
 	}
 	pos, err := tx.QueuePush(ctx, model.QueueEntry{MemberID: m.ID, Kind: m.Kind, IsMove: r.moveFrom != 0, FromSeat: r.moveFrom, Reason: reason, Why: &why})
 	if err != nil {
@@ -309,7 +313,7 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 		}
 	}
 	m.State = model.MemberQueued
-	return Outcome{Member: m, Status: OutcomeQueued, Position: pos, Reason: reason, Why: &why}, nil
+	return Outcome{Member: m, Status: OutcomeQueued, Position: pos, Reason: reason, Why: &why, WouldFit: wouldFit}, nil
 }
 
 // queuedWhy is the data of a queued member's reason: the counts by cause

@@ -181,6 +181,9 @@ type MigrationPlanItem struct {
 	Reason string `json:"reason,omitempty"`
 	// Why is Reason as data when it is a placement's (planned, moving, queued).
 	Why *model.Why `json:"why,omitempty"`
+	// WouldFit: when queued, the single changes that would place the
+	// member now, cheapest first (placement.Index.WouldFit).
+	WouldFit []model.FitChange `json:"would_fit,omitempty"`
 }
 
 // The statuses of a MigrationPlanItem.
@@ -260,15 +263,16 @@ func (s *Service) Migrate(ctx context.Context, from []string, to string, dryRun 
 				if err != nil {
 					return err
 				}
-				strategy, err := s.storedStrategy(ctx, s.st.Reader(), kind, m.Labels)
-				if err != nil {
+				req := placement.Request{Kind: kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Exclude: exclude}
+				if req.Strategy, err = s.storedStrategy(ctx, s.st.Reader(), kind, m.Labels); err != nil {
 					return err
 				}
-				d := ix.Place(placement.Request{Kind: kind, AffinityKey: m.AffinityKey, Labels: m.Labels, Exclude: exclude, Strategy: strategy})
+				d := ix.Place(req)
 				why := d.Explanation.Why()
 				it := MigrationPlanItem{Member: seat.Member, SeatID: seat.ID, From: seat.Pool, Status: MigrationPlanned, Reason: d.Explanation.String(), Why: &why}
 				if d.Pool == nil {
 					it.Status, it.Reason = MigrationQueued, d.Explanation.Summary()
+					it.WouldFit = ix.WouldFit(req, 0)
 					res.Queued++
 				} else {
 					it.To = d.Pool.Name
@@ -308,7 +312,7 @@ func (s *Service) Migrate(ctx context.Context, from []string, to string, dryRun 
 			if err != nil {
 				return err
 			}
-			it.To, it.Reason, it.Why = o.Pool, o.Reason, o.Why
+			it.To, it.Reason, it.Why, it.WouldFit = o.Pool, o.Reason, o.Why, o.WouldFit
 			it.Status = MigrationMoving
 			if o.Status != OutcomePlaced {
 				it.Status = MigrationQueued

@@ -58,6 +58,24 @@ type SeatStatus struct {
 	// Why tells a queued user why they wait, as data (counts by cause,
 	// see publicWhy); nil otherwise.
 	Why *model.Why `json:"why,omitempty"`
+	// WouldFit: when queued by placement, the single changes that would
+	// seat the user now, cheapest first, without the teams' names (see
+	// publicWouldFit).
+	WouldFit []model.FitChange `json:"would_fit,omitempty"`
+}
+
+// publicWouldFit is the part of a queued member's would-fit answer a
+// redeemer may see: what kind of change, not which team.
+func publicWouldFit(ch []model.FitChange) []model.FitChange {
+	if len(ch) == 0 {
+		return nil
+	}
+	out := make([]model.FitChange, len(ch))
+	for i, c := range ch {
+		c.Pool, c.PoolID = "", 0
+		out[i] = c
+	}
+	return out
 }
 
 // publicWhy is the part of a queued member's reason a redeemer may see:
@@ -250,7 +268,7 @@ func (s *Service) redeem(ctx context.Context, emailIn, codeIn, actor string) (Se
 			res = newSeatStatus(c, o.Pool)
 		case OutcomeQueued:
 			res = SeatStatus{State: model.TeamSeatQueued, Position: o.Position, ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit,
-				Why: publicWhy(o.Why)}
+				Why: publicWhy(o.Why), WouldFit: publicWouldFit(o.WouldFit)}
 		default:
 			return fmt.Errorf("redeem: unexpected placement outcome %q", o.Status)
 		}
@@ -347,6 +365,8 @@ type RebindResult struct {
 	Position    int                 `json:"position,omitempty"`
 	RebindCount int                 `json:"rebind_count"`
 	RebindLimit int                 `json:"rebind_limit"`
+	// WouldFit: when queued, what would seat the user now (publicWouldFit).
+	WouldFit []model.FitChange `json:"would_fit,omitempty"`
 }
 
 // RebindPerMinute is how many move requests one code may make a minute.
@@ -488,6 +508,7 @@ func (s *Service) rebindTx(ctx context.Context, tx *store.Tx, ix *placement.Inde
 		res.Message = "moving you to " + o.Pool + " (" + how + "); you stay in " + pool.Name + " until the new seat is ready"
 	} else {
 		res.State, res.Position = model.TeamSeatQueued, o.Position
+		res.WouldFit = publicWouldFit(o.WouldFit)
 		res.Message = "no other team has room now; you are queued to move (" + how + ") and keep your current seat meanwhile"
 	}
 	return nil, nil

@@ -1,0 +1,112 @@
+package alloc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/store/storetest"
+)
+
+// Issue 14 §1: queued answers and queue entries say what would place the
+// member now; a what-if places today's queue under hypothetical changes,
+// counts right and changes nothing (queue, seats, pools, the index).
+func TestWouldFitAndSimulate(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		s := newTestService(t, d, &jobsStub{})
+		pools := createPools(t, s, model.KindServer, 2, 1, nil)
+		out, err := s.ImportAccounts(ctx, ImportParams{Script: "A", Files: accountFiles("a", 5)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		queued := 0
+		for _, o := range out {
+			if o.Status != OutcomeQueued {
+				continue
+			}
+			queued++
+			if len(o.WouldFit) != 3 || o.WouldFit[0].Field != model.FitCapacity || o.WouldFit[0].Change != "capacity 1 → 2" ||
+				o.WouldFit[2].Field != model.FitAddPool {
+				t.Fatalf("a queued answer's would_fit: %+v", o.WouldFit)
+			}
+		}
+		if queued != 3 {
+			t.Fatalf("queued %d of 5 on two one-seat pools", queued)
+		}
+		entries, err := s.st.QueueList(ctx, model.KindServer, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fits, err := s.QueueWouldFit(ctx, entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, f := range fits {
+			if len(f) != 3 || f[0].Pool != pools[0].Name || f[1].Pool != pools[1].Name || f[0].Change != "capacity 1 → 2" {
+				t.Fatalf("entry %d would_fit: %+v", i, f)
+			}
+		}
+
+		snapshot := func() string {
+			q, err := s.st.QueueList(ctx, "", 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seats, err := s.st.SeatList(ctx, store.SeatFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps, err := s.st.PoolList(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal([]any{q, seats, ps})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		before := snapshot()
+
+		two, paused := 2, model.StatusPaused
+		res, err := s.Simulate(ctx, []SimChange{
+			{Add: &SimAdd{Kind: model.KindServer, Count: 1, Capacity: 1}},
+			{Pool: pools[0].Name, Capacity: &two},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := SimResult{Placed: 2, StillQueued: 1, Considered: 3, ByPool: map[string]int{pools[0].Name: 1, "new-server-1": 1}}
+		if !reflect.DeepEqual(res, want) {
+			t.Fatalf("simulate: %+v, want %+v", res, want)
+		}
+		// Pausing the pool made larger places nobody more.
+		res, err = s.Simulate(ctx, []SimChange{{Pool: pools[0].Name, Capacity: &two, Status: &paused}})
+		if err != nil || res.Placed != 0 || res.StillQueued != 3 {
+			t.Fatalf("simulate a paused pool: %+v %v", res, err)
+		}
+		for _, bad := range [][]SimChange{
+			{{Pool: "nowhere", Capacity: &two}},
+			{{Pool: pools[0].Name}},
+			{{}},
+			{{Add: &SimAdd{Kind: "boat", Count: 1, Capacity: 1}}},
+		} {
+			if _, err := s.Simulate(ctx, bad); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("simulate %+v: %v, want ErrInvalid", bad, err)
+			}
+		}
+
+		if after := snapshot(); after != before {
+			t.Fatalf("the what-if changed the database:\nbefore %s\nafter  %s", before, after)
+		}
+		again, err := s.QueueWouldFit(ctx, entries)
+		if err != nil || !reflect.DeepEqual(again, fits) {
+			t.Fatalf("the what-if changed the index: %+v (%v), want %+v", again, err, fits)
+		}
+	})
+}
