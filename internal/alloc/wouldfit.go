@@ -21,7 +21,8 @@ import (
 // excludes: a move's own pool, seats still being released, pools that
 // refused it within FailedPoolWindow) would need. An entry that could be
 // placed now (a drain is due) gets an empty list. Reads a few statements
-// per 500 entries, then holds each kind's index lock briefly.
+// per 500 entries, then holds each kind's index lock briefly per
+// fitLockChunk entries.
 func (s *Service) QueueWouldFit(ctx context.Context, entries []model.QueueEntry) ([][]model.FitChange, error) {
 	out := make([][]model.FitChange, len(entries))
 	if len(entries) == 0 {
@@ -36,23 +37,30 @@ func (s *Service) QueueWouldFit(ctx context.Context, entries []model.QueueEntry)
 	for i, e := range entries {
 		byKind[e.Kind] = append(byKind[e.Kind], i)
 	}
-	for kind, idx := range byKind {
-		err := s.withIndexOnly(ctx, kind, func(ix *placement.Index) error {
-			for _, i := range idx {
-				fi := in[entries[i].MemberID]
-				out[i] = ix.WouldFit(placement.Request{Kind: kind, AffinityKey: fi.AffinityKey, Labels: fi.Labels, Exclude: fi.Exclude}, 0)
-				if out[i] == nil {
-					out[i] = []model.FitChange{}
+	for kind, all := range byKind {
+		for start := 0; start < len(all); start += fitLockChunk {
+			idx := all[start:min(start+fitLockChunk, len(all))]
+			if err := s.withIndexOnly(ctx, kind, func(ix *placement.Index) error {
+				for _, i := range idx {
+					fi := in[entries[i].MemberID]
+					out[i] = ix.WouldFit(placement.Request{Kind: kind, AffinityKey: fi.AffinityKey, Labels: fi.Labels, Exclude: fi.Exclude}, 0)
+					if out[i] == nil {
+						out[i] = []model.FitChange{}
+					}
 				}
+				return nil
+			}); err != nil {
+				return nil, err
 			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
 		}
 	}
 	return out, nil
 }
+
+// fitLockChunk bounds the answers QueueWouldFit computes per hold of a
+// kind's index lock (a few milliseconds), so placements are not held up
+// behind a long queue page.
+const fitLockChunk = 500
 
 // SimChange is one hypothetical change of a what-if: either Add pools, or
 // change the pool named Pool (its Capacity and/or Status).
@@ -156,6 +164,11 @@ func (s *Service) Simulate(ctx context.Context, changes []SimChange) (SimResult,
 		for i, e := range entries {
 			fi := in[e.MemberID]
 			reqs[i] = placement.Request{Kind: kind, AffinityKey: fi.AffinityKey, Labels: fi.Labels, Exclude: fi.Exclude}
+			// The stored strategy of the member's kind and group, as a drain
+			// places it (strategy.go).
+			if reqs[i].Strategy, err = s.storedStrategy(ctx, q, kind, fi.Labels); err != nil {
+				return res, err
+			}
 		}
 		err = s.withIndexOnly(ctx, kind, func(ix *placement.Index) error {
 			r := ix.Simulate(kind, adds[kind], sets[kind], reqs)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/alloc/codebook"
 	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/codes"
@@ -161,6 +162,12 @@ func (s *Server) seatMove(w http.ResponseWriter, r *http.Request) error {
 	ans := map[string]any{"status": o.Status, "pool": o.Pool, "position": o.Position, "reason": o.Reason}
 	if o.Why != nil {
 		ans["why"] = o.Why
+	}
+	if o.Status == alloc.OutcomeQueued {
+		ans["would_fit"] = o.WouldFit
+		if o.WouldFit == nil {
+			ans["would_fit"] = []model.FitChange{}
+		}
 	}
 	writeAccepted(w, follow, ans)
 	return nil
