@@ -700,7 +700,7 @@ var opSpecs = map[string]opSpec{
 		errors: map[int]string{400: "grace or zombie_after is not a positive Go duration."},
 	},
 	"GET /api/v1/fleet/samples": {
-		id: "fleetSamples", tag: "integrity",
+		id: "fleetSamples", tag: "fleet",
 		description: "The fleet over time, as the console's dashboard charts it: every BERTH_FLEET_SAMPLE_EVERY (default 5m) berth records, " +
 			"per pool kind and group label, the pools' summed capacity and use and the kind's queue depth; samples are kept 90 days. " +
 			"The range is folded into buckets of step (the range over 288, in whole minutes: 5m for a day, 35m for a week), each the peak " +
@@ -1573,6 +1573,7 @@ var openAPITags = []oaTag{
 	{Name: "auth", Description: "Signing in, users and their roles, personal API tokens."},
 	{Name: "audit", Description: "The audit log of every change: who, what, before and after."},
 	{Name: "history", Description: "Every state change, with its reason and actor."},
+	{Name: "fleet", Description: "The fleet over time: capacity, use and queue depth as the dashboard charts them."},
 	{Name: "health", Description: "Liveness and readiness."},
 	{Name: "docs", Description: "This document and its HTML rendering."},
 }
