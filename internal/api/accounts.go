@@ -38,6 +38,9 @@ func (s *Server) accountBatch(w http.ResponseWriter, r *http.Request) error {
 	}
 	files := make([]alloc.AccountFile, len(b.Files))
 	parts := [][]byte{[]byte(b.Script), []byte(b.Strategy)}
+	for _, l := range b.Labels {
+		parts = append(parts, []byte("label="+l))
+	}
 	for i, f := range b.Files {
 		files[i] = alloc.AccountFile(f)
 		parts = append(parts, []byte(f.ID), []byte(f.FileName), f.Data)
@@ -50,7 +53,11 @@ func (s *Server) accountBatch(w http.ResponseWriter, r *http.Request) error {
 
 // importAccounts imports a decoded batch and tells each file's outcome.
 func (s *Server) importAccounts(r *http.Request, b upload.Batch, files []alloc.AccountFile) (BatchResponse, error) {
-	outs, err := s.svc.ImportAccounts(r.Context(), alloc.ImportParams{Script: b.Script, Strategy: b.Strategy, Files: files, Actor: actor(r)})
+	labels, err := alloc.ParseLabels(b.Labels)
+	if err != nil {
+		return BatchResponse{}, err
+	}
+	outs, err := s.svc.ImportAccounts(r.Context(), alloc.ImportParams{Script: b.Script, Strategy: b.Strategy, Labels: labels, Files: files, Actor: actor(r)})
 	if err != nil {
 		return BatchResponse{}, err
 	}
@@ -73,7 +80,7 @@ func (s *Server) importAccounts(r *http.Request, b upload.Batch, files []alloc.A
 		}
 		resp.Items[i] = it
 	}
-	noteAudit(r, map[string]any{"script": b.Script, "strategy": b.Strategy, "files": len(b.Files),
+	noteAudit(r, map[string]any{"script": b.Script, "strategy": b.Strategy, "labels": labels, "files": len(b.Files),
 		"placed": resp.Placed, "queued": resp.Queued, "rejected": resp.Rejected})
 	return resp, nil
 }

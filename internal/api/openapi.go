@@ -559,6 +559,24 @@ var opSpecs = map[string]opSpec{
 		ok:     []okResponse{okJSON(200, "A page of queue entries.", pageOf("QueueEntry", ""))},
 		errors: map[int]string{400: "kind is not server or team, limit is not a non-negative integer, or cursor was not handed out by this server."},
 	},
+	"GET /api/v1/placement/settings": {
+		id: "getPlacementSettings", tag: "queue",
+		description: "The placement strategy stored per pool kind and group (docs/design.md, \"Placement\"). Every placement that names " +
+			"no strategy uses it: imports without strategy, redeems, queue drains, failovers and moves. A member's group's setting " +
+			"wins over its kind's (group \"\"); without either the strategy is default (pack). A batch import's own strategy " +
+			"field still wins for that request only; the members it queues are placed later under the stored strategy.",
+		ok: []okResponse{okJSON(200, "The settings.", jsRef("PlacementSettings"))},
+	},
+	"PUT /api/v1/placement/settings": {
+		id: "setPlacementSetting", tag: "queue",
+		description: "Stores the strategy of one pool kind and group (group \"\" for the kind's default), replacing what was there; " +
+			"an empty strategy removes the setting. Members already placed stay where they are; queued ones are placed under it " +
+			"at the next drain. Other berth processes see the change within 5 seconds. Operators and admins.",
+		body: jsonBody("The setting.", jsRef("PlacementSettingInput"), json.RawMessage(`{"kind": "team", "group": "vip", "strategy": "spread"}`)),
+		ok:   []okResponse{okJSON(200, "Every setting, after the change.", jsRef("PlacementSettings"))},
+		errors: map[int]string{400: errBadJSON, 413: errTooLarge,
+			422: "kind is not server or team, strategy is not pack, spread or empty, or group is longer than 255 bytes."},
+	},
 	"DELETE /api/v1/queue/{kind}/{member}": {
 		id: "cancelQueued", tag: "queue",
 		description: "Takes a member out of the queue.",
@@ -1001,6 +1019,23 @@ func openAPISchemas() map[string]*jsonSchema {
 		"Labels": jsMap(jsString("").maxLen(255), "Free-form key/value labels; keys are 1-63 bytes, values at most 255.").
 			ex(map[string]string{"region": "us"}),
 
+		"PlacementSetting": jsObject("The strategy stored for one pool kind and group.",
+			reqProp("kind", jsRef("Kind")),
+			reqProp("group", jsString("The members' group label; empty for the kind's default.")),
+			reqProp("strategy", jsString("pack fills one pool before the next and keeps a script together; spread uses the least loaded pool.").
+				enum("pack", "spread")),
+			reqProp("updated_by", jsString("Who stored it.")),
+			reqProp("updated_at", jsTime("")),
+		),
+		"PlacementSettings": jsObject("The stored strategies.",
+			reqProp("default", jsString("The strategy of a kind without a setting.").enum("pack")),
+			reqProp("settings", jsArray(jsRef("PlacementSetting"), "By kind, then group.")),
+		),
+		"PlacementSettingInput": jsObject("A strategy to store.",
+			reqProp("kind", jsRef("Kind")),
+			prop("group", jsString("The members' group label; empty (the default) for the whole kind.").maxLen(255)),
+			reqProp("strategy", jsString("pack or spread; empty removes the setting.").enum("pack", "spread", "")),
+		),
 		"Pool": jsObject("A pool as the API shows it.",
 			reqProp("id", jsID("").readOnly()),
 			reqProp("name", jsString("Unique name.").ex("worker-01")),
@@ -1014,6 +1049,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("status_actor", jsString("Who set the status: admin, monitor, provider, …")),
 			reqProp("labels", jsRef("Labels")),
 			reqProp("priority", jsInt("Placement order between pools: lower is used first.")),
+			reqProp("weight", jsInt(weightDoc).min(1).max(pooladmin.MaxWeight)),
 			reqProp("provider_type", jsString("").enum(strs(types...)...)),
 			reqProp("provider", jsRef("ProviderView")),
 			prop("scripts", jsMap(jsInt(""), "Live members per script; only in GET /api/v1/pools/{id}.")),
@@ -1046,12 +1082,14 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("kind", jsRef("Kind")),
 			reqProp("capacity", jsInt("").min(0).max(pooladmin.MaxCapacity)),
 			prop("priority", jsInt("Lower is used first.").def(0)),
+			prop("weight", jsInt(weightDoc).min(1).max(pooladmin.MaxWeight).def(1)),
 			prop("labels", jsRef("Labels")),
 			reqProp("provider", jsRef("ProviderSettings")),
 		),
 		"PoolPatch": jsObject("Changes to a pool; fields left out stay as they are.",
 			prop("capacity", jsInt("Not below the pool's current use.").min(0).max(pooladmin.MaxCapacity)),
 			prop("priority", jsInt("Lower is used first.")),
+			prop("weight", jsInt(weightDoc).min(1).max(pooladmin.MaxWeight)),
 			prop("labels", &jsonSchema{Ref: "#/components/schemas/Labels", Description: "Replaces all labels."}),
 			prop("provider", &jsonSchema{Ref: "#/components/schemas/ProviderSettings",
 				Description: "Replaces the provider settings as a whole: send the secrets again."}),
@@ -1114,8 +1152,13 @@ func openAPISchemas() map[string]*jsonSchema {
 
 		"AccountBatchForm": jsObject("",
 			reqProp("script", jsString("The script these accounts run; accounts of one script are kept together.")),
-			prop("strategy", jsString("pack fills one pool before the next; spread uses the least loaded pool.").
-				enum("pack", "spread").def("pack")),
+			prop("strategy", jsString("pack fills one pool before the next; spread uses the least loaded pool. For this request "+
+				"only; without it the stored strategy applies (GET /api/v1/placement/settings).").
+				enum("pack", "spread")),
+			prop("label", jsArray(jsString("key=value; a field may hold several, separated by commas or new lines."),
+				"Labels of the accounts (repeat the field, or use labels): each account goes only to a server carrying every "+
+					"one of them. A server with a group label takes only accounts whose labels name its group, unless it also "+
+					"carries open=true. At most 16 labels.").ex([]string{"region=eu"})),
 			prop("ids", jsString("Account ids, one per file in file order, separated by commas, spaces or newlines. "+
 				"Without it the id is the file name without its extension.")),
 			reqProp("files", jsArray(jsBinary("A credential file (at most 1 MiB by default). The file name must be a bare name "+
@@ -1213,7 +1256,9 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("id", jsID("").readOnly()),
 			prop("code", jsString("The code as printed; for operators and admins only (absent for viewers).").ex("VIP-7K2Q-M9XD-4TNE-B3WA")),
 			reqProp("hint", jsString("The last four characters, for search.").ex("B3WA")),
-			reqProp("group", jsString("Redeemers are placed only on teams labelled group=<group>; empty for any team.")),
+			reqProp("group", jsString(codeGroupDoc)),
+			prop("labels", &jsonSchema{Ref: "#/components/schemas/Labels", Description: "Placement constraints beyond the group: " +
+				"redeemers go only to teams carrying every one."}),
 			reqProp("max_uses", jsInt("How many seats the code can give, one at a time.").min(1)),
 			reqProp("used_count", jsInt("Uses taken; a seat whose delivery fails for good gives its use back.")),
 			reqProp("bound_email", jsString("The email the first redeem bound the code to; empty while unused.")),
@@ -1229,8 +1274,9 @@ func openAPISchemas() map[string]*jsonSchema {
 		),
 		"CodeBatchRequest": jsObject("Codes to generate; they all share these settings.",
 			reqProp("count", jsInt("How many codes.").min(1).max(codebook.MaxPerBatch).ex(100)),
-			prop("group", jsString("Redeemers are placed only on teams labelled group=<group>; empty for any team. At most 63 bytes.").
-				ex("vip")),
+			prop("group", jsString(codeGroupDoc+" At most 63 bytes.").ex("vip")),
+			prop("labels", &jsonSchema{Ref: "#/components/schemas/Labels", Description: "Placement constraints beyond the group " +
+				"(region=eu): redeemers go only to teams carrying every one. The group goes in group, not here; at most 16."}),
 			prop("max_uses", jsInt("How many seats a code can give, one at a time (a released seat can be redeemed again); 0 means 1.").
 				min(0).def(1)),
 			prop("valid_for", jsString("How long a code lasts from its first redeem, as a Go duration; empty or 0s for no limit.").

@@ -47,7 +47,11 @@ type File struct {
 type Batch struct {
 	Script   string
 	Strategy string
-	Files    []File
+	// Labels are the label fields as sent, one key=value each (fields
+	// label or labels, repeatable; a field may hold several separated by
+	// commas or new lines); alloc.ParseLabels reads them.
+	Labels []string
+	Files  []File
 }
 
 // CheckFileName validates a credential file name as sent by the client,
@@ -99,8 +103,9 @@ func rawFileName(p *multipart.Part) (string, bool) {
 	return name, ok
 }
 
-// Decode reads a multipart batch: a field script, optional strategy and
-// ids (comma or newline separated, in file order), and parts named files.
+// Decode reads a multipart batch: a field script, optional strategy, ids
+// (comma or newline separated, in file order) and label fields
+// (key=value), and parts named files.
 // Problems with one file reject that file only; problems with the request
 // as a whole return a *decode.Error.
 func Decode(w http.ResponseWriter, r *http.Request, lim Limits) (Batch, error) {
@@ -121,7 +126,7 @@ func Decode(w http.ResponseWriter, r *http.Request, lim Limits) (Batch, error) {
 			return b, bodyError("malformed multipart body", err, lim)
 		}
 		switch p.FormName() {
-		case "script", "strategy", "ids":
+		case "script", "strategy", "ids", "label", "labels":
 			v, err := io.ReadAll(io.LimitReader(p, 1<<20))
 			if err != nil {
 				return b, bodyError("reading field "+p.FormName(), err, lim)
@@ -131,6 +136,15 @@ func Decode(w http.ResponseWriter, r *http.Request, lim Limits) (Batch, error) {
 				b.Script = strings.TrimSpace(string(v))
 			case "strategy":
 				b.Strategy = strings.TrimSpace(string(v))
+			case "label", "labels":
+				if len(b.Labels) > 64 {
+					return b, decode.Status(http.StatusUnprocessableEntity, "more than 64 label fields; the limit is 16 labels")
+				}
+				for _, l := range strings.FieldsFunc(string(v), func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+					if l = strings.TrimSpace(l); l != "" {
+						b.Labels = append(b.Labels, l)
+					}
+				}
 			case "ids":
 				idsGiven = true
 				ids = strings.FieldsFunc(string(v), func(r rune) bool { return r == ',' || r == '\n' || r == '\r' || r == ' ' })

@@ -52,7 +52,7 @@ type Spec struct {
 	// Labels are placement constraints beyond the group (region=eu): the
 	// code's user goes only to a team carrying every one. The group is
 	// the group field, not a label.
-	Labels map[string]string `json:"labels"`
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // MaxPerBatch bounds one generation request.

@@ -439,6 +439,25 @@ func drive(c *contract) {
 	c.admin(404, "PATCH", "/api/v1/pools/999999", map[string]any{"capacity": 5})
 	c.admin(422, "PATCH", fmt.Sprintf("/api/v1/pools/%d", srv1), map[string]any{"capacity": -1})
 	c.admin(400, "PATCH", fmt.Sprintf("/api/v1/pools/%d", srv1), map[string]any{"size": 3})
+	// Weight and the stored strategy (issue 14 §6).
+	var weighted struct{ Weight int }
+	c.admin(200, "PATCH", fmt.Sprintf("/api/v1/pools/%d", srv2), map[string]any{"weight": 2}).JSON(t, &weighted)
+	if weighted.Weight != 2 {
+		t.Errorf("weight %d after the patch, want 2", weighted.Weight)
+	}
+	c.admin(422, "PATCH", fmt.Sprintf("/api/v1/pools/%d", srv2), map[string]any{"weight": 0})
+	var settings struct {
+		Default  string
+		Settings []struct{ Kind, Group, Strategy string }
+	}
+	c.admin(200, "GET", "/api/v1/placement/settings", nil)
+	c.admin(200, "PUT", "/api/v1/placement/settings", map[string]any{"kind": "team", "group": "vip", "strategy": "spread"}).JSON(t, &settings)
+	if settings.Default != "pack" || len(settings.Settings) != 1 || settings.Settings[0].Strategy != "spread" {
+		t.Errorf("placement settings %+v", settings)
+	}
+	c.admin(200, "PUT", "/api/v1/placement/settings", map[string]any{"kind": "team", "group": "vip", "strategy": ""})
+	c.admin(422, "PUT", "/api/v1/placement/settings", map[string]any{"kind": "team", "strategy": "sideways"})
+	c.admin(400, "PUT", "/api/v1/placement/settings", map[string]any{"kind": "team", "mode": "spread"})
 	c.admin(200, "GET", fmt.Sprintf("/api/v1/pools/%d", srv1), nil)
 
 	// ---- seats and moves ----------------------------------------------------
@@ -479,6 +498,9 @@ func drive(c *contract) {
 	}
 	code, unredeemed, disabled, noRebind := gen.Codes[0], gen.Codes[1], gen.Codes[2], gen0.Codes[0]
 	c.admin(422, "POST", "/api/v1/codes/batch", map[string]any{"count": 0})
+	c.admin(422, "POST", "/api/v1/codes/batch", map[string]any{"count": 1, "labels": map[string]string{"group": "vip"}})
+	c.admin(201, "POST", "/api/v1/codes/batch", map[string]any{"count": 1, "group": "vip", "labels": map[string]string{"region": "eu"}, "batch": "labelled"})
+	c.admin(200, "GET", "/api/v1/codes?batch=labelled", nil)
 	c.admin(400, "POST", "/api/v1/codes/batch", map[string]any{"count": 1, "valid_for": "soon"})
 	// Idempotency-Key: the replay and the refusal of another body hold to
 	// the document too.
