@@ -1,0 +1,57 @@
+package web_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/berthhq/berth/internal/model"
+)
+
+// TestBrowserPlanReview: in the bulk status dialog "Review plan" shows the
+// plan page with one step per team; "Apply" applies it and the page shows
+// what each step did.
+func TestBrowserPlanReview(t *testing.T) {
+	ctx := browser(t)
+	c := startConsole(t)
+	var ids []int64
+	for i := 1; i <= 3; i++ {
+		ids = append(ids, c.h.Pool(fmt.Sprintf("team-%d", i), "team", 5, i))
+	}
+	signInBrowser(t, ctx, c.URL, "oper", userPassword)
+	run(t, ctx, "select two teams, review the plan",
+		chromedp.Navigate(c.URL+"/admin/teams"),
+		chromedp.Click(chromedp.CSS(fmt.Sprintf("#pool-%d", ids[0]))),
+		chromedp.Click(chromedp.CSS(fmt.Sprintf("#pool-%d", ids[1]))),
+		chromedp.Click(chromedp.CSS("#bulk-open")),
+		chromedp.WaitVisible(chromedp.CSS("#bulk-dialog")),
+		chromedp.SetValue(chromedp.CSS("#bulk-status"), "paused"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("bulk-status").dispatchEvent(new Event("change", {bubbles: true}))`),
+		chromedp.SendKeys(chromedp.CSS("#bulk-message"), "maintenance window"),
+	)
+	screenshot(t, ctx, "plan-01-dialog.png")
+	run(t, ctx, "review", chromedp.Click(chromedp.CSS("#bulk-plan")), chromedp.WaitVisible(chromedp.CSS("#plan-steps")))
+	if n := get(t, ctx, "steps", chromedp.Evaluate[int](`document.querySelectorAll("#plan-steps tbody tr").length`)); n != 2 {
+		t.Fatalf("%d steps shown, want 2: %s", n, text(t, ctx, "#plan-steps"))
+	}
+	if p, _ := c.h.App.Store.PoolGet(t.Context(), ids[0]); p.Status != model.StatusActive {
+		t.Fatalf("reviewing set team-1 %s", p.Status)
+	}
+	screenshot(t, ctx, "plan-02-review.png")
+	run(t, ctx, "apply", chromedp.Click(chromedp.CSS("#plan-apply")), chromedp.WaitVisible(chromedp.CSS(".flash.ok")))
+	if s := text(t, ctx, "#plan-state"); s != "Applied" {
+		t.Fatalf("state %q after apply", s)
+	}
+	screenshot(t, ctx, "plan-03-applied.png")
+	for i, id := range ids {
+		p, _ := c.h.App.Store.PoolGet(t.Context(), id)
+		want := model.StatusPaused
+		if i == 2 {
+			want = model.StatusActive
+		}
+		if p.Status != want {
+			t.Fatalf("%s is %s, want %s", p.Name, p.Status, want)
+		}
+	}
+}
