@@ -645,7 +645,8 @@ func (w *Web) codeStatus(rw http.ResponseWriter, r *http.Request) {
 
 type queueData struct {
 	Kind  string
-	Items []model.QueueEntry
+	Items []queueRow // with what would place each now (wouldfit.go)
+	Sim   *simForm
 }
 
 func (w *Web) queue(rw http.ResponseWriter, r *http.Request) {
@@ -662,7 +663,7 @@ func (w *Web) renderQueue(rw http.ResponseWriter, r *http.Request, fl ...flash) 
 		w.fail(rw, r, err)
 		return
 	}
-	w.render(rw, r, http.StatusOK, "queue", "queue.title", &queueData{Kind: string(kind), Items: items}, fl...)
+	w.render(rw, r, http.StatusOK, "queue", "queue.title", &queueData{Kind: string(kind), Items: w.queueWouldFit(r, items), Sim: w.simulate(r)}, fl...)
 }
 
 func (w *Web) queueCancel(rw http.ResponseWriter, r *http.Request) {
