@@ -21,12 +21,14 @@ const importChunk = 500
 
 func runAccounts(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) == 0 || args[0] != "import" {
-		return usageError{"say: accounts import --script S FILES|DIR"}
+		return usageError{"say: accounts import --script S [--label k=v]… FILES|DIR"}
 	}
 	fs := newFlags("accounts import", errOut)
 	base, token := clientFlags(fs)
 	script := fs.String("script", "", "script id the accounts run (required)")
-	strategy := fs.String("strategy", "", "pack (default) or spread")
+	strategy := fs.String("strategy", "", "pack or spread, for this import only (default: the stored strategy, GET /api/v1/placement/settings)")
+	var labels multiFlag
+	fs.Var(&labels, "label", "k=v, repeatable: the accounts go only to servers carrying every label (e.g. region=eu)")
 	format := listOutputFlag(fs)
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
@@ -59,6 +61,9 @@ func runAccounts(ctx context.Context, args []string, out, errOut io.Writer) erro
 		mw.WriteField("script", *script)
 		if *strategy != "" {
 			mw.WriteField("strategy", *strategy)
+		}
+		for _, l := range labels {
+			mw.WriteField("label", l)
 		}
 		for _, p := range chunk {
 			data, err := os.ReadFile(p)

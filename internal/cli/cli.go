@@ -25,7 +25,7 @@ func commands() []command {
 		{"migrate", migrateUsage, runMigrateVerb},
 		{"keys", keysUsage, runKeys},
 		{"backup", backupUsage, runBackup},
-		{"accounts", "accounts import --script S [-o json] FILES|DIR: upload credential files (exit 1 when any is rejected)", runAccounts},
+		{"accounts", "accounts import --script S [--label k=v]… [-o json] FILES|DIR: upload credential files (exit 1 when any is rejected)", runAccounts},
 		{"pools", "pools list [-o json] | pools create --name N --kind K --capacity C [--provider-type T --provider-setting k=v|k=@FILE…] | pools edit ID [--capacity C …] | pools status --ids 1,2 --status S [--message M] | pools drain ID", runPools},
 		{"users", usersUsage, runUsers},
 		{"tokens", tokensUsage, runTokens},
@@ -34,6 +34,7 @@ func commands() []command {
 		{"replay", replayUsage, runReplay},
 		{"integrity", "integrity [--repair N] [-o json]: check the invariants (exit 1 when broken)", runIntegrity},
 		{"plans", plansUsage, runPlans},
+		{"placement", placementUsage, runPlacement},
 		{"bench", "bench [--db postgres://… --replicas N | --url U] [--only W,…] [--json FILE]: load benchmark over HTTP", runBench},
 		{"version", versionUsage, runVersion},
 		{"healthcheck", healthcheckUsage, runHealthcheck},
@@ -42,7 +43,7 @@ func commands() []command {
 
 // verbGroups are the commands whose first argument is a verb (pools list):
 // their -h is answered before the verb is looked for.
-var verbGroups = map[string]bool{"accounts": true, "pools": true, "codes": true, "keys": true, "users": true, "tokens": true, "plans": true}
+var verbGroups = map[string]bool{"accounts": true, "pools": true, "codes": true, "keys": true, "users": true, "tokens": true, "plans": true, "placement": true}
 
 // isHelp reports whether arg asks for help.
 func isHelp(arg string) bool {

@@ -28,6 +28,8 @@ func runCodes(ctx context.Context, args []string, out, errOut io.Writer) error {
 	expires := fs.String("expires-at", "", "generate: hard end, RFC 3339 (e.g. 2027-01-01T00:00:00Z)")
 	rebind := fs.Int("rebind-limit", 3, "generate: paid moves allowed")
 	prefix := fs.String("prefix", "", "generate: a prefix such as VIP")
+	var labels multiFlag
+	fs.Var(&labels, "label", "generate: k=v, repeatable: redeemers go only to teams carrying every label (beyond --group)")
 	status := fs.String("status", "", "list, export: only codes in this status")
 	limit := fs.Int("limit", 0, "list: at most this many codes (0: the server's default)")
 	if err := parseFlags(fs, args[1:]); err != nil {
@@ -43,6 +45,17 @@ func runCodes(ctx context.Context, args []string, out, errOut io.Writer) error {
 			return usageError{"--count is required"}
 		}
 		spec := map[string]any{"count": *count, "group": *group, "max_uses": *maxUses, "rebind_limit": *rebind, "prefix": *prefix}
+		if len(labels) > 0 {
+			l := map[string]string{}
+			for _, s := range labels {
+				k, v, err := keyValue("--label", s)
+				if err != nil {
+					return err
+				}
+				l[k] = v
+			}
+			spec["labels"] = l
+		}
 		if *validFor > 0 {
 			spec["valid_for"] = validFor.String()
 		}

@@ -147,6 +147,7 @@ func runPoolsWrite(ctx context.Context, args []string, out, errOut io.Writer) er
 	kind := fs.String("kind", "", "create: server or team")
 	capacity := fs.Int("capacity", -1, "seats")
 	priority := fs.Int("priority", 0, "higher is filled first")
+	weight := fs.Int("weight", 1, "the pool's share of new members, 1-100 (docs/design.md, \"Placement\")")
 	var labels, settings multiFlag
 	fs.Var(&labels, "label", "k=v, repeatable")
 	ptype := fs.String("provider-type", "", "one of "+strings.Join(providers.Types(), ", "))
@@ -163,6 +164,9 @@ func runPoolsWrite(ctx context.Context, args []string, out, errOut io.Writer) er
 	}
 	if set["priority"] {
 		body["priority"] = *priority
+	}
+	if set["weight"] {
+		body["weight"] = *weight
 	}
 	if len(labels) > 0 {
 		l := map[string]string{}
@@ -185,15 +189,15 @@ func runPoolsWrite(ctx context.Context, args []string, out, errOut io.Writer) er
 	method, path := "POST", "/api/v1/pools"
 	if verb == "create" {
 		if *name == "" || (*kind != "server" && *kind != "team") || !set["capacity"] || fs.NArg() > 0 {
-			return usageError{"pools create --name N --kind server|team --capacity C [--priority P] [--label k=v]… [--provider-type T --provider-setting k=v…]"}
+			return usageError{"pools create --name N --kind server|team --capacity C [--priority P] [--weight W] [--label k=v]… [--provider-type T --provider-setting k=v…]"}
 		}
 		body["name"], body["kind"] = *name, *kind
 	} else {
 		if fs.NArg() != 1 || set["name"] || set["kind"] {
-			return usageError{"pools edit ID [--capacity C] [--priority P] [--label k=v]… [--provider-type T --provider-setting k=v…] (name and kind do not change)"}
+			return usageError{"pools edit ID [--capacity C] [--priority P] [--weight W] [--label k=v]… [--provider-type T --provider-setting k=v…] (name and kind do not change)"}
 		}
 		if len(body) == 0 {
-			return usageError{"pools edit: nothing to change: give --capacity, --priority, --label or provider settings"}
+			return usageError{"pools edit: nothing to change: give --capacity, --priority, --weight, --label or provider settings"}
 		}
 		method, path = "PATCH", "/api/v1/pools/"+url.PathEscape(fs.Arg(0))
 	}
