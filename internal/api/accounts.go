@@ -19,8 +19,11 @@ type BatchItem struct {
 	Position int    `json:"position,omitempty"`
 	Reason   string `json:"reason,omitempty"`
 	// Why is Reason as data (placed, queued), for readers of any language.
-	Why   *model.Why `json:"why,omitempty"`
-	Error string     `json:"error,omitempty"`
+	Why *model.Why `json:"why,omitempty"`
+	// WouldFit: queued, the single changes that would place it now,
+	// cheapest first.
+	WouldFit []model.FitChange `json:"would_fit,omitempty"`
+	Error    string            `json:"error,omitempty"`
 }
 
 // BatchResponse answers a batch import, items in file order.
@@ -72,7 +75,10 @@ func (s *Server) importAccounts(r *http.Request, b upload.Batch, files []alloc.A
 			it.Error = o.Reason
 			resp.Rejected++
 		case alloc.OutcomeQueued:
-			it.Reason, it.Why = o.Reason, o.Why
+			it.Reason, it.Why, it.WouldFit = o.Reason, o.Why, o.WouldFit
+			if it.WouldFit == nil {
+				it.WouldFit = []model.FitChange{} // room now (contended): a drain is due
+			}
 			resp.Queued++
 		default:
 			it.Reason, it.Why = o.Reason, o.Why
@@ -203,7 +209,11 @@ func (s *Server) queueList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return cursorError(err)
 	}
-	writePage(w, items, next)
+	withFit, err := s.withWouldFit(r, items)
+	if err != nil {
+		return err
+	}
+	writePage(w, withFit, next)
 	return nil
 }
 

@@ -559,6 +559,21 @@ var opSpecs = map[string]opSpec{
 		ok:     []okResponse{okJSON(200, "A page of queue entries.", pageOf("QueueEntry", ""))},
 		errors: map[int]string{400: "kind is not server or team, limit is not a non-negative integer, or cursor was not handed out by this server."},
 	},
+	"POST /api/v1/placement/simulate": {
+		id: "simulatePlacement", tag: "queue",
+		description: "What if: applies hypothetical changes (new pools; a pool's capacity or status) to a copy of what placement " +
+			"knows, places today's queue (up to 10000 entries per kind) in queue order through the same placement rules as a " +
+			"queue drain, and answers how many would be placed, where, and how many would still wait. Nothing is written and " +
+			"nothing changes: a viewer may ask. Added pools are named new-<kind>-<n>. Each queue entry's would_fit " +
+			"(GET /api/v1/queue) names single changes to try here.",
+		body: jsonBody("The hypothetical changes.", jsRef("SimulateRequest"),
+			json.RawMessage(`{"changes": [{"add": {"kind": "server", "count": 2, "capacity": 5, "labels": {}}}, `+
+				`{"pool": "worker-01", "capacity": 6}, {"pool": "los-angeles", "status": "active"}]}`)),
+		ok: []okResponse{okJSON(200, "What the queue would do; nothing was changed.", jsRef("SimulateResult"))},
+		errors: map[int]string{400: errBadJSON, 413: errTooLarge,
+			422: "A change names no pool berth knows, gives both add and pool or neither, says nothing to change, or has a bad " +
+				"kind, count, capacity or status (detail names the change, e.g. changes[1])."},
+	},
 	"GET /api/v1/placement/settings": {
 		id: "getPlacementSettings", tag: "queue",
 		description: "The placement strategy stored per pool kind and group (docs/design.md, \"Placement\"). Every placement that names " +
@@ -1178,7 +1193,44 @@ func openAPISchemas() map[string]*jsonSchema {
 			prop("position", jsInt("Place in the queue, from 1 (queued).")),
 			prop("reason", jsString("Why it was placed there or queued.").ex("3 pools: 1 offline, 2 full")),
 			prop("why", jsRef("Why")),
+			prop("would_fit", jsRef("WouldFit")),
 			prop("error", jsString("Why it was rejected (rejected).")),
+		),
+		"WouldFit": jsArray(jsRef("FitChange"), "For a queued member: the smallest single changes that would place it now, "+
+			"cheapest first, at most three: raise a full pool's capacity by one; set a pool with room to active (paused first, "+
+			"then draining, offline, credential_invalid, banned); lift an exclusion (a pool that refused the member, or the pool "+
+			"a move leaves); add a pool with the member's labels (offered whenever fewer than three others are found). Empty "+
+			"when the member could be placed now (a queue drain is due)."),
+		"FitChange": jsObject("One single change that would place a queued member now.",
+			prop("pool", jsString("The pool to change; absent for add_pool (and in answers to the public).").ex("worker-01")),
+			prop("pool_id", jsID("The pool's id; absent for add_pool (and in answers to the public).")),
+			reqProp("field", jsString("What to change.").enum(strs(model.FitFields()...)...)),
+			prop("from", jsString("The value now: a capacity in decimal, a status, or excluded.").ex("5")),
+			prop("to", jsString("The value that would place the member: a capacity in decimal, active, or allowed.").ex("6")),
+			prop("kind", jsRef("Kind")),
+			prop("labels", jsMap(jsString(""), "add_pool: the labels the new pool needs (the member's).")),
+			reqProp("change", jsString("The change in words, in English.").ex("capacity 5 → 6")),
+		),
+		"SimulateRequest": jsObject("Hypothetical changes for a what-if.",
+			reqProp("changes", jsArray(jsRef("SimChange"), "Applied in order.")),
+		),
+		"SimChange": jsObject("One hypothetical change: add (new pools) or pool (a pool to change), not both.",
+			prop("add", jsRef("SimAdd")),
+			prop("pool", jsString("The name of a pool to change.").ex("worker-01")),
+			prop("capacity", jsInt("The pool's capacity in the what-if.").min(0)),
+			prop("status", jsRef("PoolStatus")),
+		),
+		"SimAdd": jsObject("New pools for a what-if, empty and active.",
+			reqProp("kind", jsRef("Kind")),
+			reqProp("count", jsInt("How many (together at most 10000 in one what-if).").min(1)),
+			reqProp("capacity", jsInt("Each one's capacity.").min(1)),
+			prop("labels", jsMap(jsString(""), "Each one's labels.")),
+		),
+		"SimulateResult": jsObject("What today's queue would do under the changes.",
+			reqProp("placed", jsInt("Queue entries that would be placed.")),
+			reqProp("by_pool", jsMap(jsInt(""), "How many would go to each pool, by name.").ex(map[string]int{"worker-01": 1, "new-server-1": 5})),
+			reqProp("still_queued", jsInt("Queue entries that would still wait.")),
+			reqProp("considered", jsInt("Queue entries placed in the what-if (up to 10000 per kind).")),
 		),
 		"Why": jsObject("A placement's reason as data, beside its stable English text (reason), so a client can tell it in its "+
 			"reader's language: how many pools of the kind there are, how many each cause kept out and, when a pool was chosen, "+
@@ -1233,6 +1285,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			prop("from_seat", jsID("The seat being moved away from.")),
 			reqProp("reason", jsString("Why it waits.")),
 			prop("why", jsRef("Why")),
+			reqProp("would_fit", jsRef("WouldFit")),
 			reqProp("position", jsInt("Place in its queue, from 1.")),
 			reqProp("enqueued_at", jsTime("")),
 		),
@@ -1309,6 +1362,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("position", jsInt("Place in the queue, from 1 (queued); 0 when placed.")),
 			reqProp("reason", jsString("Why the member went there or waits.")),
 			prop("why", jsRef("Why")),
+			prop("would_fit", jsRef("WouldFit")),
 			followProp("the member's seats (GET /api/v1/seats?member= or ?email=)"),
 		),
 		"MoveState": jsString("Where a move is.").enum(strs(model.MovePending, model.MoveDone, model.MoveFailed, model.MoveCancelled)...),
@@ -1350,6 +1404,7 @@ func openAPISchemas() map[string]*jsonSchema {
 				enum("planned", "queued", "moving", "failed")),
 			prop("reason", jsString("Why it goes there, waits or failed.")),
 			prop("why", jsRef("Why")),
+			prop("would_fit", jsRef("WouldFit")),
 		),
 
 		"IntegrityReport": jsObject("What breaks berth's invariants; every list is empty, never null, when nothing does.",
@@ -1572,7 +1627,8 @@ func openAPISchemas() map[string]*jsonSchema {
 			prop("moving", jsBool("A move of the seat is in progress; absent when not.")),
 			reqProp("free_move", jsBool("A move now would be free: the team is unhealthy.")),
 			prop("message", jsString("A note for the user, when there is one.")),
-			prop("why", jsRef("Why")), // queued: kind, considered and filtered only
+			prop("why", jsRef("Why")),            // queued: kind, considered and filtered only
+			prop("would_fit", jsRef("WouldFit")), // queued: without pool names
 
 		),
 		"RebindResult": jsObject("What a move request did.",
@@ -1584,6 +1640,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			prop("position", jsInt("Place in the queue, from 1 (queued).")),
 			reqProp("rebind_count", jsInt("Paid moves taken, this one included.")),
 			reqProp("rebind_limit", jsInt("Paid moves allowed.")),
+			prop("would_fit", jsRef("WouldFit")), // queued: without pool names
 		),
 	}
 

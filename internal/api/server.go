@@ -186,6 +186,7 @@ func (s *Server) Routes() []Route {
 		{Route: httpx.Route{Method: "POST", Path: "/api/v1/seats/{id}/release", Role: operator}, Summary: "release a seat", handler: s.seatRelease},
 		{Route: httpx.Route{Method: "GET", Path: "/api/v1/queue", Role: viewer}, Summary: "list the waiting queue", handler: s.queueList},
 		{Route: httpx.Route{Method: "DELETE", Path: "/api/v1/queue/{kind}/{member}", Role: operator}, Summary: "cancel a queue entry", handler: s.queueCancel},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/placement/simulate", Role: viewer, NoAudit: true}, Summary: "what-if: place today's queue under hypothetical pool changes, changing nothing", handler: s.placementSimulate},
 		{Route: httpx.Route{Method: "GET", Path: "/api/v1/placement/settings", Role: viewer}, Summary: "the placement strategy stored per pool kind and group", handler: s.placementSettingsGet},
 		{Route: httpx.Route{Method: "PUT", Path: "/api/v1/placement/settings", Role: operator}, Summary: "store (or remove) the placement strategy of a kind or group", handler: s.placementSettingsPut},
 		{Route: httpx.Route{Method: "GET", Path: "/api/v1/history", Role: viewer}, Summary: "list history", handler: s.historyList},

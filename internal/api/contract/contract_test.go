@@ -395,6 +395,7 @@ func drive(c *contract) {
 		Items    []struct {
 			Status, Reason string
 			Why            *model.Why
+			WouldFit       []model.FitChange `json:"would_fit"`
 		}
 	}
 	c.send(200, request{method: "POST", path: "/api/v1/accounts/batch", body: form, ctype: ct, token: apptest.Token}).JSON(t, &batch)
@@ -405,6 +406,10 @@ func drive(c *contract) {
 	for _, it := range batch.Items {
 		if it.Status == "queued" && (it.Reason == "" || it.Why == nil || it.Why.Considered == 0 || it.Why.Kind != model.KindServer) {
 			t.Errorf("queued item: reason %q, why %+v", it.Reason, it.Why)
+		}
+		// And what would place it: srv-1 or srv-2 one larger (issue 14 §1).
+		if it.Status == "queued" && (len(it.WouldFit) == 0 || it.WouldFit[0].Field != model.FitCapacity || it.WouldFit[0].Change != "capacity 1 → 2") {
+			t.Errorf("queued item: would_fit %+v", it.WouldFit)
 		}
 	}
 	ct, form = apptest.Multipart(nil, apptest.Files("acct", 9, 1))
@@ -418,6 +423,7 @@ func drive(c *contract) {
 		Items []struct {
 			Member, Reason string
 			Why            *model.Why
+			WouldFit       []model.FitChange `json:"would_fit"`
 		}
 	}
 	c.admin(200, "GET", "/api/v1/queue", nil).JSON(t, &queue)
@@ -428,6 +434,31 @@ func drive(c *contract) {
 	}
 	if e := queue.Items[0]; e.Reason == "" || e.Why == nil || e.Why.Considered == 0 {
 		t.Errorf("queue entry: reason %q, why %+v", e.Reason, e.Why)
+	}
+	if f := queue.Items[0].WouldFit; len(f) != 3 || f[0].Pool != "srv-1" || f[0].To != "2" || f[2].Field != model.FitAddPool {
+		t.Errorf("queue entry: would_fit %+v", f)
+	}
+	// What if srv-1 were one larger, or a pool were added: the one entry
+	// would be placed; nothing changes.
+	var what struct {
+		Placed      int
+		StillQueued int            `json:"still_queued"`
+		ByPool      map[string]int `json:"by_pool"`
+	}
+	c.admin(200, "POST", "/api/v1/placement/simulate", map[string]any{"changes": []any{map[string]any{"pool": "srv-1", "capacity": 2}}}).JSON(t, &what)
+	if what.ByPool["srv-1"] != 1 || what.StillQueued != 0 {
+		t.Errorf("simulate: %+v", what)
+	}
+	c.admin(200, "POST", "/api/v1/placement/simulate", map[string]any{"changes": []any{
+		map[string]any{"add": map[string]any{"kind": "server", "count": 2, "capacity": 5, "labels": map[string]string{}}},
+		map[string]any{"pool": "srv-2", "status": "paused"}}})
+	c.admin(200, "POST", "/api/v1/placement/simulate", map[string]any{"changes": []any{}})
+	c.admin(422, "POST", "/api/v1/placement/simulate", map[string]any{"changes": []any{map[string]any{"pool": "nowhere", "capacity": 2}}})
+	c.admin(422, "POST", "/api/v1/placement/simulate", map[string]any{"changes": []any{map[string]any{"add": map[string]any{"kind": "boat", "count": 1, "capacity": 1}}}})
+	c.admin(400, "POST", "/api/v1/placement/simulate", map[string]any{"changes": "all"})
+	c.admin(200, "GET", "/api/v1/queue", nil).JSON(t, &queue)
+	if len(queue.Items) != 1 {
+		t.Fatalf("queue after the what-ifs: %+v, want the one entry still", queue)
 	}
 	c.admin(204, "DELETE", "/api/v1/queue/server/"+queue.Items[0].Member, nil)
 	c.admin(404, "DELETE", "/api/v1/queue/server/"+queue.Items[0].Member, nil)
