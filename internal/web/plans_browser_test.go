@@ -2,10 +2,12 @@ package web_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/berthhq/berth/internal/app/apptest"
 	"github.com/berthhq/berth/internal/model"
 )
 
@@ -54,4 +56,29 @@ func TestBrowserPlanReview(t *testing.T) {
 			t.Fatalf("%s is %s, want %s", p.Name, p.Status, want)
 		}
 	}
+}
+
+// TestBrowserPlanDrainZh: "Plan drain" on a server with accounts shows, in
+// Chinese, the status step and one move per account to where placement
+// would put it; Apply starts the moves.
+func TestBrowserPlanDrainZh(t *testing.T) {
+	ctx := browser(t)
+	c := startConsole(t)
+	src := c.h.Pool("srv-1", "server", 10, 0)
+	c.h.Pool("srv-2", "server", 10, 5)
+	c.h.Import("script-A", apptest.Files("63927700", 0, 3))
+	signInBrowser(t, ctx, c.URL, "oper", userPassword)
+	run(t, ctx, "servers in Chinese", chromedp.Navigate(c.URL+"/admin/servers"), chromedp.Click(chromedp.CSS(".lang-switch")))
+	until(t, ctx, "the page in Chinese", `document.readyState === "complete" && document.documentElement.lang === "zh-CN"`)
+	run(t, ctx, "plan the drain", chromedp.Click(chromedp.CSS(fmt.Sprintf("#drain-plan-%d", src))), chromedp.WaitVisible(chromedp.CSS("#plan-steps")))
+	moves := get(t, ctx, "moves", chromedp.Evaluate[int](`document.querySelectorAll('#plan-steps tr[data-op="move"]').length`))
+	if steps := get(t, ctx, "steps", chromedp.Evaluate[string](`document.getElementById("plan-steps").innerText`)); moves != 3 || !strings.Contains(steps, "将 srv-1 从") || !strings.Contains(steps, "迁到 srv-2") {
+		t.Fatalf("%d moves: %s", moves, steps)
+	}
+	screenshot(t, ctx, "plan-04-drain-zh.png")
+	run(t, ctx, "apply", chromedp.Click(chromedp.CSS("#plan-apply")), chromedp.WaitVisible(chromedp.CSS("#plan-follow")))
+	if s := text(t, ctx, ".flash"); !strings.Contains(s, "计划已应用：4 个完成") {
+		t.Fatalf("flash %q", s)
+	}
+	screenshot(t, ctx, "plan-05-drain-applied-zh.png")
 }
