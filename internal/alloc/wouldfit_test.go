@@ -110,3 +110,46 @@ func TestWouldFitAndSimulate(t *testing.T) {
 		}
 	})
 }
+
+// A redeemer who waits hears what would seat them, without the teams'
+// names; an operator's move that waits hears it with them.
+func TestWouldFitInRedeemAndMoveAnswers(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t, store.SQLite, &jobsStub{})
+	teams := createPools(t, s, model.KindTeam, 1, 1, nil)
+	cs := newCodes(t, s, 2)
+	if res, err := s.Redeem(ctx, "a@example.com", cs[0], "public"); err != nil || res.State != model.TeamSeatPending {
+		t.Fatalf("first redeem: %+v %v", res, err)
+	}
+	res, err := s.Redeem(ctx, "b@example.com", cs[1], "public")
+	if err != nil || res.State != model.TeamSeatQueued {
+		t.Fatalf("second redeem: %+v %v", res, err)
+	}
+	if len(res.WouldFit) != 2 || res.WouldFit[0].Field != model.FitCapacity || res.WouldFit[0].Change != "capacity 1 → 2" ||
+		res.WouldFit[1].Field != model.FitAddPool {
+		t.Fatalf("a queued redeem's would_fit: %+v", res.WouldFit)
+	}
+	for _, c := range res.WouldFit {
+		if c.Pool != "" || c.PoolID != 0 {
+			t.Fatalf("a public answer names a team: %+v", c)
+		}
+	}
+	// The first member's seat moves; no other team: the move waits, and
+	// lifting the exclusion of its own team is not offered (it has no
+	// room either), only a larger team elsewhere or a new one.
+	m, err := s.st.MemberGetByExternal(ctx, model.KindTeam, "a@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seat, err := s.st.SeatLive(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.MoveSeat(ctx, seat.ID, "", "admin")
+	if err != nil || o.Status != OutcomeQueued {
+		t.Fatalf("move: %+v %v", o, err)
+	}
+	if len(o.WouldFit) != 1 || o.WouldFit[0].Field != model.FitAddPool || o.WouldFit[0].Kind != model.KindTeam {
+		t.Fatalf("a queued move's would_fit: %+v (team %s)", o.WouldFit, teams[0].Name)
+	}
+}
