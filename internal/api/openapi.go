@@ -1512,6 +1512,7 @@ func openAPISchemas() map[string]*jsonSchema {
 			prop("exclude", jsArray(jsID(""), "move without to: the pools it must not go to.")),
 			prop("message", jsString("pool.status: the status message.")),
 			prop("reason", jsString("Why: placement's explanation of a move's target, or which seat an orphan keeps.")),
+			prop("why", jsRef("Why")),
 		),
 		"PlanPrecondition": jsObject("One fact a plan read. pool.status: the pool has status. pool.room: the pool has at least free "+
 			"free seats. seat: member's seat_id is live on pool_id with no move under way. member.seats: member's live seats are "+

@@ -146,7 +146,7 @@ func (w *Web) renderPlan(rw http.ResponseWriter, r *http.Request, fl ...flash) {
 	l := w.lang(r)
 	d := &planData{Plan: p, ActionText: l.T("plan.action." + p.Action), Rests: l.T("plan.rests", len(p.Preconditions))}
 	for i, st := range p.Steps {
-		row := planStepRow{N: i + 1, Op: st.Op, Text: planStepText(l, st), Reason: st.Reason}
+		row := planStepRow{N: i + 1, Op: st.Op, Text: planStepText(l, st), Reason: l.Why(st.Why, st.Reason)}
 		if row.Reason == "" {
 			row.Reason = st.Message // a status step's reason, as the operator gave it
 		}

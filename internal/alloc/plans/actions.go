@@ -175,7 +175,7 @@ func (s *Service) planMoves(ctx context.Context, d *Draft, from []string, to str
 		if err != nil {
 			return err
 		}
-		st := Step{Op: OpMove, PoolID: seat.PoolID, Pool: seat.Pool, Member: it.Member, MemberID: seat.MemberID, SeatID: seat.ID, Reason: it.Reason}
+		st := Step{Op: OpMove, PoolID: seat.PoolID, Pool: seat.Pool, Member: it.Member, MemberID: seat.MemberID, SeatID: seat.ID, Reason: it.Reason, Why: it.Why}
 		d.Preconditions = append(d.Preconditions, Precondition{Kind: PreSeat, PoolID: seat.PoolID, Pool: seat.Pool, Member: it.Member, MemberID: seat.MemberID, SeatID: seat.ID})
 		if it.To != "" {
 			target, ok := byName[it.To]

@@ -95,6 +95,8 @@ type Step struct {
 	// Reason is why the step is planned (placement's explanation of a
 	// move's target).
 	Reason string `json:"reason,omitempty"`
+	// Why is a move's Reason as data (placement's), for any language.
+	Why *model.Why `json:"why,omitempty"`
 }
 
 // Precondition kinds: what a plan read and rests on.
