@@ -40,7 +40,7 @@ type poolFormData struct {
 	// Pool is the pool edited; nil on the new-pool form.
 	Pool                     *model.Pool
 	Name, Capacity, Priority string
-	Labels, Type             string
+	Labels, Type, Weight     string
 	Groups                   []providerGroup
 	Action, Back             string
 }
@@ -50,7 +50,7 @@ func fieldInput(typ, field string) string { return "p." + typ + "." + field }
 
 // newPoolForm fills the form from a pool's stored settings (p nil: empty).
 func (w *Web) newPoolForm(r *http.Request, kind string, p *model.Pool) (*poolFormData, error) {
-	d := &poolFormData{Kind: kind, Pool: p, Back: "/admin/" + kind + "s", Action: "/admin/" + kind + "s/new", Type: "sim"}
+	d := &poolFormData{Kind: kind, Pool: p, Back: "/admin/" + kind + "s", Action: "/admin/" + kind + "s/new", Type: "sim", Weight: "1"}
 	current := map[string]any{}
 	if p != nil {
 		typ, cfg, err := w.rd.PoolProvider(r.Context(), p.ID)
@@ -60,7 +60,7 @@ func (w *Web) newPoolForm(r *http.Request, kind string, p *model.Pool) (*poolFor
 		current = providers.Public(typ, cfg)
 		d.Action = "/admin/" + kind + "s/" + strconv.FormatInt(p.ID, 10) + "/edit"
 		d.Name, d.Type = p.Name, typ
-		d.Capacity, d.Priority = strconv.Itoa(p.Capacity), strconv.Itoa(p.Priority)
+		d.Capacity, d.Priority, d.Weight = strconv.Itoa(p.Capacity), strconv.Itoa(p.Priority), strconv.Itoa(max(p.Weight, 1))
 		lines := make([]string, 0, len(p.Labels))
 		for k, v := range p.Labels {
 			lines = append(lines, k+"="+v)
@@ -111,7 +111,7 @@ func (d *poolFormData) overlay(r *http.Request) {
 	if d.Pool == nil {
 		d.Name = strings.TrimSpace(f.Get("name"))
 	}
-	d.Capacity, d.Priority = f.Get("capacity"), f.Get("priority")
+	d.Capacity, d.Priority, d.Weight = f.Get("capacity"), f.Get("priority"), f.Get("weight")
 	d.Labels, d.Type = f.Get("labels"), f.Get("provider_type")
 	for gi := range d.Groups {
 		for fi := range d.Groups[gi].Fields {
@@ -206,6 +206,9 @@ func (d *poolFormData) read(r *http.Request, keep map[string]any) (in pooladmin.
 	if in.Priority, err = optInt("priority", d.Priority); err != nil {
 		return in, err
 	}
+	if in.Weight, err = optInt("weight", d.Weight); err != nil {
+		return in, err
+	}
 	if in.Labels, err = parseLabels(d.Labels); err != nil {
 		return in, err
 	}
@@ -250,7 +253,7 @@ func (w *Web) poolCreate(kind string) http.HandlerFunc {
 		d.overlay(r)
 		var f pooladmin.Patch
 		f, err = d.read(r, nil)
-		in := pooladmin.Input{Name: d.Name, Kind: model.Kind(kind), Capacity: f.Capacity, Priority: f.Priority, Labels: f.Labels, Provider: f.Provider}
+		in := pooladmin.Input{Name: d.Name, Kind: model.Kind(kind), Capacity: f.Capacity, Priority: f.Priority, Weight: f.Weight, Labels: f.Labels, Provider: f.Provider}
 		var p model.Pool
 		if err == nil {
 			httpx.NoteOf(r).Target = "pool=" + d.Name

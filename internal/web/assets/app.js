@@ -118,6 +118,8 @@
       text.textContent = msg("progress", { pct: 0 });
       var data = new FormData();
       data.append("script", document.getElementById("up-script").value.trim());
+      var labels = document.getElementById("up-labels");
+      if (labels && labels.value.trim()) data.append("labels", labels.value.trim());
       for (var i = 0; i < files.files.length; i++) data.append("files", files.files[i], files.files[i].name);
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.getAttribute("action"));

@@ -1,0 +1,66 @@
+package web_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserWeightAndUploadLabels (issue 14 §6): the pool form sets a
+// server's weight; the upload dialog's labels field gives the accounts
+// labels, so they go only to the server carrying them (the other server,
+// with a group, is closed to them).
+func TestBrowserWeightAndUploadLabels(t *testing.T) {
+	ctx := browser(t)
+	c := startConsole(t)
+	c.h.Do("POST", "/api/v1/pools", map[string]any{"name": "srv-vip", "kind": "server", "capacity": 8,
+		"labels": map[string]string{"group": "vip", "region": "eu"}, "provider": map[string]any{"type": "sim"}}).MustStatus(t, 201)
+	signInBrowser(t, ctx, c.URL, "admin", adminPassword)
+	run(t, ctx, "new server form",
+		chromedp.Navigate(c.URL+"/admin/servers/new"), chromedp.WaitVisible(chromedp.CSS("#pool-form")),
+		chromedp.SendKeys(chromedp.CSS("#pf-name"), "srv-eu"),
+		chromedp.SendKeys(chromedp.CSS("#pf-capacity"), "8"),
+		chromedp.SetValue(chromedp.CSS("#pf-weight"), "3"),
+		chromedp.SendKeys(chromedp.CSS("#pf-labels"), "region=eu"),
+	)
+	screenshot(t, ctx, "60-pool-form-weight.png")
+	run(t, ctx, "create", chromedp.Click(chromedp.CSS("#pool-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#pools-form")))
+	p, _, _ := c.poolByName("srv-eu")
+	if p.Weight != 3 || p.Labels["region"] != "eu" {
+		t.Fatalf("srv-eu: weight %d labels %v, want 3 and region=eu", p.Weight, p.Labels)
+	}
+	run(t, ctx, "edit form", chromedp.Navigate(fmt.Sprintf("%s/admin/servers/%d/edit", c.URL, p.ID)), chromedp.WaitVisible(chromedp.CSS("#pf-weight")))
+	if v := get(t, ctx, "weight shown", chromedp.Evaluate[string](`document.getElementById("pf-weight").value`)); v != "3" {
+		t.Fatalf("the edit form shows weight %q", v)
+	}
+
+	dir := t.TempDir()
+	var paths []string
+	for i := range 3 {
+		p := filepath.Join(dir, fmt.Sprintf("eu%d.session", i))
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	run(t, ctx, "upload with labels",
+		chromedp.Navigate(c.URL+"/admin/accounts"),
+		chromedp.Click(chromedp.CSS("#upload-open")),
+		chromedp.WaitVisible(chromedp.CSS("#upload-dialog")),
+		chromedp.SetUploadFiles(chromedp.CSS("#up-files"), paths),
+		chromedp.SetValue(chromedp.CSS("#up-script"), "S"),
+		chromedp.SendKeys(chromedp.CSS("#up-labels"), "region=eu"),
+		chromedp.Click(chromedp.CSS("#up-submit")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#up-rows tr").length === 3`, chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	screenshot(t, ctx, "61-upload-labels.png")
+	rows := text(t, ctx, "#up-rows")
+	if strings.Count(rows, "srv-eu") < 3 || strings.Contains(rows, "srv-vip") {
+		t.Fatalf("upload rows %q: want all three on srv-eu, none on the vip server", rows)
+	}
+}
