@@ -206,3 +206,31 @@ func TestPlansIntegrityRepair(t *testing.T) {
 		}
 	})
 }
+
+// A migration planned to a named team moves the member there when applied;
+// a target that filled up since the plan is a 409 naming its room.
+func TestPlansMigrate(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		h := apptest.Start(t, d)
+		ids, code := seatUser(t, h, 3, nil) // user@example.com on team-1
+		p := makePlan(t, h, "migrate", map[string]any{"from": []string{"team-1"}, "to": "team-2"})
+		if len(p.Steps) != 2 || p.Steps[0].Op != "pool.status" || p.Steps[1].Op != "move" || p.Steps[1].To != "team-2" {
+			t.Fatalf("migrate steps %+v", p.Steps)
+		}
+		// team-2 has no room any more: capacity down to what it holds (0).
+		h.Do("PATCH", fmt.Sprintf("/api/v1/pools/%d", ids["team-2"]), map[string]any{"capacity": 0}).MustStatus(t, 200)
+		wantProblem(t, applyPlan(h, p.ID), http.StatusConflict, "team-2", "free seat")
+		h.Do("PATCH", fmt.Sprintf("/api/v1/pools/%d", ids["team-2"]), map[string]any{"capacity": 10}).MustStatus(t, 200)
+		p = makePlan(t, h, "migrate", map[string]any{"from": []string{"team-1"}, "to": "team-2"})
+		var applied planView
+		applyPlan(h, p.ID).MustStatus(t, 200).JSON(t, &applied)
+		if applied.Result == nil || applied.Result.Done != 2 {
+			t.Fatalf("migrate applied %+v", applied.Result)
+		}
+		waitActive(t, h, "user@example.com", code, "team-2")
+		if s := poolStatus(t, h, ids["team-1"]); s != "draining" {
+			t.Fatalf("team-1 is %s after the migration", s)
+		}
+	})
+}
