@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 var t0 = time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
@@ -199,5 +200,18 @@ func TestBook(t *testing.T) {
 	}
 	if c := b.Config(); c.HalfLife != DefaultHalfLife || c.Threshold != DefaultThreshold {
 		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestStateSize(t *testing.T) {
+	if n := unsafe.Sizeof(State{}); n > 400 {
+		t.Fatalf("a pool's state takes %d bytes", n)
+	}
+	o := Outcome{At: t0.Add(123 * time.Nanosecond), Failed: true, Timeout: true, Latency: 4200 * time.Millisecond}
+	if got := pack(o).outcome(); !got.At.Equal(o.At) || got != (Outcome{At: got.At, Failed: true, Timeout: true, Latency: o.Latency}) {
+		t.Fatalf("packed %+v, unpacked %+v", o, got)
+	}
+	if got := pack(Outcome{At: t0, Latency: time.Hour}).outcome().Latency; got < 35*time.Minute {
+		t.Fatalf("an hour's latency unpacked as %v", got)
 	}
 }
