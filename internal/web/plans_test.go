@@ -81,6 +81,15 @@ func TestPlanReviewAndApply(t *testing.T) {
 		t.Fatalf("a refused plan set team-1 %s", p.Status)
 	}
 
+	// An integrity repair with no orphans: a plan with nothing to do.
+	page = c.post(op, "/admin/integrity/repair/plan", url.Values{"limit": {"10"}})
+	if !strings.Contains(page.Body, "Nothing to do") || !strings.Contains(page.Body, "repair orphans") {
+		t.Fatalf("repair plan:\n%s", page.Body)
+	}
+	if r := c.do(op, "POST", "/admin/integrity/repair/plan", url.Values{"limit": {"0"}}, nil); r.Status != 200 || !strings.Contains(r.Body, "between 1 and 1000") {
+		t.Fatalf("repair plan, limit 0: %d", r.Status)
+	}
+
 	// In Chinese too.
 	zh := c.do(op, "GET", drainPlan[1], nil, map[string]string{"Accept-Language": "zh-CN"})
 	if !strings.Contains(zh.Body, "将 team-1 从") {
