@@ -63,9 +63,26 @@ func (p *placer) applyHealthChanges(ix *placement.Index) {
 	if len(dirty) == 0 {
 		return
 	}
-	now := time.Now()
+	p.svc.applyHealthTo(ix, dirty)
+	if !p.refreshing {
+		return
+	}
+	// The index a refresh is building may have read the book before these
+	// changes: it gets them too when it is swapped in (refresh).
+	if p.refreshHealth == nil {
+		p.refreshHealth = map[int64]struct{}{}
+	}
 	for id := range dirty {
-		r := p.svc.health.Report(id, now)
+		p.refreshHealth[id] = struct{}{}
+	}
+}
+
+// applyHealthTo gives ix the scores now of the pools ids (a freshly built
+// index: those that changed while it was built).
+func (s *Service) applyHealthTo(ix *placement.Index, ids map[int64]struct{}) {
+	now := time.Now()
+	for id := range ids {
+		r := s.health.Report(id, now)
 		ix.SetHealth(id, r.Score, r.Degraded)
 	}
 }

@@ -66,6 +66,9 @@ type placer struct {
 	// index last heard (health.go), applied under mu before a decision.
 	hmu         sync.Mutex
 	healthDirty map[int64]struct{}
+	// refreshHealth: the pools whose new health went to the old index
+	// while a refresh was building the new one (mu held), for the new one.
+	refreshHealth map[int64]struct{}
 }
 
 // placeFunc is one call's work: it runs inside tx with the kind's index,
@@ -374,6 +377,8 @@ func (p *placer) refresh(epoch int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.refreshing = false
+	changed := p.refreshHealth
+	p.refreshHealth = nil
 	if err != nil {
 		p.svc.log.Warn("placement index refresh failed; keeping the old one", "kind", p.kind, "err", err)
 		p.loadedAt = time.Now() // retry after another TTL
@@ -381,6 +386,7 @@ func (p *placer) refresh(epoch int) {
 	}
 	if p.ix != nil && p.epoch == epoch {
 		p.ix, p.loadedAt = ix, time.Now()
+		p.svc.applyHealthTo(ix, changed)
 	}
 }
 

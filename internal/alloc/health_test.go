@@ -1,0 +1,75 @@
+package alloc_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/berthhq/berth/internal/alloc"
+	"github.com/berthhq/berth/internal/alloc/pooladmin"
+	"github.com/berthhq/berth/internal/health"
+	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/store"
+	"github.com/berthhq/berth/internal/store/storetest"
+)
+
+// Recorded outcomes reach the placement index before the next decision,
+// and an index built afresh (Invalidate, a refresh) starts from the book.
+func TestHealthReachesIndex(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t, store.SQLite)
+	svc := alloc.New(st, storetest.NoJobs{}, nil)
+	admin := pooladmin.New(svc.Store(), svc)
+	ids := map[string]int64{}
+	for i, p := range []struct {
+		name string
+		cap  int
+	}{{"roomy", 10}, {"small", 5}} {
+		prio := i
+		pool, err := admin.Create(ctx, pooladmin.Input{Name: p.name, Kind: model.KindServer, Capacity: &p.cap, Priority: &prio, Provider: []byte(`{"type":"sim"}`)}, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[p.name] = pool.ID
+	}
+	place := func(id string) alloc.Outcome {
+		t.Helper()
+		out, err := svc.ImportAccounts(ctx, alloc.ImportParams{Script: "S-" + id, Files: []alloc.AccountFile{{ID: id, FileName: id + ".session", Data: []byte("x")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out[0]
+	}
+	// Each account has a script of its own: the most free room wins.
+	if o := place("x1"); o.Pool != "roomy" {
+		t.Fatalf("healthy: %+v", o)
+	}
+	for range 2 {
+		svc.RecordOutcome(ids["roomy"], health.Outcome{At: time.Now(), Failed: true})
+	}
+	if r := svc.PoolHealth(ids["roomy"]); !r.Degraded {
+		t.Fatalf("two failures: %+v", r)
+	}
+	o := place("x2")
+	if o.Pool != "small" || o.Why == nil || o.Why.Degraded != 1 {
+		t.Fatalf("roomy degraded: %+v (why %+v)", o, o.Why)
+	}
+	svc.Invalidate()
+	if o := place("x3"); o.Pool != "small" {
+		t.Fatalf("after a rebuild: %+v", o)
+	}
+	if all := svc.PoolHealths(); len(all) != 1 || !all[ids["roomy"]].Degraded {
+		t.Fatalf("PoolHealths = %+v", all)
+	}
+	// A stricter threshold would not have called it degraded at 0.6.
+	svc.SetHealthConfig(health.Config{Threshold: 0.5})
+	for range 2 {
+		svc.RecordOutcome(ids["roomy"], health.Outcome{At: time.Now(), Failed: true})
+	}
+	if r := svc.PoolHealth(ids["roomy"]); r.Degraded || r.Score != 0.6 {
+		t.Fatalf("threshold 0.5, two failures: %+v", r)
+	}
+	if o := place("x4"); o.Pool != "roomy" {
+		t.Fatalf("roomy healthy again under threshold 0.5: %+v", o)
+	}
+}
