@@ -768,7 +768,9 @@ var opSpecs = map[string]opSpec{
 			"what they rest on (preconditions: each pool's status and the room of each move's target, each member's seat, each " +
 			"orphan's seats). params are the body of the action's direct endpoint: pools.status takes PATCH /api/v1/pools/status's " +
 			"{ids, status, message}; pools.drain {id} (the pool of POST /api/v1/pools/{id}/drain); migrate POST /api/v1/migrations's " +
-			"{from, to}; integrity.repair POST /api/v1/integrity/repair's {limit, grace}. Apply it with POST /api/v1/plans/{id}/apply " +
+			"{from, to}; integrity.repair POST /api/v1/integrity/repair's {limit, grace}; rebalance (no direct endpoint) takes " +
+			"{kind, group, max_moves, strategy, skip_moved_within} (RebalanceParams) and answers its moves as move.paced steps " +
+			"with summary, the imbalance before and after (docs/design.md, \"Rebalancing\"). Apply it with POST /api/v1/plans/{id}/apply " +
 			"before expires_at (BERTH_PLAN_TTL after created_at, default 15 minutes). Writes nothing but the plan.",
 		body: jsonBody("The action and its params.", jsRef("PlanRequest"),
 			json.RawMessage(`{"action": "pools.status", "params": {"ids": [1, 2], "status": "paused", "message": "maintenance"}}`)),
@@ -790,7 +792,10 @@ var opSpecs = map[string]opSpec{
 			"target has less room, an orphan's seats changed) nothing is applied and the answer is 409 naming each change. The " +
 			"pool.status and release steps are applied in that same transaction (all or nothing). Move steps start after it " +
 			"commits, each in its own placement, make before break, to the planned pool (or, when none had room, queued as a " +
-			"move); a seat that changes in between fails its step alone and result says so. A plan applied before answers 409, " +
+			"move); a seat that changes in between fails its step alone and result says so. move.paced steps (rebalance) are " +
+			"scheduled: the rebalance_step job runs at most BERTH_REBALANCE_MOVES_PER_MINUTE of them a minute, each after " +
+			"checking again that the member is on its pool and both pools are active; GET the plan for their progress. " +
+			"A plan applied before answers 409, " +
 			"an expired one 410: make a new plan. No body.",
 		params: []*oaParameter{pPlanID},
 		ok:     []okResponse{okJSON(200, "The plan, applied, with result.", jsRef("Plan"))},
@@ -1495,11 +1500,41 @@ func openAPISchemas() map[string]*jsonSchema {
 			prop("applied_at", jsTime("")),
 			prop("applied_by", jsString("")),
 			prop("result", jsRef("PlanResult")),
+			prop("summary", jsRef("RebalanceSummary")),
+		),
+		"RebalanceParams": jsObject("The params of a rebalance plan.",
+			reqProp("kind", jsString("The kind of pools to rebalance.").enum("server", "team")),
+			prop("group", jsString("The pools of this group (label group); absent: the pools without a group.")),
+			reqProp("max_moves", jsInt("The most moves the plan may take, 1 to 10000.")),
+			prop("strategy", jsString("pack: as few pools in use as possible; spread: every pool equally loaded. Absent: the "+
+				"stored strategy of the kind and group.").enum("pack", "spread")),
+			prop("skip_moved_within", jsString("Members who moved more recently stay where they are (default 24h; 0s moves anyone).")),
+		),
+		"RebalanceSummary": jsObject("What a rebalance plan measured: the fleet before and once every move is done.",
+			reqProp("kind", jsString("")),
+			prop("group", jsString("")),
+			reqProp("strategy", jsString("").enum("pack", "spread")),
+			reqProp("max_moves", jsInt("")),
+			reqProp("moves", jsInt("Moves planned.")),
+			reqProp("pinned", jsInt("Members not moved: they moved within skip_moved_within, or are moving.")),
+			reqProp("skip_moved_within", jsString("")),
+			reqProp("before", jsRef("Imbalance")),
+			reqProp("after", jsRef("Imbalance")),
+		),
+		"Imbalance": jsObject("How far the active pools are from each strategy's ideal.",
+			reqProp("pools", jsInt("Active pools measured.")),
+			reqProp("members", jsInt("Seats they count.")),
+			reqProp("in_use", jsInt("Pools holding a seat (pack wants few).")),
+			reqProp("partial", jsInt("Pools holding seats with room left (pack wants few).")),
+			reqProp("empty", jsInt("Pools holding none.")),
+			reqProp("utilization_mean", jsNumber("Mean load, used / (capacity × weight).")),
+			reqProp("utilization_stddev", jsNumber("Its standard deviation (spread wants it low).")),
+			reqProp("utilization_range", jsNumber("Highest load minus lowest (spread wants it low).")),
 		),
 		"PlanStep": jsObject("One step. pool.status: pool_id's status from → to. move: member off seat_id (on pool) to the pool to "+
 			"(to_id), make before break; without to no pool had room, and the member waits in the queue outside exclude. release: "+
-			"member's extra seat seat_id released, keeping keep_seat_id.",
-			reqProp("op", jsString("").enum(plans.OpPoolStatus, plans.OpMove, plans.OpRelease)),
+			"member's extra seat seat_id released, keeping keep_seat_id. move.paced: as move, to to, run later by the rebalance_step job.",
+			reqProp("op", jsString("").enum(plans.OpPoolStatus, plans.OpMove, plans.OpRelease, plans.OpPacedMove)),
 			prop("pool_id", jsID("")),
 			prop("pool", jsString("")),
 			prop("member", jsString("")),
@@ -1531,11 +1566,12 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("done", jsInt("Steps done: statuses set, releases and moves started.")),
 			reqProp("queued", jsInt("Moves waiting in the queue for room.")),
 			reqProp("failed", jsInt("Steps that failed alone (detail says why).")),
+			prop("scheduled", jsInt("move.paced steps still waiting for the rebalance_step job.")),
 			reqProp("steps", jsArray(jsRef("PlanStepResult"), "One per step, in order.")),
 		),
 		"PlanStepResult": jsObject("What became of one step.",
 			reqProp("step", jsInt("Its index in steps.")),
-			reqProp("status", jsString("").enum(plans.StepDone, plans.StepQueued, plans.StepFailed)),
+			reqProp("status", jsString("").enum(plans.StepDone, plans.StepQueued, plans.StepFailed, plans.StepScheduled)),
 			prop("pool", jsString("The pool changed, or where the member is moving.")),
 			prop("detail", jsString("Why it failed or waits.")),
 		),

@@ -121,6 +121,9 @@ func serveEnv(cfg *app.Config) error {
 	if cfg.Jobs.SampleInterval, err = envDuration("BERTH_FLEET_SAMPLE_EVERY"); err != nil {
 		return err
 	}
+	if cfg.Jobs.RebalanceMovesPerMinute, err = envInt("BERTH_REBALANCE_MOVES_PER_MINUTE"); err != nil {
+		return err
+	}
 	if r := cfg.Jobs.RescueAfter; r > 0 {
 		t := cfg.Jobs.JobTimeout
 		if t == 0 {

@@ -93,6 +93,11 @@ type Config struct {
 	// sweep deletes older ones.
 	SampleInterval  time.Duration
 	SampleRetention time.Duration
+	// RebalanceMovesPerMinute is how many moves of applied rebalance
+	// plans run each RebalanceEvery (BERTH_REBALANCE_MOVES_PER_MINUTE,
+	// default 10); RebalanceEvery is a minute but in tests (rebalance.go).
+	RebalanceMovesPerMinute int
+	RebalanceEvery          time.Duration
 }
 
 func (c *Config) defaults() {
@@ -119,6 +124,8 @@ func (c *Config) defaults() {
 	default0(&c.Workers, 20)
 	default0(&c.SampleInterval, 5*time.Minute)
 	default0(&c.SampleRetention, 90*24*time.Hour)
+	default0(&c.RebalanceMovesPerMinute, 10)
+	default0(&c.RebalanceEvery, time.Minute)
 }
 
 // default0 sets *v to def when it is zero or negative.
@@ -196,6 +203,7 @@ func New(ctx context.Context, st *store.Store, svc *alloc.Service, cfg Config, l
 	river.AddWorker(workers, &reconcilePoolWorker{q: q})
 	river.AddWorker(workers, &checkPoolWorker{q: q})
 	river.AddWorker(workers, &sampleWorker{q: q})
+	river.AddWorker(workers, &rebalanceStepWorker{q: q})
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(cfg.ProbeInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return ProbeArgs{}, nil }, nil),
@@ -207,7 +215,9 @@ func New(ctx context.Context, st *store.Store, svc *alloc.Service, cfg Config, l
 	periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
 		func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil }, nil),
 		river.NewPeriodicJob(river.PeriodicInterval(cfg.SampleInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return SampleArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}))
+			func() (river.JobArgs, *river.InsertOpts) { return SampleArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(cfg.RebalanceEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return RebalanceStepArgs{}, rebalanceStepOpts() }, nil))
 	if cfg.Warner != nil {
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.WarnInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return WarnArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}))

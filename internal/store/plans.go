@@ -23,14 +23,20 @@ type PlanRow struct {
 	AppliedAt     time.Time
 	AppliedBy     string
 	Result        json.RawMessage
+	// Summary is what the plan measured when made (the rebalancer's
+	// imbalance), as JSON; empty when the action measures nothing.
+	Summary json.RawMessage
+	// Pending counts the applied plan's steps still waiting for the paced
+	// job (PlansPending).
+	Pending int
 }
 
 // PlanCreate stores a plan and returns its id.
 func (q *Queries) PlanCreate(ctx context.Context, p PlanRow) (int64, error) {
 	var id int64
-	err := q.db.QueryRowContext(ctx, `INSERT INTO plans (action, params, steps, preconditions, actor, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, p.Action, string(p.Params), string(p.Steps), string(p.Preconditions),
-		p.Actor, micros(p.CreatedAt), micros(p.ExpiresAt)).Scan(&id)
+	err := q.db.QueryRowContext(ctx, `INSERT INTO plans (action, params, steps, preconditions, actor, created_at, expires_at, summary)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, p.Action, string(p.Params), string(p.Steps), string(p.Preconditions),
+		p.Actor, micros(p.CreatedAt), micros(p.ExpiresAt), string(p.Summary)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("plan: %w", err)
 	}
@@ -42,10 +48,12 @@ func (q *Queries) PlanGet(ctx context.Context, id int64) (PlanRow, error) {
 	var (
 		p                               PlanRow
 		params, steps, pre, result      string
+		summary                         string
 		createdAt, expiresAt, appliedAt int64
 	)
-	err := q.db.QueryRowContext(ctx, `SELECT id, action, params, steps, preconditions, actor, created_at, expires_at, applied_at, applied_by, result
-		FROM plans WHERE id = $1`, id).Scan(&p.ID, &p.Action, &params, &steps, &pre, &p.Actor, &createdAt, &expiresAt, &appliedAt, &p.AppliedBy, &result)
+	err := q.db.QueryRowContext(ctx, `SELECT id, action, params, steps, preconditions, actor, created_at, expires_at, applied_at, applied_by, result,
+		summary, pending FROM plans WHERE id = $1`, id).Scan(&p.ID, &p.Action, &params, &steps, &pre, &p.Actor, &createdAt, &expiresAt, &appliedAt,
+		&p.AppliedBy, &result, &summary, &p.Pending)
 	if err != nil {
 		return PlanRow{}, notFound(err, fmt.Sprintf("plan %d", id))
 	}
@@ -56,6 +64,9 @@ func (q *Queries) PlanGet(ctx context.Context, id int64) (PlanRow, error) {
 	}
 	if result != "" {
 		p.Result = json.RawMessage(result)
+	}
+	if summary != "" {
+		p.Summary = json.RawMessage(summary)
 	}
 	return p, nil
 }
@@ -77,5 +88,29 @@ func (q *Queries) PlanClaim(ctx context.Context, id int64, actor string, at time
 // PlanSetResult records what applying plan id did.
 func (q *Queries) PlanSetResult(ctx context.Context, id int64, result json.RawMessage) error {
 	_, err := q.db.ExecContext(ctx, `UPDATE plans SET result = $1 WHERE id = $2`, string(result), id)
+	return err
+}
+
+// PlanSetProgress records what applying plan id did so far and how many of
+// its steps still wait for the paced job.
+func (q *Queries) PlanSetProgress(ctx context.Context, id int64, result json.RawMessage, pending int) error {
+	_, err := q.db.ExecContext(ctx, `UPDATE plans SET result = $1, pending = $2 WHERE id = $3`, string(result), pending, id)
+	return err
+}
+
+// PlansPending lists, oldest first, the plans with steps waiting for the
+// paced job.
+func (q *Queries) PlansPending(ctx context.Context, limit int) ([]int64, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT id FROM plans WHERE pending > 0 ORDER BY id LIMIT $1`, limit)
+	return scanAll(rows, err, func(r rowScanner) (int64, error) {
+		var id int64
+		return id, r.Scan(&id)
+	})
+}
+
+// PlanSetPending records how many of plan id's steps wait for the paced
+// job.
+func (q *Queries) PlanSetPending(ctx context.Context, id int64, pending int) error {
+	_, err := q.db.ExecContext(ctx, `UPDATE plans SET pending = $1 WHERE id = $2`, pending, id)
 	return err
 }

@@ -73,6 +73,12 @@ const (
 	// OpRelease releases Member's extra seat SeatID (on Pool), keeping
 	// KeepSeatID (integrity repair of an orphan).
 	OpRelease = "release"
+	// OpPacedMove moves Member off SeatID (on Pool) to the pool To, make
+	// before break, later: applying the plan schedules it, and the paced
+	// job (RunPaced, the rebalance_step job) runs a few a minute, each
+	// after checking again that the member is still on Pool and both
+	// pools are active (rebalance.go).
+	OpPacedMove = "move.paced"
 )
 
 // Step is one thing a plan does.
@@ -146,6 +152,9 @@ type Plan struct {
 	AppliedAt     *time.Time      `json:"applied_at,omitempty"`
 	AppliedBy     string          `json:"applied_by,omitempty"`
 	Result        *Result         `json:"result,omitempty"`
+	// Summary is what the plan measured when made (rebalance: the
+	// imbalance before and after its moves).
+	Summary json.RawMessage `json:"summary,omitempty"`
 }
 
 // Step result statuses.
@@ -153,15 +162,19 @@ const (
 	StepDone   = "done"   // the status is set, the release or the move started
 	StepQueued = "queued" // a move waits in the queue for room
 	StepFailed = "failed" // Detail says why; the other steps went on
+	// StepScheduled: a paced move waiting for its turn (RunPaced).
+	StepScheduled = "scheduled"
 )
 
 // Result is what an apply did, step by step (StepResult.Step indexes
 // Plan.Steps).
 type Result struct {
-	Done   int          `json:"done"`
-	Queued int          `json:"queued"`
-	Failed int          `json:"failed"`
-	Steps  []StepResult `json:"steps"`
+	Done   int `json:"done"`
+	Queued int `json:"queued"`
+	Failed int `json:"failed"`
+	// Scheduled counts the paced moves still waiting (StepScheduled).
+	Scheduled int          `json:"scheduled,omitempty"`
+	Steps     []StepResult `json:"steps"`
 }
 
 // StepResult is what became of one step.
@@ -176,6 +189,8 @@ type StepResult struct {
 type Draft struct {
 	Steps         []Step
 	Preconditions []Precondition
+	// Summary, when not nil, is stored as the plan's Summary (JSON).
+	Summary any
 }
 
 // Planner reads the state through s and drafts an action's plan from its
@@ -272,6 +287,11 @@ func (s *Service) Create(ctx context.Context, action string, params json.RawMess
 	if row.Preconditions, err = json.Marshal(d.Preconditions); err != nil {
 		return Plan{}, err
 	}
+	if d.Summary != nil {
+		if row.Summary, err = json.Marshal(d.Summary); err != nil {
+			return Plan{}, err
+		}
+	}
 	if row.ID, err = s.st.PlanCreate(ctx, row); err != nil {
 		return Plan{}, err
 	}
@@ -289,7 +309,7 @@ func (s *Service) Get(ctx context.Context, id int64) (Plan, error) {
 
 func (s *Service) view(row store.PlanRow) (Plan, error) {
 	p := Plan{ID: row.ID, Action: row.Action, Params: row.Params, Actor: row.Actor, CreatedAt: row.CreatedAt, ExpiresAt: row.ExpiresAt,
-		AppliedBy: row.AppliedBy, State: StateOpen}
+		AppliedBy: row.AppliedBy, State: StateOpen, Summary: row.Summary}
 	if err := json.Unmarshal(row.Steps, &p.Steps); err != nil {
 		return p, fmt.Errorf("plan %d steps: %w", row.ID, err)
 	}
@@ -351,6 +371,7 @@ func (s *Service) Apply(ctx context.Context, id int64, actor string) (Plan, erro
 			return &ChangedError{Plan: id, Changes: diffs}
 		}
 		// The steps that join the transaction.
+		paced := 0
 		for i, st := range p.Steps {
 			switch st.Op {
 			case OpPoolStatus:
@@ -378,9 +399,15 @@ func (s *Service) Apply(ctx context.Context, id int64, actor string) (Plan, erro
 				res.add(StepResult{Step: i, Status: StepDone, Pool: st.Pool})
 			case OpMove:
 				// After commit (see the package comment).
+			case OpPacedMove:
+				paced++
+				res.add(StepResult{Step: i, Status: StepScheduled, Pool: st.Pool})
 			default:
 				return fmt.Errorf("plan %d step %d: unknown op %q", id, i, st.Op)
 			}
+		}
+		if paced > 0 {
+			return tx.PlanSetPending(ctx, id, paced)
 		}
 		return nil
 	})
@@ -446,6 +473,8 @@ func (r *Result) add(sr StepResult) {
 		r.Queued++
 	case StepFailed:
 		r.Failed++
+	case StepScheduled:
+		r.Scheduled++
 	}
 	r.Steps = append(r.Steps, sr)
 }
