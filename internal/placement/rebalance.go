@@ -120,6 +120,7 @@ type rbPool struct {
 	listed  int  // members listed on it
 	keys    map[string]int
 	pos     int // index in the current order
+	idx     int // index in rebalancer.pools
 }
 
 func (p *rbPool) load() float64 { return float64(p.used) * p.unit }
@@ -132,6 +133,8 @@ type rbClass struct {
 
 type rebalancer struct {
 	pools   []*rbPool
+	// holders: per affinity key, the pools (indexes) holding it.
+	holders map[string]map[int]struct{}
 	members []RebalanceMember
 	classes []rbClass
 	moves   []RebalanceMove
@@ -142,7 +145,7 @@ type rebalancer struct {
 // strategy's ideal within in.MaxMoves (see the comment at the top of this
 // file), and measures the fleet before and after.
 func Rebalance(in RebalanceInput) RebalancePlan {
-	rb := &rebalancer{max: max(in.MaxMoves, 0)}
+	rb := &rebalancer{max: max(in.MaxMoves, 0), holders: map[string]map[int]struct{}{}}
 	index := map[int64]int{}
 	for _, p := range in.Pools {
 		if p.Status != model.StatusActive || p.Capacity <= 0 {
@@ -154,7 +157,7 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 		p = p.normalized()
 		index[p.ID] = len(rb.pools)
 		rb.pools = append(rb.pools, &rbPool{p: p, used: p.Used, unit: 1 / (float64(p.Capacity) * float64(p.weight())),
-			byClass: map[int][]int{}, keys: map[string]int{}})
+			byClass: map[int][]int{}, keys: map[string]int{}, idx: len(rb.pools)})
 	}
 	// Members in seat order, so every tie is broken the same way.
 	rb.members = slices.Clone(in.Members)
@@ -169,7 +172,7 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 		p := rb.pools[pi]
 		p.listed++
 		if m.AffinityKey != "" {
-			p.keys[m.AffinityKey]++
+			rb.addKey(pi, m.AffinityKey)
 		}
 		if m.Pinned {
 			p.pinned = true
@@ -294,10 +297,28 @@ func (rb *rebalancer) move(mi int, s, d *rbPool, reason string) {
 	s.used--
 	d.used++
 	if k := m.AffinityKey; k != "" {
-		if s.keys[k]--; s.keys[k] <= 0 {
-			delete(s.keys, k)
+		rb.dropKey(s.idx, k)
+		rb.addKey(d.idx, k)
+	}
+}
+
+// addKey counts one member of key k on pool pi.
+func (rb *rebalancer) addKey(pi int, k string) {
+	p := rb.pools[pi]
+	if p.keys[k]++; p.keys[k] == 1 {
+		if rb.holders[k] == nil {
+			rb.holders[k] = map[int]struct{}{}
 		}
-		d.keys[k]++
+		rb.holders[k][pi] = struct{}{}
+	}
+}
+
+// dropKey counts one member of key k less on pool pi.
+func (rb *rebalancer) dropKey(pi int, k string) {
+	p := rb.pools[pi]
+	if p.keys[k]--; p.keys[k] <= 0 {
+		delete(p.keys, k)
+		delete(rb.holders[k], pi)
 	}
 }
 
@@ -316,10 +337,8 @@ func (rb *rebalancer) spread() {
 	order := slices.Clone(rb.pools)
 	sort.Slice(order, func(i, j int) bool { return less(order[i], order[j]) })
 	minUnit := math.Inf(1)
-	idx := map[*rbPool]int{}
-	for i, p := range rb.pools {
+	for _, p := range rb.pools {
 		minUnit = min(minUnit, p.unit)
-		idx[p] = i
 	}
 	for i, p := range order {
 		p.pos = i
@@ -356,7 +375,7 @@ func (rb *rebalancer) spread() {
 				}
 				c := -1
 				for _, cl := range s.classes {
-					if rb.accepts(cl, idx[d]) {
+					if rb.accepts(cl, d.idx) {
 						c = cl
 						break
 					}
@@ -383,10 +402,6 @@ func (rb *rebalancer) pack() {
 	n := len(rb.pools)
 	if n < 2 {
 		return
-	}
-	idx := map[*rbPool]int{}
-	for i, p := range rb.pools {
-		idx[p] = i
 	}
 	sources := slices.Clone(rb.pools)
 	sort.Slice(sources, func(i, j int) bool {
@@ -426,7 +441,7 @@ func (rb *rebalancer) pack() {
 	}
 	// fits reports whether pool t takes every member of ms.
 	fits := func(t *rbPool, ms []int, classOf map[int]int) bool {
-		ti := idx[t]
+		ti := t.idx
 		for _, mi := range ms {
 			if !rb.accepts(classOf[mi], ti) {
 				return false
@@ -439,11 +454,20 @@ func (rb *rebalancer) pack() {
 	// with the least room that still has room for all of them.
 	bestFor := func(s *rbPool, key string, ms []int, classOf map[int]int) *rbPool {
 		k := len(ms)
+		at := sort.Search(len(targets), func(i int) bool { return targets[i].free() >= k })
 		var best *rbPool
-		if key != "" {
-			for _, t := range rb.pools {
-				ti := idx[t]
-				if t == s || emptied[ti] || t.used == 0 || t.keys[key] == 0 || t.free() < k || !fits(t, ms, classOf) {
+		if hs := rb.holders[key]; key != "" && len(hs) > 64 {
+			// A key held widely: the first holder in the targets' order
+			// is the best, and comes soon.
+			for _, t := range targets[at:] {
+				if t.keys[key] > 0 && t != s && !emptied[t.idx] && t.used > 0 && fits(t, ms, classOf) {
+					return t
+				}
+			}
+		} else if key != "" {
+			for ti := range hs {
+				t := rb.pools[ti]
+				if t == s || emptied[ti] || t.used == 0 || t.free() < k || !fits(t, ms, classOf) {
 					continue
 				}
 				if best == nil || tless(t, best) {
@@ -454,9 +478,8 @@ func (rb *rebalancer) pack() {
 				return best
 			}
 		}
-		at := sort.Search(len(targets), func(i int) bool { return targets[i].free() >= k })
 		for _, t := range targets[at:] {
-			if t == s || emptied[idx[t]] || t.used == 0 || !fits(t, ms, classOf) {
+			if t == s || emptied[t.idx] || t.used == 0 || !fits(t, ms, classOf) {
 				continue
 			}
 			return t
@@ -468,7 +491,7 @@ func (rb *rebalancer) pack() {
 		s, d *rbPool
 	}
 	for _, s := range sources {
-		si := idx[s]
+		si := s.idx
 		if kept[si] || s.used == 0 {
 			continue
 		}
@@ -477,7 +500,7 @@ func (rb *rebalancer) pack() {
 		}
 		room := 0 // in the other pools in use
 		for _, t := range rb.pools {
-			if t != s && t.used > 0 && !emptied[idx[t]] {
+			if t != s && t.used > 0 && !emptied[t.idx] {
 				room += t.free()
 			}
 		}
@@ -570,10 +593,8 @@ func (rb *rebalancer) pack() {
 				u.d.used--
 				u.s.used++
 				if k := m.AffinityKey; k != "" {
-					if u.d.keys[k]--; u.d.keys[k] <= 0 {
-						delete(u.d.keys, k)
-					}
-					u.s.keys[k]++
+					rb.dropKey(u.d.idx, k)
+					rb.addKey(u.s.idx, k)
 				}
 				reorder(u.d)
 			}
@@ -585,7 +606,7 @@ func (rb *rebalancer) pack() {
 		// s is empty, and nobody fills it again in this plan; the pools
 		// that took its members are never emptied in it.
 		for _, u := range done {
-			kept[idx[u.d]] = true
+			kept[u.d.idx] = true
 		}
 		emptied[si] = true
 		s.byClass, s.classes, s.movable = map[int][]int{}, nil, 0

@@ -301,7 +301,7 @@ func benchFleet() ([]Pool, []RebalanceMember) {
 func BenchmarkRebalance(b *testing.B) {
 	pools, ms := benchFleet()
 	for _, st := range Strategies() {
-		for _, budget := range []int{1000, 10_000} {
+		for _, budget := range []int{0, 1000, 10_000} {
 			b.Run(fmt.Sprintf("%s/moves=%d", st, budget), func(b *testing.B) {
 				var plan RebalancePlan
 				for b.Loop() {
