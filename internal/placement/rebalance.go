@@ -132,7 +132,7 @@ type rbClass struct {
 }
 
 type rebalancer struct {
-	pools   []*rbPool
+	pools []*rbPool
 	// holders: per affinity key, the pools (indexes) holding it.
 	holders map[string]map[int]struct{}
 	members []RebalanceMember
