@@ -9,7 +9,7 @@ import (
 	"strconv"
 )
 
-const plansUsage = "plans create [-o json] ACTION PARAMS_JSON | plans show ID | plans apply ID: plan an action (pools.status, pools.drain, migrate, integrity.repair), read the plan, apply it (exit 1 when refused: it changed or expired)"
+const plansUsage = "plans create [-o json] ACTION PARAMS_JSON | plans show ID | plans apply ID: plan an action (pools.status, pools.drain, migrate, integrity.repair, rebalance), read the plan, apply it (exit 1 when refused: it changed or expired)"
 
 // planAnswer is what the CLI reads of a plan (the API's Plan).
 type planAnswer struct {
@@ -22,14 +22,32 @@ type planAnswer struct {
 		SeatID                     int64 `json:"seat_id"`
 		KeepSeatID                 int64 `json:"keep_seat_id"`
 	} `json:"steps"`
+	// Summary: a rebalance plan's imbalance before and after.
+	Summary *struct {
+		Strategy      string
+		Moves, Pinned int
+		Before, After imbalance
+	} `json:"summary"`
 	Result *struct {
-		Done, Queued, Failed int
-		Steps                []struct {
+		Done, Queued, Failed, Scheduled int
+		Steps                           []struct {
 			Step           int
 			Status, Detail string
 			Pool           string
 		}
 	} `json:"result"`
+}
+
+type imbalance struct {
+	Pools   int     `json:"pools"`
+	InUse   int     `json:"in_use"`
+	Partial int     `json:"partial"`
+	Stddev  float64 `json:"utilization_stddev"`
+	Range   float64 `json:"utilization_range"`
+}
+
+func (im imbalance) String() string {
+	return fmt.Sprintf("%d pools, %d in use, %d partly filled, utilization stddev %.3f, range %.3f", im.Pools, im.InUse, im.Partial, im.Stddev, im.Range)
 }
 
 // printPlan writes a plan as a table: one line a step, with what applying
@@ -61,6 +79,8 @@ func printPlan(w io.Writer, p *planAnswer) {
 				to = "(queued: no room now)"
 			}
 			what = fmt.Sprintf("move %s (seat %d) %s → %s", st.Member, st.SeatID, st.Pool, to)
+		case "move.paced":
+			what = fmt.Sprintf("move %s (seat %d) %s → %s, paced", st.Member, st.SeatID, st.Pool, st.To)
 		case "release":
 			what = fmt.Sprintf("release %s's seat %d on %s (keeps %d)", st.Member, st.SeatID, st.Pool, st.KeepSeatID)
 		default:
@@ -71,8 +91,15 @@ func printPlan(w io.Writer, p *planAnswer) {
 	if len(p.Steps) == 0 {
 		fmt.Fprintln(w, "-\tnothing to do\t")
 	}
+	if sm := p.Summary; sm != nil {
+		fmt.Fprintf(w, "%s: %d move(s), %d member(s) pinned\nbefore: %s\nafter:  %s\n", sm.Strategy, sm.Moves, sm.Pinned, sm.Before, sm.After)
+	}
 	if p.Result != nil {
-		fmt.Fprintf(w, "applied: %d done, %d queued, %d failed\n", p.Result.Done, p.Result.Queued, p.Result.Failed)
+		fmt.Fprintf(w, "applied: %d done, %d queued, %d failed", p.Result.Done, p.Result.Queued, p.Result.Failed)
+		if p.Result.Scheduled > 0 {
+			fmt.Fprintf(w, ", %d scheduled (a few a minute)", p.Result.Scheduled)
+		}
+		fmt.Fprintln(w)
 	}
 }
 

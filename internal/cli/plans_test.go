@@ -39,6 +39,13 @@ func TestPlansVerbs(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "was applied") {
 		t.Fatalf("second apply: %d\n%s\n%s", code, out, errOut)
 	}
+	// A rebalance plan shows its imbalance before and after.
+	h.Pool("team-2", "team", 5, 0)
+	out, errOut, code = run(t, env, "plans", "create", "rebalance", `{"kind": "team", "max_moves": 5, "strategy": "spread"}`)
+	if code != 0 || !strings.Contains(out, "nothing to do") || !strings.Contains(out, "spread: 0 move(s), 0 member(s) pinned") ||
+		!strings.Contains(out, "before: 1 pools, 0 in use") {
+		t.Fatalf("plans create rebalance: %d\n%s\n%s", code, out, errOut)
+	}
 	for _, args := range [][]string{{"plans"}, {"plans", "create"}, {"plans", "create", "pools.status", "{not json"}, {"plans", "show"}, {"plans", "drop"}} {
 		if _, errOut, code := run(t, env, args...); code != 2 || !strings.Contains(errOut, "usage: berth ") {
 			t.Errorf("%v: code %d\n%s", args, code, errOut)
