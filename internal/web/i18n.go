@@ -729,4 +729,8 @@ var catalogue = map[string][2]string{
 	"plan.applied":                 {"Plan applied: %d done, %d queued, %d failed.", "计划已应用：%d 个完成，%d 个排队，%d 个失败。"},
 	"plan.review":                  {"Review plan", "查看计划"},
 	"plan.review_drain":            {"Plan drain", "规划清空"},
+	"plan.pre.pool_status":         {"%s is %s", "%s 状态为%s"},
+	"plan.pre.pool_room":           {"%s has at least %d free seat(s)", "%s 至少有 %d 个空位"},
+	"plan.pre.seat":                {"%s holds seat #%d on %s, not moving", "%[1]s 持有 %[3]s 上的座位 #%[2]d，且未在迁移"},
+	"plan.pre.member_seats":        {"%s holds exactly the seats %s", "%s 恰好持有座位 %s"},
 }

@@ -122,6 +122,8 @@ type planData struct {
 	// ActionText names the action; Rests says what the plan rests on.
 	ActionText, Rests string
 	Steps             []planStepRow
+	// Pre says each precondition in words.
+	Pre []string
 	// Back is where the plan came from; Follow, after a drain's apply,
 	// its progress page.
 	Back, BackText, Follow string
@@ -151,6 +153,9 @@ func (w *Web) renderPlan(rw http.ResponseWriter, r *http.Request, fl ...flash) {
 			row.Reason = st.Message // a status step's reason, as the operator gave it
 		}
 		d.Steps = append(d.Steps, row)
+	}
+	for _, c := range p.Preconditions {
+		d.Pre = append(d.Pre, planPreText(l, c))
 	}
 	if p.Result != nil {
 		for _, sr := range p.Result.Steps {
@@ -195,6 +200,25 @@ func planStepText(l lang, st plans.Step) string {
 		return l.T("plan.step.release", st.Member, st.SeatID, st.Pool, st.KeepSeatID)
 	}
 	return st.Op
+}
+
+// planPreText says a precondition in l.
+func planPreText(l lang, c plans.Precondition) string {
+	switch c.Kind {
+	case plans.PrePoolStatus:
+		return l.T("plan.pre.pool_status", c.Pool, l.Word("status", c.Status))
+	case plans.PrePoolRoom:
+		return l.T("plan.pre.pool_room", c.Pool, c.Free)
+	case plans.PreSeat:
+		return l.T("plan.pre.seat", c.Member, c.SeatID, c.Pool)
+	case plans.PreMemberSeats:
+		ids := make([]string, len(c.Seats))
+		for i, id := range c.Seats {
+			ids[i] = "#" + strconv.FormatInt(id, 10)
+		}
+		return l.T("plan.pre.member_seats", c.Member, strings.Join(ids, ", "))
+	}
+	return c.Kind
 }
 
 // planApply applies a plan and shows its page again: what each step did,

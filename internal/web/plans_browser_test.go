@@ -41,10 +41,9 @@ func TestBrowserPlanReview(t *testing.T) {
 		t.Fatalf("reviewing set team-1 %s", p.Status)
 	}
 	screenshot(t, ctx, "plan-02-review.png")
-	run(t, ctx, "apply", chromedp.Click(chromedp.CSS("#plan-apply")), chromedp.WaitVisible(chromedp.CSS(".flash.ok")))
-	if s := text(t, ctx, "#plan-state"); s != "Applied" {
-		t.Fatalf("state %q after apply", s)
-	}
+	// The review page has a flash too: wait for the applied page itself.
+	run(t, ctx, "apply", chromedp.Click(chromedp.CSS("#plan-apply")))
+	until(t, ctx, "the applied plan", `document.readyState === "complete" && !document.getElementById("plan-apply") && (document.getElementById("plan-state") || {}).textContent === "Applied"`)
 	screenshot(t, ctx, "plan-03-applied.png")
 	for i, id := range ids {
 		p, _ := c.h.App.Store.PoolGet(t.Context(), id)
@@ -75,6 +74,7 @@ func TestBrowserPlanDrainZh(t *testing.T) {
 	if steps := get(t, ctx, "steps", chromedp.Evaluate[string](`document.getElementById("plan-steps").innerText`)); moves != 3 || !strings.Contains(steps, "将 srv-1 从") || !strings.Contains(steps, "迁到 srv-2") {
 		t.Fatalf("%d moves: %s", moves, steps)
 	}
+	run(t, ctx, "open the preconditions", chromedp.Click(chromedp.CSS("#plan-pre summary")))
 	screenshot(t, ctx, "plan-04-drain-zh.png")
 	run(t, ctx, "apply", chromedp.Click(chromedp.CSS("#plan-apply")), chromedp.WaitVisible(chromedp.CSS("#plan-follow")))
 	if s := text(t, ctx, ".flash"); !strings.Contains(s, "计划已应用：4 个完成") {
