@@ -68,7 +68,7 @@ func (s *Service) finishMove(ctx context.Context, tx *store.Tx, fromSeat int64, 
 		return err
 	}
 	if state == model.MoveDone {
-		return nil
+		return s.notifyMoveDone(ctx, tx, mv)
 	}
 	action := model.ActMoveFailed
 	if state == model.MoveCancelled {
@@ -92,6 +92,34 @@ func (s *Service) finishMove(ctx context.Context, tx *store.Tx, fromSeat int64, 
 	}
 	return tx.HistoryAdd(ctx, model.HistoryEntry{Member: mv.Member, Action: model.ActRebindRefunded, CodeID: mv.CodeID,
 		Reason: fmt.Sprintf("paid move %s: rebind given back (%d/%d)", state, c.RebindCount, c.RebindLimit)})
+}
+
+// MoveNotifier is an Enqueuer that can also tell users of their finished
+// moves (package jobs: the move_notice job, package notify's mail).
+type MoveNotifier interface {
+	// NotifiesMoves tells whether move mails are configured (BERTH_SMTP_URL).
+	NotifiesMoves() bool
+	// MoveDone enqueues the mail about a team member's finished move.
+	MoveDone(ctx context.Context, tx *store.Tx, moveID int64) error
+}
+
+// notifyMoveDone enqueues the user's mail about a move just marked done, in
+// the same transaction: a move that fails or is cancelled gets none, and a
+// done one is never without its job. Only team members (an e-mail address)
+// are told; nothing is enqueued when no mail is configured.
+func (s *Service) notifyMoveDone(ctx context.Context, tx *store.Tx, mv model.Move) error {
+	n, ok := s.jobs.(MoveNotifier)
+	if !ok || !n.NotifiesMoves() {
+		return nil
+	}
+	m, err := tx.MemberGet(ctx, mv.MemberID)
+	if err != nil || m.Kind != model.KindTeam {
+		return err
+	}
+	if err := n.MoveDone(ctx, tx, mv.ID); err != nil {
+		return fmt.Errorf("enqueue the move mail: %w", err)
+	}
+	return nil
 }
 
 // MoveSeat moves a member off its seat (admin): to the pool named to, or to

@@ -1007,7 +1007,7 @@ var historyActions = []string{
 	model.ActHealthOffline, model.ActHealthRecovered,
 	model.ActCodesCreated, model.ActCodeUsed, model.ActCodeRefunded, model.ActCodeBound, model.ActCodeExpired,
 	model.ActCodeStatus, model.ActRebindCharged, model.ActRebindRefunded, model.ActMoveRequested, model.ActMoveFailed,
-	model.ActMoveCancelled, model.ActSeatCarried, model.ActOrphanRepaired, model.ActExpiryWarning, model.ActQueueCancelled,
+	model.ActMoveCancelled, model.ActSeatCarried, model.ActOrphanRepaired, model.ActExpiryWarning, model.ActMoveNotified, model.ActQueueCancelled,
 }
 
 // providerSchemaName is the component name of a provider type's settings.

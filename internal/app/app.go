@@ -51,6 +51,9 @@ type Config struct {
 	// SMTPURL configures expiry warnings by e-mail (BERTH_SMTP_URL), e.g.
 	// smtp://user:pass@mail.example.com:587?from=berth@example.com
 	SMTPURL string
+	// DefaultLang is the language of the e-mails about finished moves
+	// (BERTH_DEFAULT_LANG): "en", "zh-CN", or "" for both in one mail.
+	DefaultLang string
 	// BaseURL is berth's public address without a trailing slash
 	// (BERTH_BASE_URL), written into absolute links such as the expiry
 	// e-mails' status page; empty: no links. Its path, if any, is the
@@ -178,6 +181,12 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 			return nil, err
 		}
 		cfg.Jobs.Warner = &notify.Warner{Store: st, Mailer: mailer, Log: log, BaseURL: cfg.BaseURL}
+		lang, err := notify.ParseLang(cfg.DefaultLang)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("BERTH_DEFAULT_LANG: %w", err)
+		}
+		cfg.Jobs.MoveMailer = &notify.MoveMailer{Store: st, Mailer: mailer, Lang: lang, Log: log, BaseURL: cfg.BaseURL}
 	}
 	if a.Queue, err = jobs.New(ctx, st, a.Alloc, cfg.Jobs, log); err != nil {
 		st.Close()

@@ -14,6 +14,7 @@ import (
 	"github.com/berthhq/berth/internal/app"
 	"github.com/berthhq/berth/internal/metrics"
 	"github.com/berthhq/berth/internal/model"
+	"github.com/berthhq/berth/internal/notify"
 	"github.com/berthhq/berth/internal/store"
 	"github.com/berthhq/berth/internal/telegram"
 )
@@ -84,6 +85,10 @@ func serveEnv(cfg *app.Config) error {
 	var err error
 	if cfg.BaseURL, err = parseBaseURL(os.Getenv("BERTH_BASE_URL")); err != nil {
 		return err
+	}
+	cfg.DefaultLang = os.Getenv("BERTH_DEFAULT_LANG")
+	if _, err := notify.ParseLang(cfg.DefaultLang); err != nil {
+		return fmt.Errorf("BERTH_DEFAULT_LANG: %w", err)
 	}
 	if cfg.Telegram, err = telegram.ConfigFromEnv(); err != nil {
 		return err

@@ -79,6 +79,10 @@ type Config struct {
 	// when no mail server is configured.
 	Warner       Warner
 	WarnInterval time.Duration
+	// MoveMailer tells team members of their finished moves (the
+	// move_notice job, movenotice.go); nil when no mail server is
+	// configured: then no such job is enqueued.
+	MoveMailer MoveMailer
 	// JobTimeout bounds one job; RescueAfter is when a job left running by a
 	// dead process is retried.
 	JobTimeout  time.Duration
@@ -200,6 +204,7 @@ func New(ctx context.Context, st *store.Store, svc *alloc.Service, cfg Config, l
 		return cfg.Warner.Run(ctx, time.Now())
 	}})
 	river.AddWorker(workers, &reconcileWorker{q: q})
+	river.AddWorker(workers, &moveNoticeWorker{q: q})
 	river.AddWorker(workers, &reconcilePoolWorker{q: q})
 	river.AddWorker(workers, &checkPoolWorker{q: q})
 	river.AddWorker(workers, &sampleWorker{q: q})

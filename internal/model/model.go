@@ -231,6 +231,7 @@ const (
 	ActSeatCarried    = "seat.carried"
 	ActOrphanRepaired = "orphan.repaired"
 	ActExpiryWarning  = "expiry.warning"
+	ActMoveNotified   = "move.notified" // the user was told of a finished move by e-mail
 	ActQueueCancelled = "queue.cancelled"
 )
 

@@ -37,8 +37,9 @@ func (q *Queries) MoveCreate(ctx context.Context, mv model.Move) (int64, error) 
 		paid = 1
 	}
 	var id int64
-	err := q.db.QueryRowContext(ctx, `INSERT INTO moves (member_id, from_seat, to_seat, code_id, paid, state, reason, actor, created_at)
-		VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id`,
+	// why keeps the starting reason: reason is overwritten when the move ends.
+	err := q.db.QueryRowContext(ctx, `INSERT INTO moves (member_id, from_seat, to_seat, code_id, paid, state, reason, why, actor, created_at)
+		VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id`,
 		mv.MemberID, mv.FromSeat, nullID(mv.ToSeat), nullID(mv.CodeID), paid, mv.Reason, mv.Actor, micros(q.now())).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("seat %d already moving: %w", mv.FromSeat, ErrConflict)

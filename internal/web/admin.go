@@ -707,7 +707,7 @@ var historyActions = []string{
 	model.ActRelease, model.ActDrainStarted, model.ActHealthOffline, model.ActHealthRecovered, model.ActCodesCreated,
 	model.ActCodeUsed, model.ActCodeRefunded, model.ActCodeBound, model.ActCodeExpired, model.ActCodeStatus, model.ActRebindCharged,
 	model.ActRebindRefunded, model.ActMoveRequested, model.ActMoveFailed, model.ActMoveCancelled, model.ActSeatCarried,
-	model.ActOrphanRepaired, model.ActExpiryWarning, model.ActQueueCancelled,
+	model.ActOrphanRepaired, model.ActExpiryWarning, model.ActMoveNotified, model.ActQueueCancelled,
 }
 
 const historyPage = 200

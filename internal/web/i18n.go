@@ -301,6 +301,7 @@ var catalogue = map[string][2]string{
 	"action.seat.carried":     {"seat carried over", "座位转移到新兑换码"},
 	"action.orphan.repaired":  {"orphan repaired", "修复孤儿座位"},
 	"action.expiry.warning":   {"expiry warning sent", "发送到期提醒"},
+	"action.move.notified":    {"user told of the move", "已通知用户席位转移"},
 	"action.queue.cancelled":  {"queue entry cancelled", "取消排队"},
 
 	// dashboard
