@@ -16,18 +16,21 @@ import (
 )
 
 // Delivered records that a seat's member is in its pool. When the seat ends
-// a move, the old seat is released now (make before break).
-func (s *Service) Delivered(ctx context.Context, seatID int64) error {
-	return s.st.InTx(ctx, func(tx *store.Tx) error { return s.deliveredTx(ctx, tx, seatID) })
+// a move, the old seat is released now (make before break). note, when not
+// empty, is what the provider reported (provider.Notes: a command's exit
+// status and output), added to the history row.
+func (s *Service) Delivered(ctx context.Context, seatID int64, note string) error {
+	return s.st.InTx(ctx, func(tx *store.Tx) error { return s.deliveredTx(ctx, tx, seatID, note) })
 }
 
 // DeliveredMany records many deliveries in one transaction (a
-// deliver_batch job's successes); if that fails, each is recorded on its
-// own, so one seat's trouble does not hold up the rest.
-func (s *Service) DeliveredMany(ctx context.Context, seatIDs []int64) error {
+// deliver_batch job's successes), notes by seat id as for Delivered; if
+// that fails, each is recorded on its own, so one seat's trouble does not
+// hold up the rest.
+func (s *Service) DeliveredMany(ctx context.Context, seatIDs []int64, notes map[int64]string) error {
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		for _, id := range seatIDs {
-			if err := s.deliveredTx(ctx, tx, id); err != nil {
+			if err := s.deliveredTx(ctx, tx, id, notes[id]); err != nil {
 				return err
 			}
 		}
@@ -38,12 +41,12 @@ func (s *Service) DeliveredMany(ctx context.Context, seatIDs []int64) error {
 	}
 	var errs []error
 	for _, id := range seatIDs {
-		errs = append(errs, s.Delivered(ctx, id))
+		errs = append(errs, s.Delivered(ctx, id, notes[id]))
 	}
 	return errors.Join(errs...)
 }
 
-func (s *Service) deliveredTx(ctx context.Context, tx *store.Tx, seatID int64) error {
+func (s *Service) deliveredTx(ctx context.Context, tx *store.Tx, seatID int64, note string) error {
 	seat, err := tx.SeatGet(ctx, seatID)
 	if err != nil {
 		return err
@@ -52,8 +55,12 @@ func (s *Service) deliveredTx(ctx context.Context, tx *store.Tx, seatID int64) e
 	if err != nil || !ok {
 		return err
 	}
+	reason := fmt.Sprintf("delivered after %d failed attempt(s)", seat.Attempts)
+	if note != "" {
+		reason += "; " + note
+	}
 	if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActDelivered, To: seat.Pool,
-		Reason: fmt.Sprintf("delivered after %d failed attempt(s)", seat.Attempts)}); err != nil {
+		Reason: reason}); err != nil {
 		return err
 	}
 	if seat.MoveFrom == 0 {
@@ -136,6 +143,16 @@ func (s *Service) RepairOrphans(ctx context.Context, opt integrity.Options, limi
 // Released records that a releasing seat's member is out of its pool: the
 // room comes back and the queue is drained.
 func (s *Service) Released(ctx context.Context, seatID int64) error {
+	return s.ReleasedNoted(ctx, seatID, "")
+}
+
+// ReleasedNoted is Released with what the provider reported (as for
+// Delivered) added to the history row.
+func (s *Service) ReleasedNoted(ctx context.Context, seatID int64, note string) error {
+	reason := "removed from pool"
+	if note != "" {
+		reason += "; " + note
+	}
 	var seat model.Seat
 	var m model.Member
 	var done bool
@@ -153,7 +170,7 @@ func (s *Service) Released(ctx context.Context, seatID int64) error {
 		if err := tx.PoolGiveBack(ctx, seat.PoolID); err != nil {
 			return err
 		}
-		if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActReleased, From: seat.Pool, Reason: "removed from pool"}); err != nil {
+		if err := tx.HistoryAdd(ctx, model.HistoryEntry{Member: seat.Member, Pool: seat.Pool, Action: model.ActReleased, From: seat.Pool, Reason: reason}); err != nil {
 			return err
 		}
 		return s.jobs.DrainQueue(ctx, tx, m.Kind)

@@ -977,6 +977,9 @@ func providerSettingsSchema(t providers.Type) *jsonSchema {
 	props := schemaProps{reqProp("type", jsString("").enum(t.Name))}
 	for _, f := range t.Fields {
 		s := &jsonSchema{Type: f.Kind, Description: f.Description, Minimum: f.Min, Maximum: f.Max, Default: f.Default}
+		if f.Items != "" {
+			s.Items = &jsonSchema{Type: f.Items}
+		}
 		if f.Enum != nil {
 			s.enum(strs(f.Enum...)...)
 		}

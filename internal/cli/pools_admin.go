@@ -132,6 +132,12 @@ func typedSetting(f providers.Field, v string) (any, error) {
 			return nil, fmt.Errorf("%q is not true or false", v)
 		}
 		return b, nil
+	case "array":
+		var a []any
+		if err := json.Unmarshal([]byte(v), &a); err != nil {
+			return nil, fmt.Errorf(`%q is not a JSON list, e.g. '["/usr/local/bin/reload-worker","{account}"]'`, v)
+		}
+		return a, nil
 	}
 	return v, nil
 }

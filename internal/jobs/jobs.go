@@ -475,13 +475,14 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if seat.ID == 0 {
 		return err // gone, or delivered, failed or released meanwhile
 	}
+	pctx, notes := provider.WithNotes(ctx) // what the provider reports, for the history
 	if err == nil {
 		crashpoint.Hit("deliver.before-put")
-		err = p.Put(ctx, m)
+		err = p.Put(pctx, m)
 	}
 	if err == nil {
 		crashpoint.Hit("deliver.after-put")
-		return q.svc.Delivered(ctx, seat.ID)
+		return q.svc.Delivered(ctx, seat.ID, notes.String())
 	}
 	class := provider.Classify(err)
 	// A snoozed job's attempt does not grow (River takes a snooze back);
@@ -522,6 +523,7 @@ func (w *deliverBatchWorker) Work(ctx context.Context, job *river.Job[DeliverBat
 	ids := job.Args.SeatIDs
 	errs := make([]error, len(ids))
 	delivered := make([]bool, len(ids))
+	notes := make([]string, len(ids)) // what the provider reported, for the history
 	sem := make(chan struct{}, batchParallel)
 	var wg sync.WaitGroup
 	var rest error
@@ -535,19 +537,25 @@ func (w *deliverBatchWorker) Work(ctx context.Context, job *river.Job[DeliverBat
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			delivered[i], errs[i] = q.deliverFirst(ctx, id)
+			pctx, n := provider.WithNotes(ctx)
+			delivered[i], errs[i] = q.deliverFirst(pctx, id)
+			notes[i] = n.String()
 		})
 	}
 	wg.Wait()
 	// The successes are recorded together: one transaction, not one each.
 	var done []int64
+	noted := map[int64]string{}
 	for i, ok := range delivered {
 		if ok {
 			done = append(done, ids[i])
+			if notes[i] != "" {
+				noted[ids[i]] = notes[i]
+			}
 		}
 	}
 	if len(done) > 0 {
-		errs = append(errs, q.svc.DeliveredMany(context.WithoutCancel(ctx), done))
+		errs = append(errs, q.svc.DeliveredMany(context.WithoutCancel(ctx), done, noted))
 	}
 	return errors.Join(errors.Join(errs...), rest)
 }
@@ -628,13 +636,14 @@ func (w *removeWorker) Work(ctx context.Context, job *river.Job[RemoveArgs]) err
 		q.log.WarnContext(ctx, "removal skipped: the member holds a live seat on the same pool again", "seat", seat.ID, "pool", seat.Pool)
 		return q.svc.Released(ctx, seat.ID)
 	}
+	pctx, notes := provider.WithNotes(ctx) // what the provider reports, for the history
 	if err == nil {
 		crashpoint.Hit("remove.before-remove")
-		err = p.Remove(ctx, m)
+		err = p.Remove(pctx, m)
 	}
 	if err == nil {
 		crashpoint.Hit("remove.after-remove")
-		return q.svc.Released(ctx, seat.ID)
+		return q.svc.ReleasedNoted(ctx, seat.ID, notes.String())
 	}
 	q.log.WarnContext(ctx, "removal failed", "seat", seat.ID, "member", seat.Member, "pool", seat.Pool, "attempt", job.Attempt, "err", err)
 	if provider.Classify(err) == provider.PoolPermanent {

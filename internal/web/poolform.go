@@ -189,6 +189,12 @@ func providerJSON(r *http.Request, keep map[string]any) (json.RawMessage, error)
 				return nil, alloc.Invalidf("%s %q: not a number", f.Name, raw)
 			}
 			m[f.Name] = n
+		case f.Kind == "array":
+			var v []any
+			if err := json.Unmarshal([]byte(raw), &v); err != nil {
+				return nil, alloc.Invalidf(`%s %q: not a JSON list, e.g. ["/usr/local/bin/reload-worker", "{account}"]`, f.Name, raw)
+			}
+			m[f.Name] = v
 		default:
 			m[f.Name] = raw
 		}

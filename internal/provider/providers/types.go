@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/berthhq/berth/internal/provider"
 	"github.com/berthhq/berth/internal/provider/scim"
@@ -50,6 +51,20 @@ var table = []Type{
 			{Name: "known_hosts", Kind: "string", Description: "Contents of a known_hosts file naming the server."},
 			{Name: "dir", Kind: "string", Required: true, Description: "Absolute, clean directory the files go into; created with mode 0700.",
 				Example: "/home/ubuntu/sessions"},
+			{Name: "after_put", Kind: "array", Items: "string", Description: "Command run over the same SSH connection after every delivery " +
+				"(e.g. a worker reload), as an argv list: the elements \"{account}\", \"{file}\" and \"{path}\" (whole elements only) " +
+				"become the account id, the file name and the file's full path. Each element is quoted for the server's POSIX shell, " +
+				"never interpolated. A non-zero exit fails the delivery: retryable, or member-permanent for an exit code in " +
+				"permanent_exit_codes. Its exit status and a redacted part of its output are written in the history.",
+				Example: []any{"/usr/local/bin/reload-worker", "{account}", "{path}"}},
+			{Name: "after_remove", Kind: "array", Items: "string", Description: "Command run the same way after every removal " +
+				"(also when the file was already gone: make it idempotent)."},
+			{Name: "command_timeout_seconds", Kind: "integer", Description: "Longest run of after_put or after_remove; " +
+				"a command still running is killed and the call retried. Keep it well under BERTH_JOB_TIMEOUT.",
+				Min: num(1), Max: num(float64(sftp.MaxCommandTimeout / time.Second)), Default: int(sftp.DefaultCommandTimeout / time.Second)},
+			{Name: "permanent_exit_codes", Kind: "array", Items: "integer", Description: "Exit codes of after_put and after_remove " +
+				"meaning the member can never go into this pool (member-permanent); any other non-zero exit is retried.",
+				Example: []any{2}},
 		}},
 		func(_ Env, _ string, c sftp.Config) (provider.Provider, error) { return sftp.New(c) }),
 
@@ -99,8 +114,10 @@ type Type struct {
 type Field struct {
 	// Name is the setting's JSON key (the json tag of its Config field).
 	Name string
-	// Kind is its JSON type: string, integer, number or boolean.
+	// Kind is its JSON type: string, integer, number, boolean or array.
 	Kind string
+	// Items is the JSON type of an array's elements (string or integer).
+	Items string
 	// Description says what it is, for the API documentation.
 	Description string
 	// Required settings must be present.

@@ -13,6 +13,7 @@ var jsonKinds = map[reflect.Kind]string{
 	reflect.String: "string", reflect.Bool: "boolean",
 	reflect.Int: "integer", reflect.Int32: "integer", reflect.Int64: "integer",
 	reflect.Float32: "number", reflect.Float64: "number",
+	reflect.Slice: "array",
 }
 
 // Every entry of the table declares exactly the settings its Config takes

@@ -19,6 +19,28 @@ import (
 // of one connection when Config.DialTimeout is zero.
 const DefaultDialTimeout = 10 * time.Second
 
+// DefaultCommandTimeout bounds a run of AfterPut or AfterRemove when
+// Config.CommandTimeoutSeconds is zero; MaxCommandTimeout is the largest
+// allowed. The delivery job's own limit (BERTH_JOB_TIMEOUT, default 1m)
+// also cuts the command: keep the timeout well under it.
+const (
+	DefaultCommandTimeout = 30 * time.Second
+	MaxCommandTimeout     = 5 * time.Minute
+)
+
+// Placeholders of AfterPut and AfterRemove, allowed only as whole elements.
+const (
+	PlaceholderAccount = "{account}"
+	PlaceholderFile    = "{file}"
+	PlaceholderPath    = "{path}"
+)
+
+// maxArgs and maxArgLen bound a command's argv.
+const (
+	maxArgs   = 64
+	maxArgLen = 4096
+)
+
 // Config is an sftp pool's configuration as stored with the pool.
 type Config struct {
 	// Host is the server's name or IP address, without a port.
@@ -46,6 +68,27 @@ type Config struct {
 	// Dir is the absolute, clean directory the credential files go into. It
 	// is created with mode 0700 when missing.
 	Dir string `json:"dir"`
+
+	// AfterPut, when set, is a command run over the same SSH connection
+	// after every delivery (a worker reload), as an argv list: the elements
+	// "{account}", "{file}" and "{path}" are replaced by the member's
+	// account id, its file name and the file's full path. Each element is
+	// quoted for the server's POSIX shell (OpenSSH runs every command
+	// through the user's shell), never interpolated into a shell line. A
+	// non-zero exit fails the delivery (retryable unless the exit code is in
+	// PermanentExitCodes).
+	AfterPut []string `json:"after_put,omitempty"`
+	// AfterRemove is the same after every removal (also when the file was
+	// already gone: it must be idempotent).
+	AfterRemove []string `json:"after_remove,omitempty"`
+	// CommandTimeoutSeconds bounds one run of AfterPut or AfterRemove;
+	// zero means DefaultCommandTimeout. A command that outlasts it is
+	// killed and the call fails as retryable.
+	CommandTimeoutSeconds int `json:"command_timeout_seconds,omitempty"`
+	// PermanentExitCodes are the exit codes of AfterPut and AfterRemove
+	// that mean this member can never go into this pool (member-permanent);
+	// any other non-zero exit is retryable.
+	PermanentExitCodes []int `json:"permanent_exit_codes,omitempty"`
 
 	// DialTimeout bounds connecting, the handshake and authentication;
 	// zero means DefaultDialTimeout.
@@ -173,7 +216,68 @@ func (c Config) parse() (*parsed, error) {
 	case strings.ContainsRune(c.Dir, 0):
 		return nil, errors.New("sftp: dir contains a NUL byte")
 	}
+	for _, cmd := range []struct {
+		name string
+		argv []string
+	}{{"after_put", c.AfterPut}, {"after_remove", c.AfterRemove}} {
+		if err := checkArgv(cmd.name, cmd.argv); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case c.CommandTimeoutSeconds < 0:
+		return nil, errors.New("sftp: command_timeout_seconds must not be negative")
+	case time.Duration(c.CommandTimeoutSeconds)*time.Second > MaxCommandTimeout:
+		return nil, fmt.Errorf("sftp: command_timeout_seconds %d is more than the largest allowed, %d",
+			c.CommandTimeoutSeconds, int(MaxCommandTimeout/time.Second))
+	case (c.CommandTimeoutSeconds != 0 || len(c.PermanentExitCodes) > 0) && len(c.AfterPut) == 0 && len(c.AfterRemove) == 0:
+		return nil, errors.New("sftp: command_timeout_seconds and permanent_exit_codes apply to after_put and after_remove; set one of them")
+	}
+	for _, code := range c.PermanentExitCodes {
+		if code < 1 || code > 255 {
+			return nil, fmt.Errorf("sftp: permanent_exit_codes: %d is not an exit code from 1 to 255", code)
+		}
+	}
 	return &p, nil
+}
+
+// commandTimeout returns the configured command timeout or the default.
+func (c Config) commandTimeout() time.Duration {
+	if c.CommandTimeoutSeconds == 0 {
+		return DefaultCommandTimeout
+	}
+	return time.Duration(c.CommandTimeoutSeconds) * time.Second
+}
+
+// checkArgv checks the argv list of the setting name (after_put or
+// after_remove); an empty list means no command.
+func checkArgv(name string, argv []string) error {
+	if len(argv) == 0 {
+		return nil
+	}
+	if len(argv) > maxArgs {
+		return fmt.Errorf("sftp: %s has %d elements, more than %d", name, len(argv), maxArgs)
+	}
+	if strings.TrimSpace(argv[0]) == "" || isPlaceholder(argv[0]) {
+		return fmt.Errorf("sftp: %s[0] must name the program to run, e.g. \"/usr/local/bin/reload-worker\"", name)
+	}
+	for i, a := range argv {
+		switch {
+		case len(a) > maxArgLen:
+			return fmt.Errorf("sftp: %s[%d] is longer than %d bytes", name, i, maxArgLen)
+		case strings.ContainsAny(a, "\x00\r\n"):
+			return fmt.Errorf("sftp: %s[%d] contains a NUL byte or a line break", name, i)
+		case !isPlaceholder(a) &&
+			(strings.Contains(a, PlaceholderAccount) || strings.Contains(a, PlaceholderFile) || strings.Contains(a, PlaceholderPath)):
+			return fmt.Errorf("sftp: %s[%d] %q: %s, %s and %s are replaced only as whole elements; "+
+				"pass the value as an argument of its own", name, i, a, PlaceholderAccount, PlaceholderFile, PlaceholderPath)
+		}
+	}
+	return nil
+}
+
+func isPlaceholder(a string) bool {
+	return a == PlaceholderAccount || a == PlaceholderFile || a == PlaceholderPath
 }
 
 // answerWith answers every keyboard-interactive prompt that hides its input

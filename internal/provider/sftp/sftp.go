@@ -90,11 +90,29 @@ func (p *Provider) Put(ctx context.Context, m provider.Member) error {
 	if err := checkFileName(m.FileName); err != nil {
 		return err
 	}
-	return p.session(ctx, "put "+m.FileName, func(c *pkgsftp.Client) error {
+	line, err := p.commandLine("after_put", p.cfg.AfterPut, m)
+	if err != nil {
+		return err
+	}
+	return p.session(ctx, "put "+m.FileName, func(c *pkgsftp.Client, sc *ssh.Client) error {
 		if err := mkdirAll(c, p.cfg.Dir); err != nil {
 			return err
 		}
-		return upload(c, p.cfg.Dir, m.FileName, m.Data)
+		if err := upload(c, p.cfg.Dir, m.FileName, m.Data); err != nil || line == "" {
+			return err
+		}
+		note, err := p.runCommand(ctx, sc, "after_put", line)
+		if err != nil && provider.Classify(err) == provider.MemberPermanent {
+			// A member-permanent failure means nothing was delivered to
+			// the caller, which gives the seat's room back: take the
+			// file out again. If that fails, retrying is the safe answer
+			// (a given-up retryable delivery ends in a removal).
+			if rerr := removeFile(c, p.cfg.Dir, m.FileName); rerr != nil {
+				return provider.Errorf(provider.Retryable, "%v; and the file delivered could not be taken out again: %v", err, rerr)
+			}
+		}
+		provider.Note(ctx, note)
+		return err
 	})
 }
 
@@ -103,30 +121,44 @@ func (p *Provider) Remove(ctx context.Context, m provider.Member) error {
 	if err := checkFileName(m.FileName); err != nil {
 		return err
 	}
-	return p.session(ctx, "remove "+m.FileName, func(c *pkgsftp.Client) error {
-		name := path.Join(p.cfg.Dir, m.FileName)
-		fi, err := c.Lstat(name)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
+	line, err := p.commandLine("after_remove", p.cfg.AfterRemove, m)
+	if err != nil {
+		return err
+	}
+	return p.session(ctx, "remove "+m.FileName, func(c *pkgsftp.Client, sc *ssh.Client) error {
+		if err := removeFile(c, p.cfg.Dir, m.FileName); err != nil || line == "" {
 			return err
 		}
-		if fi.IsDir() {
-			return provider.Errorf(provider.MemberPermanent, "sftp: %s is a directory, not a credential file", name)
-		}
-		if err := c.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		return nil
+		note, err := p.runCommand(ctx, sc, "after_remove", line)
+		provider.Note(ctx, note)
+		return err
 	})
+}
+
+// removeFile deletes dir/name; a file already absent is not an error.
+func removeFile(c *pkgsftp.Client, dir, name string) error {
+	full := path.Join(dir, name)
+	fi, err := c.Lstat(full)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return provider.Errorf(provider.MemberPermanent, "sftp: %s is a directory, not a credential file", full)
+	}
+	if err := c.Remove(full); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // List returns the names of the regular files in Dir, sorted, leaving out
 // dot files (which include Put's temporary files). A missing Dir is empty.
 func (p *Provider) List(ctx context.Context) ([]string, error) {
 	names := []string{}
-	err := p.session(ctx, "list", func(c *pkgsftp.Client) error {
+	err := p.session(ctx, "list", func(c *pkgsftp.Client, _ *ssh.Client) error {
 		entries, err := c.ReadDirContext(ctx, p.cfg.Dir)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
@@ -151,7 +183,7 @@ func (p *Provider) List(ctx context.Context) ([]string, error) {
 // Check connects, verifies the host key, authenticates, starts SFTP and, if
 // Dir exists, checks that it is a directory.
 func (p *Provider) Check(ctx context.Context) error {
-	return p.session(ctx, "check", func(c *pkgsftp.Client) error {
+	return p.session(ctx, "check", func(c *pkgsftp.Client, _ *ssh.Client) error {
 		fi, err := c.Stat(p.cfg.Dir)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
@@ -263,7 +295,7 @@ func upload(c *pkgsftp.Client, dir, name string, data []byte) (err error) {
 }
 
 // session runs fn on a fresh SFTP session and classifies what fails.
-func (p *Provider) session(ctx context.Context, op string, fn func(*pkgsftp.Client) error) error {
+func (p *Provider) session(ctx context.Context, op string, fn func(*pkgsftp.Client, *ssh.Client) error) error {
 	if err := ctx.Err(); err != nil {
 		return p.fail(op, provider.Retryable, err)
 	}
@@ -284,7 +316,7 @@ func (p *Provider) session(ctx context.Context, op string, fn func(*pkgsftp.Clie
 		return p.classify(ctx, op, fmt.Errorf("start sftp: %w", err))
 	}
 	defer c.Close()
-	if err := fn(c); err != nil {
+	if err := fn(c, client); err != nil {
 		return p.classify(ctx, op, err)
 	}
 	return nil
