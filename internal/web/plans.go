@@ -124,6 +124,8 @@ type planData struct {
 	Steps             []planStepRow
 	// Pre says each precondition in words.
 	Pre []string
+	// Rebalance: a rebalance plan's imbalance before and after (rebalance.go).
+	Rebalance *rebalanceView
 	// Back is where the plan came from; Follow, after a drain's apply,
 	// its progress page.
 	Back, BackText, Follow string
@@ -157,6 +159,7 @@ func (w *Web) renderPlan(rw http.ResponseWriter, r *http.Request, fl ...flash) {
 	for _, c := range p.Preconditions {
 		d.Pre = append(d.Pre, planPreText(l, c))
 	}
+	d.Rebalance = rebalanceSummary(l, p)
 	if p.Result != nil {
 		for _, sr := range p.Result.Steps {
 			if sr.Step >= 0 && sr.Step < len(d.Steps) {
@@ -198,6 +201,8 @@ func planStepText(l lang, st plans.Step) string {
 		return l.T("plan.step.move", st.Member, st.Pool, st.To)
 	case plans.OpRelease:
 		return l.T("plan.step.release", st.Member, st.SeatID, st.Pool, st.KeepSeatID)
+	case plans.OpPacedMove:
+		return l.T("plan.step.move_paced", st.Member, st.Pool, st.To)
 	}
 	return st.Op
 }
