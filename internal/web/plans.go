@@ -252,6 +252,9 @@ func (w *Web) planApply(rw http.ResponseWriter, r *http.Request) {
 	default:
 		res := p.Result
 		fl := flash{"ok", l.T("plan.applied", res.Done, res.Queued, res.Failed)}
+		if res.Scheduled > 0 { // a rebalance: its moves run later
+			fl.Text += " " + l.T("plan.rebalance.scheduled", res.Scheduled)
+		}
 		if res.Failed > 0 || err != nil {
 			fl.Kind = "warn"
 		}
