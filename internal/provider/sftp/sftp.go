@@ -8,6 +8,12 @@
 // 0600 before writing any data, and renames it onto the final name, so the
 // file either has its old or its new content, never a partial one.
 //
+// When configured, a command runs over the same connection after a delivery
+// or a removal (Config.AfterPut, AfterRemove; command.go): its arguments
+// quoted for the server's shell, bounded by a timeout, its exit status and
+// a redacted part of its output noted for the history (provider.Note) or
+// carried by the error.
+//
 // Errors are classified for the caller as provider.Error: a rejected host key,
 // rejected credentials or a directory the user may not write are
 // pool-permanent; a bad file name is member-permanent; network trouble and
