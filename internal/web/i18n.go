@@ -391,6 +391,7 @@ var catalogue = map[string][2]string{
 	"poolform.secret_set":   {"(set)", "（已设置）"},
 	"poolform.secret_keep":  {"Leave empty to keep the stored value.", "留空则保留已保存的值。"},
 	"poolform.list_hint":    {`A JSON list, e.g. ["/usr/local/bin/reload-worker", "{account}", "{path}"]; empty for none.`, `JSON 列表，例如 ["/usr/local/bin/reload-worker", "{account}", "{path}"]；留空表示不设置。`},
+	"poolform.nums_hint":    {`A JSON list of numbers, e.g. [2, 9]; empty for none.`, `JSON 数字列表，例如 [2, 9]；留空表示不设置。`},
 	"poolform.save":         {"Save", "保存"},
 	"poolform.create":       {"Create", "创建"},
 	"poolform.back":         {"Back to the list", "返回列表"},
