@@ -12,8 +12,10 @@ import (
 var benchSizes = []int{100, 1_000, 10_000, 100_000}
 
 // benchFleet builds n server pools of capacity 100 with random load, one in
-// ten not active, one in ten labelled group=vip, and each pool holding up
-// to three of n/10 scripts; it returns the pools, the affinity and the keys.
+// ten not active, one in ten labelled group=vip (closed to requests without
+// a group), the others group=std and open=true (group isolation lets
+// requests without a group in), and each pool holding up to three of n/10
+// scripts; it returns the pools, the affinity and the keys.
 func benchFleet(n int) ([]placement.Pool, map[int64]map[string]int, []string) {
 	r := rand.New(rand.NewPCG(uint64(n), 1))
 	keys := make([]string, max(n/10, 10))
@@ -32,13 +34,13 @@ func benchFleet(n int) ([]placement.Pool, map[int64]map[string]int, []string) {
 			Used:     r.IntN(101),
 			Status:   model.StatusActive,
 			Priority: r.IntN(3),
-			Labels:   map[string]string{"group": "std"},
+			Labels:   map[string]string{"group": "std", "open": "true"},
 		}
 		if r.IntN(10) == 0 {
 			p.Status = statuses[1+r.IntN(len(statuses)-1)]
 		}
 		if r.IntN(10) == 0 {
-			p.Labels["group"] = "vip"
+			p.Labels = map[string]string{"group": "vip"}
 		}
 		held := map[string]int{}
 		for range r.IntN(4) {
