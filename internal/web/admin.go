@@ -515,7 +515,7 @@ type codesData struct {
 type codeSpecForm struct {
 	Count, MaxUses, RebindLimit string
 	Group, ValidFor, Prefix     string
-	Batch                       string
+	Batch, Labels               string
 }
 
 const codesPage = 200
@@ -572,12 +572,17 @@ func (w *Web) codesGenerate(rw http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	d := &codesData{Spec: codeSpecForm{Count: f.Get("count"), MaxUses: f.Get("max_uses"), RebindLimit: f.Get("rebind_limit"),
 		Group: strings.TrimSpace(f.Get("group")), ValidFor: strings.TrimSpace(f.Get("valid_for")), Prefix: strings.TrimSpace(f.Get("prefix")),
-		Batch: strings.TrimSpace(f.Get("batch"))}}
+		Batch: strings.TrimSpace(f.Get("batch")), Labels: strings.TrimSpace(f.Get("labels"))}}
 	bad := func(field string) {
 		w.renderCodes(rw, r, d, []flash{{"error", l.T("codes.bad_field", l.T("codes."+field))}})
 	}
 	spec := codebook.Spec{Group: d.Spec.Group, Prefix: d.Spec.Prefix, Batch: d.Spec.Batch}
-	var err error
+	labels, err := alloc.ParseLabels(strings.Split(d.Spec.Labels, ","))
+	if err != nil {
+		w.renderCodes(rw, r, d, []flash{{"error", l.T("codes.bad_labels", d.Spec.Labels)}})
+		return
+	}
+	spec.Labels = labels
 	if spec.Count, err = strconv.Atoi(strings.TrimSpace(d.Spec.Count)); err != nil {
 		bad("count")
 		return

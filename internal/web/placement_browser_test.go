@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/berthhq/berth/internal/store"
 )
 
 // TestBrowserWeightAndUploadLabels (issue 14 §6): the pool form sets a
@@ -62,5 +64,30 @@ func TestBrowserWeightAndUploadLabels(t *testing.T) {
 	rows := text(t, ctx, "#up-rows")
 	if strings.Count(rows, "srv-eu") < 3 || strings.Contains(rows, "srv-vip") {
 		t.Fatalf("upload rows %q: want all three on srv-eu, none on the vip server", rows)
+	}
+
+	// Codes with labels beyond their group; a bad label is refused with
+	// what to write.
+	gen := func(labels string) {
+		run(t, ctx, "generate codes with labels "+labels,
+			chromedp.Navigate(c.URL+"/admin/codes"), chromedp.WaitVisible(chromedp.CSS("#generate-form")),
+			chromedp.Evaluate[chromedp.Void](`document.querySelector("#generate-form").closest("details").open = true`),
+			chromedp.SetValue(chromedp.CSS("#g-count"), "2"),
+			chromedp.SetValue(chromedp.CSS("#g-group"), "vip"),
+			chromedp.SetValue(chromedp.CSS("#g-labels"), labels),
+			chromedp.SetValue(chromedp.CSS("#g-batch"), "labelled"),
+			chromedp.Click(chromedp.CSS("#generate-form button[type=submit]")),
+			chromedp.WaitVisible(chromedp.CSS(".flash")),
+		)
+	}
+	gen("region")
+	if s := text(t, ctx, ".flash.error"); !strings.Contains(s, "key=value") {
+		t.Fatalf("a label without '=': flash %q", s)
+	}
+	screenshot(t, ctx, "62-codes-bad-label.png")
+	gen("region=eu, tier=gold")
+	codes, err := c.h.App.Store.CodeList(t.Context(), store.CodeFilter{Batch: "labelled", Limit: 10})
+	if err != nil || len(codes) != 2 || codes[0].Labels["region"] != "eu" || codes[0].Labels["tier"] != "gold" || codes[0].Group != "vip" {
+		t.Fatalf("codes %+v (%v), want two of group vip with region=eu, tier=gold", codes, err)
 	}
 }
