@@ -250,7 +250,7 @@ func (ix *Index) kind(k model.Kind) *kindState {
 	if ks == nil {
 		ks = &kindState{
 			status:  map[model.PoolStatus]int{},
-			all:     newPartition(nil),
+			all:     newKindPartition(),
 			parts:   map[string]*partition{},
 			byFirst: map[label][]*partition{},
 		}

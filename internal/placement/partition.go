@@ -25,6 +25,17 @@ type partition struct {
 	// isolated: the constraints name no group, so pools closed to
 	// ungrouped requests (closed) do not match.
 	isolated bool
+	// bare: only the free order is kept (no held or load orders): the
+	// kind-wide partition, which counts the eligible pools and seeds new
+	// partitions but is never walked by a request.
+	bare bool
+}
+
+// newKindPartition is the kind-wide partition of every eligible pool.
+func newKindPartition() *partition {
+	p := newPartition(nil)
+	p.bare = true
+	return p
 }
 
 func newPartition(cons []label) *partition {
@@ -77,6 +88,9 @@ func (p *partition) add(e *entry) {
 		p.degraded++
 	}
 	p.free.insert(e)
+	if p.bare {
+		return
+	}
 	if p.load != nil {
 		p.load.insert(e)
 	}
@@ -95,6 +109,9 @@ func (p *partition) remove(e *entry) {
 		p.degraded--
 	}
 	p.free.delete(e)
+	if p.bare {
+		return
+	}
 	if p.load != nil {
 		p.load.delete(e)
 	}
