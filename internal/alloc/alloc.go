@@ -169,12 +169,12 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 			return Outcome{}, err
 		}
 	}
+	var leaving []model.Seat
 	if !r.fresh {
 		// Never back into a pool where the member is still being taken out:
 		// the late removal would take the new copy too (found by the
 		// torture harness: a move back to a team whose removal job ran late).
-		leaving, err := tx.SeatList(ctx, store.SeatFilter{MemberID: m.ID, States: []model.SeatState{model.SeatReleasing, model.SeatReleaseFailed}, Limit: 50})
-		if err != nil {
+		if leaving, err = tx.SeatList(ctx, store.SeatFilter{MemberID: m.ID, States: []model.SeatState{model.SeatReleasing, model.SeatReleaseFailed}, Limit: 50}); err != nil {
 			return Outcome{}, err
 		}
 		for _, seat := range leaving {
@@ -286,6 +286,17 @@ func (s *Service) placeTx(ctx context.Context, tx *store.Tx, ix *placement.Index
 	if contended {
 		reason = fmt.Sprintf("the database refused %d pools in a row (other replicas placing): %s", maxGuardRetries, reason)
 		why.Contended = maxGuardRetries
+	}
+	if !contended && len(leaving) > 0 && d.Explanation.Filtered[placement.ReasonExcluded] > 0 {
+		// Would a pool the member is still being taken out of have taken
+		// them? Then they wait for that removal, not for room: say so (the
+		// removal's end drains the queue, ReleasedNoted).
+		again := req
+		again.Exclude = r.exclude
+		if d2 := ix.Place(again); d2.Pool != nil && slices.ContainsFunc(leaving, func(s model.Seat) bool { return s.PoolID == d2.Pool.ID }) {
+			why.Removing = d2.Pool.Name
+			reason += "; waiting for the member's removal from " + d2.Pool.Name + " to finish"
+		}
 	}
 	if !r.excludedUntil.IsZero() && d.Explanation.Filtered[placement.ReasonExcluded] > 0 {
 		reason += fmt.Sprintf(" (a pool that refused the member is excluded until %s)", r.excludedUntil.UTC().Format("2006-01-02 15:04 MST"))

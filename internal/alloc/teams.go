@@ -85,7 +85,16 @@ func publicWhy(w *model.Why) *model.Why {
 	if w == nil {
 		return nil
 	}
-	return &model.Why{Kind: w.Kind, Considered: w.Considered, Filtered: w.Filtered}
+	return &model.Why{Kind: w.Kind, Considered: w.Considered, Filtered: w.Filtered, Removing: w.Removing}
+}
+
+// removingMessage is the note of a member queued behind their own removal
+// (model.Why.Removing); empty otherwise.
+func removingMessage(w *model.Why) string {
+	if w == nil || w.Removing == "" {
+		return ""
+	}
+	return "waiting for your removal from " + w.Removing + " to finish; you get a seat as soon as it does"
 }
 
 // checkCode validates a typed email and code and returns the code if the
@@ -157,10 +166,20 @@ func (s *Service) status(ctx context.Context, q *store.Queries, email string, c 
 	switch {
 	case pos > 0:
 		st.State, st.Position, st.Why = model.TeamSeatQueued, pos, publicWhy(m.Why)
+		st.Message = removingMessage(m.Why)
 	case s.expired(c, q.Now()):
 		st.State = model.TeamSeatExpired
 	default:
 		st.State = model.TeamSeatReleased
+		// Given up, but the team may still be taking the member out: say
+		// so until the removal ends (a redeem meanwhile waits for it).
+		leaving, err := q.SeatList(ctx, store.SeatFilter{MemberID: m.ID, States: []model.SeatState{model.SeatReleasing, model.SeatReleaseFailed}, Limit: 1})
+		if err != nil {
+			return st, err
+		}
+		if len(leaving) > 0 {
+			st.State, st.Pool = model.TeamSeatRemoving, leaving[0].Pool
+		}
 	}
 	return st, nil
 }
@@ -268,7 +287,7 @@ func (s *Service) redeem(ctx context.Context, emailIn, codeIn, actor string) (Se
 			res = newSeatStatus(c, o.Pool)
 		case OutcomeQueued:
 			res = SeatStatus{State: model.TeamSeatQueued, Position: o.Position, ExpiresAt: c.EndsAt, RebindCount: c.RebindCount, RebindLimit: c.RebindLimit,
-				Why: publicWhy(o.Why), WouldFit: publicWouldFit(o.WouldFit)}
+				Why: publicWhy(o.Why), WouldFit: publicWouldFit(o.WouldFit), Message: removingMessage(o.Why)}
 		default:
 			return fmt.Errorf("redeem: unexpected placement outcome %q", o.Status)
 		}

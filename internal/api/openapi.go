@@ -1260,6 +1260,8 @@ func openAPISchemas() map[string]*jsonSchema {
 			prop("degraded", jsInt("Eligible pools put after the healthy ones for their health (see PoolHealth).")),
 			prop("health", jsNumber("The chosen pool's health score, present when it is degraded: no healthy pool could take the member.").
 				min(0).max(1)),
+			prop("removing", jsString("A queued member's own pool that would take them but is still taking them out (their earlier "+
+				"seat's removal): they wait for that removal, not for room, and are placed when it ends.").ex("team-3")),
 		),
 		"Account": jsObject("An account and its live placement.",
 			reqProp("account", jsString("The account id.")),
@@ -1657,9 +1659,11 @@ func openAPISchemas() map[string]*jsonSchema {
 		"SeatStatus": jsObject("What a user sees of their seat.",
 			reqProp("state", jsString("pending: the seat is reserved and the team is adding the user; active: the user is on the team; "+
 				"queued: waiting for room; expired: the code has ended and the seat is gone; released: the seat is gone but the code "+
-				"has not ended (redeem again if it has uses left); unused: the email has never held a seat.").
-				enum("pending", "active", "queued", "expired", "released", "unused")),
-			prop("pool", jsString("The team the seat is on (pending, active).").ex("team-3")),
+				"has not ended (redeem again if it has uses left); removing: the seat was given up and the team is still taking the "+
+				"user out (released once that ends; a redeem meanwhile waits for it, see why.removing); unused: the email has never "+
+				"held a seat.").
+				enum("pending", "active", "queued", "expired", "released", "removing", "unused")),
+			prop("pool", jsString("The team the seat is on (pending, active), or the team taking the user out (removing).").ex("team-3")),
 			reqProp("position", jsInt("Place in the queue, from 1, when queued (or queued to move); else 0.")),
 			prop("expires_at", jsTime("When the code ends and the seat with it; absent when it never ends.")),
 			reqProp("rebind_count", jsInt("Paid moves taken.")),

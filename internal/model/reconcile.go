@@ -73,6 +73,10 @@ const (
 	TeamSeatExpired TeamSeatState = "expired"
 	// TeamSeatReleased: the seat was given up.
 	TeamSeatReleased TeamSeatState = "released"
+	// TeamSeatRemoving: the seat was given up and the team is still taking
+	// the member out (its seat is releasing, or its removal failed and
+	// waits for an operator); released once the removal ends.
+	TeamSeatRemoving TeamSeatState = "removing"
 )
 
 // Live reports whether the member holds or waits for a seat.

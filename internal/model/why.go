@@ -34,6 +34,11 @@ type Why struct {
 	// score when it is one of them (no healthy pool could take the member).
 	Degraded int     `json:"degraded,omitempty"`
 	Health   float64 `json:"health,omitempty"`
+	// Removing names the team a queued member is still being taken out
+	// of: it had room, but a new seat there waits for that removal to end
+	// (the member is placed when it does). It is the member's own team, so
+	// the public answer keeps it.
+	Removing string `json:"removing,omitempty"`
 }
 
 // Causes a pool is dropped, in the order placement's filters run. An

@@ -31,6 +31,9 @@ func (l lang) Why(w *model.Why, text string) string {
 	if !w.ExcludedUntil.IsZero() {
 		b.WriteString(l.T("why.excluded_until", w.ExcludedUntil.UTC().Format("2006-01-02 15:04 UTC")))
 	}
+	if w.Removing != "" {
+		b.WriteString(l.T("why.removing", w.Removing))
+	}
 	return b.String()
 }
 
@@ -140,6 +143,7 @@ var whyCatalogue = map[string][2]string{
 	"why.rule.least_loaded":        {"least loaded", "负载最低"},
 	"why.contended":                {"the database refused %d pools in a row (other replicas placing): ", "数据库连续拒绝了 %d 个候选（其他副本正在分配）："},
 	"why.excluded_until":           {" (a pool that refused the member is excluded until %s)", "（拒绝过它的位置排除至 %s）"},
+	"why.removing":                 {"; waiting for the removal from %s to finish: placed as soon as it does", "；正在等待从 %s 移出完成，完成后即安排座位"},
 }
 
 func init() {
