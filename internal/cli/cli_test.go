@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -90,6 +91,17 @@ func TestDemoPlaysTheScenarios(t *testing.T) {
 		if !strings.Contains(out, "63927733360"+string(rune('0'+i))+" → worker-01") {
 			t.Errorf("account %d not on worker-01", i)
 		}
+	}
+	// The team part: codes, a redeem, the team banned, a free move off it.
+	team := regexp.MustCompile(`(?s)teams: team-a, team-b.*codes: 2 generated.*alice@example\.com redeems \S+ → pending on (team-[ab])\n` +
+		`  status: active on (team-[ab]), 0 of 1 paid moves used\n\n(team-[ab]) → banned.*a move now is free: true\n\n` +
+		`alice@example\.com moves \(free: true\) → pending on (team-[ab]).*  status: active on (team-[ab]), 0 of 1 paid moves used\n`)
+	m := team.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("demo output lacks the team part (codes, a redeem, a ban, a free move):\n%s", out)
+	}
+	if m[1] != m[2] || m[2] != m[3] || m[4] != m[5] || m[4] == m[3] {
+		t.Errorf("team part: redeemed on %s, active on %s, banned %s, moved to %s, active on %s; want a move off the banned team", m[1], m[2], m[3], m[4], m[5])
 	}
 }
 

@@ -16,7 +16,8 @@ import (
 )
 
 // runDemo starts berth on a fresh SQLite database with the origin report's
-// simulated fleet and plays its three scenarios through the HTTP API.
+// simulated fleet and plays its three scenarios through the HTTP API, then
+// a short team part (playTeams: codes, a redeem, a ban, a free move).
 func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs, cfg := serverFlags("demo", errOut, "")
 	exit := fs.Bool("exit", false, "exit after the scenarios instead of serving")
@@ -62,6 +63,9 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	c, _ := newClient(a.URL, token)
 	fmt.Fprintf(out, "berth demo: database %s\n\n", cfg.DB)
 	if err := playScenarios(ctx, c, out); err != nil {
+		return err
+	}
+	if err := playTeams(ctx, c, out); err != nil {
 		return err
 	}
 	// The sample taken at start saw an empty fleet: one more now, so the
