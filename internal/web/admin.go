@@ -174,6 +174,8 @@ type poolsData struct {
 	Pools    []poolRow
 	Statuses []model.PoolStatus
 	Bulk     *bulkView
+	// Placement is the kind's stored strategy (placement.go).
+	Placement placementView
 }
 
 func (w *Web) pools(kind string) http.HandlerFunc {
@@ -191,6 +193,10 @@ func (w *Web) renderPools(rw http.ResponseWriter, r *http.Request, kind string, 
 		return
 	}
 	d := &poolsData{Kind: kind, Statuses: model.PoolStatuses(), Bulk: bulk}
+	if d.Placement, err = w.placementOf(r, kind); err != nil {
+		w.fail(rw, r, err)
+		return
+	}
 	for _, p := range pools {
 		row := poolRow{Pool: p, Health: w.svc.PoolHealth(p.ID)}
 		if model.Kind(kind) == model.KindServer {

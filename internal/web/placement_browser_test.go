@@ -91,3 +91,45 @@ func TestBrowserWeightAndUploadLabels(t *testing.T) {
 		t.Fatalf("codes %+v (%v), want two of group vip with region=eu, tier=gold", codes, err)
 	}
 }
+
+// TestBrowserPlacementStrategy: an operator stores the servers' strategy
+// and a group's from the servers page; the page's summary says them, in
+// both languages, and placement reads them.
+func TestBrowserPlacementStrategy(t *testing.T) {
+	ctx := browser(t)
+	c := startConsole(t)
+	c.h.Pool("srv-1", "server", 4, 0)
+	signInBrowser(t, ctx, c.URL, "oper", userPassword)
+	save := func(group, strategy string) {
+		run(t, ctx, "save "+group+" "+strategy,
+			chromedp.Navigate(c.URL+"/admin/servers"), chromedp.WaitVisible(chromedp.CSS("#placement")),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("placement").open = true`),
+			chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById("pl-group").value = %q; document.getElementById("pl-strategy").value = %q`, group, strategy)),
+			chromedp.Click(chromedp.CSS("#placement-save")),
+			chromedp.WaitVisible(chromedp.CSS(".flash")),
+		)
+	}
+	save("", "spread")
+	save("vip", "pack")
+	if s := text(t, ctx, ".flash.ok"); s != "Placement strategy for group vip: pack (fill one pool first)." {
+		t.Fatalf("flash %q", s)
+	}
+	if s := text(t, ctx, "#placement summary"); s != "Placement strategy: spread (least loaded); group vip: pack (fill one pool first)" {
+		t.Fatalf("summary %q", s)
+	}
+	run(t, ctx, "open", chromedp.Evaluate[chromedp.Void](`document.getElementById("placement").open = true`))
+	screenshot(t, ctx, "63-placement-strategy.png")
+	list, err := c.h.App.Store.PlacementSettings(t.Context())
+	if err != nil || len(list) != 2 || list[0].Strategy != "spread" || list[1].Group != "vip" || list[1].UpdatedBy != "oper" {
+		t.Fatalf("stored %+v (%v)", list, err)
+	}
+	run(t, ctx, "chinese", chromedp.Navigate(c.URL+"/lang?to=zh-CN&next=/admin/servers"), chromedp.WaitVisible(chromedp.CSS("#placement")))
+	if s := text(t, ctx, "#placement summary"); s != "分配策略: 均衡（负载最低优先）; vip 组: 集中（先填满一个池）" {
+		t.Fatalf("zh summary %q", s)
+	}
+	run(t, ctx, "english", chromedp.Navigate(c.URL+"/lang?to=en&next=/admin/servers"), chromedp.WaitVisible(chromedp.CSS("#placement")))
+	save("", "")
+	if list, _ := c.h.App.Store.PlacementSettings(t.Context()); len(list) != 1 {
+		t.Fatalf("after removing the kind's setting: %+v", list)
+	}
+}

@@ -210,6 +210,8 @@ func (w *Web) Routes() []Route {
 		{Route: httpx.Route{Method: "POST", Path: "/admin/teams/{id}/drain/plan", Role: operator}, handler: w.planDrain("team")},
 		{Route: httpx.Route{Method: "POST", Path: "/admin/servers/rebalance/plan", Role: operator}, handler: w.planRebalance("server")},
 		{Route: httpx.Route{Method: "POST", Path: "/admin/teams/rebalance/plan", Role: operator}, handler: w.planRebalance("team")},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/servers/placement", Role: operator}, handler: w.placementSet("server")},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/teams/placement", Role: operator}, handler: w.placementSet("team")},
 		{Route: httpx.Route{Method: "GET", Path: "/admin/plans/{id}", Role: viewer}, handler: w.planPage},
 		{Route: httpx.Route{Method: "POST", Path: "/admin/plans/{id}/apply", Role: operator}, handler: w.planApply},
 		{Route: httpx.Route{Method: "GET", Path: "/admin/users", Role: admin}, handler: w.users},
