@@ -36,6 +36,15 @@ func (s *Service) startMove(ctx context.Context, tx *store.Tx, ix *placement.Ind
 		}
 		return Outcome{}, err
 	}
+	// The seat was read before this transaction: a move of it that
+	// finished in between left it releasing, and moving it again would
+	// give the member a second seat. Now that this move holds the seat
+	// (the one pending move a seat may have), read it again.
+	if now, err := tx.SeatGet(ctx, r.seat.ID); err != nil {
+		return Outcome{}, err
+	} else if !now.State.Live() {
+		return Outcome{}, Invalidf("seat %d of %s is %s now; only live seats move", r.seat.ID, r.seat.Member, now.State)
+	}
 	crashpoint.Hit("move.after-create")
 	return s.placeTx(ctx, tx, ix, placeReq{member: r.member, exclude: append(r.exclude, r.seat.PoolID), moveFrom: r.seat.ID,
 		actor: r.actor, queueOnMiss: true})

@@ -124,7 +124,38 @@ type rbPool struct {
 }
 
 func (p *rbPool) load() float64 { return float64(p.used) * p.unit }
-func (p *rbPool) free() int     { return max(p.p.Capacity-p.used, 0) }
+
+// den is the pool's capacity × weight: its load is used / den.
+func (p *rbPool) den() int64 { return int64(p.p.Capacity) * p.p.weight() }
+
+// rbCmpLoad compares two pools' loads exactly (used / den, cross-multiplied).
+func rbCmpLoad(a, b *rbPool) int {
+	x, y := int64(a.used)*b.den(), int64(b.used)*a.den()
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+// RebalanceNarrows reports whether moving one seat from a pool with
+// fromUsed seats, capacity fromCap and weight fromW to a pool with toUsed,
+// toCap and toW narrows the gap between their loads (used / (capacity ×
+// weight)): 2 × (a − b) > 1/(fromCap × fromW) + 1/(toCap × toW), decided
+// in integers so that a pair at the boundary never moves back and forth.
+// The spread rebalancer moves only when it does.
+func RebalanceNarrows(fromUsed, fromCap, fromW, toUsed, toCap, toW int) bool {
+	ds, dd := int64(max(fromCap, 1))*int64(max(fromW, 1)), int64(max(toCap, 1))*int64(max(toW, 1))
+	return 2*(int64(fromUsed)*dd-int64(toUsed)*ds) > ds+dd
+}
+
+// narrows is RebalanceNarrows for s → d.
+func narrows(s, d *rbPool) bool {
+	return RebalanceNarrows(s.used, s.p.Capacity, s.p.Weight, d.used, d.p.Capacity, d.p.Weight)
+}
+func (p *rbPool) free() int { return max(p.p.Capacity-p.used, 0) }
 
 type rbClass struct {
 	labels  map[string]string
@@ -329,8 +360,8 @@ func (rb *rebalancer) spread() {
 		return
 	}
 	less := func(a, b *rbPool) bool {
-		if la, lb := a.load(), b.load(); la != lb {
-			return la < lb
+		if c := rbCmpLoad(a, b); c != 0 {
+			return c < 0
 		}
 		return a.p.ID < b.p.ID
 	}
@@ -358,7 +389,9 @@ func (rb *rebalancer) spread() {
 		for si := n - 1; si > 0 && !moved; si-- {
 			s := order[si]
 			a := s.load()
-			if 2*(a-minLoad) <= 2*minUnit {
+			// The early ends below are taken only when no later pair can
+			// narrow, with room for rounding; narrows decides exactly.
+			if 2*(a-minLoad) < 2*minUnit-1e-9 {
 				break // no pair narrows any more
 			}
 			if s.movable == 0 {
@@ -367,10 +400,10 @@ func (rb *rebalancer) spread() {
 			for di := 0; di < si; di++ {
 				d := order[di]
 				b := d.load()
-				if 2*(a-b) <= s.unit+minUnit {
+				if 2*(a-b) < s.unit+minUnit-1e-9 {
 					break // the pools after d are loaded at least as much
 				}
-				if 2*(a-b) <= s.unit+d.unit || d.free() == 0 {
+				if d.free() == 0 || !narrows(s, d) {
 					continue
 				}
 				c := -1
@@ -409,8 +442,8 @@ func (rb *rebalancer) pack() {
 		if a.used != b.used {
 			return a.used < b.used
 		}
-		if la, lb := a.load(), b.load(); la != lb {
-			return la < lb
+		if c := rbCmpLoad(a, b); c != 0 {
+			return c < 0
 		}
 		return a.p.ID < b.p.ID
 	})

@@ -76,6 +76,19 @@ func TestRebalanceSpread(t *testing.T) {
 	if len(plan.Moves) != 0 || plan.Before != plan.After {
 		t.Fatalf("budget 0: %+v", plan)
 	}
+	// One seat apart is balanced, decided exactly: 0.6 − 0.5 in floating
+	// point is above 0.1, and a float test would move a member back and
+	// forth until the budget ran out.
+	for _, used := range [][]int{{6, 5}, {3, 2}, {7, 6, 7}} {
+		pools, ms = fleet(used...)
+		if plan = Rebalance(RebalanceInput{Strategy: StrategySpread, MaxMoves: 10, Pools: pools, Members: ms}); len(plan.Moves) != 0 {
+			t.Fatalf("%v moved %+v", used, plan.Moves)
+		}
+	}
+	pools, ms = fleet(6, 4)
+	if plan = Rebalance(RebalanceInput{Strategy: StrategySpread, MaxMoves: 10, Pools: pools, Members: ms}); len(plan.Moves) != 1 {
+		t.Fatalf("6,4: %+v", plan.Moves)
+	}
 	// Balanced within a seat: nothing to do.
 	pools, ms = fleet(5, 4, 5, 4)
 	if plan = Rebalance(RebalanceInput{Strategy: StrategySpread, MaxMoves: 10, Pools: pools, Members: ms}); len(plan.Moves) != 0 {

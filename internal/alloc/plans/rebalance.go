@@ -250,7 +250,8 @@ func (s *Service) runPaced(ctx context.Context, p Plan, st Step) (status, pool, 
 	case seat.PoolID != st.PoolID:
 		return StepFailed, "", fmt.Sprintf("%s is on %s, was on %s", st.Member, seat.Pool, st.Pool), nil
 	}
-	for _, id := range []int64{st.PoolID, st.ToID} {
+	var ends [2]model.Pool // from, to
+	for i, id := range []int64{st.PoolID, st.ToID} {
 		pl, err := rd.PoolGet(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return StepFailed, "", fmt.Sprintf("pool %d was deleted", id), nil
@@ -261,6 +262,12 @@ func (s *Service) runPaced(ctx context.Context, p Plan, st Step) (status, pool, 
 		if pl.Status != model.StatusActive {
 			return StepFailed, "", fmt.Sprintf("pool %s is %s; a rebalance moves only between active pools", pl.Name, pl.Status), nil
 		}
+		ends[i] = pl
+	}
+	// The fleet may have changed since the plan: a move that no longer
+	// serves the strategy is not made.
+	if why := stale(p, ends[0], ends[1]); why != "" {
+		return StepFailed, "", why, nil
 	}
 	m, err := rd.MemberGet(ctx, seat.MemberID)
 	if err != nil {
@@ -292,4 +299,27 @@ func (s *Service) runPaced(ctx context.Context, p Plan, st Step) (status, pool, 
 	default:
 		return StepQueued, "", o.Reason, nil
 	}
+}
+
+// stale says why moving one member from from to to no longer serves the
+// plan's strategy ("" when it still does): spread, when the move would
+// no longer narrow the gap between the two pools' loads (the planner's
+// rule); pack, when the target is empty now (filling it uses one more
+// pool).
+func stale(p Plan, from, to model.Pool) string {
+	var sum RebalanceSummary
+	if json.Unmarshal(p.Summary, &sum) != nil {
+		return ""
+	}
+	switch placement.Strategy(sum.Strategy) {
+	case placement.StrategySpread:
+		if !placement.RebalanceNarrows(from.Used, from.Capacity, from.Weight, to.Used, to.Capacity, to.Weight) {
+			return fmt.Sprintf("no longer evens the load: %s is at %d/%d, %s at %d/%d", from.Name, from.Used, from.Capacity, to.Name, to.Used, to.Capacity)
+		}
+	case placement.StrategyPack:
+		if to.Used == 0 {
+			return fmt.Sprintf("%s is empty now; filling it would use one more pool", to.Name)
+		}
+	}
+	return ""
 }
