@@ -190,6 +190,7 @@ var catalogue = map[string][2]string{
 	"redeem.submit":       {"Redeem", "兑换"},
 	"redeem.done":         {"Your code is redeemed.", "兑换成功。"},
 	"redeem.done_queued":  {"Your code is redeemed. All teams are full right now: you are number %d in the queue and will get a seat as soon as one is free.", "兑换成功。目前所有团队都已满：你排在第 %d 位，有空位时会自动为你分配。"},
+	"redeem.wait_removal": {"Your code is redeemed. %s is still removing you from your last seat: you are number %d in the queue and will get a seat as soon as that is done.", "兑换成功。%s 仍在移出你之前的座位：你排在第 %d 位，移出完成后会立即为你分配座位。"},
 	"redeem.another":      {"Redeem another code", "兑换另一个兑换码"},
 	"redeem.have_seat":    {"Already redeemed?", "已经兑换过？"},
 	"redeem.check_status": {"See your seat", "查看我的座位"},

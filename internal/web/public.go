@@ -68,6 +68,10 @@ func (w *Web) redeem(rw http.ResponseWriter, r *http.Request) {
 	switch st.State {
 	case model.TeamSeatQueued:
 		d.Done = l.T("redeem.done_queued", st.Position)
+		if st.Why != nil && st.Why.Removing != "" {
+			// Not full: the team is still taking the user out.
+			d.Done = l.T("redeem.wait_removal", st.Why.Removing, st.Position)
+		}
 	default:
 		d.Done = l.T("redeem.done")
 	}
