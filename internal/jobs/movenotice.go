@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -24,9 +25,10 @@ type MoveNoticeArgs struct {
 // Kind implements river.JobArgs.
 func (MoveNoticeArgs) Kind() string { return "move_notice" }
 
-// moveNoticeAttempts: with River's backoff (attempt⁴ seconds) a relay that
-// is down is retried for about three days before the mail is given up.
-const moveNoticeAttempts = 20
+// moveNoticeAttempts: with Config.Backoff (production: doubling from 1s,
+// at most 5m apart) a relay that is down is retried for about a day before
+// the mail is given up.
+const moveNoticeAttempts = 300
 
 // NotifiesMoves implements alloc.MoveNotifier: move mails need a mailer.
 func (q *Queue) NotifiesMoves() bool { return q.cfg.MoveMailer != nil }
@@ -43,6 +45,12 @@ func (q *Queue) MoveDone(ctx context.Context, tx *store.Tx, moveID int64) error 
 type moveNoticeWorker struct {
 	river.WorkerDefaults[MoveNoticeArgs]
 	q *Queue
+}
+
+// NextRetry follows Config.Backoff, so a relay back up is used within
+// minutes.
+func (w *moveNoticeWorker) NextRetry(job *river.Job[MoveNoticeArgs]) time.Time {
+	return time.Now().Add(w.q.cfg.Backoff(job.Attempt))
 }
 
 // Work sends the mail; an SMTP failure returns its error and River retries
