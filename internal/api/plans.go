@@ -71,3 +71,18 @@ func (s *Server) planApply(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, p)
 	return nil
 }
+
+// planCancel stops an applied plan's paced moves (a rebalance): those not
+// yet run are cancelled.
+func (s *Server) planCancel(w http.ResponseWriter, r *http.Request) error {
+	id, err := planID(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.plans.CancelPaced(r.Context(), id, actor(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}

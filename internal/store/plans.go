@@ -114,3 +114,10 @@ func (q *Queries) PlanSetPending(ctx context.Context, id int64, pending int) err
 	_, err := q.db.ExecContext(ctx, `UPDATE plans SET pending = $1 WHERE id = $2`, pending, id)
 	return err
 }
+
+// PlanSetProgressIfPending is PlanSetProgress unless the plan's paced steps
+// were stopped meanwhile (pending 0): the stop wins.
+func (q *Queries) PlanSetProgressIfPending(ctx context.Context, id int64, result json.RawMessage, pending int) error {
+	_, err := q.db.ExecContext(ctx, `UPDATE plans SET result = $1, pending = $2 WHERE id = $3 AND pending > 0`, string(result), pending, id)
+	return err
+}

@@ -2,13 +2,16 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/alloc/plans"
+	"github.com/berthhq/berth/internal/httpx"
 )
 
 // The rebalancer from the pools page (docs/design.md, "Rebalancing"): the
@@ -36,7 +39,12 @@ var rebalanceCatalogue = map[string][2]string{
 	"plan.rebalance.after":      {"After the moves", "迁移之后"},
 	"plan.rebalance.imbalance": {"%d pools: %d in use, %d partly filled; utilization mean %s, standard deviation %s, range %s",
 		"%d 个池：%d 个在用，%d 个部分占用；利用率均值 %s，标准差 %s，极差 %s"},
-	"plan.rebalance.scheduled": {"%d move(s) scheduled: they run a few a minute; this page shows their progress.", "已排期 %d 次迁移：每分钟执行少量；本页显示进度。"},
+	"plan.rebalance.stop":            {"Stop the scheduled moves", "停止已排期的迁移"},
+	"plan.rebalance.stop_help":       {"The moves already made stay; the others are not made.", "已完成的迁移保留；其余的不再执行。"},
+	"plan.rebalance.stopped":         {"Stopped: %d scheduled move(s) will not be made.", "已停止：%d 次已排期的迁移不再执行。"},
+	"plan.rebalance.nothing_to_stop": {"This plan has no scheduled moves left to stop.", "此计划已没有可停止的已排期迁移。"},
+	"plan.status.cancelled":          {"stopped", "已停止"},
+	"plan.rebalance.scheduled":       {"%d move(s) scheduled: they run a few a minute; this page shows their progress.", "已排期 %d 次迁移：每分钟执行少量；本页显示进度。"},
 }
 
 // planRebalance plans a rebalance of kind's pools from the pools page's
@@ -61,9 +69,33 @@ func (w *Web) planRebalance(kind string) http.HandlerFunc {
 	}
 }
 
+// planCancel stops a plan's scheduled moves (the Stop button of a
+// rebalance plan's page) and shows the page again.
+func (w *Web) planCancel(rw http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		w.notFound(rw, r)
+		return
+	}
+	httpx.NoteOf(r).Target = "plan=" + strconv.FormatInt(id, 10) + " cancel"
+	l := w.lang(r)
+	page := "/admin/plans/" + strconv.FormatInt(id, 10)
+	p, err := w.plans.CancelPaced(r.Context(), id, actor(r))
+	switch {
+	case errors.Is(err, alloc.ErrChanged):
+		w.done(rw, r, page, nil, &result{Flash: []flash{{"error", l.T("plan.rebalance.nothing_to_stop")}}})
+	case err != nil:
+		w.fail(rw, r, err)
+	default:
+		w.done(rw, r, page, nil, &result{Flash: []flash{{"ok", l.T("plan.rebalance.stopped", p.Result.Cancelled)}}})
+	}
+}
+
 // rebalanceView is a rebalance plan's summary as its page says it.
 type rebalanceView struct {
 	Summary, Before, After, Scheduled string
+	// CanStop: moves are scheduled (the Stop button).
+	CanStop bool
 }
 
 // rebalanceSummary says a rebalance plan's summary in l; nil for other
@@ -86,6 +118,7 @@ func rebalanceSummary(l lang, p plans.Plan) *rebalanceView {
 	}
 	if p.Result != nil && p.Result.Scheduled > 0 {
 		v.Scheduled = l.T("plan.rebalance.scheduled", p.Result.Scheduled)
+		v.CanStop = true
 	}
 	return v
 }

@@ -12,7 +12,7 @@ import (
 
 // TestBrowserRebalance: on the servers page the rebalance form plans a
 // spread rebalance; the plan page shows the paced moves and the imbalance
-// before and after; Apply schedules them.
+// before and after; Apply schedules them; Stop cancels them.
 func TestBrowserRebalance(t *testing.T) {
 	ctx := browser(t)
 	c := startConsole(t)
@@ -43,4 +43,7 @@ func TestBrowserRebalance(t *testing.T) {
 	screenshot(t, ctx, "rebalance-02-plan.png")
 	run(t, ctx, "apply", chromedp.Click(chromedp.CSS("#plan-apply")), chromedp.WaitVisible(chromedp.CSS("#rebalance-scheduled")))
 	screenshot(t, ctx, "rebalance-03-applied.png")
+	run(t, ctx, "stop", chromedp.Click(chromedp.CSS("#plan-stop")))
+	until(t, ctx, "the stopped plan", `document.readyState === "complete" && !document.getElementById("plan-stop") && document.querySelectorAll('[data-status="cancelled"]').length === 4`)
+	screenshot(t, ctx, "rebalance-04-stopped.png")
 }

@@ -52,7 +52,17 @@ func TestRebalanceFromPoolsPage(t *testing.T) {
 		t.Fatalf("zh plan page:\n%s", zh.Body)
 	}
 	page = c.post(op, plan[1]+"/apply", url.Values{})
-	if !strings.Contains(page.Body, "4 move(s) scheduled") || !strings.Contains(page.Body, `data-status="scheduled"`) {
+	if !strings.Contains(page.Body, "4 move(s) scheduled") || !strings.Contains(page.Body, `data-status="scheduled"`) || !strings.Contains(page.Body, `id="plan-stop"`) {
 		t.Fatalf("applied:\n%s", page.Body)
+	}
+	// Stop: the scheduled moves are not made.
+	page = c.post(op, plan[1]+"/cancel", url.Values{})
+	if !strings.Contains(page.Body, "Stopped: 4 scheduled move(s) will not be made.") || !strings.Contains(page.Body, `data-status="cancelled"`) ||
+		strings.Contains(page.Body, `id="plan-stop"`) {
+		t.Fatalf("stopped:\n%s", page.Body)
+	}
+	page = c.post(op, plan[1]+"/cancel", url.Values{})
+	if !strings.Contains(page.Body, "no scheduled moves left to stop") {
+		t.Fatalf("stopped twice:\n%s", page.Body)
 	}
 }

@@ -214,6 +214,7 @@ func (w *Web) Routes() []Route {
 		{Route: httpx.Route{Method: "POST", Path: "/admin/teams/placement", Role: operator}, handler: w.placementSet("team")},
 		{Route: httpx.Route{Method: "GET", Path: "/admin/plans/{id}", Role: viewer}, handler: w.planPage},
 		{Route: httpx.Route{Method: "POST", Path: "/admin/plans/{id}/apply", Role: operator}, handler: w.planApply},
+		{Route: httpx.Route{Method: "POST", Path: "/admin/plans/{id}/cancel", Role: operator}, handler: w.planCancel},
 		{Route: httpx.Route{Method: "GET", Path: "/admin/users", Role: admin}, handler: w.users},
 	}
 }

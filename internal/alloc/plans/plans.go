@@ -173,7 +173,9 @@ type Result struct {
 	Queued int `json:"queued"`
 	Failed int `json:"failed"`
 	// Scheduled counts the paced moves still waiting (StepScheduled).
-	Scheduled int          `json:"scheduled,omitempty"`
+	Scheduled int `json:"scheduled,omitempty"`
+	// Cancelled counts the paced moves stopped before they ran.
+	Cancelled int          `json:"cancelled,omitempty"`
 	Steps     []StepResult `json:"steps"`
 }
 
@@ -475,6 +477,8 @@ func (r *Result) add(sr StepResult) {
 		r.Failed++
 	case StepScheduled:
 		r.Scheduled++
+	case StepCancelled:
+		r.Cancelled++
 	}
 	r.Steps = append(r.Steps, sr)
 }

@@ -219,7 +219,7 @@ func (s *Service) RunPaced(ctx context.Context, limit int) (int, error) {
 			}
 			sr.Status, sr.Pool, sr.Detail = status, pool, detail
 		}
-		res.Done, res.Queued, res.Failed, res.Scheduled = 0, 0, 0, 0
+		res.Done, res.Queued, res.Failed, res.Scheduled, res.Cancelled = 0, 0, 0, 0, 0
 		steps := res.Steps
 		res.Steps = nil
 		for _, sr := range steps {
@@ -229,11 +229,49 @@ func (s *Service) RunPaced(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		if err := s.st.PlanSetProgress(context.WithoutCancel(ctx), id, b, res.Scheduled); err != nil {
+		if err := s.st.PlanSetProgressIfPending(context.WithoutCancel(ctx), id, b, res.Scheduled); err != nil {
 			return n, err
 		}
 	}
 	return n, nil
+}
+
+// StepCancelled: a paced move not made because the plan was stopped
+// (CancelPaced).
+const StepCancelled = "cancelled"
+
+// CancelPaced stops an applied plan's paced moves: the scheduled ones
+// become cancelled (the moves already started go on). It refuses with
+// alloc.ErrChanged when none is scheduled (the plan is not applied, or
+// every move has run).
+func (s *Service) CancelPaced(ctx context.Context, id int64, actor string) (Plan, error) {
+	pacedMu.Lock() // not in the middle of a turn of this process's runner
+	defer pacedMu.Unlock()
+	p, err := s.Get(ctx, id)
+	if err != nil {
+		return p, err
+	}
+	if p.Result == nil || p.Result.Scheduled == 0 {
+		return p, fmt.Errorf("plan %d has no scheduled moves to stop: %w", id, alloc.ErrChanged)
+	}
+	res := *p.Result
+	steps := append([]StepResult(nil), p.Result.Steps...)
+	res.Done, res.Queued, res.Failed, res.Scheduled, res.Cancelled, res.Steps = 0, 0, 0, 0, 0, nil
+	for _, sr := range steps {
+		if sr.Status == StepScheduled {
+			sr.Status, sr.Detail = StepCancelled, "stopped by "+actor
+		}
+		res.add(sr)
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		return p, err
+	}
+	if err := s.st.PlanSetProgress(ctx, id, b, 0); err != nil {
+		return p, err
+	}
+	p.Result = &res
+	return p, nil
 }
 
 // runPaced checks one paced move again and starts it.
