@@ -62,6 +62,33 @@ type SeatStatus struct {
 	// seat the user now, cheapest first, without the teams' names (see
 	// publicWouldFit).
 	WouldFit []model.FitChange `json:"would_fit,omitempty"`
+	// LastMove is the seat holder's latest finished move (what the move
+	// e-mail said); nil when there is none or no live seat.
+	LastMove *LastMove `json:"last_move,omitempty"`
+}
+
+// LastMove is a user's latest finished move, as the status page shows it:
+// the new team, why (as a cause, the user's words are the page's), and
+// whether it counted against the code's moves (SeatStatus's rebind count
+// and limit are the moves used and allowed).
+type LastMove struct {
+	From       string          `json:"from"`
+	To         string          `json:"to"`
+	Cause      model.MoveCause `json:"cause"`
+	Paid       bool            `json:"paid"`
+	FinishedAt time.Time       `json:"finished_at"`
+}
+
+// lastMove reads member m's latest finished move; nil when there is none.
+func lastMove(ctx context.Context, q *store.Queries, memberID int64) (*LastMove, error) {
+	n, err := q.MoveLastDone(ctx, memberID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &LastMove{From: n.From, To: n.To, Cause: model.MoveCauseOf(n.Why), Paid: n.Move.Paid, FinishedAt: n.Move.FinishedAt}, nil
 }
 
 // publicWouldFit is the part of a queued member's would-fit answer a
@@ -154,6 +181,9 @@ func (s *Service) status(ctx context.Context, q *store.Queries, email string, c 
 		st.FreeMove = p.Status.Unhealthy()
 		if pos, err := q.QueuePosition(ctx, m.ID); err == nil && pos > 0 {
 			st.Position = pos
+		}
+		if st.LastMove, err = lastMove(ctx, q, m.ID); err != nil {
+			return st, err
 		}
 		return st, nil
 	case !errors.Is(err, store.ErrNotFound):

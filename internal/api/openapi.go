@@ -1673,7 +1673,15 @@ func openAPISchemas() map[string]*jsonSchema {
 			prop("message", jsString("A note for the user, when there is one.")),
 			prop("why", jsRef("Why")),            // queued: kind, considered and filtered only
 			prop("would_fit", jsRef("WouldFit")), // queued: without pool names
-
+			prop("last_move", jsObject("The user's latest finished move, with a live seat (what the move e-mail said); absent when none.",
+				reqProp("from", jsString("The team left.")),
+				reqProp("to", jsString("The team moved to.")),
+				reqProp("cause", jsString("Why: paid (the user asked; counted), free (the user asked off an unhealthy team), operator, "+
+					"drain (the old team was emptied), migration, rebalance, plan (an operator's plan), other.").
+					enum(strs(model.MoveCauses()...)...)),
+				reqProp("paid", jsBool("The move counted against the code's moves (rebind_count).")),
+				reqProp("finished_at", jsTime("When the new seat became active.")),
+			)),
 		),
 		"RebindResult": jsObject("What a move request did.",
 			reqProp("free", jsBool("The move is free (the team is unhealthy) and took no rebind.")),

@@ -3,11 +3,14 @@ package app_test
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"io"
 	"mime"
 	"mime/quotedprintable"
 	"net"
+	"net/http"
 	netmail "net/mail"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -122,6 +125,24 @@ func waitMails(t *testing.T, b *mailbox, addr string, n int) []mailMsg {
 	return got
 }
 
+// statusPageIn is the public status page of email and code in lang.
+func statusPageIn(t *testing.T, h *apptest.Harness, email, code, lang string) string {
+	t.Helper()
+	form := url.Values{"email": {email}, "code": {code}}
+	req, err := http.NewRequest("POST", h.App.URL+"/status", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept-Language", lang)
+	req.Header.Set("Origin", h.App.URL)
+	r := apptest.Send(t, req)
+	if r.Status != 200 {
+		t.Fatalf("status page: %d %s", r.Status, r.Body)
+	}
+	return html.UnescapeString(string(r.Body))
+}
+
 func mailHas(t *testing.T, what string, m mailMsg, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
@@ -151,6 +172,28 @@ func TestMoveMailEndToEnd(t *testing.T) {
 		mailHas(t, "paid move", mails[0], "Your seat has moved to "+st.Pool, "from team-1", "Why: you asked to move.", "Moves used: 1 of 3, 2 left.")
 		if strings.Contains(mails[0].Body, "您好") {
 			t.Errorf("BERTH_DEFAULT_LANG=en, the mail has Chinese:\n%s", mails[0].Body)
+		}
+		// The status page shows the same facts, in the reader's language.
+		var raw struct {
+			LastMove *struct {
+				From, To, Cause string
+				Paid            bool
+			} `json:"last_move"`
+		}
+		h.DoAuth("GET", "/api/v1/public/status?email="+user+"&code="+code, nil, "").MustStatus(t, 200).JSON(t, &raw)
+		if lm := raw.LastMove; lm == nil || lm.From != "team-1" || lm.To != st.Pool || lm.Cause != "paid" || !lm.Paid {
+			t.Fatalf("public status last_move %+v, want paid from team-1 to %s", lm, st.Pool)
+		}
+		for lang, wants := range map[string][]string{
+			"en":    {"Last move", "to " + st.Pool + " from team-1", "you asked to move; used one of your moves.", "1 of 3 used, 2 left"},
+			"zh-CN": {"上次换车", "从 team-1 换到 " + st.Pool, "你申请了换车；占用一次换车次数。", "已用 1 / 3 次，剩余 2 次"},
+		} {
+			page := statusPageIn(t, h, user, code, lang)
+			for _, w := range wants {
+				if !strings.Contains(page, w) {
+					t.Errorf("status page (%s) lacks %q", lang, w)
+				}
+			}
 		}
 
 		// 2. An operator's move.

@@ -33,43 +33,6 @@ func ParseLang(s string) (string, error) {
 	return "", fmt.Errorf("unknown language %q (want en or zh-CN; empty: both in one mail)", s)
 }
 
-// MoveCause is why a move happened, as the mail and the status page tell it.
-type MoveCause string
-
-// The causes of a move, from the reason it was started with.
-const (
-	CausePaid      MoveCause = "paid"      // the user asked; counted against the code's moves
-	CauseFree      MoveCause = "free"      // the user asked off an unhealthy team; free
-	CauseOperator  MoveCause = "operator"  // an operator moved the seat
-	CauseDrain     MoveCause = "drain"     // the old team is being emptied
-	CauseMigration MoveCause = "migration" // an operator's migration off the old team
-	CauseRebalance MoveCause = "rebalance" // the rebalancer evened out the teams
-	CausePlan      MoveCause = "plan"      // an operator's plan
-	CauseOther     MoveCause = "other"
-)
-
-// CauseOf reads the cause from a move's starting reason (store.MoveNotice.Why,
-// written by package alloc).
-func CauseOf(why string) MoveCause {
-	switch {
-	case strings.HasPrefix(why, "paid:"):
-		return CausePaid
-	case strings.HasPrefix(why, "free:"):
-		return CauseFree
-	case strings.HasPrefix(why, "moved by "):
-		return CauseOperator
-	case strings.HasPrefix(why, "drain of "):
-		return CauseDrain
-	case strings.HasPrefix(why, "migration by "):
-		return CauseMigration
-	case strings.HasPrefix(why, "rebalance"):
-		return CauseRebalance
-	case strings.HasPrefix(why, "plan "):
-		return CausePlan
-	}
-	return CauseOther
-}
-
 // freeStatus is the unhealthy status in a free move's reason ("free: t1 is
 // offline"), or "".
 func freeStatus(why string) string {
@@ -88,10 +51,10 @@ func CauseText(lang, why string) string {
 		}
 		return en
 	}
-	switch CauseOf(why) {
-	case CausePaid:
+	switch model.MoveCauseOf(why) {
+	case model.CausePaid:
 		return pick("you asked to move.", "您申请了更换团队。")
-	case CauseFree:
+	case model.CauseFree:
 		st := freeStatus(why)
 		if st == "" {
 			return pick("you asked to move off a team that was not working; the move was free.",
@@ -99,16 +62,16 @@ func CauseText(lang, why string) string {
 		}
 		return pick(fmt.Sprintf("you asked to move off a team that was not working (%s); the move was free.", st),
 			fmt.Sprintf("您申请离开一个无法正常使用的团队（%s），本次更换免费。", st))
-	case CauseOperator:
+	case model.CauseOperator:
 		return pick("an operator moved your seat.", "管理员转移了您的席位。")
-	case CauseDrain:
+	case model.CauseDrain:
 		return pick("your old team is being emptied (maintenance or a problem with the team).",
 			"您原来的团队正在清空（维护或该团队出现问题）。")
-	case CauseMigration:
+	case model.CauseMigration:
 		return pick("an operator is moving everyone off your old team.", "管理员正在将所有成员迁出您原来的团队。")
-	case CauseRebalance:
+	case model.CauseRebalance:
 		return pick("the teams were rebalanced to even out their load.", "为平衡各团队的负载，席位进行了重新分配。")
-	case CausePlan:
+	case model.CausePlan:
 		return pick("an operator's planned change.", "管理员计划的调整。")
 	}
 	return pick("the move was started by the service.", "由系统发起的更换。")
@@ -120,7 +83,7 @@ type MoveNote struct {
 	MoveID int64
 	// To and From name the new and the old team.
 	To, From string
-	Cause    MoveCause
+	Cause    model.MoveCause
 	// Why is the move's starting reason as recorded (English, for
 	// operators); CauseEN and CauseZH say it for the user.
 	Why, CauseEN, CauseZH string
@@ -256,7 +219,7 @@ func (m *MoveMailer) Send(ctx context.Context, moveID int64) (bool, error) {
 // NewMoveNote gathers what the user is told about a finished move.
 func NewMoveNote(n store.MoveNotice, baseURL string) MoveNote {
 	note := MoveNote{Email: strings.TrimSpace(n.Move.Member), MoveID: n.Move.ID, To: n.To, From: n.From, Why: n.Why,
-		Cause: CauseOf(n.Why), CauseEN: CauseText(LangEnglish, n.Why), CauseZH: CauseText(LangChinese, n.Why),
+		Cause: model.MoveCauseOf(n.Why), CauseEN: CauseText(LangEnglish, n.Why), CauseZH: CauseText(LangChinese, n.Why),
 		Paid: n.Move.Paid, HasCode: n.Move.CodeID != 0, Used: n.RebindCount, Limit: n.RebindLimit,
 		Left: max(n.RebindLimit-n.RebindCount, 0)}
 	if !n.Move.FinishedAt.IsZero() {

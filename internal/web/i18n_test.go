@@ -103,6 +103,9 @@ func TestCatalogueComplete(t *testing.T) {
 	groups["outcome"] = []string{"placed", "queued", "rejected"}
 	groups["drift"] = []string{"pool_used", "code_used", "code_rebind"}
 	groups["action"] = historyActions
+	for _, c := range model.MoveCauses() {
+		groups["mcause"] = append(groups["mcause"], string(c))
+	}
 	for g, vs := range groups {
 		for _, v := range vs {
 			if _, ok := catalogue[g+"."+v]; !ok {
