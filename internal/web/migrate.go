@@ -1,12 +1,10 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/berthhq/berth/internal/alloc"
@@ -41,29 +39,17 @@ type migrateData struct {
 
 // migrationPool is one source pool's progress.
 type migrationPool struct {
-	ID         int64            `json:"id"`
-	Pool       string           `json:"pool"`
-	Status     model.PoolStatus `json:"status"`
-	Moved      int              `json:"moved"`
-	Waiting    int              `json:"waiting"`
-	InProgress int              `json:"in_progress"`
-	Failed     int              `json:"failed"`
-	Cancelled  int              `json:"cancelled"`
-	Remaining  int              `json:"remaining"`
-	Done       bool             `json:"done"`
+	ID     int64            `json:"id"`
+	Pool   string           `json:"pool"`
+	Status model.PoolStatus `json:"status"`
+	moveCounts
 }
 
 // migrationProgress is a migration's progress: its totals and its pools'.
 type migrationProgress struct {
-	Since      time.Time       `json:"since"`
-	Moved      int             `json:"moved"`
-	Waiting    int             `json:"waiting"`
-	InProgress int             `json:"in_progress"`
-	Failed     int             `json:"failed"`
-	Cancelled  int             `json:"cancelled"`
-	Remaining  int             `json:"remaining"`
-	Done       bool            `json:"done"`
-	Pools      []migrationPool `json:"pools"`
+	Since time.Time `json:"since"`
+	moveCounts
+	Pools []migrationPool `json:"pools"`
 }
 
 type migrationData struct {
@@ -158,11 +144,7 @@ func (w *Web) migrateStart(kind string) http.HandlerFunc {
 		}
 		ids := poolIDs(pools)
 		n := httpx.NoteOf(r)
-		parts := make([]string, len(ids))
-		for i, id := range ids {
-			parts[i] = strconv.FormatInt(id, 10)
-		}
-		n.Target = "migration pools=" + strings.Join(parts, ",")
+		n.Target = "migration pools=" + joinIDs(ids)
 		n.Before = w.poolSnapshots(r, ids)
 		// Its moves are created from now on (microseconds, as stored).
 		since := time.Now().Truncate(time.Microsecond)
@@ -207,7 +189,7 @@ func (w *Web) readMigration(r *http.Request, kind string) (migrationProgress, []
 	if err != nil || us <= 0 || len(q["ids"]) == 0 || len(q["ids"]) > migrateMax {
 		return migrationProgress{}, nil, store.ErrNotFound
 	}
-	pr := migrationProgress{Since: time.UnixMicro(us).UTC(), Done: true, Pools: []migrationPool{}}
+	pr := migrationProgress{Since: time.UnixMicro(us).UTC(), moveCounts: moveCounts{Done: true}, Pools: []migrationPool{}}
 	var ids []int64
 	seen := map[int64]bool{}
 	for _, v := range q["ids"] {
@@ -226,30 +208,13 @@ func (w *Web) readMigration(r *http.Request, kind string) (migrationProgress, []
 		if string(p.Kind) != kind {
 			return pr, nil, store.ErrNotFound
 		}
-		c, err := w.rd.MoveCountsFromPool(r.Context(), id, pr.Since)
+		p, c, err := w.poolMoves(r.Context(), id, pr.Since)
 		if err != nil {
 			return pr, nil, err
 		}
-		releasing, err := w.rd.SeatList(r.Context(), store.SeatFilter{PoolID: id, States: []model.SeatState{model.SeatReleasing}, Limit: 1})
-		if err != nil {
-			return pr, nil, err
-		}
-		// Its seats are read last: once the moves are finished and their
-		// old seats released (read in that order), the count is final.
-		if p, err = w.rd.PoolGet(r.Context(), id); err != nil {
-			return pr, nil, err
-		}
-		mp := migrationPool{ID: id, Pool: p.Name, Status: p.Status, Moved: c.Moved, Waiting: c.Waiting, InProgress: c.InProgress,
-			Failed: c.Failed, Cancelled: c.Cancelled, Remaining: p.Used, Done: c.Pending() == 0 && len(releasing) == 0}
-		pr.Pools = append(pr.Pools, mp)
+		pr.Pools = append(pr.Pools, migrationPool{ID: id, Pool: p.Name, Status: p.Status, moveCounts: c})
 		ids = append(ids, id)
-		pr.Moved += mp.Moved
-		pr.Waiting += mp.Waiting
-		pr.InProgress += mp.InProgress
-		pr.Failed += mp.Failed
-		pr.Cancelled += mp.Cancelled
-		pr.Remaining += mp.Remaining
-		pr.Done = pr.Done && mp.Done
+		pr.add(c)
 	}
 	return pr, ids, nil
 }
@@ -269,11 +234,7 @@ func (w *Web) migrationPage(kind string) http.HandlerFunc {
 		}
 		d := &migrationData{Kind: kind, Query: migrationQuery(ids, pr.Since).Encode(), migrationProgress: pr}
 		p := w.newPage(r, "migration.title", d)
-		p.Flash = w.taken(r).Flash
-		if !pr.Done {
-			d.Refresh, p.Refresh = drainRefresh, drainRefresh
-		}
-		w.write(rw, r, http.StatusOK, "migration", p)
+		w.writeProgress(rw, r, "migration", p, &d.Refresh, pr.Done)
 	}
 }
 
@@ -282,16 +243,6 @@ func (w *Web) migrationPage(kind string) http.HandlerFunc {
 func (w *Web) migrationJSON(kind string) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		pr, _, err := w.readMigration(r, kind)
-		if errors.Is(err, store.ErrNotFound) {
-			http.Error(rw, `{"error":"not found"}`, http.StatusNotFound)
-			return
-		}
-		if err != nil {
-			w.log.Error("web: migration progress", "request_id", requestID(r), "err", err)
-			http.Error(rw, `{"error":"internal error"}`, http.StatusInternalServerError)
-			return
-		}
-		rw.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(rw).Encode(pr)
+		w.writeProgressJSON(rw, r, "migration", pr, err)
 	}
 }
