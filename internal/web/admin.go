@@ -214,33 +214,11 @@ func (w *Web) renderPools(rw http.ResponseWriter, r *http.Request, kind string, 
 // and shows the result of each (once, after the redirect to the pools page).
 func (w *Web) poolStatus(kind string) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
-		if !w.parseForm(rw, r) {
+		ids, status, message, ok := w.statusForm(rw, r, kind, 1000)
+		if !ok {
 			return
 		}
 		l := w.lang(r)
-		var ids []int64
-		for _, v := range r.PostForm["ids"] {
-			id, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || id <= 0 {
-				w.renderError(rw, r, http.StatusBadRequest, l.T("err.form"))
-				return
-			}
-			ids = append(ids, id)
-		}
-		if len(ids) == 0 {
-			w.renderPools(rw, r, kind, nil, flash{"error", l.T("bulk.none_selected")})
-			return
-		}
-		if len(ids) > 1000 {
-			w.renderPools(rw, r, kind, nil, flash{"error", l.T("bulk.too_many", 1000)})
-			return
-		}
-		status := r.PostForm.Get("status")
-		message := strings.TrimSpace(r.PostForm.Get("message"))
-		if message == "" {
-			w.renderPools(rw, r, kind, nil, flash{"error", l.T("bulk.reason_required")})
-			return
-		}
 		n := httpx.NoteOf(r)
 		n.Target = "pools=" + joinIDs(ids)
 		n.Before = w.poolSnapshots(r, ids)
@@ -281,6 +259,38 @@ func (w *Web) poolStatus(kind string) http.HandlerFunc {
 		}
 		w.done(rw, r, "/admin/"+kind+"s", nil, &result{Flash: []flash{fl}, Bulk: bv})
 	}
+}
+
+// statusForm reads the bulk status dialog's form: the pools (no more than most),
+// the status and the reason. ok is false once it answered the request (an
+// error page, or the pools page with a message).
+func (w *Web) statusForm(rw http.ResponseWriter, r *http.Request, kind string, most int) (ids []int64, status, message string, ok bool) {
+	if !w.parseForm(rw, r) {
+		return nil, "", "", false
+	}
+	l := w.lang(r)
+	for _, v := range r.PostForm["ids"] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			w.renderError(rw, r, http.StatusBadRequest, l.T("err.form"))
+			return nil, "", "", false
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		w.renderPools(rw, r, kind, nil, flash{"error", l.T("bulk.none_selected")})
+		return nil, "", "", false
+	}
+	if len(ids) > most {
+		w.renderPools(rw, r, kind, nil, flash{"error", l.T("bulk.too_many", most)})
+		return nil, "", "", false
+	}
+	message = strings.TrimSpace(r.PostForm.Get("message"))
+	if message == "" {
+		w.renderPools(rw, r, kind, nil, flash{"error", l.T("bulk.reason_required")})
+		return nil, "", "", false
+	}
+	return ids, r.PostForm.Get("status"), message, true
 }
 
 func (w *Web) poolNames(r *http.Request) map[int64]string {
@@ -784,16 +794,26 @@ func (w *Web) renderIntegrity(rw http.ResponseWriter, r *http.Request, rep *inte
 	w.render(rw, r, http.StatusOK, "integrity", "integrity.title", &integrityData{Report: &report, Repair: rep, Limit: 100}, fl...)
 }
 
-func (w *Web) integrityRepair(rw http.ResponseWriter, r *http.Request) {
+// repairLimit reads the integrity repair form's limit; ok is false once it
+// answered the request (the integrity page with a message).
+func (w *Web) repairLimit(rw http.ResponseWriter, r *http.Request) (limit int, ok bool) {
 	if !w.parseForm(rw, r) {
+		return 0, false
+	}
+	limit, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("limit")))
+	if err != nil || limit < 1 || limit > integrity.MaxRepair {
+		w.renderIntegrity(rw, r, nil, flash{"error", w.lang(r).T("integrity.bad_limit", integrity.MaxRepair)})
+		return 0, false
+	}
+	return limit, true
+}
+
+func (w *Web) integrityRepair(rw http.ResponseWriter, r *http.Request) {
+	limit, ok := w.repairLimit(rw, r)
+	if !ok {
 		return
 	}
 	l := w.lang(r)
-	limit, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("limit")))
-	if err != nil || limit < 1 || limit > integrity.MaxRepair {
-		w.renderIntegrity(rw, r, nil, flash{"error", l.T("integrity.bad_limit", integrity.MaxRepair)})
-		return
-	}
 	_, res, err := w.svc.RepairOrphans(r.Context(), integrity.Options{}, limit, actor(r))
 	httpx.NoteOf(r).After = res
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/alloc/plans"
 	"github.com/berthhq/berth/internal/httpx"
-	"github.com/berthhq/berth/internal/integrity"
 	"github.com/berthhq/berth/internal/model"
 )
 
@@ -50,34 +49,12 @@ func (w *Web) makePlan(rw http.ResponseWriter, r *http.Request, action string, p
 // planPoolStatus plans the bulk status change of the pools dialog.
 func (w *Web) planPoolStatus(kind string) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
-		if !w.parseForm(rw, r) {
+		ids, status, message, ok := w.statusForm(rw, r, kind, plans.MaxStatusIDs)
+		if !ok {
 			return
 		}
-		l := w.lang(r)
 		show := func(f flash) { w.renderPools(rw, r, kind, nil, f) }
-		var ids []int64
-		for _, v := range r.PostForm["ids"] {
-			id, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || id <= 0 {
-				w.renderError(rw, r, http.StatusBadRequest, l.T("err.form"))
-				return
-			}
-			ids = append(ids, id)
-		}
-		switch {
-		case len(ids) == 0:
-			show(flash{"error", l.T("bulk.none_selected")})
-			return
-		case len(ids) > plans.MaxStatusIDs:
-			show(flash{"error", l.T("bulk.too_many", plans.MaxStatusIDs)})
-			return
-		}
-		message := strings.TrimSpace(r.PostForm.Get("message"))
-		if message == "" {
-			show(flash{"error", l.T("bulk.reason_required")})
-			return
-		}
-		w.makePlan(rw, r, plans.ActionPoolStatus, map[string]any{"ids": ids, "status": r.PostForm.Get("status"), "message": message}, show)
+		w.makePlan(rw, r, plans.ActionPoolStatus, map[string]any{"ids": ids, "status": status, "message": message}, show)
 	}
 }
 
@@ -95,13 +72,8 @@ func (w *Web) planDrain(kind string) http.HandlerFunc {
 
 // planRepair plans an integrity repair.
 func (w *Web) planRepair(rw http.ResponseWriter, r *http.Request) {
-	if !w.parseForm(rw, r) {
-		return
-	}
-	l := w.lang(r)
-	limit, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("limit")))
-	if err != nil || limit < 1 || limit > integrity.MaxRepair {
-		w.renderIntegrity(rw, r, nil, flash{"error", l.T("integrity.bad_limit", integrity.MaxRepair)})
+	limit, ok := w.repairLimit(rw, r)
+	if !ok {
 		return
 	}
 	w.makePlan(rw, r, plans.ActionRepair, map[string]any{"limit": limit}, func(f flash) { w.renderIntegrity(rw, r, nil, f) })
