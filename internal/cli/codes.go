@@ -46,13 +46,9 @@ func runCodes(ctx context.Context, args []string, out, errOut io.Writer) error {
 		}
 		spec := map[string]any{"count": *count, "group": *group, "max_uses": *maxUses, "rebind_limit": *rebind, "prefix": *prefix}
 		if len(labels) > 0 {
-			l := map[string]string{}
-			for _, s := range labels {
-				k, v, err := keyValue("--label", s)
-				if err != nil {
-					return err
-				}
-				l[k] = v
+			l, err := labelMap(labels)
+			if err != nil {
+				return err
 			}
 			spec["labels"] = l
 		}

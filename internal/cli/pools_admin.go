@@ -30,6 +30,19 @@ func keyValue(flag, s string) (string, string, error) {
 	return k, v, nil
 }
 
+// labelMap reads --label k=v flags into a map.
+func labelMap(labels multiFlag) (map[string]string, error) {
+	l := map[string]string{}
+	for _, s := range labels {
+		k, v, err := keyValue("--label", s)
+		if err != nil {
+			return nil, err
+		}
+		l[k] = v
+	}
+	return l, nil
+}
+
 // idFirst moves a leading ID (pools edit 3 --capacity 5) after the flags,
 // where package flag leaves it as an argument.
 func idFirst(args []string) []string {
@@ -175,13 +188,9 @@ func runPoolsWrite(ctx context.Context, args []string, out, errOut io.Writer) er
 		body["weight"] = *weight
 	}
 	if len(labels) > 0 {
-		l := map[string]string{}
-		for _, s := range labels {
-			k, v, err := keyValue("--label", s)
-			if err != nil {
-				return err
-			}
-			l[k] = v
+		l, err := labelMap(labels)
+		if err != nil {
+			return err
 		}
 		body["labels"] = l
 	}
