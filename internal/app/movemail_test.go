@@ -275,3 +275,24 @@ func TestMoveMailRelayDownThenUp(t *testing.T) {
 		}
 	})
 }
+
+// A migration off the user's team mails once, saying why; a free move
+// (no count) says it did not use a move.
+func TestMoveMailMigration(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		box := &mailbox{}
+		h := apptest.Start(t, d, withMail(serveMail(t, box, 0), "en"))
+		_, code := seatUser(t, h, 2, nil)
+		const user = "user@example.com"
+		h.Do("POST", "/api/v1/migrations", map[string]any{"from": []string{"team-1"}}).MustStatus(t, 202)
+		waitActive(t, h, user, code, "team-2")
+		mails := waitMails(t, box, user, 1)
+		mailHas(t, "migration", mails[0], "Your seat has moved to team-2", "Why: an operator is moving everyone off your old team.",
+			"Moves used: 0 of 3, 3 left. This move was free and did not count.")
+		time.Sleep(300 * time.Millisecond)
+		if n := len(box.to(user)); n != 1 {
+			t.Fatalf("%d mails, want 1", n)
+		}
+	})
+}
