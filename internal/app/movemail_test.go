@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html"
 	"io"
@@ -269,7 +270,22 @@ func TestMoveMailRelayDownThenUp(t *testing.T) {
 		serveMail(t, box, port)
 		mails := waitMails(t, box, user, 1)
 		mailHas(t, "after the outage", mails[0], "您的席位已转移到 "+st.Pool, "原因：您申请了更换团队。", "已使用更换次数：1 / 3，剩余 2 次。")
-		time.Sleep(300 * time.Millisecond)
+		// The job run again (as after a crash before River recorded it
+		// done): the move is marked told, no second mail.
+		var moveID int64
+		if err := h.App.Store.DB.QueryRow(`SELECT id FROM moves WHERE state = 'done'`).Scan(&moveID); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.App.Store.InTx(context.Background(), func(tx *store.Tx) error {
+			return h.App.Queue.MoveDone(context.Background(), tx, moveID)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		apptest.Eventually(t, 10*time.Second, "the second move_notice job done", func() bool {
+			var n int
+			h.App.Store.DB.QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'move_notice' AND state = 'completed'`).Scan(&n)
+			return n == 2
+		})
 		if n := len(box.to(user)); n != 1 {
 			t.Fatalf("%d mails, want 1", n)
 		}
