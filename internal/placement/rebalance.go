@@ -353,6 +353,28 @@ func (rb *rebalancer) dropKey(pi int, k string) {
 	}
 }
 
+// rbOrder is pools sorted by less, each pool's pos its place.
+func rbOrder(pools []*rbPool, less func(a, b *rbPool) bool) []*rbPool {
+	order := slices.Clone(pools)
+	sort.Slice(order, func(i, j int) bool { return less(order[i], order[j]) })
+	for i, p := range order {
+		p.pos = i
+	}
+	return order
+}
+
+// rbReorder puts p back in its place in order (from rbOrder, with the same
+// less) after what less compares of p changed.
+func rbReorder(order []*rbPool, p *rbPool, less func(a, b *rbPool) bool) []*rbPool {
+	order = slices.Delete(order, p.pos, p.pos+1)
+	at := sort.Search(len(order), func(i int) bool { return less(p, order[i]) })
+	order = slices.Insert(order, at, p)
+	for i := min(at, p.pos); i < len(order); i++ {
+		order[i].pos = i
+	}
+	return order
+}
+
 // spread: see the comment at the top of the file.
 func (rb *rebalancer) spread() {
 	n := len(rb.pools)
@@ -365,24 +387,13 @@ func (rb *rebalancer) spread() {
 		}
 		return a.p.ID < b.p.ID
 	}
-	order := slices.Clone(rb.pools)
-	sort.Slice(order, func(i, j int) bool { return less(order[i], order[j]) })
+	order := rbOrder(rb.pools, less)
 	minUnit := math.Inf(1)
 	for _, p := range rb.pools {
 		minUnit = min(minUnit, p.unit)
 	}
-	for i, p := range order {
-		p.pos = i
-	}
 	// reorder puts p back in its place after its load changed.
-	reorder := func(p *rbPool) {
-		order = slices.Delete(order, p.pos, p.pos+1)
-		at := sort.Search(len(order), func(i int) bool { return less(p, order[i]) })
-		order = slices.Insert(order, at, p)
-		for i := min(at, p.pos); i < len(order); i++ {
-			order[i].pos = i
-		}
-	}
+	reorder := func(p *rbPool) { order = rbReorder(order, p, less) }
 	for len(rb.moves) < rb.max {
 		moved := false
 		minLoad := order[0].load()
@@ -459,19 +470,8 @@ func (rb *rebalancer) pack() {
 		}
 		return a.p.ID < b.p.ID
 	}
-	targets := slices.Clone(rb.pools)
-	sort.Slice(targets, func(i, j int) bool { return tless(targets[i], targets[j]) })
-	for i, p := range targets {
-		p.pos = i
-	}
-	reorder := func(p *rbPool) {
-		targets = slices.Delete(targets, p.pos, p.pos+1)
-		at := sort.Search(len(targets), func(i int) bool { return tless(p, targets[i]) })
-		targets = slices.Insert(targets, at, p)
-		for i := min(at, p.pos); i < len(targets); i++ {
-			targets[i].pos = i
-		}
-	}
+	targets := rbOrder(rb.pools, tless)
+	reorder := func(p *rbPool) { targets = rbReorder(targets, p, tless) }
 	// fits reports whether pool t takes every member of ms.
 	fits := func(t *rbPool, ms []int, classOf map[int]int) bool {
 		ti := t.idx
