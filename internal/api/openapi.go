@@ -803,6 +803,15 @@ var opSpecs = map[string]opSpec{
 			409: "The plan was applied already, or what it rests on changed since it was made; detail names each change.",
 			410: "The plan expired (expires_at has passed)."},
 	},
+	"POST /api/v1/plans/{id}/cancel": {
+		id: "cancelPlan", tag: "plans",
+		description: "Stops an applied plan's paced moves (move.paced steps of a rebalance): those still scheduled become " +
+			"cancelled and the rebalance_step job skips them; moves already started go on. No body.",
+		params: []*oaParameter{pPlanID},
+		ok:     []okResponse{okJSON(200, "The plan, with its result.", jsRef("Plan"))},
+		errors: map[int]string{400: "id is not a positive integer.", 404: "No plan has this id.",
+			409: "The plan has no scheduled moves: it is not applied, has none, or every one has run."},
+	},
 
 	"POST /api/v1/session": {
 		id: "signIn", tag: "auth",
@@ -1572,11 +1581,12 @@ func openAPISchemas() map[string]*jsonSchema {
 			reqProp("queued", jsInt("Moves waiting in the queue for room.")),
 			reqProp("failed", jsInt("Steps that failed alone (detail says why).")),
 			prop("scheduled", jsInt("move.paced steps still waiting for the rebalance_step job.")),
+			prop("cancelled", jsInt("move.paced steps stopped before they ran (POST /api/v1/plans/{id}/cancel).")),
 			reqProp("steps", jsArray(jsRef("PlanStepResult"), "One per step, in order.")),
 		),
 		"PlanStepResult": jsObject("What became of one step.",
 			reqProp("step", jsInt("Its index in steps.")),
-			reqProp("status", jsString("").enum(plans.StepDone, plans.StepQueued, plans.StepFailed, plans.StepScheduled)),
+			reqProp("status", jsString("").enum(plans.StepDone, plans.StepQueued, plans.StepFailed, plans.StepScheduled, plans.StepCancelled)),
 			prop("pool", jsString("The pool changed, or where the member is moving.")),
 			prop("detail", jsString("Why it failed or waits.")),
 		),

@@ -204,6 +204,7 @@ func (s *Server) Routes() []Route {
 		{Route: httpx.Route{Method: "POST", Path: "/api/v1/plans", Role: operator}, Summary: "plan an action: the steps it would take, stored with what they rest on", handler: s.planCreate},
 		{Route: httpx.Route{Method: "GET", Path: "/api/v1/plans/{id}", Role: viewer}, Summary: "a plan, and what applying it did", handler: s.planGet},
 		{Route: httpx.Route{Method: "POST", Path: "/api/v1/plans/{id}/apply", Role: operator}, Summary: "apply a plan's steps, unless what they rest on changed", handler: s.planApply},
+		{Route: httpx.Route{Method: "POST", Path: "/api/v1/plans/{id}/cancel", Role: operator}, Summary: "stop an applied plan's paced moves (a rebalance)", handler: s.planCancel},
 		{Route: httpx.Route{Method: "GET", Path: "/api/v1/backup", Role: admin}, Summary: "a consistent copy of the SQLite database", handler: s.backupGet},
 
 		{Route: httpx.Route{Method: "POST", Path: "/api/v1/session", Public: true}, Summary: "sign in", handler: s.sessionCreate},

@@ -32,8 +32,8 @@ type rebalancePlan struct {
 		SeatID               int64 `json:"seat_id"`
 	}
 	Result *struct {
-		Done, Queued, Failed, Scheduled int
-		Steps                           []struct{ Status, Pool, Detail string }
+		Done, Queued, Failed, Scheduled, Cancelled int
+		Steps                                      []struct{ Status, Pool, Detail string }
 	}
 }
 
@@ -217,6 +217,24 @@ func TestRebalanceSpreadPlan(t *testing.T) {
 			if got.Result == nil || got.Result.Failed < 1 || got.Result.Scheduled != 0 {
 				t.Fatalf("a moved member's step: %+v", got.Result)
 			}
+		}
+
+		// A pack plan applied, then stopped: nothing of it runs.
+		p = rebalancePlan{}
+		h.Do("POST", "/api/v1/plans", map[string]any{"action": "rebalance", "params": map[string]any{"kind": "team", "max_moves": 10, "strategy": "pack",
+			"skip_moved_within": "0s"}}).MustStatus(t, 201).JSON(t, &p)
+		if len(p.Steps) == 0 || p.Summary.After.InUse >= p.Summary.Before.InUse {
+			t.Fatalf("pack plan %+v", p)
+		}
+		applyPlan(h, p.ID).MustStatus(t, 200)
+		got = rebalancePlan{}
+		h.Do("POST", fmt.Sprintf("/api/v1/plans/%d/cancel", p.ID), nil).MustStatus(t, 200).JSON(t, &got)
+		if got.Result == nil || got.Result.Cancelled != len(p.Steps) || got.Result.Scheduled != 0 {
+			t.Fatalf("stopped: %+v", got.Result)
+		}
+		wantProblem(t, h.Do("POST", fmt.Sprintf("/api/v1/plans/%d/cancel", p.ID), nil), 409, "no scheduled moves")
+		if n, err := run.RunPaced(ctx, 10); err != nil || n != 0 {
+			t.Fatalf("a stopped plan ran %d moves: %v", n, err)
 		}
 	})
 }

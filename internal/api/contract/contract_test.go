@@ -680,6 +680,13 @@ func drive(c *contract) {
 	c.admin(201, "POST", "/api/v1/plans", map[string]any{"action": "migrate", "params": map[string]any{"from": []string{"team-2"}}})
 	rebalance := c.id(c.admin(201, "POST", "/api/v1/plans", map[string]any{"action": "rebalance", "params": map[string]any{"kind": "team", "max_moves": 5, "strategy": "spread", "skip_moved_within": "0s"}}))
 	c.admin(200, "POST", fmt.Sprintf("/api/v1/plans/%d/apply", rebalance), nil)
+	// Stopping its paced moves: the fleet here is balanced, so one
+	// scheduled move is written in as the job would find it.
+	c.h.App.Store.DB.Exec(`UPDATE plans SET pending = 1, result = $1 WHERE id = $2`,
+		`{"done": 0, "queued": 0, "failed": 0, "scheduled": 1, "steps": [{"step": 0, "status": "scheduled"}]}`, rebalance)
+	c.admin(200, "POST", fmt.Sprintf("/api/v1/plans/%d/cancel", rebalance), nil)
+	c.admin(409, "POST", fmt.Sprintf("/api/v1/plans/%d/cancel", rebalance), nil)
+	c.admin(404, "POST", "/api/v1/plans/999999/cancel", nil)
 	c.admin(422, "POST", "/api/v1/plans", map[string]any{"action": "rebalance", "params": map[string]any{"kind": "team", "max_moves": 0}})
 	stale := c.id(c.admin(201, "POST", "/api/v1/plans", map[string]any{"action": "pools.drain", "params": map[string]any{"id": team2}}))
 	c.admin(200, "PATCH", "/api/v1/pools/status", map[string]any{"ids": []int64{team2}, "status": "active"})
