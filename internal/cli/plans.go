@@ -9,7 +9,7 @@ import (
 	"strconv"
 )
 
-const plansUsage = "plans create [-o json] ACTION PARAMS_JSON | plans show ID | plans apply ID: plan an action (pools.status, pools.drain, migrate, integrity.repair, rebalance), read the plan, apply it (exit 1 when refused: it changed or expired)"
+const plansUsage = "plans create [-o json] ACTION PARAMS_JSON | plans show ID | plans apply ID | plans cancel ID: plan an action (pools.status, pools.drain, migrate, integrity.repair, rebalance), read the plan, apply it (exit 1 when refused: it changed or expired), stop a rebalance's scheduled moves"
 
 // planAnswer is what the CLI reads of a plan (the API's Plan).
 type planAnswer struct {
@@ -29,8 +29,8 @@ type planAnswer struct {
 		Before, After imbalance
 	} `json:"summary"`
 	Result *struct {
-		Done, Queued, Failed, Scheduled int
-		Steps                           []struct {
+		Done, Queued, Failed, Scheduled, Cancelled int
+		Steps                                      []struct {
 			Step           int
 			Status, Detail string
 			Pool           string
@@ -99,13 +99,16 @@ func printPlan(w io.Writer, p *planAnswer) {
 		if p.Result.Scheduled > 0 {
 			fmt.Fprintf(w, ", %d scheduled (a few a minute)", p.Result.Scheduled)
 		}
+		if p.Result.Cancelled > 0 {
+			fmt.Fprintf(w, ", %d stopped", p.Result.Cancelled)
+		}
 		fmt.Fprintln(w)
 	}
 }
 
 func runPlans(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"say create, show or apply"}
+		return usageError{"say create, show, apply or cancel"}
 	}
 	fs := newFlags("plans "+args[0], errOut)
 	base, token := clientFlags(fs)
@@ -132,7 +135,7 @@ func runPlans(ctx context.Context, args []string, out, errOut io.Writer) error {
 			return err
 		}
 		return c.list(ctx, out, *format, "POST", "/api/v1/plans", map[string]any{"action": fs.Arg(0), "params": params}, &p, table)
-	case "show", "apply":
+	case "show", "apply", "cancel":
 		if fs.NArg() != 1 {
 			return usageError{"plans " + args[0] + " ID"}
 		}
@@ -143,6 +146,9 @@ func runPlans(ctx context.Context, args []string, out, errOut io.Writer) error {
 		path := "/api/v1/plans/" + url.PathEscape(fs.Arg(0))
 		if args[0] == "show" {
 			return c.list(ctx, out, *format, "GET", path, nil, &p, table)
+		}
+		if args[0] == "cancel" {
+			return c.list(ctx, out, *format, "POST", path+"/cancel", nil, &p, table)
 		}
 		if err := c.list(ctx, out, *format, "POST", path+"/apply", nil, &p, table); err != nil {
 			return err

@@ -46,6 +46,10 @@ func TestPlansVerbs(t *testing.T) {
 		!strings.Contains(out, "before: 1 pools, 0 in use") {
 		t.Fatalf("plans create rebalance: %d\n%s\n%s", code, out, errOut)
 	}
+	// Nothing scheduled to stop: refused with the server's detail.
+	if out, errOut, code = run(t, env, "plans", "cancel", ref); code != 1 || !strings.Contains(errOut, "no scheduled moves") {
+		t.Fatalf("plans cancel: %d\n%s\n%s", code, out, errOut)
+	}
 	for _, args := range [][]string{{"plans"}, {"plans", "create"}, {"plans", "create", "pools.status", "{not json"}, {"plans", "show"}, {"plans", "drop"}} {
 		if _, errOut, code := run(t, env, args...); code != 2 || !strings.Contains(errOut, "usage: berth ") {
 			t.Errorf("%v: code %d\n%s", args, code, errOut)
