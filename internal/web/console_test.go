@@ -8,8 +8,10 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berthhq/berth/internal/app"
 	"github.com/berthhq/berth/internal/app/apptest"
@@ -131,4 +133,44 @@ func (c *console) post(cl *http.Client, path string, form url.Values) reply {
 		c.t.Fatalf("POST %s: %d to %q, want 303 to a console page:\n%s", path, r.Status, r.Location, r.Body)
 	}
 	return c.do(cl, "GET", r.Location, nil, nil)
+}
+
+// pageIn switches cl to language lng, fetches path as cl, wants 200 OK and
+// returns the page.
+func (c *console) pageIn(cl *http.Client, lng, path string) string {
+	c.t.Helper()
+	if r := c.do(cl, "GET", "/lang?to="+lng+"&next="+url.QueryEscape(path), nil, nil); r.Status != http.StatusSeeOther {
+		c.t.Fatalf("switch to %s: %d", lng, r.Status)
+	}
+	r := c.do(cl, "GET", path, nil, nil)
+	if r.Status != http.StatusOK {
+		c.t.Fatalf("%s: %d %s", path, r.Status, r.Body)
+	}
+	return r.Body
+}
+
+// cellsOf joins, with " | ", the first group of re's every match in body
+// (a column of a page's table).
+func cellsOf(re *regexp.Regexp, body string) string {
+	var out []string
+	for _, m := range re.FindAllStringSubmatch(body, -1) {
+		out = append(out, m[1])
+	}
+	return strings.Join(out, " | ")
+}
+
+// unevenServers gives c three servers of 10 seats, srv-1 holding six
+// active seats (script-A) and srv-2 and srv-3 none: a spread rebalance
+// moves four.
+func (c *console) unevenServers() {
+	c.t.Helper()
+	c.h.Pool("srv-1", "server", 10, 0)
+	c.h.Import("script-A", apptest.Files("63927700", 0, 6))
+	apptest.Eventually(c.t, 10*time.Second, "six active seats", func() bool {
+		var n int
+		c.h.App.Store.DB.QueryRow(`SELECT COUNT(*) FROM seats WHERE state = 'active'`).Scan(&n)
+		return n == 6
+	})
+	c.h.Pool("srv-2", "server", 10, 0)
+	c.h.Pool("srv-3", "server", 10, 0)
 }

@@ -1,8 +1,6 @@
 package web_test
 
 import (
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -21,22 +19,11 @@ func TestPoolsPageHealth(t *testing.T) {
 		c.h.App.Alloc.RecordOutcome(sick, health.Outcome{At: now, Failed: true, Latency: time.Second})
 	}
 	op := c.signIn("oper", userPassword)
-	page := func(lng string) string {
-		t.Helper()
-		if r := c.do(op, "GET", "/lang?to="+lng+"&next="+url.QueryEscape("/admin/servers"), nil, nil); r.Status != http.StatusSeeOther {
-			t.Fatalf("switch to %s: %d", lng, r.Status)
-		}
-		r := c.do(op, "GET", "/admin/servers", nil, nil)
-		if r.Status != http.StatusOK {
-			t.Fatalf("servers page: %d", r.Status)
-		}
-		return r.Body
-	}
 	for lng, want := range map[string][]string{
 		"en":    {">Health<", `data-health="0.60"`, `data-health="1.00"`, "2 of the last 2 provider calls failed", "degraded: used only when no healthy pool has room"},
 		"zh-CN": {">健康度<", `data-health="0.60"`, "最近 2 次服务商调用中 2 次失败", "已降级"},
 	} {
-		body := page(lng)
+		body := c.pageIn(op, lng, "/admin/servers")
 		for _, w := range want {
 			if !strings.Contains(body, w) {
 				t.Errorf("%s servers page lacks %q", lng, w)

@@ -3,11 +3,8 @@ package web_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/berthhq/berth/internal/app/apptest"
 )
 
 // TestBrowserRebalance: on the servers page the rebalance form plans a
@@ -16,15 +13,7 @@ import (
 func TestBrowserRebalance(t *testing.T) {
 	ctx := browser(t)
 	c := startConsole(t)
-	c.h.Pool("srv-1", "server", 10, 0)
-	c.h.Import("script-A", apptest.Files("63927700", 0, 6))
-	apptest.Eventually(t, 10*time.Second, "six active seats", func() bool {
-		var n int
-		c.h.App.Store.DB.QueryRow(`SELECT COUNT(*) FROM seats WHERE state = 'active'`).Scan(&n)
-		return n == 6
-	})
-	c.h.Pool("srv-2", "server", 10, 0)
-	c.h.Pool("srv-3", "server", 10, 0)
+	c.unevenServers()
 	signInBrowser(t, ctx, c.URL, "oper", userPassword)
 	run(t, ctx, "open the rebalance form",
 		chromedp.Navigate(c.URL+"/admin/servers"),

@@ -6,9 +6,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/berthhq/berth/internal/app/apptest"
 )
 
 // The pools page's rebalance form plans a rebalance; the plan page says
@@ -16,15 +13,7 @@ import (
 // apply schedules the moves; a bad budget is refused in words.
 func TestRebalanceFromPoolsPage(t *testing.T) {
 	c := startConsole(t)
-	c.h.Pool("srv-1", "server", 10, 0)
-	c.h.Import("script-r", apptest.Files("7710", 0, 6))
-	apptest.Eventually(t, 10*time.Second, "six active seats", func() bool {
-		var n int
-		c.h.App.Store.DB.QueryRow(`SELECT COUNT(*) FROM seats WHERE state = 'active'`).Scan(&n)
-		return n == 6
-	})
-	c.h.Pool("srv-2", "server", 10, 0)
-	c.h.Pool("srv-3", "server", 10, 0)
+	c.unevenServers()
 	op := c.signIn("oper", userPassword)
 
 	pools := c.do(op, "GET", "/admin/servers", nil, nil)

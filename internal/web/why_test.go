@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -29,22 +28,9 @@ func TestWhyInReadersLanguage(t *testing.T) {
 	op := c.signIn("oper", userPassword)
 	page := func(lng, path string) string {
 		t.Helper()
-		if r := c.do(op, "GET", "/lang?to="+lng+"&next="+url.QueryEscape(path), nil, nil); r.Status != http.StatusSeeOther {
-			t.Fatalf("switch to %s: %d", lng, r.Status)
-		}
-		r := c.do(op, "GET", path, nil, nil)
-		if r.Status != http.StatusOK {
-			t.Fatalf("%s: %d", path, r.Status)
-		}
-		return r.Body
+		return c.pageIn(op, lng, path)
 	}
-	cells := func(body string) string {
-		var out []string
-		for _, m := range reasonCell.FindAllStringSubmatch(body, -1) {
-			out = append(out, m[1])
-		}
-		return strings.Join(out, " | ")
-	}
+	cells := func(body string) string { return cellsOf(reasonCell, body) }
 	english := []string{"paused", "full", "pools", "servers", "used"}
 	for _, path := range []string{"/admin/queue", "/admin/accounts"} {
 		zh := cells(page("zh-CN", path))

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -27,22 +26,9 @@ func TestQueueWouldFitAndWhatIf(t *testing.T) {
 	viewer := c.signIn("view", userPassword)
 	page := func(lng, path string) string {
 		t.Helper()
-		if r := c.do(viewer, "GET", "/lang?to="+lng+"&next="+url.QueryEscape(path), nil, nil); r.Status != http.StatusSeeOther {
-			t.Fatalf("switch to %s: %d", lng, r.Status)
-		}
-		r := c.do(viewer, "GET", path, nil, nil)
-		if r.Status != http.StatusOK {
-			t.Fatalf("%s: %d %s", path, r.Status, r.Body)
-		}
-		return r.Body
+		return c.pageIn(viewer, lng, path)
 	}
-	cells := func(body string) string {
-		var out []string
-		for _, m := range fitCell.FindAllStringSubmatch(body, -1) {
-			out = append(out, m[1])
-		}
-		return strings.Join(out, " | ")
-	}
+	cells := func(body string) string { return cellsOf(fitCell, body) }
 	zh := cells(page("zh-CN", "/admin/queue"))
 	for _, want := range []string{"srv-1：容量 1 → 2", "srv-2：状态 已暂停 → 运行中", "新增一台服务器"} {
 		if !strings.Contains(zh, want) {
