@@ -158,7 +158,12 @@ func (w *Web) renderPlan(rw http.ResponseWriter, r *http.Request, fl ...flash) {
 		}
 		d.Back, d.BackText = "/admin/"+string(kind)+"s", l.T(fmt.Sprintf("drain.back_%s", kind))
 	}
-	w.render(rw, r, http.StatusOK, "plan", "plan.title", d, fl...)
+	pg := w.newPage(r, "plan.title", d)
+	pg.Flash = fl
+	if d.Rebalance != nil && d.Rebalance.CanStop {
+		pg.Refresh = rebalanceRefresh // its paced moves' progress
+	}
+	w.write(rw, r, http.StatusOK, "plan", pg)
 }
 
 // planStepText says a step in l.

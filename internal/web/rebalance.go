@@ -21,6 +21,10 @@ import (
 
 func init() { maps.Copy(catalogue, rebalanceCatalogue) }
 
+// rebalanceRefresh is how often, in seconds, a plan page with scheduled
+// moves reloads itself (the rebalance_step job runs once a minute).
+const rebalanceRefresh = 20
+
 var rebalanceCatalogue = map[string][2]string{
 	"pools.rebalance.heading": {"Rebalance", "再平衡"},
 	"pools.rebalance.help": {"Plans the moves that bring these pools closest to the strategy's ideal, within the budget; members who moved in the last 24 hours stay. The moves are free for the users and run a few a minute once applied.",
@@ -44,7 +48,8 @@ var rebalanceCatalogue = map[string][2]string{
 	"plan.rebalance.stopped":         {"Stopped: %d scheduled move(s) will not be made.", "已停止：%d 次已排期的迁移不再执行。"},
 	"plan.rebalance.nothing_to_stop": {"This plan has no scheduled moves left to stop.", "此计划已没有可停止的已排期迁移。"},
 	"plan.status.cancelled":          {"stopped", "已停止"},
-	"plan.rebalance.scheduled":       {"%d move(s) scheduled: they run a few a minute; this page shows their progress.", "已排期 %d 次迁移：每分钟执行少量；本页显示进度。"},
+	"plan.rebalance.scheduled": {"%d move(s) scheduled: they run a few a minute; this page shows their progress and reloads itself until none is left.",
+		"已排期 %d 次迁移：每分钟执行少量；本页显示进度，并自动刷新直到全部完成。"},
 }
 
 // planRebalance plans a rebalance of kind's pools from the pools page's
@@ -94,8 +99,10 @@ func (w *Web) planCancel(rw http.ResponseWriter, r *http.Request) {
 // rebalanceView is a rebalance plan's summary as its page says it.
 type rebalanceView struct {
 	Summary, Before, After, Scheduled string
-	// CanStop: moves are scheduled (the Stop button).
+	// CanStop: moves are scheduled (the Stop button); the page then
+	// reloads itself every Refresh seconds.
 	CanStop bool
+	Refresh int
 }
 
 // rebalanceSummary says a rebalance plan's summary in l; nil for other
@@ -118,7 +125,7 @@ func rebalanceSummary(l lang, p plans.Plan) *rebalanceView {
 	}
 	if p.Result != nil && p.Result.Scheduled > 0 {
 		v.Scheduled = l.T("plan.rebalance.scheduled", p.Result.Scheduled)
-		v.CanStop = true
+		v.CanStop, v.Refresh = true, rebalanceRefresh
 	}
 	return v
 }
