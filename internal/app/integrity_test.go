@@ -20,6 +20,20 @@ type integrityReport struct {
 	}
 }
 
+// orphanSeat gives user@example.com a second live seat, on pool, outside
+// any move: an orphan (as a crashed system without make-before-break would
+// leave).
+func orphanSeat(t *testing.T, h *apptest.Harness, pool int64) {
+	t.Helper()
+	st := h.App.Store
+	var memberID int64
+	st.DB.QueryRow(`SELECT id FROM members WHERE external_id = 'user@example.com'`).Scan(&memberID)
+	st.DB.Exec(`UPDATE pools SET used = used + 1 WHERE id = $1`, pool)
+	if _, err := st.SeatCreate(t.Context(), memberID, pool, "active", 0, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // An orphan made on purpose is found after the grace period and repaired:
 // the member keeps the seat in the healthy team and leaves the other.
 func TestIntegrityFindsAndRepairsOrphan(t *testing.T) {
@@ -32,15 +46,7 @@ func TestIntegrityFindsAndRepairsOrphan(t *testing.T) {
 		if len(rep.Orphans)+len(rep.Overbooked)+len(rep.ZombieMoves)+len(rep.Drift) != 0 {
 			t.Fatalf("clean database reported %+v", rep)
 		}
-		// A second live seat outside any move: an orphan (as a crashed
-		// system without make-before-break would leave).
-		st := h.App.Store
-		var memberID int64
-		st.DB.QueryRow(`SELECT id FROM members WHERE external_id = 'user@example.com'`).Scan(&memberID)
-		st.DB.Exec(`UPDATE pools SET used = used + 1 WHERE id = $1`, ids["team-2"])
-		if _, err := st.SeatCreate(t.Context(), memberID, ids["team-2"], "active", 0, 0); err != nil {
-			t.Fatal(err)
-		}
+		orphanSeat(t, h, ids["team-2"])
 		setStatus(t, h, "banned", ids["team-1"])
 		h.Do("GET", "/api/v1/integrity?grace=1h", nil).MustStatus(t, 200).JSON(t, &rep)
 		if len(rep.Orphans) != 0 {

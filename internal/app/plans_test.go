@@ -176,13 +176,7 @@ func TestPlansIntegrityRepair(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		h := apptest.Start(t, d)
 		ids, code := seatUser(t, h, 2, nil)
-		st := h.App.Store
-		var memberID int64
-		st.DB.QueryRow(`SELECT id FROM members WHERE external_id = 'user@example.com'`).Scan(&memberID)
-		st.DB.Exec(`UPDATE pools SET used = used + 1 WHERE id = $1`, ids["team-2"])
-		if _, err := st.SeatCreate(t.Context(), memberID, ids["team-2"], "active", 0, 0); err != nil {
-			t.Fatal(err)
-		}
+		orphanSeat(t, h, ids["team-2"])
 		setStatus(t, h, "banned", ids["team-1"])
 		time.Sleep(10 * time.Millisecond)
 		p := makePlan(t, h, "integrity.repair", map[string]any{"limit": 10, "grace": "1ms"})
