@@ -176,6 +176,28 @@ func signInBrowser(t *testing.T, ctx context.Context, base, user, password strin
 	)
 }
 
+// teams gives c n teams of 5 seats, team-1 … team-n (priority i), and
+// returns their ids.
+func (c *console) teams(n int) []int64 {
+	var ids []int64
+	for i := 1; i <= n; i++ {
+		ids = append(ids, c.h.Pool(fmt.Sprintf("team-%d", i), "team", 5, i))
+	}
+	return ids
+}
+
+// openBulk ticks the teams ids on the teams page and opens the bulk status
+// dialog.
+func openBulk(t *testing.T, ctx context.Context, c *console, ids ...int64) {
+	t.Helper()
+	steps := []chromedp.Action[chromedp.Void]{chromedp.Navigate(c.URL + "/admin/teams")}
+	for _, id := range ids {
+		steps = append(steps, chromedp.Click(chromedp.CSS(fmt.Sprintf("#pool-%d", id))))
+	}
+	steps = append(steps, chromedp.Click(chromedp.CSS("#bulk-open")), chromedp.WaitVisible(chromedp.CSS("#bulk-dialog")))
+	run(t, ctx, fmt.Sprintf("select %d teams, open the bulk dialog", len(ids)), steps...)
+}
+
 // seed gives the dashboard something to show: servers with accounts, teams,
 // a queue and an alert.
 func seed(t *testing.T, c *console) {
@@ -185,9 +207,7 @@ func seed(t *testing.T, c *console) {
 	off := c.h.Pool("srv-beijing-1", "server", 8, 0)
 	c.h.Import("000新人欢迎剧本", apptest.Files("63927700", 0, 14))
 	c.h.Import("script-B", apptest.Files("63927800", 0, 5))
-	for i := 1; i <= 3; i++ {
-		c.h.Pool(fmt.Sprintf("team-%d", i), "team", 5, i)
-	}
+	c.teams(3)
 	c.h.Do("PATCH", "/api/v1/pools/status", map[string]any{"ids": []int64{off}, "status": "offline", "message": "host unreachable"}).MustStatus(t, 200)
 	c.h.Import("script-B", apptest.Files("63927900", 0, 5))
 }
@@ -294,19 +314,9 @@ func TestBrowserUpload(t *testing.T) {
 func TestBrowserBulkBan(t *testing.T) {
 	ctx := browser(t)
 	c := startConsole(t)
-	var ids []int64
-	for i := 1; i <= 4; i++ {
-		ids = append(ids, c.h.Pool(fmt.Sprintf("team-%d", i), "team", 5, i))
-	}
+	ids := c.teams(4)
 	signInBrowser(t, ctx, c.URL, "oper", userPassword)
-	run(t, ctx, "select three teams",
-		chromedp.Navigate(c.URL+"/admin/teams"),
-		chromedp.Click(chromedp.CSS(fmt.Sprintf("#pool-%d", ids[0]))),
-		chromedp.Click(chromedp.CSS(fmt.Sprintf("#pool-%d", ids[1]))),
-		chromedp.Click(chromedp.CSS(fmt.Sprintf("#pool-%d", ids[2]))),
-		chromedp.Click(chromedp.CSS("#bulk-open")),
-		chromedp.WaitVisible(chromedp.CSS("#bulk-dialog")),
-	)
+	openBulk(t, ctx, c, ids[:3]...)
 	if s := text(t, ctx, "#bulk-count"); s != "3 selected" {
 		t.Fatalf("count %q", s)
 	}

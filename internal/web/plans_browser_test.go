@@ -17,17 +17,10 @@ import (
 func TestBrowserPlanReview(t *testing.T) {
 	ctx := browser(t)
 	c := startConsole(t)
-	var ids []int64
-	for i := 1; i <= 3; i++ {
-		ids = append(ids, c.h.Pool(fmt.Sprintf("team-%d", i), "team", 5, i))
-	}
+	ids := c.teams(3)
 	signInBrowser(t, ctx, c.URL, "oper", userPassword)
-	run(t, ctx, "select two teams, review the plan",
-		chromedp.Navigate(c.URL+"/admin/teams"),
-		chromedp.Click(chromedp.CSS(fmt.Sprintf("#pool-%d", ids[0]))),
-		chromedp.Click(chromedp.CSS(fmt.Sprintf("#pool-%d", ids[1]))),
-		chromedp.Click(chromedp.CSS("#bulk-open")),
-		chromedp.WaitVisible(chromedp.CSS("#bulk-dialog")),
+	openBulk(t, ctx, c, ids[:2]...)
+	run(t, ctx, "choose paused, give a reason",
 		chromedp.SetValue(chromedp.CSS("#bulk-status"), "paused"),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("bulk-status").dispatchEvent(new Event("change", {bubbles: true}))`),
 		chromedp.SendKeys(chromedp.CSS("#bulk-message"), "maintenance window"),
