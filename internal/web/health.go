@@ -43,8 +43,4 @@ var healthCatalogue = map[string][2]string{
 	"why.degraded":    {"; %d down-ranked for health", "；%d 个因健康度降级"},
 }
 
-func init() {
-	for k, v := range healthCatalogue {
-		catalogue[k] = v
-	}
-}
+func init() { addWords(healthCatalogue) }

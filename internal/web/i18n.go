@@ -104,6 +104,18 @@ func (l lang) Word(group string, v any) string {
 	return s
 }
 
+// addWords merges a page's own words into catalogue (from its file's
+// init). A key written twice would silently shadow the other, which the
+// single map literal's compiler check cannot catch across files: it panics.
+func addWords(words map[string][2]string) {
+	for k, v := range words {
+		if _, dup := catalogue[k]; dup {
+			panic("web: catalogue key " + k + " is written twice")
+		}
+		catalogue[k] = v
+	}
+}
+
 // catalogue holds every user-visible string: {English, Simplified Chinese}.
 var catalogue = map[string][2]string{
 	// chrome

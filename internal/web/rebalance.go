@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,7 +18,7 @@ import (
 // one) and shows the plan, with the imbalance before and after; applying
 // it schedules the moves, which the rebalance_step job runs a few a minute.
 
-func init() { maps.Copy(catalogue, rebalanceCatalogue) }
+func init() { addWords(rebalanceCatalogue) }
 
 // rebalanceRefresh is how often, in seconds, a plan page with scheduled
 // moves reloads itself (the rebalance_step job runs once a minute).

@@ -146,8 +146,4 @@ var whyCatalogue = map[string][2]string{
 	"why.removing":                 {"; waiting for the removal from %s to finish: placed as soon as it does", "；正在等待从 %s 移出完成，完成后即安排座位"},
 }
 
-func init() {
-	for k, v := range whyCatalogue {
-		catalogue[k] = v
-	}
-}
+func init() { addWords(whyCatalogue) }

@@ -212,8 +212,4 @@ var fitCatalogue = map[string][2]string{
 	"queue.sim_bad_label":         {"%q is not key=value.", "%q 不是 键=值 的形式。"},
 }
 
-func init() {
-	for k, v := range fitCatalogue {
-		catalogue[k] = v
-	}
-}
+func init() { addWords(fitCatalogue) }
