@@ -221,12 +221,9 @@ func NewMoveNote(n store.MoveNotice, baseURL string) MoveNote {
 	note := MoveNote{Email: strings.TrimSpace(n.Move.Member), MoveID: n.Move.ID, To: n.To, From: n.From, Why: n.Why,
 		Cause: model.MoveCauseOf(n.Why), CauseEN: CauseText(LangEnglish, n.Why), CauseZH: CauseText(LangChinese, n.Why),
 		Paid: n.Move.Paid, HasCode: n.Move.CodeID != 0, Used: n.RebindCount, Limit: n.RebindLimit,
-		Left: max(n.RebindLimit-n.RebindCount, 0)}
+		Left: max(n.RebindLimit-n.RebindCount, 0), StatusURL: statusURL(baseURL)}
 	if !n.Move.FinishedAt.IsZero() {
 		note.Finished = n.Move.FinishedAt.UTC().Format(EndLayout)
-	}
-	if baseURL != "" {
-		note.StatusURL = strings.TrimSuffix(baseURL, "/") + "/status"
 	}
 	return note
 }
@@ -247,15 +244,12 @@ func RenderMove(lang string, note MoveNote) (subject, body string, err error) {
 	}
 	var subjects, bodies []string
 	for _, p := range parts {
-		var sb, bb strings.Builder
-		if err := p.s.Execute(&sb, note); err != nil {
-			return "", "", fmt.Errorf("subject template: %w", err)
+		s, b, err := execute(p.s, p.b, note)
+		if err != nil {
+			return "", "", err
 		}
-		if err := p.b.Execute(&bb, note); err != nil {
-			return "", "", fmt.Errorf("body template: %w", err)
-		}
-		subjects = append(subjects, strings.Join(strings.Fields(sb.String()), " "))
-		bodies = append(bodies, bb.String())
+		subjects = append(subjects, s)
+		bodies = append(bodies, b)
 	}
 	return strings.Join(subjects, " / "), strings.Join(bodies, "\n---\n\n"), nil
 }

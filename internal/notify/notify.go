@@ -195,9 +195,7 @@ func (w *Warner) warn(ctx context.Context, log *slog.Logger, c model.Code, now t
 		DaysLeft:  int(math.Ceil(float64(c.EndsAt.Sub(now)) / float64(day))),
 		Threshold: t,
 	}
-	if w.BaseURL != "" {
-		n.StatusURL = strings.TrimSuffix(w.BaseURL, "/") + "/status"
-	}
+	n.StatusURL = statusURL(w.BaseURL)
 	subject, body, err := w.render(n)
 	if err != nil {
 		return false, fmt.Errorf("notify: code %d: %w", c.ID, err)
@@ -259,19 +257,36 @@ func (w *Warner) render(n Notice) (subject, body string, err error) {
 	if bt == nil {
 		bt = defaultBody
 	}
-	var sb, bb strings.Builder
-	if err := st.Execute(&sb, n); err != nil {
-		return "", "", fmt.Errorf("subject template: %w", err)
+	subject, body, err = execute(st, bt, n)
+	if err != nil {
+		return "", "", err
 	}
-	if err := bt.Execute(&bb, n); err != nil {
-		return "", "", fmt.Errorf("body template: %w", err)
-	}
-	// A subject is one header line.
-	subject = strings.Join(strings.Fields(sb.String()), " ")
 	if subject == "" {
 		return "", "", errors.New("subject template gave an empty subject")
 	}
-	return subject, bb.String(), nil
+	return subject, body, nil
+}
+
+// execute renders one mail's subject and body templates with data. A
+// subject is one header line: its runs of white space become one space.
+func execute(st, bt *template.Template, data any) (subject, body string, err error) {
+	var sb, bb strings.Builder
+	if err := st.Execute(&sb, data); err != nil {
+		return "", "", fmt.Errorf("subject template: %w", err)
+	}
+	if err := bt.Execute(&bb, data); err != nil {
+		return "", "", fmt.Errorf("body template: %w", err)
+	}
+	return strings.Join(strings.Fields(sb.String()), " "), bb.String(), nil
+}
+
+// statusURL is the status page's absolute address under baseURL
+// (BERTH_BASE_URL), or "" without one.
+func statusURL(baseURL string) string {
+	if baseURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(baseURL, "/") + "/status"
 }
 
 func reason(t int) string {
