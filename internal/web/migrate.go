@@ -201,16 +201,14 @@ func (w *Web) readMigration(r *http.Request, kind string) (migrationProgress, []
 			continue
 		}
 		seen[id] = true
-		p, err := w.rd.PoolGet(r.Context(), id)
+		// The start comes with the query: the pool read last by poolMoves
+		// is the only one needed, its kind checked there.
+		p, c, err := w.poolMoves(r.Context(), id, pr.Since)
 		if err != nil {
 			return pr, nil, err
 		}
 		if string(p.Kind) != kind {
 			return pr, nil, store.ErrNotFound
-		}
-		p, c, err := w.poolMoves(r.Context(), id, pr.Since)
-		if err != nil {
-			return pr, nil, err
 		}
 		pr.Pools = append(pr.Pools, migrationPool{ID: id, Pool: p.Name, Status: p.Status, moveCounts: c})
 		ids = append(ids, id)

@@ -186,4 +186,8 @@ func TestMigration(t *testing.T) {
 	if r := c.do(view, "GET", "/admin/servers/migration/progress?ids=1", nil, nil); r.Status != http.StatusNotFound {
 		t.Errorf("progress without since: %d", r.Status)
 	}
+	// The servers' migration asked on the teams' route is not found.
+	if r := c.do(view, "GET", "/admin/teams/migration/progress?"+qq.Encode(), nil, nil); r.Status != http.StatusNotFound {
+		t.Errorf("servers' progress on the teams' route: %d", r.Status)
+	}
 }
