@@ -208,7 +208,7 @@ func New(ctx context.Context, st *store.Store, svc *alloc.Service, cfg Config, l
 	river.AddWorker(workers, &reconcilePoolWorker{q: q})
 	river.AddWorker(workers, &checkPoolWorker{q: q})
 	river.AddWorker(workers, &sampleWorker{q: q})
-	river.AddWorker(workers, &rebalanceStepWorker{q: q})
+	river.AddWorker(workers, q.rebalanceStepWorker())
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(cfg.ProbeInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return ProbeArgs{}, nil }, nil),

@@ -26,15 +26,9 @@ func rebalanceStepOpts() *river.InsertOpts {
 		rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}}}
 }
 
-type rebalanceStepWorker struct {
-	river.WorkerDefaults[RebalanceStepArgs]
-	q *Queue
-}
-
-func (w *rebalanceStepWorker) Work(ctx context.Context, job *river.Job[RebalanceStepArgs]) error {
-	n, err := plans.New(w.q.st, w.q.svc).RunPaced(ctx, w.q.cfg.RebalanceMovesPerMinute)
-	if n > 0 {
-		w.q.log.InfoContext(ctx, "rebalance moves run", "count", n)
-	}
-	return err
+// rebalanceStepWorker runs a turn and logs how many moves it ran.
+func (q *Queue) rebalanceStepWorker() *countWorker[RebalanceStepArgs] {
+	return &countWorker[RebalanceStepArgs]{log: q.log, what: "rebalance moves run", run: func(ctx context.Context) (int, error) {
+		return plans.New(q.st, q.svc).RunPaced(ctx, q.cfg.RebalanceMovesPerMinute)
+	}}
 }
