@@ -129,17 +129,11 @@ func (s *Server) accountList(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) seatList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	limit, cursor, err := cursorParams(r, 1000)
+	limit, before, err := idPageParams(r, 1000, 100000, "")
 	if err != nil {
 		return err
 	}
-	f := store.SeatFilter{Limit: min(limit, 100000)}
-	if cursor != "" {
-		// The seats' cursor is the id of the last seat of the page.
-		if f.BeforeID, err = strconv.ParseInt(cursor, 10, 64); err != nil || f.BeforeID <= 0 {
-			return cursorError(store.ErrBadCursor)
-		}
-	}
+	f := store.SeatFilter{Limit: limit + 1, BeforeID: before}
 	member := q.Get("member")
 	if member == "" {
 		member = q.Get("email")
@@ -166,16 +160,11 @@ func (s *Server) seatList(w http.ResponseWriter, r *http.Request) error {
 	if st := q.Get("state"); st != "" {
 		f.States = []model.SeatState{model.SeatState(st)}
 	}
-	f.Limit = max(f.Limit, 1) + 1 // one more: do more follow?
 	items, err := s.rd.SeatList(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	next := ""
-	if len(items) >= f.Limit {
-		items = items[:f.Limit-1]
-		next = strconv.FormatInt(items[len(items)-1].ID, 10)
-	}
+	items, next := idPage(items, limit, 0, func(s model.Seat) int64 { return s.ID })
 	writePage(w, items, next)
 	return nil
 }
