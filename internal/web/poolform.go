@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -61,12 +60,7 @@ func (w *Web) newPoolForm(r *http.Request, kind string, p *model.Pool) (*poolFor
 		d.Action = "/admin/" + kind + "s/" + strconv.FormatInt(p.ID, 10) + "/edit"
 		d.Name, d.Type = p.Name, typ
 		d.Capacity, d.Priority, d.Weight = strconv.Itoa(p.Capacity), strconv.Itoa(p.Priority), strconv.Itoa(max(p.Weight, 1))
-		lines := make([]string, 0, len(p.Labels))
-		for k, v := range p.Labels {
-			lines = append(lines, k+"="+v)
-		}
-		sort.Strings(lines)
-		d.Labels = strings.Join(lines, "\n")
+		d.Labels = strings.Join(labelPairs(p.Labels), "\n")
 	}
 	for _, t := range providers.All() {
 		g := providerGroup{Type: t.Name}

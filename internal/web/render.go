@@ -107,17 +107,10 @@ var funcs = template.FuncMap{
 		sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 		return out
 	},
-	"labels": func(m map[string]string) string {
-		parts := make([]string, 0, len(m))
-		for k, v := range m {
-			parts = append(parts, k+"="+v)
-		}
-		sort.Strings(parts)
-		return strings.Join(parts, ", ")
-	},
-	"sub":  func(a, b int) int { return a - b },
-	"add":  func(a, b int) int { return a + b },
-	"left": func(limit, count int) int { return max(0, limit-count) },
+	"labels": func(m map[string]string) string { return strings.Join(labelPairs(m), ", ") },
+	"sub":    func(a, b int) int { return a - b },
+	"add":    func(a, b int) int { return a + b },
+	"left":   func(limit, count int) int { return max(0, limit-count) },
 	"contains": func(list []string, v string) bool {
 		for _, s := range list {
 			if s == v {
@@ -126,6 +119,17 @@ var funcs = template.FuncMap{
 		}
 		return false
 	},
+}
+
+// labelPairs is labels as "key=value" items, sorted: the pages show them
+// joined by ", " (a form's field, one a line).
+func labelPairs(m map[string]string) []string {
+	parts := make([]string, 0, len(m))
+	for k, v := range m {
+		parts = append(parts, k+"="+v)
+	}
+	sort.Strings(parts)
+	return parts
 }
 
 type keyCount struct {

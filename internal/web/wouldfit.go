@@ -64,12 +64,7 @@ func (l lang) Fit(c model.FitChange) string {
 		if len(c.Labels) == 0 {
 			return l.T("queue.fit_add." + kindKey(c.Kind))
 		}
-		var parts []string
-		for k, v := range c.Labels {
-			parts = append(parts, k+"="+v)
-		}
-		slices.Sort(parts)
-		return l.T("queue.fit_add_labels."+kindKey(c.Kind), strings.Join(parts, ", "))
+		return l.T("queue.fit_add_labels."+kindKey(c.Kind), strings.Join(labelPairs(c.Labels), ", "))
 	}
 	return c.Change
 }
