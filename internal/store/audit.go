@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -76,7 +75,7 @@ func (q *Queries) AuditList(ctx context.Context, f AuditFilter) ([]AuditEntry, e
 		w.add("actor = ?", f.Actor)
 	}
 	if f.Action != "" {
-		w.add(`LOWER(action) LIKE LOWER(?) ESCAPE '\'`, "%"+strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(f.Action)+"%")
+		w.add(`LOWER(action) LIKE LOWER(?) ESCAPE '\'`, "%"+likeEscape(f.Action)+"%")
 	}
 	if f.Target != "" {
 		w.add("target = ?", f.Target)

@@ -106,7 +106,7 @@ func idArgs(ids []int64) ([]any, string) {
 }
 
 // likePrefix is a LIKE pattern for text starting with prefix (ESCAPE '\').
-func likePrefix(prefix string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(prefix) + "%"
-}
+func likePrefix(prefix string) string { return likeEscape(prefix) + "%" }
+
+// likeEscape makes text match itself in a LIKE pattern (ESCAPE '\').
+var likeEscape = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace
