@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/berthhq/berth/internal/model"
 )
@@ -183,15 +182,9 @@ func (q *Queries) MembersClaim(ctx context.Context, ids []int64) (map[int64]bool
 	if len(ids) == 0 {
 		return out, nil
 	}
-	ids = padIDs(ids) // few distinct texts: see bulk.go
-	args := make([]any, len(ids))
-	ph := make([]string, len(ids))
-	for i, id := range ids {
-		args[i] = id
-		ph[i] = fmt.Sprintf("$%d", i+1)
-	}
+	args, in := idArgs(ids) // padded: few distinct texts
 	rows, err := q.db.QueryContext(ctx, `UPDATE members SET state = 'queued', reason = 'placing'
-		WHERE state = 'pending' AND id IN (`+strings.Join(ph, ", ")+`) RETURNING id`, args...)
+		WHERE state = 'pending' AND id IN (`+in+`) RETURNING id`, args...)
 	claimed, err := scanAll(rows, err, scanID)
 	if err != nil {
 		return nil, err

@@ -65,9 +65,9 @@ func (q *Queries) QueueFitInputs(ctx context.Context, entries []model.QueueEntry
 			err = r.Scan(&p.member, &p.pool)
 			return p, err
 		}
+		n := len(args)
 		args = append(args, string(model.SeatReleasing), string(model.SeatReleaseFailed), string(model.SeatFailed),
 			likePrefix(refusal), micros(since))
-		n := len(members)
 		rows, err = q.db.QueryContext(ctx, fmt.Sprintf(`SELECT member_id, pool_id FROM seats WHERE member_id IN (%s)
 			AND (state IN ($%d, $%d) OR (state = $%d AND last_error LIKE $%d ESCAPE '\' AND updated_at > $%d))`,
 			in, n+1, n+2, n+3, n+4, n+5), args...)
@@ -94,8 +94,10 @@ func (q *Queries) QueueFitInputs(ctx context.Context, entries []model.QueueEntry
 	return out, nil
 }
 
-// idArgs is ids as statement arguments and their placeholders.
+// idArgs is ids as statement arguments and their placeholders, the list
+// padded as padIDs does (few distinct statement texts: see bulk.go).
 func idArgs(ids []int64) ([]any, string) {
+	ids = padIDs(ids)
 	args := make([]any, len(ids))
 	ph := make([]string, len(ids))
 	for i, id := range ids {
