@@ -38,3 +38,16 @@ func TestWhyWords(t *testing.T) {
 		}
 	}
 }
+
+// An added pool's labels are told key=value, sorted, in both languages.
+func TestFitWordsLabels(t *testing.T) {
+	c := model.FitChange{Field: model.FitAddPool, Kind: model.KindTeam, Labels: map[string]string{"region": "eu", "group": "vip"}}
+	for l, want := range map[lang]string{
+		en: "add a team with labels {group=vip, region=eu}",
+		zh: "新增一个标签为 {group=vip, region=eu} 的团队",
+	} {
+		if got := l.Fit(c); got != want {
+			t.Errorf("%s: got %q, want %q", l, got, want)
+		}
+	}
+}
