@@ -119,19 +119,30 @@ func (d *poolFormData) overlay(r *http.Request) {
 
 // parseLabels reads "key=value" lines.
 func parseLabels(s string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, line := range strings.Split(s, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			return nil, alloc.Invalidf("label %q: write key=value, one a line", line)
-		}
-		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	out, bad, ok := labelItems(strings.Split(s, "\n"))
+	if !ok {
+		return nil, alloc.Invalidf("label %q: write key=value, one a line", bad)
 	}
 	return out, nil
+}
+
+// labelItems reads "key=value" items as a form gives them (pool form,
+// what-if), skipping blank ones; bad is the first item that is not one
+// (ok false). alloc's checks of keys and values come later.
+func labelItems(items []string) (labels map[string]string, bad string, ok bool) {
+	labels = map[string]string{}
+	for _, it := range items {
+		it = strings.TrimSpace(it)
+		if it == "" {
+			continue
+		}
+		k, v, found := strings.Cut(it, "=")
+		if !found || strings.TrimSpace(k) == "" {
+			return nil, it, false
+		}
+		labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return labels, "", true
 }
 
 // optInt reads an optional whole number.

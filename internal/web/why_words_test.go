@@ -51,3 +51,18 @@ func TestFitWordsLabels(t *testing.T) {
 		}
 	}
 }
+
+// Label items: blank ones skipped, keys and values trimmed, the first item
+// that is not key=value named.
+func TestLabelItems(t *testing.T) {
+	got, bad, ok := labelItems(strings.Split(" region = eu ,, zone=a", ","))
+	if !ok || bad != "" || len(got) != 2 || got["region"] != "eu" || got["zone"] != "a" {
+		t.Errorf("good items: %v %q %v", got, bad, ok)
+	}
+	if got, bad, ok := labelItems(strings.Split("region=eu\n =x\nzone", "\n")); ok || bad != "=x" || got != nil {
+		t.Errorf("bad items: %v %q %v", got, bad, ok)
+	}
+	if _, err := parseLabels("a=b\nnope"); err == nil || !strings.Contains(err.Error(), `label "nope": write key=value, one a line`) {
+		t.Errorf("pool form labels: %v", err)
+	}
+}

@@ -137,18 +137,10 @@ func (w *Web) simulate(r *http.Request) *simForm {
 		if !kind.Valid() {
 			kind = model.KindServer
 		}
-		labels := map[string]string{}
-		for _, it := range strings.Split(f.Labels, ",") {
-			it = strings.TrimSpace(it)
-			if it == "" {
-				continue
-			}
-			k, v, ok := strings.Cut(it, "=")
-			if !ok || strings.TrimSpace(k) == "" {
-				f.Error = l.T("queue.sim_bad_label", it)
-				return f
-			}
-			labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		labels, bad, ok := labelItems(strings.Split(f.Labels, ","))
+		if !ok {
+			f.Error = l.T("queue.sim_bad_label", bad)
+			return f
 		}
 		changes = append(changes, alloc.SimChange{Add: &alloc.SimAdd{Kind: kind, Count: count, Capacity: capacity, Labels: labels}})
 	}
