@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthhq/berth/internal/auth"
 	"github.com/berthhq/berth/internal/integrity"
 )
 
@@ -94,7 +95,7 @@ const resultParam = "done"
 // done ends a successful action: it keeps res for the signed-in user and
 // answers 303 to page (a console path) with query, plus the result's id.
 func (w *Web) done(rw http.ResponseWriter, r *http.Request, page string, query url.Values, res *result) {
-	u, _, _ := w.sessionUser(r)
+	u, _ := auth.FromContext(r.Context()) // the guard's: no second session read
 	if query == nil {
 		query = url.Values{}
 	}
@@ -109,7 +110,7 @@ func (w *Web) taken(r *http.Request) *result {
 	if r.Method != http.MethodGet || id == "" {
 		return &result{}
 	}
-	u, _, ok := w.sessionUser(r)
+	u, ok := auth.FromContext(r.Context())
 	if !ok {
 		return &result{}
 	}
