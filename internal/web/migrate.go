@@ -145,7 +145,7 @@ func (w *Web) migrateStart(kind string) http.HandlerFunc {
 		ids := poolIDs(pools)
 		n := httpx.NoteOf(r)
 		n.Target = "migration pools=" + joinIDs(ids)
-		n.Before = w.poolSnapshots(r, ids)
+		n.Before = pools // just read by migratePools
 		// Its moves are created from now on (microseconds, as stored).
 		since := time.Now().Truncate(time.Microsecond)
 		res, err := w.svc.Migrate(r.Context(), poolNames(pools), "", false, actor(r))
