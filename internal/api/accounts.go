@@ -75,10 +75,7 @@ func (s *Server) importAccounts(r *http.Request, b upload.Batch, files []alloc.A
 			it.Error = o.Reason
 			resp.Rejected++
 		case alloc.OutcomeQueued:
-			it.Reason, it.Why, it.WouldFit = o.Reason, o.Why, o.WouldFit
-			if it.WouldFit == nil {
-				it.WouldFit = []model.FitChange{} // room now (contended): a drain is due
-			}
+			it.Reason, it.Why, it.WouldFit = o.Reason, o.Why, queuedWouldFit(o.WouldFit)
 			resp.Queued++
 		default:
 			it.Reason, it.Why = o.Reason, o.Why

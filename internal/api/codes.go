@@ -164,10 +164,7 @@ func (s *Server) seatMove(w http.ResponseWriter, r *http.Request) error {
 		ans["why"] = o.Why
 	}
 	if o.Status == alloc.OutcomeQueued {
-		ans["would_fit"] = o.WouldFit
-		if o.WouldFit == nil {
-			ans["would_fit"] = []model.FitChange{}
-		}
+		ans["would_fit"] = queuedWouldFit(o.WouldFit)
 	}
 	writeAccepted(w, follow, ans)
 	return nil

@@ -27,6 +27,15 @@ func (s *Server) withWouldFit(r *http.Request, entries []model.QueueEntry) ([]qu
 	return out, nil
 }
 
+// queuedWouldFit is a queued outcome's would_fit: a list, never null;
+// empty when there is room now (contended) and a drain is due.
+func queuedWouldFit(f []model.FitChange) []model.FitChange {
+	if f == nil {
+		return []model.FitChange{}
+	}
+	return f
+}
+
 // SimulateRequest is the body of POST /api/v1/placement/simulate.
 type SimulateRequest struct {
 	Changes []alloc.SimChange `json:"changes"`
