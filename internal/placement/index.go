@@ -41,8 +41,10 @@ type kindState struct {
 	total  int                      // pools of the kind
 	status map[model.PoolStatus]int // pools per non-active status
 	full   int                      // active pools without room
-	all    *partition               // every eligible pool of the kind
-	parts  map[string]*partition    // by constraintKey
+	// eligible counts the active pools with room (each is in every
+	// partition it matches).
+	eligible int
+	parts    map[string]*partition // by constraintKey
 	// ungrouped is the partition of requests without constraints: the
 	// pools that take members naming no group (group isolation); nil
 	// until first asked for.
@@ -250,7 +252,6 @@ func (ix *Index) kind(k model.Kind) *kindState {
 	if ks == nil {
 		ks = &kindState{
 			status:  map[model.PoolStatus]int{},
-			all:     newKindPartition(),
 			parts:   map[string]*partition{},
 			byFirst: map[label][]*partition{},
 		}
@@ -281,7 +282,8 @@ func (ix *Index) attach(e *entry) {
 		ks.full++
 		ks.hold(e)
 	default:
-		e.parts = append(e.parts[:0], ks.all)
+		ks.eligible++
+		e.parts = e.parts[:0]
 		if ks.ungrouped != nil && ks.ungrouped.matches(e.pool.Labels) {
 			e.parts = append(e.parts, ks.ungrouped)
 		}
@@ -316,6 +318,7 @@ func (ix *Index) detach(e *entry) {
 		ks.full--
 		ks.unhold(e)
 	default:
+		ks.eligible--
 		for _, p := range e.parts {
 			p.remove(e)
 		}
@@ -324,14 +327,14 @@ func (ix *Index) detach(e *entry) {
 	}
 }
 
-// partition returns the partition for the request's label constraints,
-// building it from the kind-wide one on first use: O(n log n) once, then
-// kept up to date by attach and detach.
+// partition returns kind k's partition for the request's label
+// constraints, building it from the eligible pools on first use: O(n log n)
+// once, then kept up to date by attach and detach.
 //
 // A request that names no group gets only the pools that take ungrouped
 // members (group isolation, [Accepts]); that partition is kept like the
 // others, so the rule costs no scan.
-func (ks *kindState) partition(labels map[string]string) *partition {
+func (ix *Index) partition(k model.Kind, ks *kindState, labels map[string]string) *partition {
 	var p *partition
 	if len(labels) == 0 {
 		if ks.ungrouped != nil {
@@ -349,13 +352,12 @@ func (ks *kindState) partition(labels map[string]string) *partition {
 		ks.parts[key] = p
 		ks.byFirst[cons[0]] = append(ks.byFirst[cons[0]], p)
 	}
-	ks.all.free.ascend(func(e *entry) bool {
-		if p.matches(e.pool.Labels) {
+	for _, e := range ix.pools {
+		if e.in && e.pool.Kind == k && e.pool.Status.TakesMembers() && e.free > 0 && p.matches(e.pool.Labels) {
 			p.add(e)
 			e.parts = append(e.parts, p)
 		}
-		return true
-	})
+	}
 	return p
 }
 

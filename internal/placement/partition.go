@@ -10,12 +10,11 @@ import (
 type label struct{ key, value string }
 
 // partition holds, in ordered sets, the eligible pools (active, with free
-// room) of one kind whose labels satisfy one set of constraints. Each kind
-// has a partition without constraints holding all its eligible pools; the
-// others are built on the first request that asks for their constraints and
-// kept up to date from then on.
+// room) of one kind whose labels satisfy one set of constraints. Each is
+// built on the first request that asks for its constraints and kept up to
+// date from then on.
 type partition struct {
-	cons []label          // sorted by key; empty for the kind-wide partition
+	cons []label          // sorted by key; empty for requests without labels
 	free *tree            // most free room first (pack, no holder)
 	load *tree            // least loaded first (spread); nil until first asked for
 	held map[string]*tree // per affinity key, pools holding it, least free room first (pack)
@@ -25,28 +24,12 @@ type partition struct {
 	// isolated: the constraints name no group, so pools closed to
 	// ungrouped requests (closed) do not match.
 	isolated bool
-	// bare: only the free order is kept (no held or load orders): the
-	// kind-wide partition, which counts the eligible pools and seeds new
-	// partitions but is never walked by a request.
-	bare bool
-}
-
-// newKindPartition is the kind-wide partition of every eligible pool.
-func newKindPartition() *partition {
-	p := newPartition(nil)
-	p.bare = true
-	return p
-}
-
-func newPartition(cons []label) *partition {
-	return &partition{cons: cons, free: newTree(cmpMostFree), held: map[string]*tree{}}
 }
 
 // newRequestPartition is the partition for a request's constraints: it
-// applies group isolation when they name no group. (The kind-wide
-// partition, newPartition(nil), holds every eligible pool.)
+// applies group isolation when they name no group.
 func newRequestPartition(cons []label) *partition {
-	p := newPartition(cons)
+	p := &partition{cons: cons, free: newTree(cmpMostFree), held: map[string]*tree{}}
 	p.isolated = !slices.ContainsFunc(cons, func(l label) bool { return l.key == GroupLabel })
 	return p
 }
@@ -88,9 +71,6 @@ func (p *partition) add(e *entry) {
 		p.degraded++
 	}
 	p.free.insert(e)
-	if p.bare {
-		return
-	}
 	if p.load != nil {
 		p.load.insert(e)
 	}
@@ -109,9 +89,6 @@ func (p *partition) remove(e *entry) {
 		p.degraded--
 	}
 	p.free.delete(e)
-	if p.bare {
-		return
-	}
 	if p.load != nil {
 		p.load.delete(e)
 	}

@@ -31,8 +31,8 @@ func (ix *Index) Place(req Request) Decision {
 	if ks.full > 0 {
 		ex.Filtered[ReasonFull] = ks.full
 	}
-	part := ks.partition(req.Labels)
-	if n := ks.all.free.len() - part.free.len(); n > 0 {
+	part := ix.partition(req.Kind, ks, req.Labels)
+	if n := ks.eligible - part.free.len(); n > 0 {
 		ex.Filtered[mismatchReason(req.Labels)] = n
 	}
 

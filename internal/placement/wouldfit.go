@@ -151,7 +151,7 @@ func (ix *Index) WouldFit(req Request, k int) []model.FitChange {
 	if ks == nil {
 		return []model.FitChange{addPool(req)}
 	}
-	part := ks.partition(req.Labels)
+	part := ix.partition(req.Kind, ks, req.Labels)
 	excl := ix.exclusions(req.Exclude, part)
 	if part.free.len()-excl.n() > 0 {
 		return nil
