@@ -14,6 +14,10 @@ type tree struct {
 	root *node
 	cmp  func(a, b *entry) int
 	n    int
+	// spare is the node the last delete freed, reused by the next insert:
+	// the index moves an entry by deleting then inserting it (every Commit
+	// and Release), so that costs no allocation.
+	spare *node
 }
 
 type node struct {
@@ -49,6 +53,11 @@ func ascend(n *node, fn func(*entry) bool) bool {
 func (t *tree) ins(n *node, e *entry) *node {
 	if n == nil {
 		t.n++
+		if m := t.spare; m != nil {
+			t.spare = nil
+			*m = node{e: e, height: 1}
+			return m
+		}
 		return &node{e: e, height: 1}
 	}
 	switch c := t.cmp(e, n.e); {
@@ -73,20 +82,29 @@ func (t *tree) del(n *node, e *entry) *node {
 		n.right = t.del(n.right, e)
 	default:
 		t.n--
-		if n.left == nil {
-			return n.right
-		}
-		if n.right == nil {
-			return n.left
+		if n.left == nil || n.right == nil {
+			c := n.left
+			if c == nil {
+				c = n.right
+			}
+			t.free(n)
+			return c
 		}
 		m := n.right
 		for m.left != nil {
 			m = m.left
 		}
 		n.e = m.e
-		n.right = deleteMin(n.right)
+		n.right = deleteMin(n.right) // unlinks m
+		t.free(m)
 	}
 	return rebalance(n)
+}
+
+// free keeps a node that left the tree as the spare, holding nothing.
+func (t *tree) free(n *node) {
+	*n = node{}
+	t.spare = n
 }
 
 func deleteMin(n *node) *node {
