@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/berthhq/berth/internal/model"
 )
@@ -210,7 +209,7 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 			pinned++
 			continue
 		}
-		sig := labelSig(m.Labels)
+		sig := constraintKey(constraints(m.Labels)) // the label class, as the index keys partitions
 		c, ok := classOf[sig]
 		if !ok {
 			c = len(rb.classes)
@@ -240,26 +239,6 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 	}
 	plan.After = rb.measure()
 	return plan
-}
-
-// labelSig is a canonical text of a label set.
-func labelSig(l map[string]string) string {
-	if len(l) == 0 {
-		return ""
-	}
-	keys := make([]string, 0, len(l))
-	for k := range l {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(l[k])
-		b.WriteByte(0)
-	}
-	return b.String()
 }
 
 // accepts reports whether pool pi takes members of class c.
