@@ -46,9 +46,12 @@ func Reasons() []Reason {
 // status is its own reason.
 func StatusReason(s model.PoolStatus) Reason { return Reason(s) }
 
-// labelReason words a label mismatch after the request's constraints.
+// labelReason is the reason counted for the pools a request's label
+// constraints (and group isolation) drop: a group mismatch when the
+// request names only a group, or nothing (it then loses only the pools
+// closed to it); a label mismatch otherwise.
 func labelReason(cons map[string]string) Reason {
-	if _, ok := cons["group"]; ok && len(cons) == 1 {
+	if _, ok := cons[GroupLabel]; len(cons) == 0 || ok && len(cons) == 1 {
 		return ReasonGroupMismatch
 	}
 	return ReasonLabelMismatch

@@ -33,7 +33,7 @@ func (ix *Index) Place(req Request) Decision {
 	}
 	part := ix.partition(req.Kind, ks, req.Labels)
 	if n := ks.eligible - part.free.len(); n > 0 {
-		ex.Filtered[mismatchReason(req.Labels)] = n
+		ex.Filtered[labelReason(req.Labels)] = n
 	}
 
 	excl := ix.exclusions(req.Exclude, part)

@@ -48,16 +48,6 @@ func closed(labels map[string]string) bool {
 	return grouped && labels[OpenLabel] != "true"
 }
 
-// mismatchReason is the reason counted for the pools a request's label
-// constraints (and group isolation) drop: a request without constraints
-// loses only pools closed to it, a group mismatch.
-func mismatchReason(cons map[string]string) Reason {
-	if len(cons) == 0 {
-		return ReasonGroupMismatch
-	}
-	return labelReason(cons)
-}
-
 // Accepts reports whether a pool with labels poolLabels may take a request
 // with label constraints want: the pool carries every key=value of want,
 // and a pool with a group takes a request without one only when open.
