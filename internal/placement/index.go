@@ -1,6 +1,8 @@
 package placement
 
 import (
+	"slices"
+
 	"github.com/berthhq/berth/internal/model"
 )
 
@@ -343,13 +345,17 @@ func (ix *Index) partition(k model.Kind, ks *kindState, labels map[string]string
 		p = newRequestPartition(nil)
 		ks.ungrouped = p
 	} else {
-		cons := constraints(labels)
-		key := constraintKey(cons)
-		if p := ks.parts[key]; p != nil {
+		// The lookup builds the key on the stack: a request for known
+		// constraints allocates nothing here.
+		var cb [8]label
+		var kb [128]byte
+		cons := fewConstraints(cb[:], labels)
+		key := appendConstraintKey(kb[:0], cons)
+		if p := ks.parts[string(key)]; p != nil {
 			return p
 		}
-		p = newRequestPartition(cons)
-		ks.parts[key] = p
+		p = newRequestPartition(slices.Clone(cons))
+		ks.parts[string(key)] = p
 		ks.byFirst[cons[0]] = append(ks.byFirst[cons[0]], p)
 	}
 	for _, e := range ix.pools {

@@ -44,16 +44,35 @@ func constraints(m map[string]string) []label {
 	return cons
 }
 
-// constraintKey is a canonical map key for a sorted constraint list.
-func constraintKey(cons []label) string {
-	var b strings.Builder
-	for _, l := range cons {
-		b.WriteString(l.key)
-		b.WriteByte(0)
-		b.WriteString(l.value)
-		b.WriteByte(1)
+// fewConstraints is constraints(m) written into buf (by insertion, for the
+// few labels a request carries, so that buf can stay on the stack); it
+// falls back to constraints when m has more labels than buf holds.
+func fewConstraints(buf []label, m map[string]string) []label {
+	if len(m) > cap(buf) {
+		return constraints(m)
 	}
-	return b.String()
+	cons := buf[:0]
+	for k, v := range m {
+		cons = append(cons, label{k, v})
+		for i := len(cons) - 1; i > 0 && cons[i].key < cons[i-1].key; i-- {
+			cons[i], cons[i-1] = cons[i-1], cons[i]
+		}
+	}
+	return cons
+}
+
+// constraintKey is a canonical map key for a sorted constraint list.
+func constraintKey(cons []label) string { return string(appendConstraintKey(nil, cons)) }
+
+// appendConstraintKey appends constraintKey(cons) to dst.
+func appendConstraintKey(dst []byte, cons []label) []byte {
+	for _, l := range cons {
+		dst = append(dst, l.key...)
+		dst = append(dst, 0)
+		dst = append(dst, l.value...)
+		dst = append(dst, 1)
+	}
+	return dst
 }
 
 // matches reports whether a pool with these labels satisfies p's constraints.
