@@ -276,6 +276,13 @@ func TestMoveMailRelayDownThenUp(t *testing.T) {
 		if err := h.App.Store.DB.QueryRow(`SELECT id FROM moves WHERE state = 'done'`).Scan(&moveID); err != nil {
 			t.Fatal(err)
 		}
+		// The relay has the mail before the job records it: wait for the
+		// record, which is what a re-run after a crash would find.
+		apptest.Eventually(t, 10*time.Second, "the mail recorded on the move", func() bool {
+			var told bool
+			h.App.Store.DB.QueryRow(`SELECT notified_at IS NOT NULL FROM moves WHERE id = `+fmt.Sprint(moveID)).Scan(&told)
+			return told
+		})
 		if err := h.App.Store.InTx(context.Background(), func(tx *store.Tx) error {
 			return h.App.Queue.MoveDone(context.Background(), tx, moveID)
 		}); err != nil {
