@@ -280,7 +280,7 @@ func TestMoveMailRelayDownThenUp(t *testing.T) {
 		// record, which is what a re-run after a crash would find.
 		apptest.Eventually(t, 10*time.Second, "the mail recorded on the move", func() bool {
 			var told bool
-			h.App.Store.DB.QueryRow(`SELECT notified_at IS NOT NULL FROM moves WHERE id = `+fmt.Sprint(moveID)).Scan(&told)
+			h.App.Store.DB.QueryRow(`SELECT notified_at IS NOT NULL FROM moves WHERE id = ` + fmt.Sprint(moveID)).Scan(&told)
 			return told
 		})
 		if err := h.App.Store.InTx(context.Background(), func(tx *store.Tx) error {
