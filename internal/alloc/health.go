@@ -10,7 +10,9 @@ import (
 // Pool health (package health, docs/design.md "Health"): the jobs that
 // call providers record each call's outcome here; the score of every pool
 // lives in a health.Book of this process, and a pool whose score falls
-// below the threshold is degraded in its kind's placement index, so new
+// below the threshold is degraded in its kind's placement index (until its
+// score is back at the threshold plus the recovery margin: the report's
+// Degraded, hysteresis kept by the book, is the tier), so new
 // placements go to healthy pools first, before the health monitor's K
 // failed probes mark it offline. The book is kept in memory: each replica
 // scores the calls its own workers made, and a restart begins with every
@@ -19,7 +21,8 @@ import (
 
 // SetHealthConfig replaces the health book with an empty one scoring with
 // cfg (BERTH_HEALTH_HALF_LIFE, BERTH_HEALTH_LATENCY_TARGET,
-// BERTH_HEALTH_THRESHOLD); call it before the Service is used.
+// BERTH_HEALTH_THRESHOLD, BERTH_HEALTH_RECOVERY_MARGIN); call it before the
+// Service is used.
 func (s *Service) SetHealthConfig(cfg health.Config) { s.health = health.NewBook(cfg) }
 
 // RecordOutcome records one provider call's outcome for a pool and has the

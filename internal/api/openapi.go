@@ -1090,11 +1090,12 @@ func openAPISchemas() map[string]*jsonSchema {
 		),
 		"PoolHealth": jsObject("The pool's health from its recent provider outcomes (deliveries, removals, failed probes): "+
 			"the share of calls that failed, timeouts weighing double, and the p95 latency against a target, decayed with a "+
-			"half-life (BERTH_HEALTH_HALF_LIFE). A pool below the threshold (BERTH_HEALTH_THRESHOLD) is degraded: placement "+
+			"half-life (BERTH_HEALTH_HALF_LIFE). A pool below the threshold (BERTH_HEALTH_THRESHOLD) is degraded, and stays so "+
+			"until its score reaches the threshold plus BERTH_HEALTH_RECOVERY_MARGIN (no flapping between tiers): placement "+
 			"uses it only when no healthy pool can take the member, before the health monitor marks it offline. Each berth "+
 			"process scores the calls it made itself; a restart starts every pool at 1.",
 			reqProp("score", jsNumber("From 0 to 1, two decimals; 1 when nothing recent went wrong.").min(0).max(1).ex(0.8)),
-			reqProp("degraded", jsBool("The score is below the threshold.")),
+			reqProp("degraded", jsBool("The score is below the threshold, or the pool was degraded and its score has not yet reached the threshold plus the recovery margin.")),
 			reqProp("reasons", jsArray(jsString(""), "What lowered the score, in English; empty when nothing did.").
 				ex([]string{"3 of the last 10 provider calls failed (1 timed out)", "p95 latency 4.2 s (target 2 s)"})),
 		),

@@ -84,7 +84,8 @@ type Config struct {
 	// (BERTH_PLAN_TTL; 0: plans.DefaultTTL, 15 minutes).
 	PlanTTL time.Duration
 	// Health tunes the pool health scores placement down-ranks by
-	// (BERTH_HEALTH_HALF_LIFE, _LATENCY_TARGET, _THRESHOLD; package health).
+	// (BERTH_HEALTH_HALF_LIFE, _LATENCY_TARGET, _THRESHOLD, _RECOVERY_MARGIN;
+	// package health).
 	Health health.Config
 }
 

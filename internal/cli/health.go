@@ -10,8 +10,9 @@ import (
 )
 
 // healthEnv reads the pool health scorer's settings (package health,
-// docs/configuration.md): BERTH_HEALTH_HALF_LIFE, BERTH_HEALTH_LATENCY_TARGET
-// and BERTH_HEALTH_THRESHOLD; unset means the default.
+// docs/configuration.md): BERTH_HEALTH_HALF_LIFE, BERTH_HEALTH_LATENCY_TARGET,
+// BERTH_HEALTH_THRESHOLD and BERTH_HEALTH_RECOVERY_MARGIN; unset means the
+// default.
 func healthEnv() (health.Config, error) {
 	var c health.Config
 	var err error
@@ -27,6 +28,13 @@ func healthEnv() (health.Config, error) {
 			return c, fmt.Errorf("BERTH_HEALTH_THRESHOLD=%q: want a score above 0 and at most 1, such as 0.7", v)
 		}
 		c.Threshold = f
+	}
+	if v := strings.TrimSpace(os.Getenv("BERTH_HEALTH_RECOVERY_MARGIN")); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0 && f <= 1) {
+			return c, fmt.Errorf("BERTH_HEALTH_RECOVERY_MARGIN=%q: want a score difference above 0 and at most 1, such as 0.1", v)
+		}
+		c.RecoveryMargin = f
 	}
 	return c, nil
 }

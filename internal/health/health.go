@@ -8,8 +8,9 @@
 // time a score is asked for, are passed in. A [Book] holds the state of
 // every pool for one process (safe for concurrent use); the placement
 // runtime (package alloc) feeds it and down-ranks the pools it calls
-// degraded (score below [Config.Threshold]) before the health monitor
-// marks them offline.
+// degraded (score below [Config.Threshold]; once degraded, until the score
+// is back at [Config.Threshold] + [Config.RecoveryMargin]) before the
+// health monitor marks them offline.
 package health
 
 import (
@@ -32,6 +33,11 @@ type Config struct {
 	LatencyTarget time.Duration
 	// Threshold: a pool scoring below it is degraded (default 0.7).
 	Threshold float64
+	// RecoveryMargin: a degraded pool is healthy again only once its score
+	// reaches Threshold + RecoveryMargin (default 0.1; the sum at most 1),
+	// so a score hovering around the threshold does not flip the pool
+	// between placement's tiers on every outcome.
+	RecoveryMargin float64
 }
 
 // Defaults.
@@ -39,6 +45,9 @@ const (
 	DefaultHalfLife      = 5 * time.Minute
 	DefaultLatencyTarget = 2 * time.Second
 	DefaultThreshold     = 0.7
+	// DefaultRecoveryMargin: a pool degraded below 0.7 is healthy again
+	// at 0.8.
+	DefaultRecoveryMargin = 0.1
 )
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -52,7 +61,28 @@ func (c Config) WithDefaults() Config {
 	if c.Threshold <= 0 || c.Threshold > 1 {
 		c.Threshold = DefaultThreshold
 	}
+	if c.RecoveryMargin <= 0 || c.RecoveryMargin > 1 {
+		c.RecoveryMargin = DefaultRecoveryMargin
+	}
 	return c
+}
+
+// Recovered is the score at which a degraded pool is healthy again:
+// Threshold + RecoveryMargin, at most 1. c has its defaults.
+func (c Config) Recovered() float64 { return min(c.Threshold+c.RecoveryMargin, 1) }
+
+// Degraded is the tier of a pool scoring score that was degraded (was) or
+// healthy at its last report: a healthy pool is degraded below the
+// threshold, a degraded one stays so until its score reaches
+// [Config.Recovered] (hysteresis: no flapping between placement's tiers
+// while the score hovers around the threshold). c has its defaults.
+func (c Config) Degraded(score float64, was bool) bool {
+	if was {
+		// Scores have two decimals; the sum of two settings may be a
+		// hair off its decimal (0.7 + 0.1 = 0.7999999999999999).
+		return score < c.Recovered()-1e-9
+	}
+	return score < c.Threshold
 }
 
 // Weights of the score.
@@ -139,8 +169,9 @@ type Report struct {
 	// Score in [0, 1], two decimals; 1 when nothing recent went wrong (or
 	// nothing is known).
 	Score float64 `json:"score"`
-	// Degraded: the score is below the threshold, so placement puts the
-	// pool after every healthy one.
+	// Degraded: the score is below the threshold (or, for a pool degraded
+	// at its last report, below the threshold plus the recovery margin), so
+	// placement puts the pool after every healthy one.
 	Degraded bool `json:"degraded"`
 	// Reasons word Causes in English; empty when healthy for want of news.
 	Reasons []string `json:"reasons"`
@@ -159,6 +190,9 @@ type State struct {
 	recent [recentN]rec
 	head   int // next slot of recent
 	count  int // filled slots of recent
+	// degraded: the tier of the last report kept ([State.Assess]); a
+	// degraded pool recovers only at Threshold + RecoveryMargin.
+	degraded bool
 }
 
 // rec is an Outcome packed into 16 bytes: its time in Unix nanoseconds,
@@ -228,7 +262,9 @@ func (s *State) last(c Config, now time.Time) []Outcome {
 	return out
 }
 
-// Report scores the pool at now.
+// Report scores the pool at now. Its Degraded follows the tier of the last
+// report kept by [State.Assess] (hysteresis, [Config.Degraded]); Report
+// itself changes nothing.
 func (s *State) Report(c Config, now time.Time) Report {
 	c = c.WithDefaults()
 	r := Report{Reasons: []string{}}
@@ -268,7 +304,7 @@ func (s *State) Report(c Config, now time.Time) Report {
 		}
 	}
 	r.Score = math.Round(failScore*latScore*100) / 100
-	r.Degraded = r.Score < c.Threshold
+	r.Degraded = c.Degraded(r.Score, s.degraded)
 
 	if len(recent) > 0 {
 		tail := recent[:min(len(recent), reasonN)]
@@ -291,6 +327,13 @@ func (s *State) Report(c Config, now time.Time) Report {
 	for _, cause := range r.Causes {
 		r.Reasons = append(r.Reasons, cause.String())
 	}
+	return r
+}
+
+// Assess is [State.Report] that keeps the report's tier for the next one.
+func (s *State) Assess(c Config, now time.Time) Report {
+	r := s.Report(c, now)
+	s.degraded = r.Degraded
 	return r
 }
 
@@ -321,15 +364,17 @@ func (b *Book) Record(pool int64, o Outcome) Report {
 		b.pools[pool] = s
 	}
 	s.Record(b.cfg, o)
-	return s.Report(b.cfg, o.At)
+	return s.Assess(b.cfg, o.At)
 }
 
-// Report is a pool's report at now; [Healthy] when nothing is known.
+// Report is a pool's report at now; [Healthy] when nothing is known. It
+// keeps the pool's tier for the next report (hysteresis), as Record and
+// Reports do.
 func (b *Book) Report(pool int64, now time.Time) Report {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if s := b.pools[pool]; s != nil {
-		return s.Report(b.cfg, now)
+		return s.Assess(b.cfg, now)
 	}
 	return Healthy()
 }
@@ -341,7 +386,7 @@ func (b *Book) Reports(now time.Time) map[int64]Report {
 	defer b.mu.Unlock()
 	out := make(map[int64]Report, len(b.pools))
 	for id, s := range b.pools {
-		out[id] = s.Report(b.cfg, now)
+		out[id] = s.Assess(b.cfg, now)
 	}
 	return out
 }

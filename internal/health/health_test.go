@@ -203,6 +203,82 @@ func TestBook(t *testing.T) {
 	}
 }
 
+// Hysteresis: a degraded pool stays degraded until its score reaches the
+// threshold plus the recovery margin (0.7 + 0.1), a healthy one is
+// degraded only below the threshold; no flapping between the tiers.
+func TestDegradedHysteresis(t *testing.T) {
+	c := Config{}.WithDefaults()
+	if c.RecoveryMargin != DefaultRecoveryMargin || c.Recovered() != c.Threshold+DefaultRecoveryMargin {
+		t.Fatalf("defaults: %+v, recovered at %v", c, c.Recovered())
+	}
+	was := false
+	for _, step := range []struct {
+		score float64
+		want  bool
+	}{{0.65, true}, {0.72, true}, {0.75, true}, {0.79, true}, {0.8, false}, {0.81, false}, {0.72, false}, {0.7, false}, {0.69, true}, {0.75, true}, {0.81, false}} {
+		if was = c.Degraded(step.score, was); was != step.want {
+			t.Fatalf("score %v: degraded %v, want %v", step.score, was, step.want)
+		}
+	}
+	// A healthy pool at 0.72 is healthy.
+	if c.Degraded(0.72, false) {
+		t.Fatal("a healthy pool at 0.72 became degraded")
+	}
+	// The margin is clamped: a pool is healthy again at 1 at most.
+	hi := Config{Threshold: 0.95, RecoveryMargin: 0.5}.WithDefaults()
+	if hi.Recovered() != 1 || hi.Degraded(1, true) || !hi.Degraded(0.99, true) {
+		t.Fatalf("threshold 0.95, margin 0.5: recovered at %v", hi.Recovered())
+	}
+	if c := (Config{Threshold: 0.5, RecoveryMargin: 0.3}).WithDefaults(); !c.Degraded(0.79, true) || c.Degraded(0.8, true) {
+		t.Fatalf("threshold 0.5, margin 0.3: recovered at %v", c.Recovered())
+	}
+}
+
+// The book keeps each pool's tier: two failures degrade a pool (0.6); as
+// they decay its score passes the threshold (0.75 after one half-life)
+// and the pool stays degraded until 0.8; a pool that was never degraded is
+// healthy at 0.75. Every way of asking (Report, Reports, Record) keeps it.
+func TestBookHysteresis(t *testing.T) {
+	b := NewBook(Config{})
+	b.Record(1, fail(t0))
+	if r := b.Record(1, fail(t0)); !r.Degraded || r.Score != 0.6 {
+		t.Fatalf("two failures: %+v", r)
+	}
+	hl := DefaultHalfLife
+	if r := b.Report(1, t0.Add(hl)); r.Score != 0.75 || !r.Degraded {
+		t.Fatalf("one half-life on, 0.75 in the margin: %+v", r)
+	}
+	if r := b.Reports(t0.Add(hl + hl/5))[1]; r.Score != 0.78 || !r.Degraded {
+		t.Fatalf("0.78, still in the margin: %+v", r)
+	}
+	if r := b.Report(1, t0.Add(hl+hl/2)); r.Score != 0.81 || r.Degraded {
+		t.Fatalf("past the margin: %+v", r)
+	}
+	// Healthy again: back in the margin, it stays healthy.
+	if r := b.Report(1, t0.Add(hl)); r.Score != 0.75 || r.Degraded {
+		t.Fatalf("healthy pool at 0.75: %+v", r)
+	}
+	// One failure: 0.75 from healthy, never degraded.
+	b.Record(2, fail(t0))
+	if r := b.Report(2, t0); r.Score != 0.75 || r.Degraded {
+		t.Fatalf("one failure: %+v", r)
+	}
+	// The state alone: Report keeps nothing, Assess does.
+	var s State
+	s.Record(Config{}, fail(t0))
+	s.Record(Config{}, fail(t0))
+	if r := s.Report(Config{}, t0); !r.Degraded {
+		t.Fatalf("two failures: %+v", r)
+	}
+	if r := s.Report(Config{}, t0.Add(hl)); r.Degraded {
+		t.Fatalf("Report without Assess kept a tier: %+v", r)
+	}
+	s.Assess(Config{}, t0)
+	if r := s.Report(Config{}, t0.Add(hl)); !r.Degraded {
+		t.Fatalf("Assess did not keep the tier: %+v", r)
+	}
+}
+
 func TestStateSize(t *testing.T) {
 	if n := unsafe.Sizeof(State{}); n > 400 {
 		t.Fatalf("a pool's state takes %d bytes", n)
