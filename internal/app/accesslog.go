@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/internal/api"
+	"github.com/berthhq/berth/internal/httpx"
 	"github.com/berthhq/berth/internal/web"
 )
 
@@ -23,7 +24,7 @@ import (
 func accessLog(log *slog.Logger, pat *patterns, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+		cw := httpx.NewStatusWriter(w)
 		pattern := pat.of(r)
 		defer func() {
 			client := r.RemoteAddr
@@ -33,9 +34,9 @@ func accessLog(log *slog.Logger, pat *patterns, next http.Handler) http.Handler 
 			log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 				slog.String("method", r.Method),
 				slog.String("path", pattern),
-				slog.Int("status", cw.status),
+				slog.Int("status", cw.Status()),
 				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-				slog.Int64("bytes", cw.bytes),
+				slog.Int64("bytes", cw.Bytes()),
 				slog.String("client", client),
 				slog.String("request_id", w.Header().Get("X-Request-Id")))
 		}()
@@ -69,29 +70,3 @@ func (p *patterns) of(r *http.Request) string {
 	_, pat := p.top.Handler(r)
 	return pat
 }
-
-// countingWriter records the status and counts the bytes of the body.
-type countingWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-	bytes  int64
-}
-
-func (w *countingWriter) WriteHeader(code int) {
-	if !w.wrote && code >= 200 { // 1xx answers are not the final status
-		w.status, w.wrote = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *countingWriter) Write(b []byte) (int, error) {
-	w.wrote = true
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-// Unwrap gives http.ResponseController (flushes, read deadlines) the
-// wrapped writer.
-func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -102,13 +102,15 @@ func rawJSON(v any) json.RawMessage {
 	return b
 }
 
-// StatusWriter remembers the status a handler answered: the first one
-// written (a later WriteHeader is ignored by net/http too), 200 when the
-// handler wrote a body without one.
+// StatusWriter remembers the status a handler answered and counts the
+// bytes of the body: the first final status written (1xx answers are not
+// final; a later WriteHeader is ignored by net/http too), 200 when the
+// handler wrote a body without one. The audit and the access log use it.
 type StatusWriter struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	bytes  int64
 }
 
 // NewStatusWriter wraps w.
@@ -119,9 +121,12 @@ func NewStatusWriter(w http.ResponseWriter) *StatusWriter {
 // Status is the status answered so far.
 func (w *StatusWriter) Status() int { return w.status }
 
+// Bytes is how many bytes of body were written.
+func (w *StatusWriter) Bytes() int64 { return w.bytes }
+
 // WriteHeader records code and writes it.
 func (w *StatusWriter) WriteHeader(code int) {
-	if !w.wrote {
+	if !w.wrote && code >= 200 {
 		w.status, w.wrote = code, true
 	}
 	w.ResponseWriter.WriteHeader(code)
@@ -130,7 +135,9 @@ func (w *StatusWriter) WriteHeader(code int) {
 // Write writes b (the status is then final).
 func (w *StatusWriter) Write(b []byte) (int, error) {
 	w.wrote = true
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
 }
 
 // Unwrap gives http.ResponseController the wrapped writer.

@@ -150,6 +150,16 @@ func TestStatusWriter(t *testing.T) {
 	if http.NewResponseController(w).Flush() != nil || !rec.Flushed {
 		t.Fatal("Unwrap does not reach the writer underneath")
 	}
+	if w.Bytes() != 1 {
+		t.Fatalf("bytes %d, want 1", w.Bytes())
+	}
+	// An informational answer is not the final status.
+	w = NewStatusWriter(httptest.NewRecorder())
+	w.WriteHeader(http.StatusEarlyHints)
+	w.WriteHeader(http.StatusConflict)
+	if w.Status() != http.StatusConflict {
+		t.Fatalf("after 103 then 409: status %d", w.Status())
+	}
 }
 
 func TestLimiter(t *testing.T) {
