@@ -31,7 +31,7 @@ func runCodes(ctx context.Context, args []string, out, errOut io.Writer) error {
 	var labels multiFlag
 	fs.Var(&labels, "label", "generate: k=v, repeatable: redeemers go only to teams carrying every label (beyond --group)")
 	status := fs.String("status", "", "list, export: only codes in this status")
-	limit := fs.Int("limit", 0, "list: at most this many codes (0: the server's default)")
+	limit := fs.Int("limit", 0, "list: at most this many codes, one page (0: every code, all pages)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -80,8 +80,19 @@ func runCodes(ctx context.Context, args []string, out, errOut io.Writer) error {
 			q.Set("format", "csv")
 			return c.do(ctx, "GET", "/api/v1/codes?"+q.Encode(), "", nil, adminclient.Raw{W: out})
 		}
+		// Without --limit, every page: GET /api/v1/codes answers 100000
+		// codes at a time; with it, one page of at most that many.
+		var raw json.RawMessage
+		if *limit > 0 {
+			err = c.json(ctx, "GET", "/api/v1/codes?"+q.Encode(), nil, &raw)
+		} else {
+			raw, err = c.allPages(ctx, "/api/v1/codes?"+q.Encode())
+		}
+		if err != nil {
+			return err
+		}
 		var res struct{ Items []model.Code }
-		return c.list(ctx, out, *format, "GET", "/api/v1/codes?"+q.Encode(), nil, &res, func(w io.Writer) {
+		return printAnswer(out, *format, raw, &res, func(w io.Writer) {
 			fmt.Fprintln(w, "CODE\tGROUP\tSTATUS\tUSED/MAX\tBOUND_EMAIL\tVALID_FOR\tENDS_AT")
 			for _, k := range res.Items {
 				code := k.Display

@@ -73,8 +73,8 @@ func printAnswer(out io.Writer, format string, raw json.RawMessage, v any, table
 }
 
 // allPages reads every page of a listing that answers next_cursor (pools,
-// seats, queue) and returns one answer holding all their items, as a
-// listing without pages would.
+// users, tokens, codes) and returns one answer holding all their items, as
+// a listing without pages would.
 func (c *client) allPages(ctx context.Context, path string) (json.RawMessage, error) {
 	sep := "?"
 	if strings.Contains(path, "?") {

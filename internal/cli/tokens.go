@@ -8,7 +8,7 @@ import (
 	"strconv"
 )
 
-const tokensUsage = "tokens list [-o json] | tokens create --name N | tokens revoke ID: the personal API tokens of the user whose token is used (the admin token has none)"
+const tokensUsage = "tokens list [-o json] (every token, all pages) | tokens create --name N | tokens revoke ID: the personal API tokens of the user whose token is used (the admin token has none)"
 
 // runTokens is tokens list|create|revoke: /api/v1/tokens, acting for the
 // user whose personal token the CLI sends. create prints the new token
@@ -53,8 +53,13 @@ func runTokens(ctx context.Context, args []string, out, errOut io.Writer) error 
 	}
 	switch verb {
 	case "list":
+		// Every page: GET /api/v1/tokens answers 1000 tokens at a time.
+		raw, err := c.allPages(ctx, "/api/v1/tokens")
+		if err != nil {
+			return err
+		}
 		var res struct{ Items []tokenRow }
-		return c.list(ctx, out, *format, "GET", "/api/v1/tokens", nil, &res, func(tw io.Writer) {
+		return printAnswer(out, *format, raw, &res, func(tw io.Writer) {
 			fmt.Fprintln(tw, "ID\tNAME\tCREATED\tLAST USED")
 			for _, t := range res.Items {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt[:min(19, len(t.CreatedAt))], t.LastUsed[:min(19, len(t.LastUsed))])

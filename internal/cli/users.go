@@ -9,7 +9,7 @@ import (
 	"strconv"
 )
 
-const usersUsage = "users list [-o json] | users create --username N --role viewer|operator|admin --password P|@FILE | users edit ID [--role R] [--password P|@FILE] [--disabled=true|false] | users delete ID"
+const usersUsage = "users list [-o json] (every user, all pages) | users create --username N --role viewer|operator|admin --password P|@FILE | users edit ID [--role R] [--password P|@FILE] [--disabled=true|false] | users delete ID"
 
 // userRow is a user as GET /api/v1/users answers it.
 type userRow struct {
@@ -102,8 +102,13 @@ func runUsers(ctx context.Context, args []string, out, errOut io.Writer) error {
 	header := func(tw io.Writer) { fmt.Fprintln(tw, "ID\tNAME\tROLE\tDISABLED") }
 	row := func(tw io.Writer, u userRow) { fmt.Fprintf(tw, "%d\t%s\t%s\t%t\n", u.ID, u.Name, u.Role, u.Disabled) }
 	if verb == "list" {
+		// Every page: GET /api/v1/users answers 1000 users at a time.
+		raw, err := c.allPages(ctx, path)
+		if err != nil {
+			return err
+		}
 		var res struct{ Items []userRow }
-		return c.list(ctx, out, *format, method, path, nil, &res, func(tw io.Writer) {
+		return printAnswer(out, *format, raw, &res, func(tw io.Writer) {
 			header(tw)
 			for _, u := range res.Items {
 				row(tw, u)
