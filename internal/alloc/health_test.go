@@ -73,3 +73,63 @@ func TestHealthReachesIndex(t *testing.T) {
 		t.Fatalf("roomy healthy again under threshold 0.5: %+v", o)
 	}
 }
+
+// A deleted pool leaves the health book and the placement index when the
+// runtime is told (PoolChanged finds it gone): its report is healthy
+// again and PoolHealths (so /metrics) no longer lists it.
+func TestDeletedPoolForgotten(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		st := storetest.Open(t, d)
+		svc := alloc.New(st, storetest.NoJobs{}, nil)
+		admin := pooladmin.New(svc.Store(), svc)
+		ids := map[string]int64{}
+		for i, p := range []struct {
+			name string
+			cap  int
+		}{{"gone", 10}, {"kept", 1}} {
+			prio := i
+			pool, err := admin.Create(ctx, pooladmin.Input{Name: p.name, Kind: model.KindServer, Capacity: &p.cap, Priority: &prio, Provider: []byte(`{"type":"sim"}`)}, "t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[p.name] = pool.ID
+		}
+		place := func(id string) alloc.Outcome {
+			t.Helper()
+			out, err := svc.ImportAccounts(ctx, alloc.ImportParams{Script: "S-" + id, Files: []alloc.AccountFile{{ID: id, FileName: id + ".session", Data: []byte("x")}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out[0]
+		}
+		for range 2 {
+			svc.RecordOutcome(ids["gone"], health.Outcome{At: time.Now(), Failed: true})
+		}
+		svc.RecordOutcome(ids["kept"], health.Outcome{At: time.Now(), Failed: true})
+		// "gone" is degraded: the healthy "kept" takes the first member
+		// (and the index is built with both).
+		if o := place("x1"); o.Pool != "kept" {
+			t.Fatalf("first: %+v", o)
+		}
+		if all := svc.PoolHealths(); len(all) != 2 || !all[ids["gone"]].Degraded {
+			t.Fatalf("before the delete: %+v", all)
+		}
+		if _, err := st.DB.ExecContext(ctx, `DELETE FROM pools WHERE id = $1`, ids["gone"]); err != nil {
+			t.Fatal(err)
+		}
+		svc.PoolChanged(ctx, ids["gone"])
+		all := svc.PoolHealths()
+		if _, ok := all[ids["gone"]]; ok || len(all) != 1 || all[ids["kept"]].Score != 0.75 {
+			t.Fatalf("after the delete: %+v", all)
+		}
+		if r := svc.PoolHealth(ids["gone"]); r.Score != 1 || r.Degraded {
+			t.Fatalf("deleted pool's report: %+v", r)
+		}
+		// "kept" is full and "gone" is no longer in the index: queued, one
+		// pool considered (with "gone" still there: "2 pools: 2 full").
+		if o := place("x2"); o.Status != alloc.OutcomeQueued || o.Pool != "" || o.Reason != "1 pool: 1 full" {
+			t.Fatalf("after the delete, kept full: %+v", o)
+		}
+	})
+}

@@ -459,11 +459,17 @@ func (s *Service) withIndexOnly(ctx context.Context, kind model.Kind, fn func(ix
 }
 
 // PoolChanged refreshes one pool in its index after a committed change
-// (pool administration, package pooladmin, calls it after each).
-// A failed read leaves the index as it is: the periodic refresh and the
-// database guard correct it.
+// (pool administration, package pooladmin, calls it after each). A pool
+// that is gone (deleted) leaves every index and the health book, so its
+// score is not kept (nor shown in /metrics) until a restart. A failed read
+// leaves the index as it is: the periodic refresh and the database guard
+// correct it.
 func (s *Service) PoolChanged(ctx context.Context, id int64) {
 	pool, err := s.st.Reader().PoolGet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.poolGone(id)
+		return
+	}
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
 			s.log.WarnContext(ctx, "placement index: could not read a changed pool; the next refresh will see it", "pool_id", id, "err", err)
@@ -478,6 +484,19 @@ func (s *Service) PoolChanged(ctx context.Context, id int64) {
 	defer p.mu.Unlock()
 	if p.ix != nil {
 		p.ix.Upsert(toPlacementPool(pool))
+	}
+}
+
+// poolGone forgets a deleted pool: its health score and its entry in
+// whichever kind's index holds it (its kind can no longer be read).
+func (s *Service) poolGone(id int64) {
+	s.health.Forget(id)
+	for _, p := range s.placers {
+		p.mu.Lock()
+		if p.ix != nil {
+			p.ix.Remove(id)
+		}
+		p.mu.Unlock()
 	}
 }
 

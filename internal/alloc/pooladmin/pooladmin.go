@@ -33,7 +33,8 @@ type Runtime interface {
 	// EnqueueDrain enqueues, in tx, a drain of kind's queue.
 	EnqueueDrain(ctx context.Context, tx *store.Tx, kind model.Kind) error
 	// PoolChanged refreshes a pool in the placement index after a
-	// committed change.
+	// committed change; a pool deleted by it leaves the index and the
+	// health book (its score is forgotten).
 	PoolChanged(ctx context.Context, id int64)
 }
 
