@@ -783,7 +783,8 @@ var opSpecs = map[string]opSpec{
 		description: "A plan: its steps, preconditions and state (open, applied or expired) and, once applied, what each step did.",
 		params:      []*oaParameter{pPlanID},
 		ok:          []okResponse{okJSON(200, "The plan.", jsRef("Plan"))},
-		errors:      map[int]string{400: "id is not a positive integer.", 404: "No plan has this id."},
+		errors: map[int]string{400: "id is not a positive integer.",
+			404: "No plan has this id: none was made, or it finished more than BERTH_PLAN_RETENTION (default 30 days) ago and the sweep deleted it."},
 	},
 	"POST /api/v1/plans/{id}/apply": {
 		id: "applyPlan", tag: "plans",

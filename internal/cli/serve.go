@@ -114,6 +114,9 @@ func serveEnv(cfg *app.Config) error {
 	if cfg.PlanTTL, err = envDuration("BERTH_PLAN_TTL"); err != nil {
 		return err
 	}
+	if cfg.Jobs.PlanRetention, err = planRetention(); err != nil { // planretention.go
+		return err
+	}
 	if cfg.Jobs.JobTimeout, err = envDuration("BERTH_JOB_TIMEOUT"); err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/berthhq/berth/internal/alloc"
 	"github.com/berthhq/berth/internal/alloc/codebook"
+	"github.com/berthhq/berth/internal/alloc/plans"
 	"github.com/berthhq/berth/internal/alloc/pooladmin"
 	"github.com/berthhq/berth/internal/crashpoint"
 	"github.com/berthhq/berth/internal/metrics"
@@ -102,6 +103,10 @@ type Config struct {
 	// default 10); RebalanceEvery is a minute but in tests (rebalance.go).
 	RebalanceMovesPerMinute int
 	RebalanceEvery          time.Duration
+	// PlanRetention is how long a finished plan is kept: the sweep deletes
+	// older ones (plans.Service.DeleteFinished). 0 keeps every plan; serve
+	// sets BERTH_PLAN_RETENTION, default plans.DefaultRetention (30 days).
+	PlanRetention time.Duration
 }
 
 func (c *Config) defaults() {
@@ -732,6 +737,13 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 	// with the time), nearly always of nothing or of one sample's rows.
 	if _, err := w.q.st.FleetSamplesDeleteBefore(ctx, time.Now().Add(-w.q.cfg.SampleRetention)); err != nil {
 		return err
+	}
+	// The plans' retention: one DELETE on a partial index, of the plans
+	// finished before the retention (none with a paced move scheduled).
+	if n, err := plans.New(w.q.st, w.q.svc).DeleteFinished(ctx, w.q.cfg.PlanRetention); err != nil {
+		return err
+	} else if n > 0 {
+		w.q.log.InfoContext(ctx, "finished plans past their retention deleted", "count", n)
 	}
 	return nil
 }

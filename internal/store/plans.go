@@ -34,9 +34,11 @@ type PlanRow struct {
 // PlanCreate stores a plan and returns its id.
 func (q *Queries) PlanCreate(ctx context.Context, p PlanRow) (int64, error) {
 	var id int64
-	err := q.db.QueryRowContext(ctx, `INSERT INTO plans (action, params, steps, preconditions, actor, created_at, expires_at, summary)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, p.Action, string(p.Params), string(p.Steps), string(p.Preconditions),
-		p.Actor, micros(p.CreatedAt), micros(p.ExpiresAt), string(p.Summary)).Scan(&id)
+	// Until it is applied, a plan is finished when it expires
+	// (PlansDeleteFinishedBefore).
+	err := q.db.QueryRowContext(ctx, `INSERT INTO plans (action, params, steps, preconditions, actor, created_at, expires_at, summary, finished_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, p.Action, string(p.Params), string(p.Steps), string(p.Preconditions),
+		p.Actor, micros(p.CreatedAt), micros(p.ExpiresAt), string(p.Summary), micros(p.ExpiresAt)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("plan: %w", err)
 	}
@@ -85,16 +87,18 @@ func (q *Queries) PlanClaim(ctx context.Context, id int64, actor string, at time
 	return n == 1, err
 }
 
-// PlanSetResult records what applying plan id did.
+// PlanSetResult records what applying plan id did. Each result and
+// progress written is the plan's finished_at, which counts once no paced
+// step is pending (PlansDeleteFinishedBefore).
 func (q *Queries) PlanSetResult(ctx context.Context, id int64, result json.RawMessage) error {
-	_, err := q.db.ExecContext(ctx, `UPDATE plans SET result = $1 WHERE id = $2`, string(result), id)
+	_, err := q.db.ExecContext(ctx, `UPDATE plans SET result = $1, finished_at = $2 WHERE id = $3`, string(result), micros(q.now()), id)
 	return err
 }
 
 // PlanSetProgress records what applying plan id did so far and how many of
 // its steps still wait for the paced job.
 func (q *Queries) PlanSetProgress(ctx context.Context, id int64, result json.RawMessage, pending int) error {
-	_, err := q.db.ExecContext(ctx, `UPDATE plans SET result = $1, pending = $2 WHERE id = $3`, string(result), pending, id)
+	_, err := q.db.ExecContext(ctx, `UPDATE plans SET result = $1, pending = $2, finished_at = $3 WHERE id = $4`, string(result), pending, micros(q.now()), id)
 	return err
 }
 
@@ -118,6 +122,21 @@ func (q *Queries) PlanSetPending(ctx context.Context, id int64, pending int) err
 // PlanSetProgressIfPending is PlanSetProgress unless the plan's paced steps
 // were stopped meanwhile (pending 0): the stop wins.
 func (q *Queries) PlanSetProgressIfPending(ctx context.Context, id int64, result json.RawMessage, pending int) error {
-	_, err := q.db.ExecContext(ctx, `UPDATE plans SET result = $1, pending = $2 WHERE id = $3 AND pending > 0`, string(result), pending, id)
+	_, err := q.db.ExecContext(ctx, `UPDATE plans SET result = $1, pending = $2, finished_at = $3 WHERE id = $4 AND pending > 0`, string(result), pending,
+		micros(q.now()), id)
 	return err
+}
+
+// PlansDeleteFinishedBefore deletes the plans that finished before t (the
+// sweep's retention, BERTH_PLAN_RETENTION) and says how many went: a plan
+// never applied finishes when it expires, an applied one when its apply
+// last recorded a result. A plan with a paced step still scheduled
+// (pending > 0) is never deleted, however old; no other table references
+// plans. One DELETE on the partial index plans_finished (migration 014).
+func (q *Queries) PlansDeleteFinishedBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM plans WHERE pending = 0 AND finished_at < $1`, micros(t))
+	if err != nil {
+		return 0, fmt.Errorf("delete finished plans: %w", err)
+	}
+	return res.RowsAffected()
 }

@@ -300,6 +300,22 @@ func (s *Service) Create(ctx context.Context, action string, params json.RawMess
 	return s.view(row)
 }
 
+// DefaultRetention is how long a finished plan is kept before the sweep
+// deletes it (BERTH_PLAN_RETENTION changes it; 0 keeps plans forever).
+const DefaultRetention = 30 * 24 * time.Hour
+
+// DeleteFinished deletes the plans that finished more than retention ago
+// (store.PlansDeleteFinishedBefore: expired unapplied, applied, or with
+// their paced moves all run or cancelled; never one with a paced move
+// still scheduled) and says how many went. A retention of 0 or less keeps
+// every plan. Reading a deleted plan is not found, as an unknown id.
+func (s *Service) DeleteFinished(ctx context.Context, retention time.Duration) (int64, error) {
+	if retention <= 0 {
+		return 0, nil
+	}
+	return s.st.PlansDeleteFinishedBefore(ctx, s.st.Now().Add(-retention))
+}
+
 // Get reads plan id.
 func (s *Service) Get(ctx context.Context, id int64) (Plan, error) {
 	row, err := s.st.Reader().PlanGet(ctx, id)
