@@ -280,7 +280,7 @@ func TestMoveMailRelayDownThenUp(t *testing.T) {
 		// record, which is what a re-run after a crash would find.
 		apptest.Eventually(t, 10*time.Second, "the mail recorded on the move", func() bool {
 			var told bool
-			h.App.Store.DB.QueryRow(`SELECT notified_at IS NOT NULL FROM moves WHERE id = ` + fmt.Sprint(moveID)).Scan(&told)
+			h.App.Store.DB.QueryRow(`SELECT notified_at > 0 FROM moves WHERE id = ` + fmt.Sprint(moveID)).Scan(&told)
 			return told
 		})
 		if err := h.App.Store.InTx(context.Background(), func(tx *store.Tx) error {
@@ -293,8 +293,8 @@ func TestMoveMailRelayDownThenUp(t *testing.T) {
 			h.App.Store.DB.QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'move_notice' AND state = 'completed'`).Scan(&n)
 			return n == 2
 		})
-		if n := len(box.to(user)); n != 1 {
-			t.Fatalf("%d mails, want 1", n)
+		if got := box.to(user); len(got) != 1 {
+			t.Fatalf("%d mails, want 1: %+v", len(got), got)
 		}
 	})
 }
@@ -314,8 +314,8 @@ func TestMoveMailMigration(t *testing.T) {
 		mailHas(t, "migration", mails[0], "Your seat has moved to team-2", "Why: an operator is moving everyone off your old team.",
 			"Moves used: 0 of 3, 3 left. This move was free and did not count.")
 		time.Sleep(300 * time.Millisecond)
-		if n := len(box.to(user)); n != 1 {
-			t.Fatalf("%d mails, want 1", n)
+		if got := box.to(user); len(got) != 1 {
+			t.Fatalf("%d mails, want 1: %+v", len(got), got)
 		}
 	})
 }
