@@ -44,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"regexp"
@@ -59,8 +60,13 @@ import (
 
 func (s *Server) wrap(rt Route) http.Handler {
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := rt.handler(w, r); err != nil {
-			writeProblem(w, r, err)
+		sw := httpx.NewStatusWriter(w)
+		if err := rt.handler(sw, r); err != nil {
+			if sw.Bytes() > 0 {
+				answerCutShort(r, rt, err)
+				return
+			}
+			writeProblem(sw, r, err)
 		}
 	})
 	if rt.Limited {
@@ -76,6 +82,26 @@ func (s *Server) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(auth.WithRemoteIP(r.Context(), auth.RemoteIP(r))))
 	})
+}
+
+// answerCutShort handles an error a handler returns after part of its
+// answer is on the wire (a streamed CSV export, writeCSV): a problem+json
+// can no longer replace it, and one written after the body would end the
+// answer as if whole. The error is logged; a reading route's answer is
+// then aborted (http.ErrAbortHandler, which ServeHTTP lets through to
+// net/http): the connection is cut, so the client sees a broken transfer
+// rather than a complete-looking file with rows missing. A change's answer
+// is left as written, so its audit row is still written.
+func answerCutShort(r *http.Request, rt Route, err error) {
+	level := slog.LevelError
+	if r.Context().Err() != nil {
+		level = slog.LevelWarn // the client went away
+	}
+	// The route's pattern, not the path: paths may hold codes.
+	logOf(r).Log(r.Context(), level, "answer cut short", "method", r.Method, "path", r.Pattern, "request_id", requestID(r), "err", err)
+	if !rt.StateChanging() {
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // refuse answers what the shared layer (httpx) refused, as problem+json: a

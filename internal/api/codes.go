@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -51,6 +50,37 @@ func (s *Server) codeList(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Hint = norm[len(norm)-4:]
 	}
+	if wantsCSV(r) {
+		// code is empty for viewers; hint (the last four characters) is
+		// there for everyone.
+		sees := seesCodes(r)
+		row := func(c model.Code) []string {
+			code := c.Display
+			if !sees {
+				code = ""
+			}
+			return []string{code, csvSafe(c.Group), string(c.Status), strconv.Itoa(c.MaxUses), strconv.Itoa(c.UsedCount), csvSafe(c.BoundEmail),
+				time.Duration(c.ValidFor).String(), csvTime(c.ExpiresAt), csvTime(c.EndsAt), strconv.Itoa(c.RebindLimit), strconv.Itoa(c.RebindCount),
+				csvSafe(c.Batch), csvTime(c.CreatedAt), c.Hint}
+		}
+		header := []string{"code", "group", "status", "max_uses", "used_count", "bound_email", "valid_for", "expires_at", "ends_at", "rebind_limit", "rebind_count", "batch", "created_at", "hint"}
+		if wholeExport(r) {
+			// Without a limit the file holds every matching code, read
+			// exportChunk at a time (a CSV carries no next cursor).
+			return writeCSV(w, "berth-codes.csv", header, keysetChunks(after, func(from int64, n int) ([]model.Code, error) {
+				g := f
+				g.After, g.Limit = from, n
+				return s.rd.CodeList(r.Context(), g)
+			}, func(c model.Code) int64 { return c.ID }), row)
+		}
+		// With a limit, one page, as the JSON listing answers it.
+		items, err := s.rd.CodeList(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		items, _ = idPage(items, limit, store.CodeMaxLimit, func(c model.Code) int64 { return c.ID })
+		return writeCSV(w, "berth-codes.csv", header, onePage(items), row)
+	}
 	items, err := s.rd.CodeList(r.Context(), f)
 	if err != nil {
 		return err
@@ -60,21 +90,6 @@ func (s *Server) codeList(w http.ResponseWriter, r *http.Request) error {
 		for i := range items {
 			items[i].Display = ""
 		}
-	}
-	if strings.Contains(r.Header.Get("Accept"), "text/csv") || q.Get("format") == "csv" {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="berth-codes.csv"`)
-		cw := csv.NewWriter(w)
-		// code is empty for viewers; hint (the last four characters) is
-		// there for everyone.
-		cw.Write([]string{"code", "group", "status", "max_uses", "used_count", "bound_email", "valid_for", "expires_at", "ends_at", "rebind_limit", "rebind_count", "batch", "created_at", "hint"})
-		for _, c := range items {
-			cw.Write([]string{c.Display, csvSafe(c.Group), string(c.Status), strconv.Itoa(c.MaxUses), strconv.Itoa(c.UsedCount), csvSafe(c.BoundEmail),
-				time.Duration(c.ValidFor).String(), csvTime(c.ExpiresAt), csvTime(c.EndsAt), strconv.Itoa(c.RebindLimit), strconv.Itoa(c.RebindCount),
-				csvSafe(c.Batch), csvTime(c.CreatedAt), c.Hint})
-		}
-		cw.Flush()
-		return cw.Error()
 	}
 	writePage(w, items, next)
 	return nil

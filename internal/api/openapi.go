@@ -639,7 +639,10 @@ var opSpecs = map[string]opSpec{
 			"the last four characters, and no code); filters combine. It answers a page at a time: while next_cursor is not empty, pass it as cursor " +
 			"(with the same filters) for the next page; after (the last id seen) still pages on for older clients. " +
 			"With `Accept: text/csv` or format=csv the answer is a CSV file (berth-codes.csv) with the header row " +
-			"`code,group,status,max_uses,used_count,bound_email,valid_for,expires_at,ends_at,rebind_limit,rebind_count,batch,created_at,hint`; " +
+			"`code,group,status,max_uses,used_count,bound_email,valid_for,expires_at,ends_at,rebind_limit,rebind_count,batch,created_at,hint`: " +
+			"without limit (or with 0) it holds every matching code (after after or cursor), however many, streamed as it is read; " +
+			"with limit, one page as the JSON listing answers it (the file carries no next_cursor). An error once the file has begun " +
+			"cuts the connection, so a file that ends without a transfer error is whole; " +
 			"code is empty for viewers, times are RFC 3339 in UTC (empty when unset), and group, bound_email or batch starting with " +
 			"=, +, -, @, tab or CR is prefixed with ' so spreadsheets do not run it as a formula.",
 		params: append([]*oaParameter{
@@ -914,7 +917,9 @@ var opSpecs = map[string]opSpec{
 			"the change, and the request under request; other routes keep the request body as after. Secrets (passwords, " +
 			"tokens, provider secrets, private keys, known_hosts) read \"(redacted)\"; credential files are never kept. " +
 			"With `Accept: text/csv` or format=csv the answer is a CSV file (berth-audit.csv) with the header row " +
-			"`id,at,actor,action,target,status,remote_ip,before,after,request` (JSON columns as text).",
+			"`id,at,actor,action,target,status,remote_ip,before,after,request` (JSON columns as text): without limit (or with 0) " +
+			"every matching row, newest first (before before or cursor), streamed as it is read; with limit, one page. An error " +
+			"once the file has begun cuts the connection, so a file that ends without a transfer error is whole.",
 		params: append([]*oaParameter{
 			queryParam("actor", "Only rows by this actor (a user name, admin-token or anonymous).", jsString("").ex("alice")),
 			queryParam("action", "Only rows whose action contains this, ignoring case.", jsString("").ex("pools")),

@@ -239,6 +239,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := httpx.NewStatusWriter(w)
 	defer func() {
 		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				// An answer cut short on purpose (answerCutShort): net/http
+				// drops the connection. A problem written here would end it
+				// as if whole.
+				panic(v)
+			}
 			s.log.Error("panic", "request_id", id, "panic", v)
 			writeProblem(rec, r, errors.New("panic"))
 		}

@@ -3,7 +3,6 @@ package api
 // Sign-in for scripts, users, personal API tokens and the audit log.
 
 import (
-	"encoding/csv"
 	"errors"
 	"net/http"
 	"strconv"
@@ -270,6 +269,13 @@ func timeParam(r *http.Request, name string) (time.Time, error) {
 	return t, nil
 }
 
+var auditCSVHeader = []string{"id", "at", "actor", "action", "target", "status", "remote_ip", "before", "after", "request"}
+
+func auditCSVRow(e store.AuditEntry) []string {
+	return []string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339Nano), csvSafe(e.Actor), csvSafe(e.Action), csvSafe(e.Target),
+		strconv.Itoa(e.Status), csvSafe(e.RemoteIP), csvSafe(string(e.Before)), csvSafe(string(e.After)), csvSafe(string(e.Request))}
+}
+
 func (s *Server) auditList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	limit, before, err := idPageParams(r, 500, store.AuditMaxLimit, "before")
@@ -283,22 +289,24 @@ func (s *Server) auditList(w http.ResponseWriter, r *http.Request) error {
 	if f.Until, err = timeParam(r, "until"); err != nil {
 		return err
 	}
+	id := func(e store.AuditEntry) int64 { return e.ID }
+	if wantsCSV(r) && wholeExport(r) {
+		// Without a limit the file holds every matching row, newest first,
+		// read exportChunk at a time (a CSV carries no next cursor).
+		return writeCSV(w, "berth-audit.csv", auditCSVHeader, keysetChunks(before, func(from int64, n int) ([]store.AuditEntry, error) {
+			g := f
+			g.BeforeID, g.Limit = from, n
+			return s.auth.AuditList(r.Context(), g)
+		}, id), auditCSVRow)
+	}
 	items, err := s.auth.AuditList(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	items, next := idPage(items, limit, store.AuditMaxLimit, func(e store.AuditEntry) int64 { return e.ID })
-	if strings.Contains(r.Header.Get("Accept"), "text/csv") || q.Get("format") == "csv" {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="berth-audit.csv"`)
-		cw := csv.NewWriter(w)
-		cw.Write([]string{"id", "at", "actor", "action", "target", "status", "remote_ip", "before", "after", "request"})
-		for _, e := range items {
-			cw.Write([]string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339Nano), csvSafe(e.Actor), csvSafe(e.Action), csvSafe(e.Target),
-				strconv.Itoa(e.Status), csvSafe(e.RemoteIP), csvSafe(string(e.Before)), csvSafe(string(e.After)), csvSafe(string(e.Request))})
-		}
-		cw.Flush()
-		return cw.Error()
+	items, next := idPage(items, limit, store.AuditMaxLimit, id)
+	if wantsCSV(r) {
+		// With a limit, one page, as the JSON listing answers it.
+		return writeCSV(w, "berth-audit.csv", auditCSVHeader, onePage(items), auditCSVRow)
 	}
 	writePage(w, items, next)
 	return nil

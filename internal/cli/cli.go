@@ -30,7 +30,7 @@ func commands() []command {
 		{"users", usersUsage, runUsers},
 		{"tokens", tokensUsage, runTokens},
 		{"history", "history [--member ID] [--pool NAME] [-o json]: show history", runHistory},
-		{"codes", "codes generate --count N [--group G --valid-for 30d …] | codes list [-o json] (every code, all pages, unless --limit N) | codes export (CSV) | codes disable|enable CODE", runCodes},
+		{"codes", "codes generate --count N [--group G --valid-for 30d …] | codes list [-o json] (every code, all pages, unless --limit N) | codes export (CSV, every code unless --limit N) | codes disable|enable CODE", runCodes},
 		{"replay", replayUsage, runReplay},
 		{"integrity", "integrity [--repair N] [-o json]: check the invariants (exit 1 when broken)", runIntegrity},
 		{"plans", plansUsage, runPlans},

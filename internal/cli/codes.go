@@ -31,7 +31,7 @@ func runCodes(ctx context.Context, args []string, out, errOut io.Writer) error {
 	var labels multiFlag
 	fs.Var(&labels, "label", "generate: k=v, repeatable: redeemers go only to teams carrying every label (beyond --group)")
 	status := fs.String("status", "", "list, export: only codes in this status")
-	limit := fs.Int("limit", 0, "list: at most this many codes, one page (0: every code, all pages)")
+	limit := fs.Int("limit", 0, "list, export: at most this many codes, one page (0: every code)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
