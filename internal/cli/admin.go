@@ -98,12 +98,16 @@ func runPools(ctx context.Context, args []string, out, errOut io.Writer) error {
 	return usageError{"unknown pools verb " + strconv.Quote(args[0])}
 }
 
+// historyPage is the most history rows the API answers a page
+// (store.HistoryMaxLimit; the CLI does not import store).
+const historyPage = 10000
+
 func runHistory(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := newFlags("history", errOut)
 	base, token := clientFlags(fs)
 	member := fs.String("member", "", "only this member")
 	pool := fs.String("pool", "", "only this pool")
-	limit := fs.Int("limit", 50, "entries")
+	limit := fs.Int("limit", 50, "entries, newest first (read in pages of at most 10,000)")
 	format := listOutputFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -115,12 +119,19 @@ func runHistory(ctx context.Context, args []string, out, errOut io.Writer) error
 	if err != nil {
 		return err
 	}
-	q := url.Values{"member": {*member}, "pool": {*pool}, "limit": {strconv.Itoa(*limit)}}
+	if *limit < 1 {
+		return usageError{"--limit must be at least 1"}
+	}
+	q := url.Values{"member": {*member}, "pool": {*pool}, "limit": {strconv.Itoa(min(*limit, historyPage))}}
+	raw, err := c.pages(ctx, "/api/v1/history?"+q.Encode(), *limit)
+	if err != nil {
+		return err
+	}
 	var res struct {
 		Items []struct{ At, Member, Action, From, To, Reason, Actor string }
 	}
 	// The API answers newest first; the table reads oldest first.
-	return c.list(ctx, out, *format, "GET", "/api/v1/history?"+q.Encode(), nil, &res, func(tw io.Writer) {
+	return printAnswer(out, *format, raw, &res, func(tw io.Writer) {
 		fmt.Fprintln(tw, "AT\tACTION\tMEMBER\tFROM\tTO\tACTOR\tREASON")
 		for i := range res.Items {
 			e := res.Items[len(res.Items)-1-i]

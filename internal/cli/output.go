@@ -76,6 +76,14 @@ func printAnswer(out io.Writer, format string, raw json.RawMessage, v any, table
 // users, tokens, codes) and returns one answer holding all their items, as
 // a listing without pages would.
 func (c *client) allPages(ctx context.Context, path string) (json.RawMessage, error) {
+	return c.pages(ctx, path, 0)
+}
+
+// pages reads the pages of a listing that answers next_cursor until it has
+// max items (0: every page) and returns one answer holding them: a --limit
+// above the API's own page bound (history answers at most 10,000 rows a
+// page) is still honoured.
+func (c *client) pages(ctx context.Context, path string, max int) (json.RawMessage, error) {
 	sep := "?"
 	if strings.Contains(path, "?") {
 		sep = "&"
@@ -94,9 +102,14 @@ func (c *client) allPages(ctx context.Context, path string) (json.RawMessage, er
 			return nil, err
 		}
 		items = append(items, page.Items...)
+		if max > 0 && len(items) >= max {
+			items = items[:max]
+			break
+		}
 		if page.NextCursor == "" {
-			return json.Marshal(map[string]any{"items": items})
+			break
 		}
 		cursor = page.NextCursor
 	}
+	return json.Marshal(map[string]any{"items": items})
 }

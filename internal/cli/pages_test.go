@@ -145,3 +145,43 @@ func TestCodesListEveryPage(t *testing.T) {
 		t.Fatalf("codes list --limit 2: code %d, asked %q\n%s%s", code, asked, out, errOut)
 	}
 }
+
+// history --limit above the API's page reads on through next_cursor and
+// stops at the limit; the table reads oldest first.
+func TestHistoryLimitAcrossPages(t *testing.T) {
+	pages := map[string]string{
+		"":   `{"items":[{"at":"2026-01-01T00:00:05Z","member":"m5","action":"placed"},{"at":"2026-01-01T00:00:04Z","member":"m4","action":"placed"}],"next_cursor":"c1"}`,
+		"c1": `{"items":[{"at":"2026-01-01T00:00:03Z","member":"m3","action":"placed"},{"at":"2026-01-01T00:00:02Z","member":"m2","action":"placed"}],"next_cursor":"c2"}`,
+		"c2": `{"items":[{"at":"2026-01-01T00:00:01Z","member":"m1","action":"placed"}],"next_cursor":""}`,
+	}
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if r.URL.Path != "/api/v1/history" || q.Get("pool") != "team-1" {
+			http.Error(w, "path or pool lost: "+r.URL.String(), 400)
+			return
+		}
+		asked = append(asked, q.Get("cursor")+"/"+q.Get("limit"))
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, pages[q.Get("cursor")])
+	}))
+	defer srv.Close()
+	env := map[string]string{"BERTH_URL": srv.URL, "BERTH_ADMIN_TOKEN": "token-0123456789abcdef"}
+
+	out, errOut, code := run(t, env, "history", "--pool", "team-1", "--limit", "3")
+	if code != 0 || strings.Join(asked, ",") != "/3,c1/3" {
+		t.Fatalf("history --limit 3: code %d, asked %q\n%s%s", code, asked, out, errOut)
+	}
+	if strings.Count(out, "placed") != 3 || strings.Contains(out, "m2") || strings.Index(out, "m3") > strings.Index(out, "m5") {
+		t.Fatalf("history --limit 3 shows the 3 newest, oldest first:\n%s", out)
+	}
+	asked = nil
+	out, errOut, code = run(t, env, "history", "--pool", "team-1", "--limit", "50", "-o", "json")
+	var res struct{ Items []struct{ Member string } }
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res.Items) != 5 || res.Items[4].Member != "m1" || len(asked) != 3 {
+		t.Fatalf("history --limit 50 -o json: code %d, asked %q\n%s%s", code, asked, out, errOut)
+	}
+	if _, errOut, code = run(t, env, "history", "--limit", "0"); code == 0 || !strings.Contains(errOut, "--limit") {
+		t.Fatalf("--limit 0: code %d, %s", code, errOut)
+	}
+}
