@@ -13,24 +13,22 @@ import (
 	"github.com/berthhq/berth/internal/store/storetest"
 )
 
-// Recorded outcomes reach the placement index before the next decision,
-// and an index built afresh (Invalidate, a refresh) starts from the book.
-func TestHealthReachesIndex(t *testing.T) {
+// twoServerPools creates two simulated server pools on st (capacity and
+// priority as listed, first first) and returns the service, their ids by
+// name, and a function that imports one account with a script of its own.
+func twoServerPools(t *testing.T, st *store.Store, names [2]string, caps [2]int) (*alloc.Service, map[string]int64, func(id string) alloc.Outcome) {
+	t.Helper()
 	ctx := context.Background()
-	st := storetest.Open(t, store.SQLite)
 	svc := alloc.New(st, storetest.NoJobs{}, nil)
 	admin := pooladmin.New(svc.Store(), svc)
 	ids := map[string]int64{}
-	for i, p := range []struct {
-		name string
-		cap  int
-	}{{"roomy", 10}, {"small", 5}} {
-		prio := i
-		pool, err := admin.Create(ctx, pooladmin.Input{Name: p.name, Kind: model.KindServer, Capacity: &p.cap, Priority: &prio, Provider: []byte(`{"type":"sim"}`)}, "t")
+	for i := range names {
+		prio, capacity := i, caps[i]
+		pool, err := admin.Create(ctx, pooladmin.Input{Name: names[i], Kind: model.KindServer, Capacity: &capacity, Priority: &prio, Provider: []byte(`{"type":"sim"}`)}, "t")
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids[p.name] = pool.ID
+		ids[names[i]] = pool.ID
 	}
 	place := func(id string) alloc.Outcome {
 		t.Helper()
@@ -40,6 +38,13 @@ func TestHealthReachesIndex(t *testing.T) {
 		}
 		return out[0]
 	}
+	return svc, ids, place
+}
+
+// Recorded outcomes reach the placement index before the next decision,
+// and an index built afresh (Invalidate, a refresh) starts from the book.
+func TestHealthReachesIndex(t *testing.T) {
+	svc, ids, place := twoServerPools(t, storetest.Open(t, store.SQLite), [2]string{"roomy", "small"}, [2]int{10, 5})
 	// Each account has a script of its own: the most free room wins.
 	if o := place("x1"); o.Pool != "roomy" {
 		t.Fatalf("healthy: %+v", o)
@@ -81,28 +86,7 @@ func TestDeletedPoolForgotten(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
 		st := storetest.Open(t, d)
-		svc := alloc.New(st, storetest.NoJobs{}, nil)
-		admin := pooladmin.New(svc.Store(), svc)
-		ids := map[string]int64{}
-		for i, p := range []struct {
-			name string
-			cap  int
-		}{{"gone", 10}, {"kept", 1}} {
-			prio := i
-			pool, err := admin.Create(ctx, pooladmin.Input{Name: p.name, Kind: model.KindServer, Capacity: &p.cap, Priority: &prio, Provider: []byte(`{"type":"sim"}`)}, "t")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids[p.name] = pool.ID
-		}
-		place := func(id string) alloc.Outcome {
-			t.Helper()
-			out, err := svc.ImportAccounts(ctx, alloc.ImportParams{Script: "S-" + id, Files: []alloc.AccountFile{{ID: id, FileName: id + ".session", Data: []byte("x")}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return out[0]
-		}
+		svc, ids, place := twoServerPools(t, st, [2]string{"gone", "kept"}, [2]int{10, 1})
 		for range 2 {
 			svc.RecordOutcome(ids["gone"], health.Outcome{At: time.Now(), Failed: true})
 		}

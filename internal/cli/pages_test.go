@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -107,6 +108,26 @@ func assertAllItems(t *testing.T, env map[string]string, args []string, want int
 	}
 }
 
+// pagedServer stands in for the API: it answers path with pages[cursor]
+// (the cursor the CLI sent) as long as keep holds for the query, and
+// records each request as "cursor/limit" in asked. It returns the
+// environment pointing the CLI at it.
+func pagedServer(t *testing.T, path string, keep func(url.Values) bool, pages map[string]string, asked *[]string) map[string]string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if r.URL.Path != path || !keep(q) {
+			http.Error(w, "path or filter lost: "+r.URL.String(), 400)
+			return
+		}
+		*asked = append(*asked, q.Get("cursor")+"/"+q.Get("limit"))
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, pages[q.Get("cursor")])
+	}))
+	t.Cleanup(srv.Close)
+	return map[string]string{"BERTH_URL": srv.URL, "BERTH_ADMIN_TOKEN": "token-0123456789abcdef"}
+}
+
 // TestCodesListEveryPage: codes list reads every page of GET /api/v1/codes
 // (100000 codes a page: too many to write here, so a stand-in server
 // answers pages of two), the filters on each; --limit N asks one page.
@@ -116,18 +137,7 @@ func TestCodesListEveryPage(t *testing.T) {
 		"c1": `{"items":[{"id":3,"code":"AAAA-0003","group":"vip"}],"next_cursor":""}`,
 	}
 	var asked []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		if r.URL.Path != "/api/v1/codes" || q.Get("group") != "vip" {
-			http.Error(w, "path or group lost: "+r.URL.String(), 400)
-			return
-		}
-		asked = append(asked, q.Get("cursor")+"/"+q.Get("limit"))
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, pages[q.Get("cursor")])
-	}))
-	defer srv.Close()
-	env := map[string]string{"BERTH_URL": srv.URL, "BERTH_ADMIN_TOKEN": "token-0123456789abcdef"}
+	env := pagedServer(t, "/api/v1/codes", func(q url.Values) bool { return q.Get("group") == "vip" }, pages, &asked)
 
 	out, errOut, code := run(t, env, "codes", "list", "--group", "vip")
 	if code != 0 || strings.Count(out, "AAAA-") != 3 || !strings.Contains(out, "AAAA-0003") || strings.Join(asked, ",") != "/,c1/" {
@@ -155,18 +165,7 @@ func TestHistoryLimitAcrossPages(t *testing.T) {
 		"c2": `{"items":[{"at":"2026-01-01T00:00:01Z","member":"m1","action":"placed"}],"next_cursor":""}`,
 	}
 	var asked []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		if r.URL.Path != "/api/v1/history" || q.Get("pool") != "team-1" {
-			http.Error(w, "path or pool lost: "+r.URL.String(), 400)
-			return
-		}
-		asked = append(asked, q.Get("cursor")+"/"+q.Get("limit"))
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, pages[q.Get("cursor")])
-	}))
-	defer srv.Close()
-	env := map[string]string{"BERTH_URL": srv.URL, "BERTH_ADMIN_TOKEN": "token-0123456789abcdef"}
+	env := pagedServer(t, "/api/v1/history", func(q url.Values) bool { return q.Get("pool") == "team-1" }, pages, &asked)
 
 	out, errOut, code := run(t, env, "history", "--pool", "team-1", "--limit", "3")
 	if code != 0 || strings.Join(asked, ",") != "/3,c1/3" {
