@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -261,7 +262,11 @@ func (*jobID) Work(ctx context.Context, job *rivertype.JobRow, doInner func(cont
 	return doInner(reqid.With(ctx, fmt.Sprintf("job-%s-%d", job.Kind, job.ID)))
 }
 
-// quiet keeps River's own logging to warnings and above.
+// quiet keeps River's own logging to warnings and above, and its lines
+// about a job that failed at the levels River v0.31 gave them: River
+// v0.33 logs them at info ("not a problem inside River"), but for berth
+// a failing job is a problem, and for most kinds (sweep, probe, expiry,
+// rebalance step…) River's line is the only one that tells of it.
 func quiet(l *slog.Logger) *slog.Logger {
 	return slog.New(levelFilter{l.Handler(), slog.LevelWarn})
 }
@@ -271,8 +276,50 @@ type levelFilter struct {
 	min slog.Level
 }
 
+// jobFailureLevels are River's job executor lines about a failed job
+// (their message after "<service name>: ") and the level each is
+// logged at.
+var jobFailureLevels = map[string]slog.Level{
+	"Job errored; retrying": slog.LevelWarn,
+	"Job errored":           slog.LevelError,
+	"Job panicked":          slog.LevelError,
+}
+
+func jobFailureLevel(msg string) (slog.Level, bool) {
+	_, what, ok := strings.Cut(msg, ": ")
+	if !ok {
+		return 0, false
+	}
+	lvl, ok := jobFailureLevels[what]
+	return lvl, ok
+}
+
 func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= f.min && f.Handler.Enabled(ctx, l)
+	if l >= f.min {
+		return f.Handler.Enabled(ctx, l)
+	}
+	// River logs the job failure lines at info: Handle raises them, or
+	// drops the record.
+	return l == slog.LevelInfo && f.Handler.Enabled(ctx, slog.LevelError)
+}
+
+func (f levelFilter) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < f.min {
+		lvl, ok := jobFailureLevel(r.Message)
+		if !ok || !f.Handler.Enabled(ctx, lvl) {
+			return nil
+		}
+		r.Level = lvl
+	}
+	return f.Handler.Handle(ctx, r)
+}
+
+func (f levelFilter) WithAttrs(as []slog.Attr) slog.Handler {
+	return levelFilter{f.Handler.WithAttrs(as), f.min}
+}
+
+func (f levelFilter) WithGroup(name string) slog.Handler {
+	return levelFilter{f.Handler.WithGroup(name), f.min}
 }
 
 // Start runs the workers and periodic jobs until Stop. On SQLite it first

@@ -18,7 +18,7 @@ import (
 // periodic jobs (the crash sweep runs at start), the scheduler of retries
 // and the rescuer run on the leader only.
 //
-// River (v0.31) has no call for this: JobRetry leaves running jobs alone,
+// River (v0.51) has no call for this: JobRetry leaves running jobs alone,
 // and the driver's rescue methods are not for callers. The statements below
 // touch only River's columns the way its own JobRetry (riversqlite's
 // river_job.sql) does: state, scheduled_at in SQLite's datetime format, and

@@ -1111,7 +1111,12 @@ func stormLogPending(t *testing.T, db stormDB) {
 		t.Logf("%d pending moves:\n%s", len(lines), strings.Join(lines[:min(len(lines), 30)], "\n"))
 	}
 	// And why the jobs not finished are not: their attempts and errors.
-	jobs, err := db.Query(`SELECT id, kind, state, attempt, COALESCE(CAST(errors AS TEXT), '') FROM river_job
+	// River keeps errors as jsonb on SQLite (since v0.40): json() reads it as text.
+	errsCol := "CAST(errors AS TEXT)"
+	if db.d == store.SQLite {
+		errsCol = "json(errors)"
+	}
+	jobs, err := db.Query(`SELECT id, kind, state, attempt, COALESCE(` + errsCol + `, '') FROM river_job
 		WHERE kind IN ('deliver', 'deliver_batch', 'remove', 'drain_queue') AND state NOT IN ('completed', 'cancelled', 'discarded')
 		ORDER BY id LIMIT 30`)
 	if err != nil {
