@@ -481,10 +481,11 @@ func (s *Service) PoolChanged(ctx context.Context, id int64) {
 		return
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.ix != nil {
 		p.ix.Upsert(toPlacementPool(pool))
 	}
+	p.mu.Unlock()
+	s.drainIfWaiting(ctx, pool.Kind)
 }
 
 // poolGone forgets a deleted pool: its health score and its entry in
@@ -507,8 +508,33 @@ func (s *Service) released(kind model.Kind, poolID int64, key string) {
 		return
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.ix != nil {
 		p.ix.Release(poolID, key)
+	}
+	p.mu.Unlock()
+	s.drainIfWaiting(context.Background(), kind)
+}
+
+// drainIfWaiting enqueues a drain of kind's queue if anyone waits in it,
+// once this process's index has taken in new room (released, PoolChanged).
+// The transaction that made the room enqueued a drain only if someone
+// waited then (jobs.Queue.DrainQueue: a drain job per release or pool
+// change with nobody waiting was most of River's work while pools were
+// added under a crowd, docs/bench.md §17). A placer that decided on the
+// index before it took in the room may have queued a member since; the
+// placer holds the index lock until its transaction ends, so once the
+// index has the room that member is committed and is seen here. Another
+// replica's placer learns of the room at its next refresh; a member it
+// queues meanwhile is placed by the next drain or sweep (every minute).
+// A failure is logged: the sweep drains every queue.
+func (s *Service) drainIfWaiting(ctx context.Context, kind model.Kind) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	waiting, err := s.st.Reader().QueueWaiting(ctx, kind)
+	if err == nil && waiting {
+		err = s.st.InTx(ctx, func(tx *store.Tx) error { return s.jobs.DrainQueue(ctx, tx, kind) })
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "queue drain not enqueued after new room; the sweep drains it", "kind", kind, "err", err)
 	}
 }

@@ -375,8 +375,14 @@ func (q *Queue) Remove(ctx context.Context, tx *store.Tx, seatID int64) error {
 	return err
 }
 
-// DrainQueue implements alloc.Enqueuer.
+// DrainQueue implements alloc.Enqueuer: a drain job, if anyone of kind
+// waits (in tx's view). Nobody waiting, nothing to drain: a seat released
+// or a pool added then is taken by the next placement directly (alloc's
+// drainIfWaiting checks again once the index has the room).
 func (q *Queue) DrainQueue(ctx context.Context, tx *store.Tx, kind model.Kind) error {
+	if waiting, err := tx.QueueWaiting(ctx, kind); err != nil || !waiting {
+		return err
+	}
 	_, err := q.client.InsertTx(ctx, tx.SQL, DrainQueueArgs{PoolKind: kind}, nil)
 	return err
 }

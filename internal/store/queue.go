@@ -106,6 +106,13 @@ func (q *Queries) QueueLen(ctx context.Context, kind model.Kind) (int, error) {
 	return n, err
 }
 
+// QueueWaiting reports whether anyone of kind waits in the queue.
+func (q *Queries) QueueWaiting(ctx context.Context, kind model.Kind) (bool, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM queue WHERE kind = $1 LIMIT 1) w`, kind).Scan(&n)
+	return n > 0, err
+}
+
 // QueueGet returns a member's queue entry.
 func (q *Queries) QueueGet(ctx context.Context, memberID int64) (model.QueueEntry, error) {
 	return q.queueGet(ctx, memberID, false)
