@@ -204,6 +204,7 @@ func (b *bench) redeemValid(ctx context.Context) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.waitJobsIdle(ctx)
 	s := load(ctx, cfg.Clients, len(users), cfg.MaxDuration, b.redeemFunc(users))
 	r := s.result("redeem-valid", s.answered())
 	r.Notes = append(r.Notes, fmt.Sprintf("%d users onto %d teams of %d, %d clients", cfg.Users, cfg.Teams, cfg.TeamCapacity, cfg.Clients), stateNote(users))
@@ -232,6 +233,7 @@ func (b *bench) redeemMixed(ctx context.Context) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.waitJobsIdle(ctx)
 	wctx, stopWrong := context.WithCancel(ctx)
 	wrongDone := make(chan *sample)
 	go func() {
