@@ -40,11 +40,7 @@ func runPools(ctx context.Context, args []string, out, errOut io.Writer) error {
 				Priority             int
 			}
 		}
-		raw, err := c.allPages(ctx, "/api/v1/pools?kind="+url.QueryEscape(*kind))
-		if err != nil {
-			return err
-		}
-		return printAnswer(out, *format, raw, &res, func(tw io.Writer) {
+		return c.listPages(ctx, out, *format, "/api/v1/pools?kind="+url.QueryEscape(*kind), 0, &res, func(tw io.Writer) {
 			fmt.Fprintln(tw, "ID\tNAME\tKIND\tSTATUS\tUSED/CAP\tPRIORITY")
 			for _, p := range res.Items {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%d\t%d\n", p.ID, p.Name, p.Kind, p.Status, p.Used, p.Capacity, p.Priority)
@@ -123,15 +119,11 @@ func runHistory(ctx context.Context, args []string, out, errOut io.Writer) error
 		return usageError{"--limit must be at least 1"}
 	}
 	q := url.Values{"member": {*member}, "pool": {*pool}, "limit": {strconv.Itoa(min(*limit, historyPage))}}
-	raw, err := c.pages(ctx, "/api/v1/history?"+q.Encode(), *limit)
-	if err != nil {
-		return err
-	}
 	var res struct {
 		Items []struct{ At, Member, Action, From, To, Reason, Actor string }
 	}
 	// The API answers newest first; the table reads oldest first.
-	return printAnswer(out, *format, raw, &res, func(tw io.Writer) {
+	return c.listPages(ctx, out, *format, "/api/v1/history?"+q.Encode(), *limit, &res, func(tw io.Writer) {
 		fmt.Fprintln(tw, "AT\tACTION\tMEMBER\tFROM\tTO\tACTOR\tREASON")
 		for i := range res.Items {
 			e := res.Items[len(res.Items)-1-i]

@@ -82,17 +82,8 @@ func runCodes(ctx context.Context, args []string, out, errOut io.Writer) error {
 		}
 		// Without --limit, every page: GET /api/v1/codes answers 100000
 		// codes at a time; with it, one page of at most that many.
-		var raw json.RawMessage
-		if *limit > 0 {
-			err = c.json(ctx, "GET", "/api/v1/codes?"+q.Encode(), nil, &raw)
-		} else {
-			raw, err = c.allPages(ctx, "/api/v1/codes?"+q.Encode())
-		}
-		if err != nil {
-			return err
-		}
 		var res struct{ Items []model.Code }
-		return printAnswer(out, *format, raw, &res, func(w io.Writer) {
+		return c.listPages(ctx, out, *format, "/api/v1/codes?"+q.Encode(), *limit, &res, func(w io.Writer) {
 			fmt.Fprintln(w, "CODE\tGROUP\tSTATUS\tUSED/MAX\tBOUND_EMAIL\tVALID_FOR\tENDS_AT")
 			for _, k := range res.Items {
 				code := k.Display

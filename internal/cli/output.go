@@ -72,17 +72,21 @@ func printAnswer(out io.Writer, format string, raw json.RawMessage, v any, table
 	return tw.Flush()
 }
 
-// allPages reads every page of a listing that answers next_cursor (pools,
-// users, tokens, codes) and returns one answer holding all their items, as
-// a listing without pages would.
-func (c *client) allPages(ctx context.Context, path string) (json.RawMessage, error) {
-	return c.pages(ctx, path, 0)
+// listPages prints a paged listing as list does, read through pages (up
+// to max items; 0: every page).
+func (c *client) listPages(ctx context.Context, out io.Writer, format, path string, max int, v any, table func(w io.Writer)) error {
+	raw, err := c.pages(ctx, path, max)
+	if err != nil {
+		return err
+	}
+	return printAnswer(out, format, raw, v, table)
 }
 
-// pages reads the pages of a listing that answers next_cursor until it has
-// max items (0: every page) and returns one answer holding them: a --limit
-// above the API's own page bound (history answers at most 10,000 rows a
-// page) is still honoured.
+// pages reads the pages of a listing that answers next_cursor (pools,
+// users, tokens, codes, history) until it has max items (0: every page)
+// and returns one answer holding them, as a listing without pages would:
+// a --limit above the API's own page bound (history answers at most
+// 10,000 rows a page) is still honoured.
 func (c *client) pages(ctx context.Context, path string, max int) (json.RawMessage, error) {
 	sep := "?"
 	if strings.Contains(path, "?") {

@@ -172,7 +172,7 @@ func TestAllPagesFollowsCursor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := c.allPages(context.Background(), "/api/v1/pools?kind=server")
+	raw, err := c.pages(context.Background(), "/api/v1/pools?kind=server", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,12 +54,8 @@ func runTokens(ctx context.Context, args []string, out, errOut io.Writer) error 
 	switch verb {
 	case "list":
 		// Every page: GET /api/v1/tokens answers 1000 tokens at a time.
-		raw, err := c.allPages(ctx, "/api/v1/tokens")
-		if err != nil {
-			return err
-		}
 		var res struct{ Items []tokenRow }
-		return printAnswer(out, *format, raw, &res, func(tw io.Writer) {
+		return c.listPages(ctx, out, *format, "/api/v1/tokens", 0, &res, func(tw io.Writer) {
 			fmt.Fprintln(tw, "ID\tNAME\tCREATED\tLAST USED")
 			for _, t := range res.Items {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt[:min(19, len(t.CreatedAt))], t.LastUsed[:min(19, len(t.LastUsed))])

@@ -103,12 +103,8 @@ func runUsers(ctx context.Context, args []string, out, errOut io.Writer) error {
 	row := func(tw io.Writer, u userRow) { fmt.Fprintf(tw, "%d\t%s\t%s\t%t\n", u.ID, u.Name, u.Role, u.Disabled) }
 	if verb == "list" {
 		// Every page: GET /api/v1/users answers 1000 users at a time.
-		raw, err := c.allPages(ctx, path)
-		if err != nil {
-			return err
-		}
 		var res struct{ Items []userRow }
-		return printAnswer(out, *format, raw, &res, func(tw io.Writer) {
+		return c.listPages(ctx, out, *format, path, 0, &res, func(tw io.Writer) {
 			header(tw)
 			for _, u := range res.Items {
 				row(tw, u)
