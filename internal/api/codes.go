@@ -50,49 +50,49 @@ func (s *Server) codeList(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Hint = norm[len(norm)-4:]
 	}
-	if wantsCSV(r) {
-		// code is empty for viewers; hint (the last four characters) is
-		// there for everyone.
-		sees := seesCodes(r)
-		row := func(c model.Code) []string {
-			code := c.Display
-			if !sees {
-				code = ""
-			}
-			return []string{code, csvSafe(c.Group), string(c.Status), strconv.Itoa(c.MaxUses), strconv.Itoa(c.UsedCount), csvSafe(c.BoundEmail),
-				time.Duration(c.ValidFor).String(), csvTime(c.ExpiresAt), csvTime(c.EndsAt), strconv.Itoa(c.RebindLimit), strconv.Itoa(c.RebindCount),
-				csvSafe(c.Batch), csvTime(c.CreatedAt), c.Hint}
-		}
-		header := []string{"code", "group", "status", "max_uses", "used_count", "bound_email", "valid_for", "expires_at", "ends_at", "rebind_limit", "rebind_count", "batch", "created_at", "hint"}
-		if wholeExport(r) {
-			// Without a limit the file holds every matching code, read
-			// exportChunk at a time (a CSV carries no next cursor).
-			return writeCSV(w, "berth-codes.csv", header, keysetChunks(after, func(from int64, n int) ([]model.Code, error) {
-				g := f
-				g.After, g.Limit = from, n
-				return s.rd.CodeList(r.Context(), g)
-			}, func(c model.Code) int64 { return c.ID }), row)
-		}
-		// With a limit, one page, as the JSON listing answers it.
-		items, err := s.rd.CodeList(r.Context(), f)
-		if err != nil {
-			return err
-		}
-		items, _ = idPage(items, limit, store.CodeMaxLimit, func(c model.Code) int64 { return c.ID })
-		return writeCSV(w, "berth-codes.csv", header, onePage(items), row)
+	sees := seesCodes(r)
+	id := func(c model.Code) int64 { return c.ID }
+	if wantsCSV(r) && wholeExport(r) {
+		// Without a limit the file holds every matching code, read
+		// exportChunk at a time (a CSV carries no next cursor).
+		return writeCSV(w, "berth-codes.csv", codeCSVHeader, keysetChunks(after, func(from int64, n int) ([]model.Code, error) {
+			g := f
+			g.After, g.Limit = from, n
+			return s.rd.CodeList(r.Context(), g)
+		}, id), codeCSVRow(sees))
 	}
 	items, err := s.rd.CodeList(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	items, next := idPage(items, limit, store.CodeMaxLimit, func(c model.Code) int64 { return c.ID })
-	if !seesCodes(r) {
+	items, next := idPage(items, limit, store.CodeMaxLimit, id)
+	if wantsCSV(r) {
+		// With a limit, one page, as the JSON listing answers it.
+		return writeCSV(w, "berth-codes.csv", codeCSVHeader, onePage(items), codeCSVRow(sees))
+	}
+	if !sees {
 		for i := range items {
 			items[i].Display = ""
 		}
 	}
 	writePage(w, items, next)
 	return nil
+}
+
+var codeCSVHeader = []string{"code", "group", "status", "max_uses", "used_count", "bound_email", "valid_for", "expires_at", "ends_at", "rebind_limit", "rebind_count", "batch", "created_at", "hint"}
+
+// codeCSVRow is a code's CSV row: the code is empty for viewers (sees
+// false); the hint (its last four characters) is there for everyone.
+func codeCSVRow(sees bool) func(c model.Code) []string {
+	return func(c model.Code) []string {
+		code := c.Display
+		if !sees {
+			code = ""
+		}
+		return []string{code, csvSafe(c.Group), string(c.Status), strconv.Itoa(c.MaxUses), strconv.Itoa(c.UsedCount), csvSafe(c.BoundEmail),
+			time.Duration(c.ValidFor).String(), csvTime(c.ExpiresAt), csvTime(c.EndsAt), strconv.Itoa(c.RebindLimit), strconv.Itoa(c.RebindCount),
+			csvSafe(c.Batch), csvTime(c.CreatedAt), c.Hint}
+	}
 }
 
 // seesCodes reports whether the caller may read redeem codes in full:
