@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -172,7 +171,7 @@ func TestFlakyProviderStrandsNobody(t *testing.T) {
 				for i, e := range emails {
 					if s := publicStatus(t, h, e, codes[i]); s.State == "pending" {
 						sawPending = true
-						page := statusPage(t, h, e, codes[i])
+						page := statusPageIn(t, h, e, codes[i], "en")
 						if !strings.Contains(page, "being set up") {
 							violations = append(violations, "status page of a pending seat does not say \"being set up\"")
 						}
@@ -235,26 +234,4 @@ func TestFlakyProviderStrandsNobody(t *testing.T) {
 			t.Fatalf("deliveries given up: %+v", got[:min(len(got), 3)])
 		}
 	})
-}
-
-// statusPage is the public status page (English) of a user's seat.
-func statusPage(t *testing.T, h *apptest.Harness, email, code string) string {
-	t.Helper()
-	form := url.Values{"email": {email}, "code": {code}}
-	req, err := http.NewRequest("POST", h.App.URL+"/status", strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept-Language", "en")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("status page: %d %s", resp.StatusCode, b)
-	}
-	return string(b)
 }
