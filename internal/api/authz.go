@@ -60,7 +60,12 @@ import (
 
 func (s *Server) wrap(rt Route) http.Handler {
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := httpx.NewStatusWriter(w)
+		// ServeHTTP (and the audit, on audited routes) already counts what
+		// is written: reuse that writer rather than wrap a third time.
+		sw, ok := w.(*httpx.StatusWriter)
+		if !ok {
+			sw = httpx.NewStatusWriter(w)
+		}
 		if err := rt.handler(sw, r); err != nil {
 			if sw.Bytes() > 0 {
 				answerCutShort(r, rt, err)
