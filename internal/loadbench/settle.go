@@ -14,11 +14,16 @@ import (
 // settleLimit bounds how long waitJobsIdle waits.
 const settleLimit = time.Minute
 
+// freshAfter: /metrics reuses one read of the job counts for up to 10 s
+// (metrics.FleetTTL), so only a reading taken this long after seeding
+// ended is known to have seen the seeding's jobs.
+const freshAfter = 11 * time.Second
+
 // waitJobsIdle waits, after seeding and before a crowd, until the server
 // has no delivery, removal or drain job waiting or running (the
-// berth_jobs gauge of /metrics, which the server refreshes about every
-// 10 s), at most settleLimit: a crowd measured right after seeding would
-// otherwise share the server with the seeding's leftover jobs (before
+// berth_jobs gauge of /metrics; a reading counts once it is fresh,
+// freshAfter), at most settleLimit: a crowd measured right after seeding
+// would otherwise share the server with the seeding's leftover jobs (before
 // jobs.Queue.DrainQueue skipped drains with nobody waiting, one per pool
 // added), which is not the steady state a crowd meets (docs/bench.md §17).
 // It returns how long it waited; an answer it cannot read ends the wait.
@@ -30,7 +35,7 @@ func (b *bench) waitJobsIdle(ctx context.Context) time.Duration {
 			b.cfg.logf("  jobs not watched (/metrics: %v)", err)
 			break
 		}
-		if pendingJobs(buf.Bytes()) == 0 {
+		if pendingJobs(buf.Bytes()) == 0 && time.Since(start) >= freshAfter {
 			break
 		}
 		select {
